@@ -1,0 +1,93 @@
+# fusevm — plain GNU make.
+#
+#   make              library (static + shared) and the fusevm command
+#   make test         every test suite
+#   make asan         the test suites under AddressSanitizer + UBSan
+#   make test-switch  the test suites with switch dispatch instead of computed goto
+#   make fuzz         the libFuzzer targets for a short fixed budget
+#   make bench        the benchmark suite (bench/README.md)
+#   make install PREFIX=/usr/local DESTDIR=
+#
+# BUILD names the output directory, so variants never mix objects.
+
+BUILD    ?= build
+CC       ?= cc
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+OPT      ?= -O2
+WARN     := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
+            -Wformat=2 -Wundef -Wno-unused-parameter
+CFLAGS   ?=
+CFLAGS   += -std=c11 $(OPT) -g $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(EXTRA_CFLAGS)
+LDFLAGS  += $(EXTRA_LDFLAGS)
+VERSION  := 0.1.0
+
+LIB_SRC  := $(wildcard src/*.c src/jit/*.c)
+LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+STATIC   := $(BUILD)/libfusevm.a
+SHARED   := $(BUILD)/libfusevm.so
+CLI      := $(BUILD)/fusevm
+CLI_SRC  := $(wildcard tools/fusevm*.c)
+CLI_LIBS := -ljson-c -lcapstone
+LIBS     := -lm
+
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_BIN := $(BUILD)/test_unit
+
+.PHONY: all lib cli test unit corpus asan test-switch fuzz bench install clean check-newcomer
+
+all: lib cli
+
+lib: $(STATIC) $(SHARED)
+cli: $(CLI)
+
+$(BUILD)/obj/%.o: src/%.c include/fusevm.h $(wildcard src/*.h src/jit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -DFVM_BUILDING_LIBRARY -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# Only FVM_API symbols are exported; everything else is hidden.
+$(SHARED): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libfusevm.so.0 -o $@ $^ $(LDFLAGS) $(LIBS)
+
+$(CLI): $(CLI_SRC) $(STATIC) $(wildcard tools/*.h)
+	$(CC) $(CFLAGS) -o $@ $(CLI_SRC) $(STATIC) $(LDFLAGS) $(CLI_LIBS) $(LIBS)
+
+# ---- tests ---------------------------------------------------------------
+
+$(UNIT_BIN): $(UNIT_SRC) $(STATIC) $(wildcard tests/unit/*.h)
+	$(CC) $(CFLAGS) -o $@ $(UNIT_SRC) $(STATIC) $(LDFLAGS) -lcriterion $(LIBS)
+
+unit: $(UNIT_BIN)
+	$(UNIT_BIN) --jobs 2
+
+test: all unit
+	@echo "all test suites passed"
+
+asan:
+	$(MAKE) BUILD=build/asan OPT=-O1 \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test
+
+test-switch:
+	$(MAKE) BUILD=build/switch EXTRA_CFLAGS="-DFVM_DISPATCH_SWITCH" test
+
+# ---- install ---------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/libfusevm.a
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libfusevm.so.$(VERSION)
+	ln -sf libfusevm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libfusevm.so.0
+	ln -sf libfusevm.so.0 $(DESTDIR)$(PREFIX)/lib/libfusevm.so
+	install -m 644 include/fusevm.h $(DESTDIR)$(PREFIX)/include/fusevm.h
+	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/fusevm
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' fusevm.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/fusevm.pc
+
+clean:
+	rm -rf build

@@ -1,0 +1,696 @@
+/*
+ * fusevm — a language-agnostic bytecode VM with fused superinstructions.
+ *
+ * This is the only public header. A frontend builds bytecode with the
+ * builder (fvm_builder_*, fvm_emit), gets an immutable, verified chunk, and
+ * runs it on a VM (fvm_vm_*).
+ *
+ * Conventions
+ *  - Every public name starts with fvm_ / FVM_.
+ *  - Ownership of fvm_value: a function that "takes" a value consumes one
+ *    reference; one that "returns" a value gives the caller one reference
+ *    (release it with fvm_value_drop). "Borrowed" results stay valid until
+ *    the owner changes. Scalars (undef, bool, int, float, status, nativefn,
+ *    obj) need no release; dropping them is harmless.
+ *  - Reference counts are not atomic: a value, chunk or VM is used by one
+ *    thread at a time. Different VMs may run on different threads.
+ *  - Nothing here calls exit() or abort() on bad input. Functions that can
+ *    fail return NULL or a negative number and leave a message retrievable
+ *    from the object concerned.
+ */
+#ifndef FUSEVM_H
+#define FUSEVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(FVM_BUILDING_LIBRARY) && defined(__GNUC__)
+#define FVM_API __attribute__((visibility("default")))
+#else
+#define FVM_API
+#endif
+
+#define FVM_VERSION_STRING "0.1.0"
+/* The library's version, e.g. "0.1.0". */
+FVM_API const char *fvm_version(void);
+
+/* ------------------------------------------------------------------------
+ * Values
+ * ------------------------------------------------------------------------ */
+
+typedef enum fvm_type {
+    FVM_T_UNDEF,
+    FVM_T_BOOL,
+    FVM_T_INT,
+    FVM_T_FLOAT,
+    FVM_T_STR,
+    FVM_T_ARRAY,
+    FVM_T_HASH,
+    FVM_T_STATUS,
+    FVM_T_REF,
+    FVM_T_NATIVEFN,
+    FVM_T_OBJ
+} fvm_type;
+
+struct fvm_str;
+struct fvm_array;
+struct fvm_hash;
+struct fvm_ref;
+
+/* A 16-byte tagged value. Str, Array, Hash and Ref point to reference-counted
+ * heap objects; arrays and hashes are copy-on-write, so copying a value is
+ * cheap and a copy behaves as a deep copy. */
+typedef struct fvm_value {
+    uint32_t type; /* fvm_type */
+    uint32_t pad_;
+    union {
+        bool b;
+        int64_t i;
+        double f;
+        int32_t status;
+        uint16_t fn;
+        uint32_t obj;
+        struct fvm_str *s;
+        struct fvm_array *a;
+        struct fvm_hash *h;
+        struct fvm_ref *r;
+    } as;
+} fvm_value;
+
+static inline fvm_value fvm_undef(void) { fvm_value v = {FVM_T_UNDEF, 0, {.i = 0}}; return v; }
+static inline fvm_value fvm_bool(bool b) { fvm_value v = {FVM_T_BOOL, 0, {.i = 0}}; v.as.b = b; return v; }
+static inline fvm_value fvm_int(int64_t i) { fvm_value v = {FVM_T_INT, 0, {.i = i}}; return v; }
+static inline fvm_value fvm_float(double f) { fvm_value v = {FVM_T_FLOAT, 0, {.f = f}}; return v; }
+static inline fvm_value fvm_status(int32_t c) { fvm_value v = {FVM_T_STATUS, 0, {.i = 0}}; v.as.status = c; return v; }
+static inline fvm_value fvm_nativefn(uint16_t id) { fvm_value v = {FVM_T_NATIVEFN, 0, {.i = 0}}; v.as.fn = id; return v; }
+static inline fvm_value fvm_obj(uint32_t id) { fvm_value v = {FVM_T_OBJ, 0, {.i = 0}}; v.as.obj = id; return v; }
+
+/* A new string holding a copy of len bytes (NUL bytes allowed). */
+FVM_API fvm_value fvm_str(const char *bytes, size_t len);
+/* A new string holding a copy of a NUL-terminated C string. */
+FVM_API fvm_value fvm_cstr(const char *s);
+/* A new empty array / hash. */
+FVM_API fvm_value fvm_array_new(void);
+FVM_API fvm_value fvm_hash_new(void);
+/* A new Ref boxing inner (takes inner). */
+FVM_API fvm_value fvm_ref_new(fvm_value inner);
+
+/* Another reference to v (returns). */
+FVM_API fvm_value fvm_value_copy(fvm_value v);
+/* Release one reference (takes v). */
+FVM_API void fvm_value_drop(fvm_value v);
+
+/* The bytes of a Str (borrowed; NUL-terminated for convenience); NULL for
+ * other types. */
+FVM_API const char *fvm_str_bytes(fvm_value v, size_t *len);
+
+/* Arrays. fvm_array_at returns a borrowed element or Undef when out of
+ * range. fvm_array_push takes item and may replace *arr's object when it is
+ * shared (copy-on-write). Both return -1 if *arr is not an array. */
+FVM_API size_t fvm_array_len(fvm_value arr);
+FVM_API fvm_value fvm_array_at(fvm_value arr, size_t i);
+FVM_API int fvm_array_push(fvm_value *arr, fvm_value item);
+
+/* Hashes map byte-string keys to values and iterate in insertion order.
+ * fvm_hash_get returns a borrowed value or Undef; fvm_hash_set takes v.
+ * fvm_hash_entry reads the i-th entry in iteration order (borrowed). */
+FVM_API size_t fvm_hash_count(fvm_value h);
+FVM_API fvm_value fvm_hash_get(fvm_value h, const char *key, size_t klen);
+FVM_API int fvm_hash_set(fvm_value *h, const char *key, size_t klen, fvm_value v);
+FVM_API bool fvm_hash_entry(fvm_value h, size_t i, const char **key, size_t *klen, fvm_value *v);
+
+/* The value inside a Ref (borrowed); Undef for other types. */
+FVM_API fvm_value fvm_ref_get(fvm_value r);
+
+/* Coercions, exactly as the VM's ops apply them (see docs/SEMANTICS.md). */
+FVM_API bool fvm_truthy(fvm_value v);
+FVM_API int64_t fvm_to_int(fvm_value v);
+FVM_API double fvm_to_float(fvm_value v);
+/* The string form as a new Str (returns). */
+FVM_API fvm_value fvm_to_str(fvm_value v);
+/* Byte length of a Str, element count of an Array or Hash, byte length of
+ * the string form otherwise. */
+FVM_API size_t fvm_value_len(fvm_value v);
+/* Structural equality: same type and payload; Float compares with ==
+ * (NaN != NaN, 0.0 == -0.0). */
+FVM_API bool fvm_value_equal(fvm_value a, fvm_value b);
+
+/* Shortest round-trip decimal form of d, positional (never an exponent),
+ * without a trailing ".0"; "NaN", "inf", "-inf". Writes at most cap bytes
+ * plus a NUL when cap > 0 and returns the full length (like snprintf). */
+FVM_API size_t fvm_format_float(double d, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------------
+ * The instruction set
+ *
+ * Each op is listed once here. Columns:
+ *   X(ENUM, Mnemonic, FORMAT, POP, PUSH, FLAGS)
+ *   ENUM      suffix of FVM_OP_ENUM and name of the constructor FVM_ENUM(...)
+ *   Mnemonic  upstream's spelling; used by the assembler and JSON import
+ *   FORMAT    operand layout (FVM_FMT_*), which fixes the constructor's
+ *             parameters and what the verifier checks
+ *   POP/PUSH  stack effect; -1 means "depends on the operand"
+ *   FLAGS     FVM_OPF_* bits
+ * The order is upstream 0.13.3's declaration order, then the ops upstream
+ * added up to 0.17 (its order among themselves). New ops go at the end.
+ * ------------------------------------------------------------------------ */
+
+#define FVM_OPF_JUMP   0x01u /* has a jump target (u.j.target) */
+#define FVM_OPF_FUSED  0x02u /* a fused superinstruction */
+#define FVM_OPF_SHELL  0x04u /* routed through the shell host */
+#define FVM_OPF_AWK    0x08u /* routed through the AWK host */
+#define FVM_OPF_SCHED  0x10u /* a scheduler request (goroutines, channels) */
+
+#define FVM_OP_LIST(X) \
+    X(NOP, Nop, NONE, 0, 0, 0) \
+    X(LOAD_INT, LoadInt, I64, 0, 1, 0) \
+    X(LOAD_FLOAT, LoadFloat, F64, 0, 1, 0) \
+    X(LOAD_CONST, LoadConst, CONST, 0, 1, 0) \
+    X(LOAD_TRUE, LoadTrue, NONE, 0, 1, 0) \
+    X(LOAD_FALSE, LoadFalse, NONE, 0, 1, 0) \
+    X(LOAD_UNDEF, LoadUndef, NONE, 0, 1, 0) \
+    X(POP, Pop, NONE, 1, 0, 0) \
+    X(DUP, Dup, NONE, 1, 2, 0) \
+    X(DUP2, Dup2, NONE, 2, 4, 0) \
+    X(SWAP, Swap, NONE, 2, 2, 0) \
+    X(ROT, Rot, NONE, 3, 3, 0) \
+    X(GET_VAR, GetVar, NAME, 0, 1, 0) \
+    X(SET_VAR, SetVar, NAME, 1, 0, 0) \
+    X(DECLARE_VAR, DeclareVar, NAME, 1, 0, 0) \
+    X(GET_SLOT, GetSlot, SLOT, 0, 1, 0) \
+    X(SET_SLOT, SetSlot, SLOT, 1, 0, 0) \
+    X(SLOT_ARRAY_GET, SlotArrayGet, SLOT, 1, 1, 0) \
+    X(SLOT_ARRAY_SET, SlotArraySet, SLOT, 2, 0, 0) \
+    X(GET_ARRAY, GetArray, NAME, 0, 1, 0) \
+    X(SET_ARRAY, SetArray, NAME, 1, 0, 0) \
+    X(DECLARE_ARRAY, DeclareArray, NAME, 0, 0, 0) \
+    X(ARRAY_GET, ArrayGet, NAME, 1, 1, 0) \
+    X(ARRAY_SET, ArraySet, NAME, 2, 0, 0) \
+    X(ARRAY_PUSH, ArrayPush, NAME, 1, 0, 0) \
+    X(ARRAY_POP, ArrayPop, NAME, 0, 1, 0) \
+    X(ARRAY_SHIFT, ArrayShift, NAME, 0, 1, 0) \
+    X(ARRAY_LEN, ArrayLen, NAME, 0, 1, 0) \
+    X(MAKE_ARRAY, MakeArray, COUNT, -1, 1, 0) \
+    X(GET_HASH, GetHash, NAME, 0, 1, 0) \
+    X(SET_HASH, SetHash, NAME, 1, 0, 0) \
+    X(DECLARE_HASH, DeclareHash, NAME, 0, 0, 0) \
+    X(HASH_GET, HashGet, NAME, 1, 1, 0) \
+    X(HASH_SET, HashSet, NAME, 2, 0, 0) \
+    X(HASH_DELETE, HashDelete, NAME, 1, 1, 0) \
+    X(HASH_EXISTS, HashExists, NAME, 1, 1, 0) \
+    X(HASH_KEYS, HashKeys, NAME, 0, 1, 0) \
+    X(HASH_VALUES, HashValues, NAME, 0, 1, 0) \
+    X(MAKE_HASH, MakeHash, COUNT, -1, 1, 0) \
+    X(ADD, Add, NONE, 2, 1, 0) \
+    X(SUB, Sub, NONE, 2, 1, 0) \
+    X(MUL, Mul, NONE, 2, 1, 0) \
+    X(DIV, Div, NONE, 2, 1, 0) \
+    X(MOD, Mod, NONE, 2, 1, 0) \
+    X(POW, Pow, NONE, 2, 1, 0) \
+    X(NEGATE, Negate, NONE, 1, 1, 0) \
+    X(INC, Inc, NONE, 1, 1, 0) \
+    X(DEC, Dec, NONE, 1, 1, 0) \
+    X(CONCAT, Concat, NONE, 2, 1, 0) \
+    X(STRING_REPEAT, StringRepeat, NONE, 2, 1, 0) \
+    X(STRING_LEN, StringLen, NONE, 1, 1, 0) \
+    X(NUM_EQ, NumEq, NONE, 2, 1, 0) \
+    X(NUM_NE, NumNe, NONE, 2, 1, 0) \
+    X(NUM_LT, NumLt, NONE, 2, 1, 0) \
+    X(NUM_GT, NumGt, NONE, 2, 1, 0) \
+    X(NUM_LE, NumLe, NONE, 2, 1, 0) \
+    X(NUM_GE, NumGe, NONE, 2, 1, 0) \
+    X(SPACESHIP, Spaceship, NONE, 2, 1, 0) \
+    X(STR_EQ, StrEq, NONE, 2, 1, 0) \
+    X(STR_NE, StrNe, NONE, 2, 1, 0) \
+    X(STR_LT, StrLt, NONE, 2, 1, 0) \
+    X(STR_GT, StrGt, NONE, 2, 1, 0) \
+    X(STR_LE, StrLe, NONE, 2, 1, 0) \
+    X(STR_GE, StrGe, NONE, 2, 1, 0) \
+    X(STR_CMP, StrCmp, NONE, 2, 1, 0) \
+    X(LOG_NOT, LogNot, NONE, 1, 1, 0) \
+    X(LOG_AND, LogAnd, NONE, 2, 1, 0) \
+    X(LOG_OR, LogOr, NONE, 2, 1, 0) \
+    X(BIT_AND, BitAnd, NONE, 2, 1, 0) \
+    X(BIT_OR, BitOr, NONE, 2, 1, 0) \
+    X(BIT_XOR, BitXor, NONE, 2, 1, 0) \
+    X(BIT_NOT, BitNot, NONE, 1, 1, 0) \
+    X(SHL, Shl, NONE, 2, 1, 0) \
+    X(SHR, Shr, NONE, 2, 1, 0) \
+    X(JUMP, Jump, TARGET, 0, 0, FVM_OPF_JUMP) \
+    X(JUMP_IF_TRUE, JumpIfTrue, TARGET, 1, 0, FVM_OPF_JUMP) \
+    X(JUMP_IF_FALSE, JumpIfFalse, TARGET, 1, 0, FVM_OPF_JUMP) \
+    X(JUMP_IF_TRUE_KEEP, JumpIfTrueKeep, TARGET, 1, 1, FVM_OPF_JUMP) \
+    X(JUMP_IF_FALSE_KEEP, JumpIfFalseKeep, TARGET, 1, 1, FVM_OPF_JUMP) \
+    X(CALL, Call, NAME_ARGC, -1, -1, 0) \
+    X(RETURN, Return, NONE, -1, 0, 0) \
+    X(RETURN_VALUE, ReturnValue, NONE, -1, 1, 0) \
+    X(PUSH_FRAME, PushFrame, NONE, 0, 0, 0) \
+    X(POP_FRAME, PopFrame, NONE, -1, 0, 0) \
+    X(PRINT, Print, U8, -1, 0, 0) \
+    X(PRINT_LN, PrintLn, U8, -1, 0, 0) \
+    X(READ_LINE, ReadLine, NONE, 0, 1, 0) \
+    X(RANGE, Range, NONE, 2, 1, 0) \
+    X(RANGE_STEP, RangeStep, NONE, 3, 1, 0) \
+    X(MAP_BLOCK, MapBlock, BLOCK, 0, 0, 0) \
+    X(GREP_BLOCK, GrepBlock, BLOCK, 0, 0, 0) \
+    X(SORT_BLOCK, SortBlock, BLOCK, 0, 0, 0) \
+    X(SORT_DEFAULT, SortDefault, NONE, 0, 0, 0) \
+    X(FOR_EACH_BLOCK, ForEachBlock, BLOCK, 0, 0, 0) \
+    X(PRE_INC_SLOT, PreIncSlot, SLOT, 0, 1, FVM_OPF_FUSED) \
+    X(SLOT_LT_INT_JUMP_IF_FALSE, SlotLtIntJumpIfFalse, SLOT_LIMIT_TARGET, 0, 0, FVM_OPF_FUSED | FVM_OPF_JUMP) \
+    X(SLOT_INC_LT_INT_JUMP_BACK, SlotIncLtIntJumpBack, SLOT_LIMIT_TARGET, 0, 0, FVM_OPF_FUSED | FVM_OPF_JUMP) \
+    X(ACCUM_SUM_LOOP, AccumSumLoop, SLOT2_LIMIT, 0, 0, FVM_OPF_FUSED) \
+    X(CONCAT_CONST_LOOP, ConcatConstLoop, CONST_SLOT2_LIMIT, 0, 0, FVM_OPF_FUSED) \
+    X(PUSH_INT_RANGE_LOOP, PushIntRangeLoop, NAME_SLOT_LIMIT, 0, 0, FVM_OPF_FUSED) \
+    X(ADD_ASSIGN_SLOT_VOID, AddAssignSlotVoid, SLOT2, 0, 0, FVM_OPF_FUSED) \
+    X(PRE_INC_SLOT_VOID, PreIncSlotVoid, SLOT, 0, 0, FVM_OPF_FUSED) \
+    X(PRE_DEC_SLOT, PreDecSlot, SLOT, 0, 1, FVM_OPF_FUSED) \
+    X(POST_INC_SLOT, PostIncSlot, SLOT, 0, 1, FVM_OPF_FUSED) \
+    X(POST_DEC_SLOT, PostDecSlot, SLOT, 0, 1, FVM_OPF_FUSED) \
+    X(CALL_BUILTIN, CallBuiltin, ID_U8, -1, -1, 0) \
+    X(EXTENDED, Extended, ID_U8, -1, -1, 0) \
+    X(EXTENDED_WIDE, ExtendedWide, ID_WIDE, -1, -1, 0) \
+    X(EXEC, Exec, U8, -1, -1, FVM_OPF_SHELL) \
+    X(EXEC_BG, ExecBg, U8, -1, 1, FVM_OPF_SHELL) \
+    X(PIPELINE_BEGIN, PipelineBegin, U8, 0, 0, FVM_OPF_SHELL) \
+    X(PIPELINE_STAGE, PipelineStage, NONE, 0, 0, FVM_OPF_SHELL) \
+    X(PIPELINE_END, PipelineEnd, NONE, 0, 1, FVM_OPF_SHELL) \
+    X(REDIRECT, Redirect, U8_U8, 1, 0, FVM_OPF_SHELL) \
+    X(HERE_DOC, HereDoc, CONST, 0, 0, FVM_OPF_SHELL) \
+    X(HERE_STRING, HereString, NONE, 1, 0, FVM_OPF_SHELL) \
+    X(CMD_SUBST, CmdSubst, SUB, 0, 1, FVM_OPF_SHELL) \
+    X(SUBSHELL_BEGIN, SubshellBegin, NONE, 0, 0, FVM_OPF_SHELL) \
+    X(SUBSHELL_END, SubshellEnd, NONE, 0, 0, FVM_OPF_SHELL) \
+    X(PROCESS_SUB_IN, ProcessSubIn, SUB, 0, 1, FVM_OPF_SHELL) \
+    X(PROCESS_SUB_OUT, ProcessSubOut, SUB, 0, 1, FVM_OPF_SHELL) \
+    X(GLOB, Glob, NONE, 1, 1, FVM_OPF_SHELL) \
+    X(GLOB_RECURSIVE, GlobRecursive, NONE, 1, 1, FVM_OPF_SHELL) \
+    X(TEST_FILE, TestFile, U8, 1, 1, 0) \
+    X(SET_STATUS, SetStatus, NONE, 1, 0, 0) \
+    X(GET_STATUS, GetStatus, NONE, 0, 1, 0) \
+    X(TRAP_SET, TrapSet, SUB, 1, 0, FVM_OPF_SHELL) \
+    X(TRAP_CHECK, TrapCheck, NONE, 0, 0, FVM_OPF_SHELL) \
+    X(EXPAND_PARAM, ExpandParam, U8, -1, 1, FVM_OPF_SHELL) \
+    X(WORD_SPLIT, WordSplit, NONE, 1, 1, FVM_OPF_SHELL) \
+    X(BRACE_EXPAND, BraceExpand, NONE, 1, 1, FVM_OPF_SHELL) \
+    X(TILDE_EXPAND, TildeExpand, NONE, 1, 1, FVM_OPF_SHELL) \
+    X(CALL_FUNCTION, CallFunction, NAME_ARGC, -1, -1, FVM_OPF_SHELL) \
+    X(STR_MATCH, StrMatch, NONE, 2, 1, FVM_OPF_SHELL) \
+    X(REGEX_MATCH, RegexMatch, NONE, 2, 1, FVM_OPF_SHELL) \
+    X(WITH_REDIRECTS_BEGIN, WithRedirectsBegin, U8, 0, 0, FVM_OPF_SHELL) \
+    X(WITH_REDIRECTS_END, WithRedirectsEnd, NONE, 0, 0, FVM_OPF_SHELL) \
+    X(AWK_FIELD_GET, AwkFieldGet, NONE, 1, 1, FVM_OPF_AWK) \
+    X(AWK_FIELD_SET, AwkFieldSet, NONE, 2, 0, FVM_OPF_AWK) \
+    X(AWK_NF, AwkNf, NONE, 0, 1, FVM_OPF_AWK) \
+    X(AWK_SET_RECORD, AwkSetRecord, NONE, 1, 0, FVM_OPF_AWK) \
+    X(AWK_SPECIAL_GET, AwkSpecialGet, NAME, 0, 1, FVM_OPF_AWK) \
+    X(AWK_SPECIAL_SET, AwkSpecialSet, NAME, 1, 0, FVM_OPF_AWK) \
+    X(AWK_PRINT, AwkPrint, U8, -1, 0, FVM_OPF_AWK) \
+    X(AWK_PRINTF, AwkPrintf, U8, -1, 0, FVM_OPF_AWK) \
+    X(AWK_SPRINTF, AwkSprintf, U8, -1, 1, FVM_OPF_AWK) \
+    X(AWK_GETLINE, AwkGetline, U8, -1, 1, FVM_OPF_AWK) \
+    X(AWK_LENGTH, AwkLength, U8, -1, 1, FVM_OPF_AWK) \
+    X(AWK_SUBSTR, AwkSubstr, U8, -1, 1, FVM_OPF_AWK) \
+    X(AWK_INDEX, AwkIndex, NONE, 2, 1, FVM_OPF_AWK) \
+    X(AWK_SPLIT, AwkSplit, U8, -1, 1, FVM_OPF_AWK) \
+    X(AWK_SUB, AwkSub, U8, -1, 1, FVM_OPF_AWK) \
+    X(AWK_GSUB, AwkGsub, U8, -1, 1, FVM_OPF_AWK) \
+    X(AWK_MATCH, AwkMatch, NONE, 2, 1, FVM_OPF_AWK) \
+    X(AWK_TO_LOWER, AwkToLower, NONE, 1, 1, FVM_OPF_AWK) \
+    X(AWK_TO_UPPER, AwkToUpper, NONE, 1, 1, FVM_OPF_AWK) \
+    X(AWK_INT, AwkInt, NONE, 1, 1, FVM_OPF_AWK) \
+    X(AWK_SQRT, AwkSqrt, NONE, 1, 1, FVM_OPF_AWK) \
+    X(AWK_SIN, AwkSin, NONE, 1, 1, FVM_OPF_AWK) \
+    X(AWK_COS, AwkCos, NONE, 1, 1, FVM_OPF_AWK) \
+    X(AWK_EXP, AwkExp, NONE, 1, 1, FVM_OPF_AWK) \
+    X(AWK_LOG, AwkLog, NONE, 1, 1, FVM_OPF_AWK) \
+    X(AWK_ATAN2, AwkAtan2, NONE, 2, 1, FVM_OPF_AWK) \
+    X(AWK_DIV, AwkDiv, NONE, 2, 1, 0) \
+    X(AWK_MOD, AwkMod, NONE, 2, 1, 0) \
+    X(AWK_DIV_JIT, AwkDivJit, NONE, 2, 1, 0) \
+    X(AWK_MOD_JIT, AwkModJit, NONE, 2, 1, 0) \
+    X(POW_FLOAT, PowFloat, NONE, 2, 1, 0) \
+    X(SQRT_FLOAT, SqrtFloat, NONE, 1, 1, 0) \
+    X(SIN_FLOAT, SinFloat, NONE, 1, 1, 0) \
+    X(COS_FLOAT, CosFloat, NONE, 1, 1, 0) \
+    X(EXP_FLOAT, ExpFloat, NONE, 1, 1, 0) \
+    X(ATAN2_FLOAT, Atan2Float, NONE, 2, 1, 0) \
+    X(LOG_FLOAT, LogFloat, NONE, 1, 1, 0) \
+    X(ABS_FLOAT, AbsFloat, NONE, 1, 1, 0) \
+    X(TRUNC_INT, TruncInt, NONE, 1, 1, 0) \
+    X(AWK_ARRAY_GET, AwkArrayGet, NAME, 1, 1, FVM_OPF_AWK) \
+    X(AWK_ARRAY_SET, AwkArraySet, NAME, 2, 0, FVM_OPF_AWK) \
+    X(AWK_ARRAY_EXISTS, AwkArrayExists, NAME, 1, 1, FVM_OPF_AWK) \
+    X(AWK_ARRAY_DELETE, AwkArrayDelete, NAME, 1, 0, FVM_OPF_AWK) \
+    X(AWK_ARRAY_CLEAR, AwkArrayClear, NAME, 0, 0, FVM_OPF_AWK) \
+    X(AWK_ARRAY_LEN, AwkArrayLen, NAME, 0, 1, FVM_OPF_AWK) \
+    X(AWK_AND, AwkAnd, U8, -1, 1, FVM_OPF_AWK) \
+    X(AWK_OR, AwkOr, U8, -1, 1, FVM_OPF_AWK) \
+    X(AWK_XOR, AwkXor, U8, -1, 1, FVM_OPF_AWK) \
+    X(AWK_COMPL, AwkCompl, NONE, 1, 1, FVM_OPF_AWK) \
+    X(AWK_LSHIFT, AwkLshift, NONE, 2, 1, FVM_OPF_AWK) \
+    X(AWK_RSHIFT, AwkRshift, NONE, 2, 1, FVM_OPF_AWK) \
+    X(AWK_STRTONUM, AwkStrtonum, NONE, 1, 1, FVM_OPF_AWK) \
+    X(AWK_SYSTIME, AwkSystime, NONE, 0, 1, FVM_OPF_AWK) \
+    X(AWK_RAND, AwkRand, NONE, 0, 1, 0) \
+    X(AWK_SRAND, AwkSrand, U8, -1, 1, 0) \
+    X(AWK_STRFTIME, AwkStrftime, U8, -1, 1, FVM_OPF_AWK) \
+    X(AWK_MKTIME, AwkMktime, U8, -1, 1, FVM_OPF_AWK) \
+    X(AWK_ORD, AwkOrd, NONE, 1, 1, FVM_OPF_AWK) \
+    X(AWK_CHR, AwkChr, NONE, 1, 1, FVM_OPF_AWK) \
+    X(AWK_MKBOOL, AwkMkbool, NONE, 1, 1, FVM_OPF_AWK) \
+    X(AWK_INTDIV, AwkIntdiv, NONE, 2, 1, FVM_OPF_AWK) \
+    X(AWK_INTDIV0, AwkIntdiv0, NONE, 2, 1, FVM_OPF_AWK) \
+    X(AWK_GENSUB, AwkGensub, U8, -1, 1, FVM_OPF_AWK) \
+    X(AWK_SIGNAL, AwkSignal, U8, 0, 0, 0) \
+    X(RUBY_TRUTHY, RubyTruthy, NONE, 1, 1, 0) \
+    X(AWK_SQRT_JIT, AwkSqrtJit, NONE, 1, 1, 0) \
+    X(AWK_LOG_JIT, AwkLogJit, NONE, 1, 1, 0) \
+    X(AWK_LSHIFT_JIT, AwkLshiftJit, NONE, 2, 1, 0) \
+    X(AWK_RSHIFT_JIT, AwkRshiftJit, NONE, 2, 1, 0) \
+    X(AWK_COMPL_JIT, AwkComplJit, NONE, 1, 1, 0) \
+    X(AWK_GET_FIELD_NUM, AwkGetFieldNum, U16, 0, 1, 0) \
+    X(CEIL_FLOAT, CeilFloat, NONE, 1, 1, 0) \
+    X(FLOOR_FLOAT, FloorFloat, NONE, 1, 1, 0) \
+    X(TRUNC_FLOAT, TruncFloat, NONE, 1, 1, 0) \
+    X(ROUND_FLOAT, RoundFloat, NONE, 1, 1, 0) \
+    X(TAN_FLOAT, TanFloat, NONE, 1, 1, 0) \
+    X(ASIN_FLOAT, AsinFloat, NONE, 1, 1, 0) \
+    X(ACOS_FLOAT, AcosFloat, NONE, 1, 1, 0) \
+    X(ATAN_FLOAT, AtanFloat, NONE, 1, 1, 0) \
+    X(SINH_FLOAT, SinhFloat, NONE, 1, 1, 0) \
+    X(COSH_FLOAT, CoshFloat, NONE, 1, 1, 0) \
+    X(TANH_FLOAT, TanhFloat, NONE, 1, 1, 0) \
+    X(LOG2_FLOAT, Log2Float, NONE, 1, 1, 0) \
+    X(LOG10_FLOAT, Log10Float, NONE, 1, 1, 0) \
+    X(ABS_INT, AbsInt, NONE, 1, 1, 0) \
+    X(GCD_INT, GcdInt, NONE, 2, 1, 0) \
+    X(LCM_INT, LcmInt, NONE, 2, 1, 0) \
+    X(TIME_INT, TimeInt, NONE, 0, 1, 0) \
+    X(GO, Go, NAME_ARGC, -1, 0, FVM_OPF_SCHED) \
+    X(CHAN_MAKE, ChanMake, NONE, 1, 0, FVM_OPF_SCHED) \
+    X(CHAN_SEND, ChanSend, NONE, 2, 0, FVM_OPF_SCHED) \
+    X(CHAN_RECV, ChanRecv, NONE, 1, 0, FVM_OPF_SCHED) \
+    X(CHAN_CLOSE, ChanClose, NONE, 1, 0, FVM_OPF_SCHED) \
+    X(SELECT, Select, U8_U8, -1, 0, FVM_OPF_SCHED) \
+    X(CALL_DYNAMIC, CallDynamic, U8, -1, -1, 0) \
+    X(MUL_MOD_FLOOR, MulModFloor, NONE, 3, 1, 0) \
+    X(MUL_ADD_MOD_FLOOR, MulAddModFloor, NONE, 4, 1, 0)
+
+typedef enum fvm_opcode {
+#define FVM_X_ENUM(E, M, F, P, Q, G) FVM_OP_##E,
+    FVM_OP_LIST(FVM_X_ENUM)
+#undef FVM_X_ENUM
+    FVM_OP_COUNT
+} fvm_opcode;
+
+/* One instruction: a fixed 16-byte record. Which fields an op uses is fixed
+ * by its format:
+ *   NONE               –
+ *   I64                u.i                     LoadInt
+ *   F64                u.f                     LoadFloat
+ *   CONST NAME SLOT    a                       constant / name (= global) /
+ *   SUB BLOCK COUNT                            frame slot / sub-chunk /
+ *   U8 U16                                     block range / count / small
+ *   TARGET             u.j.target              jumps (absolute op index)
+ *   NAME_ARGC          a name, b argc (u8)     Call, CallFunction, Go
+ *   SLOT2              a, b                    AddAssignSlotVoid
+ *   SLOT_LIMIT_TARGET  a slot, u.j.limit, u.j.target
+ *   SLOT2_LIMIT        a sum slot, b i slot, u.j.limit
+ *   CONST_SLOT2_LIMIT  a const, b s slot, c i slot, u.j.limit
+ *   NAME_SLOT_LIMIT    a name (global array), b i slot, u.j.limit
+ *   ID_U8              a id, b u8              CallBuiltin, Extended
+ *   ID_WIDE            a id, u.wide            ExtendedWide
+ *   U8_U8              a, b                    Redirect, Select
+ * Operands are listed (in assembly, JSON and constructors) in the order of
+ * the format's name. */
+typedef struct fvm_op {
+    uint16_t code; /* fvm_opcode */
+    uint16_t a, b, c;
+    union {
+        int64_t i;
+        double f;
+        uint64_t wide;
+        struct {
+            int32_t limit;
+            uint32_t target;
+        } j;
+    } u;
+} fvm_op;
+
+typedef enum fvm_format {
+    FVM_FMT_NONE,
+    FVM_FMT_I64,
+    FVM_FMT_F64,
+    FVM_FMT_CONST,
+    FVM_FMT_NAME,
+    FVM_FMT_SLOT,
+    FVM_FMT_SUB,
+    FVM_FMT_BLOCK,
+    FVM_FMT_COUNT,
+    FVM_FMT_U8,
+    FVM_FMT_U16,
+    FVM_FMT_TARGET,
+    FVM_FMT_NAME_ARGC,
+    FVM_FMT_SLOT2,
+    FVM_FMT_SLOT_LIMIT_TARGET,
+    FVM_FMT_SLOT2_LIMIT,
+    FVM_FMT_CONST_SLOT2_LIMIT,
+    FVM_FMT_NAME_SLOT_LIMIT,
+    FVM_FMT_ID_U8,
+    FVM_FMT_ID_WIDE,
+    FVM_FMT_U8_U8,
+    FVM_FMT_COUNT_
+} fvm_format;
+
+/* Constructors, one per op, named like the enum: FVM_LOAD_INT(40),
+ * FVM_CALL(name, argc), FVM_JUMP(target), FVM_ADD(). Generated from the
+ * table above by format. */
+#define FVM_CTOR_NONE(E) \
+    static inline fvm_op FVM_##E(void) { fvm_op o = {FVM_OP_##E, 0, 0, 0, {0}}; return o; }
+#define FVM_CTOR_I64(E) \
+    static inline fvm_op FVM_##E(int64_t v) { fvm_op o = {FVM_OP_##E, 0, 0, 0, {0}}; o.u.i = v; return o; }
+#define FVM_CTOR_F64(E) \
+    static inline fvm_op FVM_##E(double v) { fvm_op o = {FVM_OP_##E, 0, 0, 0, {0}}; o.u.f = v; return o; }
+#define FVM_CTOR_A(E) \
+    static inline fvm_op FVM_##E(uint16_t a) { fvm_op o = {FVM_OP_##E, a, 0, 0, {0}}; return o; }
+#define FVM_CTOR_CONST FVM_CTOR_A
+#define FVM_CTOR_NAME FVM_CTOR_A
+#define FVM_CTOR_SLOT FVM_CTOR_A
+#define FVM_CTOR_SUB FVM_CTOR_A
+#define FVM_CTOR_BLOCK FVM_CTOR_A
+#define FVM_CTOR_COUNT FVM_CTOR_A
+#define FVM_CTOR_U16 FVM_CTOR_A
+#define FVM_CTOR_U8(E) \
+    static inline fvm_op FVM_##E(uint8_t a) { fvm_op o = {FVM_OP_##E, a, 0, 0, {0}}; return o; }
+#define FVM_CTOR_TARGET(E) \
+    static inline fvm_op FVM_##E(uint32_t t) { fvm_op o = {FVM_OP_##E, 0, 0, 0, {0}}; o.u.j.target = t; return o; }
+#define FVM_CTOR_AB(E, TA, TB) \
+    static inline fvm_op FVM_##E(TA a, TB b) { fvm_op o = {FVM_OP_##E, a, b, 0, {0}}; return o; }
+#define FVM_CTOR_NAME_ARGC(E) FVM_CTOR_AB(E, uint16_t, uint8_t)
+#define FVM_CTOR_SLOT2(E) FVM_CTOR_AB(E, uint16_t, uint16_t)
+#define FVM_CTOR_ID_U8(E) FVM_CTOR_AB(E, uint16_t, uint8_t)
+#define FVM_CTOR_U8_U8(E) FVM_CTOR_AB(E, uint8_t, uint8_t)
+#define FVM_CTOR_SLOT_LIMIT_TARGET(E) \
+    static inline fvm_op FVM_##E(uint16_t s, int32_t limit, uint32_t t) { \
+        fvm_op o = {FVM_OP_##E, s, 0, 0, {0}}; o.u.j.limit = limit; o.u.j.target = t; return o; }
+#define FVM_CTOR_SLOT2_LIMIT(E) \
+    static inline fvm_op FVM_##E(uint16_t a, uint16_t b, int32_t limit) { \
+        fvm_op o = {FVM_OP_##E, a, b, 0, {0}}; o.u.j.limit = limit; return o; }
+#define FVM_CTOR_NAME_SLOT_LIMIT FVM_CTOR_SLOT2_LIMIT
+#define FVM_CTOR_CONST_SLOT2_LIMIT(E) \
+    static inline fvm_op FVM_##E(uint16_t k, uint16_t s, uint16_t i, int32_t limit) { \
+        fvm_op o = {FVM_OP_##E, k, s, i, {0}}; o.u.j.limit = limit; return o; }
+#define FVM_CTOR_ID_WIDE(E) \
+    static inline fvm_op FVM_##E(uint16_t id, uint64_t payload) { \
+        fvm_op o = {FVM_OP_##E, id, 0, 0, {0}}; o.u.wide = payload; return o; }
+#define FVM_X_CTOR(E, M, F, P, Q, G) FVM_CTOR_##F(E)
+FVM_OP_LIST(FVM_X_CTOR)
+#undef FVM_X_CTOR
+
+/* Upstream's mnemonic ("LoadInt") of an opcode, or NULL if out of range. */
+FVM_API const char *fvm_op_name(unsigned code);
+/* The opcode with this mnemonic, or -1. */
+FVM_API int fvm_op_lookup(const char *mnemonic, size_t len);
+/* The operand format (fvm_format) of an opcode. */
+FVM_API fvm_format fvm_op_format(unsigned code);
+/* FVM_OPF_* flags of an opcode. */
+FVM_API unsigned fvm_op_flags(unsigned code);
+
+/* Operand constants (upstream's op:: tables). */
+enum { FVM_SIG_NEXT = 0, FVM_SIG_NEXTFILE = 1, FVM_SIG_EXIT = 2 };
+enum {
+    FVM_FILE_IS_FILE, FVM_FILE_IS_DIR, FVM_FILE_IS_READABLE, FVM_FILE_IS_WRITABLE,
+    FVM_FILE_IS_EXECUTABLE, FVM_FILE_EXISTS, FVM_FILE_IS_NONEMPTY, FVM_FILE_IS_SYMLINK,
+    FVM_FILE_IS_SOCKET, FVM_FILE_IS_FIFO, FVM_FILE_IS_BLOCK_DEV, FVM_FILE_IS_CHAR_DEV
+};
+#define FVM_AWK_OP_BASE 40000u
+#define FVM_AWK_OP_END 41000u
+
+/* ------------------------------------------------------------------------
+ * Chunks and the builder
+ * ------------------------------------------------------------------------ */
+
+/* Pools (constants, names, sub-chunks, block ranges) hold at most this many
+ * entries: their indices are 16-bit. */
+#define FVM_MAX_POOL 65536u
+/* A chunk holds at most this many ops: targets are 32-bit. */
+#define FVM_MAX_OPS 0x7fffffffu
+
+typedef struct fvm_chunk fvm_chunk;
+typedef struct fvm_builder fvm_builder;
+
+FVM_API fvm_builder *fvm_builder_new(void);
+FVM_API void fvm_builder_free(fvm_builder *b);
+/* Append an op with its source line; returns its index. */
+FVM_API size_t fvm_emit(fvm_builder *b, fvm_op op, uint32_t line);
+/* The index the next emitted op will have. */
+FVM_API size_t fvm_current_pos(const fvm_builder *b);
+/* Rewrite the target of the Jump/JumpIfTrue/JumpIfFalse/JumpIfTrueKeep/
+ * JumpIfFalseKeep at op_idx. Returns -1 (with a message) for any other op. */
+FVM_API int fvm_patch_jump(fvm_builder *b, size_t op_idx, size_t target);
+/* Append a constant (takes v; no de-duplication). Returns its index, or -1
+ * when the pool already holds FVM_MAX_POOL entries (v is dropped). */
+FVM_API int32_t fvm_add_constant(fvm_builder *b, fvm_value v);
+/* Intern a name: the index of an equal name if present, else appended.
+ * -1 when the pool is full and the name is new. */
+FVM_API int32_t fvm_add_name(fvm_builder *b, const char *name, size_t len);
+/* Register a subroutine entry point for a name index (duplicates allowed;
+ * the first one wins at run time). */
+FVM_API int fvm_add_sub_entry(fvm_builder *b, uint16_t name_idx, size_t entry_ip);
+/* Append a (start, end) block range; returns its index or -1 when full. */
+FVM_API int32_t fvm_add_block_range(fvm_builder *b, size_t start, size_t end);
+/* Append a nested chunk (takes ownership); returns its index or -1. */
+FVM_API int32_t fvm_add_sub_chunk(fvm_builder *b, fvm_chunk *sub);
+FVM_API void fvm_set_source(fvm_builder *b, const char *name, size_t len);
+/* Verify and produce the chunk. On success the builder is emptied and can be
+ * reused. On failure returns NULL; fvm_builder_error says why. */
+FVM_API fvm_chunk *fvm_build(fvm_builder *b);
+/* The first error the builder met, or NULL. */
+FVM_API const char *fvm_builder_error(const fvm_builder *b);
+
+FVM_API void fvm_chunk_free(fvm_chunk *c);
+/* A stable 64-bit hash of the ops and constants (never 0). Identical across
+ * processes of the same build; Hash constants hash independently of their
+ * insertion order. */
+FVM_API uint64_t fvm_chunk_op_hash(const fvm_chunk *c);
+FVM_API size_t fvm_chunk_len(const fvm_chunk *c);
+FVM_API const fvm_op *fvm_chunk_ops(const fvm_chunk *c);
+FVM_API uint32_t fvm_chunk_line(const fvm_chunk *c, size_t ip);
+FVM_API size_t fvm_chunk_constant_count(const fvm_chunk *c);
+/* Borrowed. */
+FVM_API fvm_value fvm_chunk_constant(const fvm_chunk *c, size_t i);
+FVM_API size_t fvm_chunk_name_count(const fvm_chunk *c);
+FVM_API const char *fvm_chunk_name(const fvm_chunk *c, size_t i, size_t *len);
+FVM_API size_t fvm_chunk_sub_entry_count(const fvm_chunk *c);
+FVM_API void fvm_chunk_sub_entry(const fvm_chunk *c, size_t i, uint16_t *name_idx, size_t *entry_ip);
+FVM_API size_t fvm_chunk_block_range_count(const fvm_chunk *c);
+FVM_API void fvm_chunk_block_range(const fvm_chunk *c, size_t i, size_t *start, size_t *end);
+FVM_API size_t fvm_chunk_sub_chunk_count(const fvm_chunk *c);
+FVM_API const fvm_chunk *fvm_chunk_sub_chunk(const fvm_chunk *c, size_t i);
+FVM_API const char *fvm_chunk_source(const fvm_chunk *c, size_t *len);
+/* Entry ip of the first sub entry for name_idx, or -1. */
+FVM_API int64_t fvm_chunk_find_sub(const fvm_chunk *c, uint16_t name_idx);
+/* Highest frame-slot index any op of the chunk (not its sub-chunks) uses,
+ * or -1 if none. */
+FVM_API int32_t fvm_chunk_max_slot(const fvm_chunk *c);
+/* Structural equality of two chunks (ops, lines, pools, entries, ranges,
+ * sub-chunks, source). */
+FVM_API bool fvm_chunk_equal(const fvm_chunk *a, const fvm_chunk *b);
+
+/* ------------------------------------------------------------------------
+ * The VM
+ * ------------------------------------------------------------------------ */
+
+typedef struct fvm_vm fvm_vm;
+
+typedef enum fvm_run_status {
+    FVM_RUN_OK,     /* value holds the top of the stack (caller owns it) */
+    FVM_RUN_HALTED, /* the run ended with an empty stack */
+    FVM_RUN_ERROR   /* fvm_vm_error() says why; fvm_vm_error_ip() where */
+} fvm_run_status;
+
+typedef struct fvm_result {
+    fvm_run_status status;
+    fvm_value value;
+} fvm_result;
+
+/* Handlers. ud is the pointer given at registration. */
+typedef fvm_value (*fvm_builtin_fn)(fvm_vm *vm, uint8_t argc, void *ud);
+typedef void (*fvm_ext_fn)(fvm_vm *vm, uint16_t id, uint8_t arg, void *ud);
+typedef void (*fvm_ext_wide_fn)(fvm_vm *vm, uint16_t id, uint64_t payload, void *ud);
+/* Receives everything Print/PrintLn write; one call per op. */
+typedef void (*fvm_output_fn)(void *ud, const char *bytes, size_t len);
+/* Supplies ReadLine: return true and set *line and *len (without the newline;
+ * the bytes must stay valid until the next call), or false at end of input. */
+typedef bool (*fvm_input_fn)(void *ud, const char **line, size_t *len);
+
+/* A VM for a chunk. The chunk is borrowed: keep it alive while the VM uses
+ * it. Globals start as one Undef per name; one root frame. */
+FVM_API fvm_vm *fvm_vm_new(const fvm_chunk *chunk);
+FVM_API void fvm_vm_free(fvm_vm *vm);
+/* Make the VM as new for chunk, keeping handlers, hooks and settings. */
+FVM_API void fvm_vm_reset(fvm_vm *vm, const fvm_chunk *chunk);
+/* Run from the current ip until the end, a halt or an error. */
+FVM_API fvm_result fvm_vm_run(fvm_vm *vm);
+FVM_API const char *fvm_vm_error(const fvm_vm *vm);
+/* Index of the op that raised the last error. */
+FVM_API size_t fvm_vm_error_ip(const fvm_vm *vm);
+FVM_API const fvm_chunk *fvm_vm_chunk(const fvm_vm *vm);
+
+/* The value stack. push takes v; pop returns (Undef when empty); peek and
+ * stack_at are borrowed (index 0 is the bottom). */
+FVM_API void fvm_vm_push(fvm_vm *vm, fvm_value v);
+FVM_API fvm_value fvm_vm_pop(fvm_vm *vm);
+FVM_API fvm_value fvm_vm_peek(const fvm_vm *vm);
+FVM_API size_t fvm_vm_stack_depth(const fvm_vm *vm);
+FVM_API fvm_value fvm_vm_stack_at(const fvm_vm *vm, size_t i);
+
+/* Slots of the top frame, with the ops' rules: get returns a copy (Undef if
+ * missing), set takes v and grows the frame. */
+FVM_API fvm_value fvm_vm_get_slot(const fvm_vm *vm, uint16_t slot);
+FVM_API void fvm_vm_set_slot(fvm_vm *vm, uint16_t slot, fvm_value v);
+/* Frames, for inspection: frame 0 is the root. Slot values are borrowed. */
+FVM_API size_t fvm_vm_frame_count(const fvm_vm *vm);
+FVM_API size_t fvm_vm_frame_slot_count(const fvm_vm *vm, size_t frame);
+FVM_API fvm_value fvm_vm_frame_slot(const fvm_vm *vm, size_t frame, size_t slot);
+/* Globals, indexed by name-pool index. get is borrowed; set takes v.
+ * Out-of-range indices read Undef and ignore writes. */
+FVM_API size_t fvm_vm_global_count(const fvm_vm *vm);
+FVM_API fvm_value fvm_vm_global(const fvm_vm *vm, size_t idx);
+FVM_API void fvm_vm_set_global(fvm_vm *vm, size_t idx, fvm_value v);
+
+FVM_API int32_t fvm_vm_last_status(const fvm_vm *vm);
+FVM_API void fvm_vm_set_last_status(fvm_vm *vm, int32_t status);
+/* The code of the AwkSignal that halted the last run, or -1. */
+FVM_API int fvm_vm_awk_signal(const fvm_vm *vm);
+
+/* Register a CallBuiltin handler for id (replaces an earlier one). The
+ * handler pops its own arguments; the VM pushes its return value. */
+FVM_API void fvm_vm_register_builtin(fvm_vm *vm, uint16_t id, fvm_builtin_fn fn, void *ud);
+FVM_API void fvm_vm_set_extension_handler(fvm_vm *vm, fvm_ext_fn fn, void *ud);
+FVM_API void fvm_vm_set_extension_wide_handler(fvm_vm *vm, fvm_ext_wide_fn fn, void *ud);
+/* Output and input hooks; NULL restores stdout / stdin. */
+FVM_API void fvm_vm_set_output(fvm_vm *vm, fvm_output_fn fn, void *ud);
+FVM_API void fvm_vm_set_input(fvm_vm *vm, fvm_input_fn fn, void *ud);
+
+/* From a handler: stop the run after the current op. */
+FVM_API void fvm_vm_request_halt(fvm_vm *vm);
+/* Allow a halted VM to run on from its current ip. */
+FVM_API void fvm_vm_clear_halt(fvm_vm *vm);
+/* From a handler: end the run with an error carrying msg. */
+FVM_API void fvm_vm_raise(fvm_vm *vm, const char *msg);
+
+/* Limits that turn runaway programs into errors instead of exhausting
+ * memory: the value stack depth and the number of frames. */
+FVM_API void fvm_vm_set_limits(fvm_vm *vm, size_t max_stack, size_t max_frames);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FUSEVM_H */

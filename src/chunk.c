@@ -1,0 +1,546 @@
+/* Chunks: the builder, the verifier, the op hash and read-only accessors. */
+#include "chunk.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "opinfo.h"
+
+/* ------------------------------------------------------------------------
+ * Hashing (op_hash)
+ *
+ * op_hash names JIT cache entries and cache files, so it must be the same in
+ * every process and must not confuse different chunks. Ops are canonical
+ * (unused fields zero), so hashing their 16 bytes is exact.
+ * ------------------------------------------------------------------------ */
+
+static inline uint64_t mix64(uint64_t h)
+{
+    /* splitmix64 finaliser */
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 31;
+    return h;
+}
+
+static inline uint64_t hash_word(uint64_t h, uint64_t w)
+{
+    return mix64(h ^ (w + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2)));
+}
+
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    h = hash_word(h, n);
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = hash_word(h, w);
+        s += 8;
+        n -= 8;
+    }
+    uint64_t tail = 0;
+    memcpy(&tail, s, n);
+    return hash_word(h, tail);
+}
+
+uint64_t fvm_value_hash(fvm_value v)
+{
+    uint64_t h = hash_word(0, v.type);
+    switch (v.type) {
+    case FVM_T_UNDEF: return h;
+    case FVM_T_BOOL: return hash_word(h, v.as.b);
+    case FVM_T_INT: return hash_word(h, (uint64_t)v.as.i);
+    case FVM_T_FLOAT: {
+        uint64_t bits;
+        memcpy(&bits, &v.as.f, 8);
+        return hash_word(h, bits);
+    }
+    case FVM_T_STR: return hash_bytes(h, v.as.s->data, v.as.s->len);
+    case FVM_T_ARRAY:
+        h = hash_word(h, v.as.a->len);
+        for (size_t i = 0; i < v.as.a->len; i++)
+            h = hash_word(h, fvm_value_hash(v.as.a->items[i]));
+        return h;
+    case FVM_T_HASH: {
+        /* A sum of per-entry hashes does not depend on entry order. */
+        uint64_t sum = 0;
+        for (size_t i = 0; i < v.as.h->used; i++) {
+            fvm_hash_slot *e = &v.as.h->entries[i];
+            if (e->key)
+                sum += hash_word(hash_bytes(0, e->key->data, e->key->len), fvm_value_hash(e->val));
+        }
+        return hash_word(hash_word(h, v.as.h->count), sum);
+    }
+    case FVM_T_STATUS: return hash_word(h, (uint64_t)(int64_t)v.as.status);
+    case FVM_T_REF: return hash_word(h, fvm_value_hash(v.as.r->val));
+    case FVM_T_NATIVEFN: return hash_word(h, v.as.fn);
+    case FVM_T_OBJ: return hash_word(h, v.as.obj);
+    }
+    return h;
+}
+
+static uint64_t chunk_hash(const fvm_op *ops, size_t len, const fvm_value *consts, size_t nconsts)
+{
+    uint64_t h = hash_bytes(0x66757365766dull, ops, len * sizeof(fvm_op));
+    h = hash_word(h, nconsts);
+    for (size_t i = 0; i < nconsts; i++)
+        h = hash_word(h, fvm_value_hash(consts[i]));
+    return h ? h : 1;
+}
+
+/* ------------------------------------------------------------------------
+ * Verifier
+ * ------------------------------------------------------------------------ */
+
+static const char *op_error(char *err, size_t errlen, size_t ip, unsigned code, const char *what)
+{
+    if (code < FVM_OP_COUNT)
+        snprintf(err, errlen, "op %zu (%s): %s", ip, fvm_opinfo_table[code].name, what);
+    else
+        snprintf(err, errlen, "op %zu: %s", ip, what);
+    return err;
+}
+
+const char *fvm_chunk_check(const fvm_chunk_parts *p, char *err, size_t errlen)
+{
+    if (p->len > FVM_MAX_OPS)
+        return snprintf(err, errlen, "chunk has %zu ops (limit %u)", p->len, FVM_MAX_OPS), err;
+    if (p->nconsts > FVM_MAX_POOL || p->nnames > FVM_MAX_POOL || p->nsubchunks > FVM_MAX_POOL ||
+        p->nblocks > FVM_MAX_POOL)
+        return snprintf(err, errlen, "a pool holds more than %u entries", FVM_MAX_POOL), err;
+    for (size_t ip = 0; ip < p->len; ip++) {
+        const fvm_op *op = &p->ops[ip];
+        char what[160];
+        if (op->code >= FVM_OP_COUNT) {
+            snprintf(what, sizeof what, "unknown opcode %u", (unsigned)op->code);
+            return op_error(err, errlen, ip, op->code, what);
+        }
+        const fvm_format_info *fi = fvm_op_operands(op->code);
+        for (unsigned k = 0; k < fi->count; k++) {
+            uint64_t v = fvm_operand_get(op, fi->operand[k].field);
+            unsigned kind = fi->operand[k].kind;
+            if (v > fvm_operand_max(kind)) {
+                snprintf(what, sizeof what, "operand %u is %llu, above its limit %llu", k + 1,
+                         (unsigned long long)v, (unsigned long long)fvm_operand_max(kind));
+                return op_error(err, errlen, ip, op->code, what);
+            }
+            size_t limit = SIZE_MAX;
+            const char *pool = NULL;
+            switch (kind) {
+            case FVM_K_CONST: limit = p->nconsts; pool = "constant"; break;
+            case FVM_K_NAME: limit = p->nnames; pool = "name"; break;
+            case FVM_K_SUB: limit = p->nsubchunks; pool = "sub-chunk"; break;
+            case FVM_K_BLOCK: limit = p->nblocks; pool = "block range"; break;
+            case FVM_K_TARGET:
+                if (v > p->len) {
+                    snprintf(what, sizeof what, "jump target %llu is past the end of the chunk (%zu ops)",
+                             (unsigned long long)v, p->len);
+                    return op_error(err, errlen, ip, op->code, what);
+                }
+                break;
+            default: break;
+            }
+            if (pool && v >= limit) {
+                snprintf(what, sizeof what, "%s index %llu out of range (the pool has %zu)", pool,
+                         (unsigned long long)v, limit);
+                return op_error(err, errlen, ip, op->code, what);
+            }
+        }
+    }
+    for (size_t i = 0; i < p->nsubs; i++) {
+        if (p->subs[i].name >= p->nnames || p->subs[i].ip > p->len)
+            return snprintf(err, errlen, "sub entry %zu: name %u or entry %u out of range", i,
+                            (unsigned)p->subs[i].name, (unsigned)p->subs[i].ip),
+                   err;
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Assembling a chunk from parts
+ * ------------------------------------------------------------------------ */
+
+static void parts_free(fvm_chunk_parts *p)
+{
+    free(p->ops);
+    free(p->lines);
+    for (size_t i = 0; i < p->nconsts; i++)
+        fvm_release(p->consts[i]);
+    free(p->consts);
+    for (size_t i = 0; i < p->nnames; i++)
+        fvm_release(fvm_str_value(p->names[i]));
+    free(p->names);
+    free(p->subs);
+    free(p->blocks);
+    for (size_t i = 0; i < p->nsubchunks; i++)
+        fvm_chunk_free(p->subchunks[i]);
+    free(p->subchunks);
+    if (p->source)
+        fvm_release(fvm_str_value(p->source));
+    memset(p, 0, sizeof *p);
+}
+
+static int32_t compute_max_slot(const fvm_op *ops, size_t len)
+{
+    int32_t max = -1;
+    for (size_t ip = 0; ip < len; ip++) {
+        const fvm_format_info *fi = fvm_op_operands(ops[ip].code);
+        for (unsigned k = 0; k < fi->count; k++) {
+            if (fi->operand[k].kind == FVM_K_SLOT) {
+                int32_t s = (int32_t)fvm_operand_get(&ops[ip], fi->operand[k].field);
+                if (s > max)
+                    max = s;
+            }
+        }
+    }
+    return max;
+}
+
+fvm_chunk *fvm_chunk_assemble(fvm_chunk_parts *p, char *err, size_t errlen)
+{
+    char local[256];
+    if (!err) {
+        err = local;
+        errlen = sizeof local;
+    }
+    if (fvm_chunk_check(p, err, errlen)) {
+        parts_free(p);
+        return NULL;
+    }
+    fvm_chunk *c = fvm_xcalloc(1, sizeof *c);
+    if (!p->ops)
+        p->ops = fvm_xmalloc(sizeof(fvm_op));
+    for (size_t ip = 0; ip < p->len; ip++)
+        p->ops[ip] = fvm_op_canonical(p->ops[ip]);
+    memset(&p->ops[p->len], 0, sizeof(fvm_op));
+    p->ops[p->len].code = FVM_OP_END;
+    c->ops = p->ops;
+    c->lines = p->lines ? p->lines : fvm_xcalloc(1, sizeof(uint32_t));
+    c->len = p->len;
+    c->consts = p->consts;
+    c->nconsts = p->nconsts;
+    c->names = p->names;
+    c->nnames = p->nnames;
+    c->subs = p->subs;
+    c->nsubs = p->nsubs;
+    c->blocks = p->blocks;
+    c->nblocks = p->nblocks;
+    c->subchunks = p->subchunks;
+    c->nsubchunks = p->nsubchunks;
+    c->source = p->source ? p->source : fvm_str_from("", 0);
+    c->op_hash = chunk_hash(c->ops, c->len, c->consts, c->nconsts);
+    c->max_slot = compute_max_slot(c->ops, c->len);
+    c->sub_ip = fvm_xmalloc((c->nnames ? c->nnames : 1) * sizeof(uint32_t));
+    for (size_t i = 0; i < c->nnames; i++)
+        c->sub_ip[i] = UINT32_MAX;
+    for (size_t i = c->nsubs; i-- > 0;) /* earlier entries win */
+        c->sub_ip[c->subs[i].name] = c->subs[i].ip;
+    memset(p, 0, sizeof *p);
+    return c;
+}
+
+void fvm_chunk_free(fvm_chunk *c)
+{
+    if (!c)
+        return;
+    fvm_chunk_parts p = {
+        c->ops, c->lines, c->len, c->consts, c->nconsts, c->names, c->nnames, c->subs, c->nsubs,
+        c->blocks, c->nblocks, c->subchunks, c->nsubchunks, c->source,
+    };
+    parts_free(&p);
+    free(c->sub_ip);
+    free(c);
+}
+
+/* ------------------------------------------------------------------------
+ * The builder
+ * ------------------------------------------------------------------------ */
+
+struct fvm_builder {
+    fvm_chunk_parts p;
+    size_t ops_cap, lines_cap, consts_cap, names_cap, subs_cap, blocks_cap, subchunks_cap;
+    fvm_value intern; /* Hash: name -> Int index */
+    char error[256];
+    bool failed;
+};
+
+fvm_builder *fvm_builder_new(void)
+{
+    fvm_builder *b = fvm_xcalloc(1, sizeof *b);
+    b->intern = fvm_hash_new();
+    return b;
+}
+
+static void builder_clear(fvm_builder *b)
+{
+    parts_free(&b->p);
+    b->ops_cap = b->lines_cap = b->consts_cap = b->names_cap = 0;
+    b->subs_cap = b->blocks_cap = b->subchunks_cap = 0;
+    fvm_release(b->intern);
+    b->intern = fvm_hash_new();
+    b->failed = false;
+    b->error[0] = 0;
+}
+
+void fvm_builder_free(fvm_builder *b)
+{
+    if (!b)
+        return;
+    parts_free(&b->p);
+    fvm_release(b->intern);
+    free(b);
+}
+
+static void builder_fail(fvm_builder *b, const char *msg)
+{
+    if (!b->failed) {
+        snprintf(b->error, sizeof b->error, "%s", msg);
+        b->failed = true;
+    }
+}
+
+const char *fvm_builder_error(const fvm_builder *b)
+{
+    return b->failed ? b->error : NULL;
+}
+
+size_t fvm_emit(fvm_builder *b, fvm_op op, uint32_t line)
+{
+    size_t idx = b->p.len;
+    if (idx >= FVM_MAX_OPS) {
+        builder_fail(b, "too many ops");
+        return idx;
+    }
+    void *ops = b->p.ops, *lines = b->p.lines;
+    fvm_grow(&ops, &b->ops_cap, idx + 2, sizeof(fvm_op)); /* +1 for the end marker */
+    fvm_grow(&lines, &b->lines_cap, idx + 1, sizeof(uint32_t));
+    b->p.ops = ops;
+    b->p.lines = lines;
+    b->p.ops[idx] = op;
+    b->p.lines[idx] = line;
+    b->p.len++;
+    return idx;
+}
+
+size_t fvm_current_pos(const fvm_builder *b)
+{
+    return b->p.len;
+}
+
+int fvm_patch_jump(fvm_builder *b, size_t op_idx, size_t target)
+{
+    char msg[96];
+    if (op_idx >= b->p.len) {
+        snprintf(msg, sizeof msg, "patch_jump on non-jump op at %zu (no such op)", op_idx);
+        builder_fail(b, msg);
+        return -1;
+    }
+    unsigned code = b->p.ops[op_idx].code;
+    if (code != FVM_OP_JUMP && code != FVM_OP_JUMP_IF_TRUE && code != FVM_OP_JUMP_IF_FALSE &&
+        code != FVM_OP_JUMP_IF_TRUE_KEEP && code != FVM_OP_JUMP_IF_FALSE_KEEP) {
+        snprintf(msg, sizeof msg, "patch_jump on non-jump op at %zu", op_idx);
+        builder_fail(b, msg);
+        return -1;
+    }
+    if (target > FVM_MAX_OPS) {
+        builder_fail(b, "patch_jump target out of range");
+        return -1;
+    }
+    b->p.ops[op_idx].u.j.target = (uint32_t)target;
+    return 0;
+}
+
+int32_t fvm_add_constant(fvm_builder *b, fvm_value v)
+{
+    if (b->p.nconsts >= FVM_MAX_POOL) {
+        fvm_release(v);
+        return -1;
+    }
+    void *p = b->p.consts;
+    fvm_grow(&p, &b->consts_cap, b->p.nconsts + 1, sizeof(fvm_value));
+    b->p.consts = p;
+    b->p.consts[b->p.nconsts] = v;
+    return (int32_t)b->p.nconsts++;
+}
+
+int32_t fvm_add_name(fvm_builder *b, const char *name, size_t len)
+{
+    fvm_value *known = fvm_hash_find(b->intern.as.h, name, len);
+    if (known)
+        return (int32_t)known->as.i;
+    if (b->p.nnames >= FVM_MAX_POOL)
+        return -1;
+    void *p = b->p.names;
+    fvm_grow(&p, &b->names_cap, b->p.nnames + 1, sizeof(fvm_string *));
+    b->p.names = p;
+    b->p.names[b->p.nnames] = fvm_str_from(name, len);
+    fvm_hash_put(b->intern.as.h, fvm_str_from(name, len), fvm_int((int64_t)b->p.nnames));
+    return (int32_t)b->p.nnames++;
+}
+
+int fvm_add_sub_entry(fvm_builder *b, uint16_t name_idx, size_t entry_ip)
+{
+    if (entry_ip > FVM_MAX_OPS) {
+        builder_fail(b, "sub entry ip out of range");
+        return -1;
+    }
+    void *p = b->p.subs;
+    fvm_grow(&p, &b->subs_cap, b->p.nsubs + 1, sizeof(fvm_sub_entry));
+    b->p.subs = p;
+    b->p.subs[b->p.nsubs++] = (fvm_sub_entry){name_idx, (uint32_t)entry_ip};
+    return 0;
+}
+
+int32_t fvm_add_block_range(fvm_builder *b, size_t start, size_t end)
+{
+    if (b->p.nblocks >= FVM_MAX_POOL)
+        return -1;
+    void *p = b->p.blocks;
+    fvm_grow(&p, &b->blocks_cap, b->p.nblocks + 1, sizeof(fvm_block_range));
+    b->p.blocks = p;
+    b->p.blocks[b->p.nblocks] = (fvm_block_range){start, end};
+    return (int32_t)b->p.nblocks++;
+}
+
+int32_t fvm_add_sub_chunk(fvm_builder *b, fvm_chunk *sub)
+{
+    if (!sub)
+        return -1;
+    if (b->p.nsubchunks >= FVM_MAX_POOL) {
+        fvm_chunk_free(sub);
+        return -1;
+    }
+    void *p = b->p.subchunks;
+    fvm_grow(&p, &b->subchunks_cap, b->p.nsubchunks + 1, sizeof(fvm_chunk *));
+    b->p.subchunks = p;
+    b->p.subchunks[b->p.nsubchunks] = sub;
+    return (int32_t)b->p.nsubchunks++;
+}
+
+void fvm_set_source(fvm_builder *b, const char *name, size_t len)
+{
+    if (b->p.source)
+        fvm_release(fvm_str_value(b->p.source));
+    b->p.source = fvm_str_from(name, len);
+}
+
+fvm_chunk *fvm_build(fvm_builder *b)
+{
+    if (b->failed)
+        return NULL;
+    if (!b->p.ops) {
+        b->p.ops = fvm_xmalloc(sizeof(fvm_op));
+        b->ops_cap = 1;
+    }
+    char err[256];
+    fvm_chunk *c = fvm_chunk_assemble(&b->p, err, sizeof err);
+    builder_clear(b);
+    if (!c)
+        builder_fail(b, err);
+    return c;
+}
+
+/* ------------------------------------------------------------------------
+ * Accessors
+ * ------------------------------------------------------------------------ */
+
+uint64_t fvm_chunk_op_hash(const fvm_chunk *c) { return c->op_hash; }
+size_t fvm_chunk_len(const fvm_chunk *c) { return c->len; }
+const fvm_op *fvm_chunk_ops(const fvm_chunk *c) { return c->ops; }
+uint32_t fvm_chunk_line(const fvm_chunk *c, size_t ip) { return ip < c->len ? c->lines[ip] : 0; }
+size_t fvm_chunk_constant_count(const fvm_chunk *c) { return c->nconsts; }
+fvm_value fvm_chunk_constant(const fvm_chunk *c, size_t i)
+{
+    return i < c->nconsts ? c->consts[i] : fvm_undef();
+}
+size_t fvm_chunk_name_count(const fvm_chunk *c) { return c->nnames; }
+const char *fvm_chunk_name(const fvm_chunk *c, size_t i, size_t *len)
+{
+    if (i >= c->nnames) {
+        if (len)
+            *len = 0;
+        return NULL;
+    }
+    if (len)
+        *len = c->names[i]->len;
+    return c->names[i]->data;
+}
+size_t fvm_chunk_sub_entry_count(const fvm_chunk *c) { return c->nsubs; }
+void fvm_chunk_sub_entry(const fvm_chunk *c, size_t i, uint16_t *name_idx, size_t *entry_ip)
+{
+    *name_idx = i < c->nsubs ? c->subs[i].name : 0;
+    *entry_ip = i < c->nsubs ? c->subs[i].ip : 0;
+}
+size_t fvm_chunk_block_range_count(const fvm_chunk *c) { return c->nblocks; }
+void fvm_chunk_block_range(const fvm_chunk *c, size_t i, size_t *start, size_t *end)
+{
+    *start = i < c->nblocks ? (size_t)c->blocks[i].start : 0;
+    *end = i < c->nblocks ? (size_t)c->blocks[i].end : 0;
+}
+size_t fvm_chunk_sub_chunk_count(const fvm_chunk *c) { return c->nsubchunks; }
+const fvm_chunk *fvm_chunk_sub_chunk(const fvm_chunk *c, size_t i)
+{
+    return i < c->nsubchunks ? c->subchunks[i] : NULL;
+}
+const char *fvm_chunk_source(const fvm_chunk *c, size_t *len)
+{
+    if (len)
+        *len = c->source->len;
+    return c->source->data;
+}
+int64_t fvm_chunk_find_sub(const fvm_chunk *c, uint16_t name_idx)
+{
+    if (name_idx >= c->nnames || c->sub_ip[name_idx] == UINT32_MAX)
+        return -1;
+    return c->sub_ip[name_idx];
+}
+int32_t fvm_chunk_max_slot(const fvm_chunk *c) { return c->max_slot; }
+
+static bool value_identical(fvm_value a, fvm_value b)
+{
+    /* Like fvm_value_equal but floats by bit pattern, so NaN constants and
+     * -0.0 compare as the same constant. */
+    if (a.type == FVM_T_FLOAT && b.type == FVM_T_FLOAT)
+        return memcmp(&a.as.f, &b.as.f, 8) == 0;
+    if (a.type != b.type)
+        return false;
+    if (a.type == FVM_T_ARRAY) {
+        if (a.as.a->len != b.as.a->len)
+            return false;
+        for (size_t i = 0; i < a.as.a->len; i++)
+            if (!value_identical(a.as.a->items[i], b.as.a->items[i]))
+                return false;
+        return true;
+    }
+    if (a.type == FVM_T_HASH || a.type == FVM_T_REF)
+        return fvm_value_hash(a) == fvm_value_hash(b) && fvm_value_equal(a, b);
+    return fvm_value_equal(a, b);
+}
+
+bool fvm_chunk_equal(const fvm_chunk *a, const fvm_chunk *b)
+{
+    if (a->len != b->len || a->nconsts != b->nconsts || a->nnames != b->nnames ||
+        a->nsubs != b->nsubs || a->nblocks != b->nblocks || a->nsubchunks != b->nsubchunks ||
+        a->op_hash != b->op_hash || !fvm_str_eq(a->source, b->source))
+        return false;
+    if (memcmp(a->ops, b->ops, a->len * sizeof(fvm_op)) ||
+        memcmp(a->lines, b->lines, a->len * sizeof(uint32_t)) ||
+        (a->nblocks && memcmp(a->blocks, b->blocks, a->nblocks * sizeof(fvm_block_range))))
+        return false;
+    for (size_t i = 0; i < a->nsubs; i++) /* field by field: the struct has padding */
+        if (a->subs[i].name != b->subs[i].name || a->subs[i].ip != b->subs[i].ip)
+            return false;
+    for (size_t i = 0; i < a->nconsts; i++)
+        if (!value_identical(a->consts[i], b->consts[i]))
+            return false;
+    for (size_t i = 0; i < a->nnames; i++)
+        if (!fvm_str_eq(a->names[i], b->names[i]))
+            return false;
+    for (size_t i = 0; i < a->nsubchunks; i++)
+        if (!fvm_chunk_equal(a->subchunks[i], b->subchunks[i]))
+            return false;
+    return true;
+}

@@ -1,0 +1,72 @@
+/* Chunks: the immutable, verified unit of bytecode the VM runs. */
+#ifndef FVM_CHUNK_H
+#define FVM_CHUNK_H
+
+#include "value.h"
+
+/* Pseudo-opcode stored after the last op: running into it (or jumping to
+ * target == len) ends the run, so the interpreter needs no bounds check. */
+#define FVM_OP_END FVM_OP_COUNT
+
+typedef struct fvm_sub_entry {
+    uint16_t name;
+    uint32_t ip;
+} fvm_sub_entry;
+
+typedef struct fvm_block_range {
+    uint64_t start, end;
+} fvm_block_range;
+
+struct fvm_chunk {
+    fvm_op *ops;        /* len ops, then one FVM_OP_END */
+    uint32_t *lines;    /* one per op */
+    size_t len;
+    fvm_value *consts;
+    size_t nconsts;
+    fvm_string **names;
+    size_t nnames;
+    fvm_sub_entry *subs;
+    size_t nsubs;
+    fvm_block_range *blocks;
+    size_t nblocks;
+    struct fvm_chunk **subchunks;
+    size_t nsubchunks;
+    fvm_string *source;
+    uint64_t op_hash;
+    int32_t max_slot;   /* -1: no slot ops */
+    /* For each name index, the entry ip of its first sub entry, or
+     * UINT32_MAX: Call resolves in O(1). */
+    uint32_t *sub_ip;
+};
+
+/* Take ownership of the given arrays, verify, canonicalise the ops and
+ * compute the derived fields. On failure frees everything, writes a message
+ * to err (if given) and returns NULL. Used by the builder and the loaders. */
+typedef struct fvm_chunk_parts {
+    fvm_op *ops; /* room for len + 1 */
+    uint32_t *lines;
+    size_t len;
+    fvm_value *consts;
+    size_t nconsts;
+    fvm_string **names;
+    size_t nnames;
+    fvm_sub_entry *subs;
+    size_t nsubs;
+    fvm_block_range *blocks;
+    size_t nblocks;
+    struct fvm_chunk **subchunks;
+    size_t nsubchunks;
+    fvm_string *source; /* may be NULL */
+} fvm_chunk_parts;
+
+fvm_chunk *fvm_chunk_assemble(fvm_chunk_parts *p, char *err, size_t errlen);
+
+/* The verifier on its own: NULL if the parts are well formed, else writes
+ * "op N (Name): problem" to err and returns err. */
+const char *fvm_chunk_check(const fvm_chunk_parts *p, char *err, size_t errlen);
+
+/* Hash of one value, the same in every process; Hash values hash
+ * independently of their insertion order. */
+uint64_t fvm_value_hash(fvm_value v);
+
+#endif

@@ -1,0 +1,104 @@
+/* The VM's state, shared by the interpreter loop (vm.c) and the modules
+ * that implement op families out of line (shell.c, awk.c). */
+#ifndef FVM_VM_H
+#define FVM_VM_H
+
+#include "chunk.h"
+
+/* A call frame. Slots live in one arena shared by all frames; a frame owns
+ * arena[slot_base .. slot_base + slot_cap). Only the top frame can grow, and
+ * it can always grow, because it sits at the end of the arena. nslots is the
+ * observable slot count (SetSlot beyond it grows it); cells between nslots
+ * and slot_cap are always Undef. */
+typedef struct fvm_frame {
+    uint32_t return_ip;
+    uint32_t stack_base;
+    uint32_t slot_base;
+    uint32_t nslots;
+    uint32_t slot_cap;
+} fvm_frame;
+
+typedef struct fvm_builtin_entry {
+    fvm_builtin_fn fn;
+    void *ud;
+} fvm_builtin_entry;
+
+struct fvm_vm {
+    const fvm_chunk *chunk;
+    fvm_value *stack;
+    size_t sp; /* depth */
+    size_t stack_cap;
+    fvm_frame *frames;
+    size_t nframes, frames_cap;
+    fvm_value *slots; /* the arena */
+    size_t slots_cap;
+    fvm_value *globals;
+    size_t nglobals;
+    size_t ip;
+    int32_t last_status;
+    bool halted;
+    int awk_signal;    /* -1: none */
+    uint64_t awk_seed; /* AwkRand's LCG state, starts at 1 */
+
+    fvm_builtin_entry *builtins;
+    size_t nbuiltins;
+    fvm_ext_fn ext;
+    void *ext_ud;
+    fvm_ext_wide_fn ext_wide;
+    void *ext_wide_ud;
+    fvm_output_fn out;
+    void *out_ud;
+    fvm_input_fn in;
+    void *in_ud;
+
+    bool raised; /* an error is pending (set by fvm_vm_raise or an op) */
+    char *error;
+    size_t error_ip;
+    size_t max_stack, max_frames;
+    fvm_buf scratch; /* reused by Print and friends */
+};
+
+/* How an out-of-line op implementation tells the loop to go on. These run
+ * with vm->sp and vm->ip current (ip already points past the op) and may
+ * push, pop, jump (set vm->ip) or push frames. */
+typedef enum fvm_step {
+    FVM_STEP_NEXT = 0,  /* continue at vm->ip */
+    FVM_STEP_ERROR = 1, /* vm->error is set: end the run */
+    FVM_STEP_HALT = 2   /* stop the run (halted) */
+} fvm_step;
+
+/* Stack helpers for out-of-line ops. */
+void fvm_stack_grow(fvm_vm *vm, size_t need);
+static inline void fvm_push(fvm_vm *vm, fvm_value v)
+{
+    if (FVM_UNLIKELY(vm->sp == vm->stack_cap))
+        fvm_stack_grow(vm, vm->sp + 1);
+    vm->stack[vm->sp++] = v;
+}
+static inline fvm_value fvm_pop(fvm_vm *vm)
+{
+    return vm->sp ? vm->stack[--vm->sp] : fvm_undef();
+}
+/* Pop n values (fewer if the stack is shorter) into out[0..count) in push
+ * order (bottom-most first); returns the count. */
+size_t fvm_pop_n(fvm_vm *vm, size_t n, fvm_value *out);
+
+/* Set the pending error; always returns FVM_STEP_ERROR. */
+fvm_step fvm_fail(fvm_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Enter subroutine code at entry_ip with the top nargs stack values as its
+ * arguments (a new frame whose stack base sits below them). Returns
+ * FVM_STEP_ERROR when the frame limit is reached. */
+fvm_step fvm_enter_sub(fvm_vm *vm, uint32_t entry_ip, size_t nargs);
+
+/* Write bytes through the output hook or to stdout. */
+void fvm_write_output(fvm_vm *vm, const char *bytes, size_t len);
+
+/* Op families implemented out of line, without a host installed. */
+fvm_step fvm_shell_op(fvm_vm *vm, const fvm_op *op);   /* FVM_OPF_SHELL ops and TestFile */
+fvm_step fvm_awk_op(fvm_vm *vm, unsigned code, uint64_t operand); /* FVM_OPF_AWK ops */
+/* The opcode behind an AWK extension id (40000..40999), or -1 if the id has
+ * no meaning. */
+int fvm_awk_op_for_id(uint16_t id);
+
+#endif

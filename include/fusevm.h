@@ -604,6 +604,27 @@ FVM_API int32_t fvm_chunk_max_slot(const fvm_chunk *c);
 FVM_API bool fvm_chunk_equal(const fvm_chunk *a, const fvm_chunk *b);
 
 /* ------------------------------------------------------------------------
+ * Binary chunk files
+ *
+ * A chunk saved as bytes (".fbc"; the layout is in docs/FORMAT.md): the same
+ * bytes on every machine, checked on load as carefully as untrusted input.
+ * ------------------------------------------------------------------------ */
+
+/* Serialise c and its sub-chunks. On success *out holds *out_len malloc'ed
+ * bytes (release with fvm_free) and the result is 0. Returns -1 (and sets
+ * *out to NULL) when c cannot be represented: constants or sub-chunks nested
+ * deeper than the format allows, or a string longer than 4 GiB. */
+FVM_API int fvm_chunk_save(const fvm_chunk *c, void **out, size_t *out_len);
+/* Load a chunk from len bytes. Damaged, truncated or malformed input gives
+ * NULL and a message in err (errlen bytes, may be 0); the chunk is verified
+ * as fvm_build verifies, and its op_hash is recomputed. */
+FVM_API fvm_chunk *fvm_chunk_load(const void *bytes, size_t len, char *err, size_t errlen);
+
+/* Release memory the library handed to the caller (fvm_chunk_save's bytes,
+ * text results). */
+FVM_API void fvm_free(void *p);
+
+/* ------------------------------------------------------------------------
  * The VM
  * ------------------------------------------------------------------------ */
 

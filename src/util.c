@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "fusevm.h"
+
 static void out_of_memory(size_t n)
 {
     fprintf(stderr, "fusevm: out of memory (allocating %zu bytes)\n", n);
@@ -91,4 +93,11 @@ void fvm_buf_free(fvm_buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+}
+
+/* Public so that callers free library-allocated memory with the library's
+ * allocator (they may link a different C runtime). */
+void fvm_free(void *p)
+{
+    free(p);
 }

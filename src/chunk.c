@@ -183,6 +183,11 @@ static void parts_free(fvm_chunk_parts *p)
     memset(p, 0, sizeof *p);
 }
 
+void fvm_chunk_parts_free(fvm_chunk_parts *p)
+{
+    parts_free(p);
+}
+
 static int32_t compute_max_slot(const fvm_op *ops, size_t len)
 {
     int32_t max = -1;
@@ -501,8 +506,8 @@ int32_t fvm_chunk_max_slot(const fvm_chunk *c) { return c->max_slot; }
 
 static bool value_identical(fvm_value a, fvm_value b)
 {
-    /* Like fvm_value_equal but floats by bit pattern, so NaN constants and
-     * -0.0 compare as the same constant. */
+    /* Like fvm_value_equal but floats by bit pattern at every depth, so NaN
+     * constants and -0.0 compare as the same constant. */
     if (a.type == FVM_T_FLOAT && b.type == FVM_T_FLOAT)
         return memcmp(&a.as.f, &b.as.f, 8) == 0;
     if (a.type != b.type)
@@ -515,8 +520,19 @@ static bool value_identical(fvm_value a, fvm_value b)
                 return false;
         return true;
     }
-    if (a.type == FVM_T_HASH || a.type == FVM_T_REF)
-        return fvm_value_hash(a) == fvm_value_hash(b) && fvm_value_equal(a, b);
+    if (a.type == FVM_T_REF)
+        return value_identical(a.as.r->val, b.as.r->val);
+    if (a.type == FVM_T_HASH) {
+        if (a.as.h->count != b.as.h->count)
+            return false;
+        for (size_t i = 0; i < a.as.h->used; i++) {
+            const fvm_hash_slot *e = &a.as.h->entries[i];
+            const fvm_value *o = e->key ? fvm_hash_find(b.as.h, e->key->data, e->key->len) : NULL;
+            if (e->key && (!o || !value_identical(e->val, *o)))
+                return false;
+        }
+        return true;
+    }
     return fvm_value_equal(a, b);
 }
 

@@ -60,6 +60,9 @@ typedef struct fvm_chunk_parts {
 } fvm_chunk_parts;
 
 fvm_chunk *fvm_chunk_assemble(fvm_chunk_parts *p, char *err, size_t errlen);
+/* Release whatever the parts hold and clear them (for a loader that gives up
+ * before fvm_chunk_assemble). */
+void fvm_chunk_parts_free(fvm_chunk_parts *p);
 
 /* The verifier on its own: NULL if the parts are well formed, else writes
  * "op N (Name): problem" to err and returns err. */

@@ -67,6 +67,19 @@ typedef enum fvm_step {
     FVM_STEP_HALT = 2   /* stop the run (halted) */
 } fvm_step;
 
+/* return_ip of the root frame: returning from it halts the run (upstream
+ * jumps to ip 0 and runs the chunk again). */
+#define FVM_RETURN_HALTS UINT32_MAX
+
+/* Frames (vm_api.c). frame_push returns false at the frame limit; frame_pop
+ * releases the frame's slots and truncates the stack to its base. */
+bool fvm_frame_push(fvm_vm *vm, uint32_t return_ip, size_t stack_base);
+fvm_frame fvm_frame_pop(fvm_vm *vm);
+void fvm_stack_truncate(fvm_vm *vm, size_t depth);
+/* Grow the top frame so `slot` is inside it; false when there is no frame
+ * (writes are then dropped). */
+bool fvm_slot_make_room(fvm_vm *vm, uint16_t slot);
+
 /* Stack helpers for out-of-line ops. */
 void fvm_stack_grow(fvm_vm *vm, size_t need);
 static inline void fvm_push(fvm_vm *vm, fvm_value v)

@@ -1,0 +1,340 @@
+/* The VM object: creation, reset, frames, the stack and slot helpers, and
+ * the embedding API. The interpreter loop itself is in vm.c. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "vm.h"
+
+#define DEFAULT_MAX_STACK (16u << 20) /* values: 256 MiB of stack */
+#define DEFAULT_MAX_FRAMES (1u << 20)
+
+const char *fvm_version(void)
+{
+    return FVM_VERSION_STRING;
+}
+
+/* ------------------------------------------------------------------------
+ * Frames and slots
+ *
+ * frames[0] is an invisible sentinel standing for "no frame": its slot
+ * window reads as Undef and writes to it are dropped (slot writes detect it
+ * on their slow path, when they would grow nslots). Frame 1 is the root.
+ * ------------------------------------------------------------------------ */
+
+static size_t slot_window(const fvm_vm *vm)
+{
+    return (size_t)(vm->chunk->max_slot + 1);
+}
+
+/* Make sure the slot arena holds `need` cells; new cells are Undef. */
+static void slots_reserve(fvm_vm *vm, size_t need)
+{
+    if (need <= vm->slots_cap)
+        return;
+    size_t old = vm->slots_cap;
+    void *p = vm->slots;
+    fvm_grow(&p, &vm->slots_cap, need, sizeof(fvm_value));
+    vm->slots = p;
+    memset(vm->slots + old, 0, (vm->slots_cap - old) * sizeof(fvm_value));
+}
+
+/* Push a frame; returns false at the frame limit. */
+static bool frame_push(fvm_vm *vm, uint32_t return_ip, size_t stack_base)
+{
+    if (vm->nframes > vm->max_frames)
+        return false;
+    if (vm->nframes == vm->frames_cap) {
+        void *p = vm->frames;
+        fvm_grow(&p, &vm->frames_cap, vm->nframes + 1, sizeof(fvm_frame));
+        vm->frames = p;
+    }
+    fvm_frame *top = &vm->frames[vm->nframes - 1];
+    size_t base = top->slot_base + top->slot_cap;
+    size_t window = slot_window(vm);
+    slots_reserve(vm, base + window);
+    vm->frames[vm->nframes++] = (fvm_frame){return_ip, (uint32_t)stack_base, (uint32_t)base, 0,
+                                            (uint32_t)window};
+    return true;
+}
+
+bool fvm_frame_push(fvm_vm *vm, uint32_t return_ip, size_t stack_base)
+{
+    return frame_push(vm, return_ip, stack_base);
+}
+
+/* Truncate the value stack to depth. */
+void fvm_stack_truncate(fvm_vm *vm, size_t depth)
+{
+    while (vm->sp > depth)
+        fvm_release(vm->stack[--vm->sp]);
+}
+
+/* Pop the top frame (never the sentinel): release its slots and truncate
+ * the stack to its base. Returns the frame. */
+fvm_frame fvm_frame_pop(fvm_vm *vm)
+{
+    fvm_frame f = vm->frames[--vm->nframes];
+    fvm_value *s = vm->slots + f.slot_base;
+    for (uint32_t i = 0; i < f.nslots; i++) {
+        fvm_release(s[i]);
+        s[i] = fvm_undef();
+    }
+    fvm_stack_truncate(vm, f.stack_base);
+    return f;
+}
+
+/* Grow the top frame so slot `slot` exists; false if there is no frame. */
+bool fvm_slot_make_room(fvm_vm *vm, uint16_t slot)
+{
+    if (vm->nframes < 2)
+        return false;
+    fvm_frame *top = &vm->frames[vm->nframes - 1];
+    if (slot >= top->slot_cap) {
+        slots_reserve(vm, top->slot_base + (size_t)slot + 1);
+        top->slot_cap = slot + 1u;
+    }
+    if (slot >= top->nslots)
+        top->nslots = slot + 1u;
+    return true;
+}
+
+fvm_step fvm_enter_sub(fvm_vm *vm, uint32_t entry_ip, size_t nargs)
+{
+    size_t base = nargs > vm->sp ? 0 : vm->sp - nargs;
+    if (!frame_push(vm, (uint32_t)vm->ip, base))
+        return fvm_fail(vm, "call depth limit exceeded (%zu frames)", vm->max_frames);
+    vm->ip = entry_ip;
+    return FVM_STEP_NEXT;
+}
+
+/* ------------------------------------------------------------------------
+ * Stack
+ * ------------------------------------------------------------------------ */
+
+void fvm_stack_grow(fvm_vm *vm, size_t need)
+{
+    void *p = vm->stack;
+    fvm_grow(&p, &vm->stack_cap, need, sizeof(fvm_value));
+    vm->stack = p;
+}
+
+size_t fvm_pop_n(fvm_vm *vm, size_t n, fvm_value *out)
+{
+    size_t k = n < vm->sp ? n : vm->sp;
+    vm->sp -= k;
+    memcpy(out, vm->stack + vm->sp, k * sizeof(fvm_value));
+    return k;
+}
+
+fvm_step fvm_fail(fvm_vm *vm, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    free(vm->error);
+    vm->error = strdup(msg);
+    vm->raised = true;
+    return FVM_STEP_ERROR;
+}
+
+void fvm_write_output(fvm_vm *vm, const char *bytes, size_t len)
+{
+    if (vm->out)
+        vm->out(vm->out_ud, bytes, len);
+    else if (len)
+        fwrite(bytes, 1, len, stdout);
+}
+
+/* ------------------------------------------------------------------------
+ * Lifetime
+ * ------------------------------------------------------------------------ */
+
+static void vm_clear_state(fvm_vm *vm)
+{
+    fvm_stack_truncate(vm, 0);
+    while (vm->nframes > 1)
+        fvm_frame_pop(vm);
+    for (size_t i = 0; i < vm->nglobals; i++)
+        fvm_release(vm->globals[i]);
+    free(vm->globals);
+    vm->globals = NULL;
+    vm->nglobals = 0;
+}
+
+static void vm_start(fvm_vm *vm, const fvm_chunk *chunk)
+{
+    vm->chunk = chunk;
+    vm->nglobals = chunk->nnames;
+    vm->globals = fvm_xcalloc(vm->nglobals ? vm->nglobals : 1, sizeof(fvm_value));
+    vm->nframes = 1;
+    vm->frames[0] = (fvm_frame){0, 0, 0, 0, 0};
+    /* The root frame returns to "nowhere": a top-level Return halts the run
+     * instead of restarting the chunk at ip 0 as upstream does. */
+    frame_push(vm, FVM_RETURN_HALTS, 0);
+    vm->ip = 0;
+    vm->last_status = 0;
+    vm->halted = false;
+    vm->awk_signal = -1;
+    vm->awk_seed = 1;
+    vm->raised = false;
+    free(vm->error);
+    vm->error = NULL;
+    vm->error_ip = 0;
+}
+
+fvm_vm *fvm_vm_new(const fvm_chunk *chunk)
+{
+    if (!chunk)
+        return NULL;
+    fvm_vm *vm = fvm_xcalloc(1, sizeof *vm);
+    vm->max_stack = DEFAULT_MAX_STACK;
+    vm->max_frames = DEFAULT_MAX_FRAMES;
+    fvm_stack_grow(vm, 256);
+    vm->frames_cap = 32;
+    vm->frames = fvm_xmalloc(vm->frames_cap * sizeof(fvm_frame));
+    vm_start(vm, chunk);
+    return vm;
+}
+
+void fvm_vm_reset(fvm_vm *vm, const fvm_chunk *chunk)
+{
+    vm_clear_state(vm);
+    vm_start(vm, chunk);
+}
+
+void fvm_vm_free(fvm_vm *vm)
+{
+    if (!vm)
+        return;
+    vm_clear_state(vm);
+    free(vm->stack);
+    free(vm->frames);
+    free(vm->slots);
+    free(vm->builtins);
+    free(vm->error);
+    fvm_buf_free(&vm->scratch);
+    free(vm);
+}
+
+/* ------------------------------------------------------------------------
+ * Embedding API
+ * ------------------------------------------------------------------------ */
+
+const char *fvm_vm_error(const fvm_vm *vm) { return vm->error ? vm->error : ""; }
+size_t fvm_vm_error_ip(const fvm_vm *vm) { return vm->error_ip; }
+const fvm_chunk *fvm_vm_chunk(const fvm_vm *vm) { return vm->chunk; }
+
+void fvm_vm_push(fvm_vm *vm, fvm_value v) { fvm_push(vm, v); }
+fvm_value fvm_vm_pop(fvm_vm *vm) { return fvm_pop(vm); }
+fvm_value fvm_vm_peek(const fvm_vm *vm) { return vm->sp ? vm->stack[vm->sp - 1] : fvm_undef(); }
+size_t fvm_vm_stack_depth(const fvm_vm *vm) { return vm->sp; }
+fvm_value fvm_vm_stack_at(const fvm_vm *vm, size_t i)
+{
+    return i < vm->sp ? vm->stack[i] : fvm_undef();
+}
+
+fvm_value fvm_vm_get_slot(const fvm_vm *vm, uint16_t slot)
+{
+    const fvm_frame *top = &vm->frames[vm->nframes - 1];
+    if (slot >= top->nslots)
+        return fvm_undef();
+    fvm_value v = vm->slots[top->slot_base + slot];
+    fvm_retain(v);
+    return v;
+}
+
+void fvm_vm_set_slot(fvm_vm *vm, uint16_t slot, fvm_value v)
+{
+    if (!fvm_slot_make_room(vm, slot)) {
+        fvm_release(v);
+        return;
+    }
+    fvm_value *cell = &vm->slots[vm->frames[vm->nframes - 1].slot_base + slot];
+    fvm_release(*cell);
+    *cell = v;
+}
+
+size_t fvm_vm_frame_count(const fvm_vm *vm) { return vm->nframes - 1; }
+
+size_t fvm_vm_frame_slot_count(const fvm_vm *vm, size_t frame)
+{
+    return frame + 1 < vm->nframes ? vm->frames[frame + 1].nslots : 0;
+}
+
+fvm_value fvm_vm_frame_slot(const fvm_vm *vm, size_t frame, size_t slot)
+{
+    if (frame + 1 >= vm->nframes || slot >= vm->frames[frame + 1].nslots)
+        return fvm_undef();
+    return vm->slots[vm->frames[frame + 1].slot_base + slot];
+}
+
+size_t fvm_vm_global_count(const fvm_vm *vm) { return vm->nglobals; }
+fvm_value fvm_vm_global(const fvm_vm *vm, size_t idx)
+{
+    return idx < vm->nglobals ? vm->globals[idx] : fvm_undef();
+}
+void fvm_vm_set_global(fvm_vm *vm, size_t idx, fvm_value v)
+{
+    if (idx >= vm->nglobals) {
+        fvm_release(v);
+        return;
+    }
+    fvm_release(vm->globals[idx]);
+    vm->globals[idx] = v;
+}
+
+int32_t fvm_vm_last_status(const fvm_vm *vm) { return vm->last_status; }
+void fvm_vm_set_last_status(fvm_vm *vm, int32_t status) { vm->last_status = status; }
+int fvm_vm_awk_signal(const fvm_vm *vm) { return vm->awk_signal; }
+
+void fvm_vm_register_builtin(fvm_vm *vm, uint16_t id, fvm_builtin_fn fn, void *ud)
+{
+    if (id >= vm->nbuiltins) {
+        size_t n = (size_t)id + 1;
+        vm->builtins = fvm_xrealloc(vm->builtins, n * sizeof(fvm_builtin_entry));
+        memset(vm->builtins + vm->nbuiltins, 0, (n - vm->nbuiltins) * sizeof(fvm_builtin_entry));
+        vm->nbuiltins = n;
+    }
+    vm->builtins[id] = (fvm_builtin_entry){fn, ud};
+}
+
+void fvm_vm_set_extension_handler(fvm_vm *vm, fvm_ext_fn fn, void *ud)
+{
+    vm->ext = fn;
+    vm->ext_ud = ud;
+}
+
+void fvm_vm_set_extension_wide_handler(fvm_vm *vm, fvm_ext_wide_fn fn, void *ud)
+{
+    vm->ext_wide = fn;
+    vm->ext_wide_ud = ud;
+}
+
+void fvm_vm_set_output(fvm_vm *vm, fvm_output_fn fn, void *ud)
+{
+    vm->out = fn;
+    vm->out_ud = ud;
+}
+
+void fvm_vm_set_input(fvm_vm *vm, fvm_input_fn fn, void *ud)
+{
+    vm->in = fn;
+    vm->in_ud = ud;
+}
+
+void fvm_vm_request_halt(fvm_vm *vm) { vm->halted = true; }
+void fvm_vm_clear_halt(fvm_vm *vm) { vm->halted = false; }
+
+void fvm_vm_raise(fvm_vm *vm, const char *msg)
+{
+    fvm_fail(vm, "%s", msg ? msg : "error");
+}
+
+void fvm_vm_set_limits(fvm_vm *vm, size_t max_stack, size_t max_frames)
+{
+    vm->max_stack = max_stack ? max_stack : DEFAULT_MAX_STACK;
+    vm->max_frames = max_frames ? max_frames : DEFAULT_MAX_FRAMES;
+}

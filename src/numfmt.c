@@ -79,13 +79,33 @@ static void step_last_digit(decimal *dec, bool up)
     }
 }
 
+/* full (MAX_DIGITS digits, correctly rounded) rounded again to ndigits.
+ * False when the dropped digits are exactly half a unit: the first
+ * rounding hides which side of the tie the true value lies on. */
+static bool reround(const decimal *full, int ndigits, decimal *out)
+{
+    *out = *full;
+    out->n = ndigits;
+    bool rest_zero = true;
+    for (int i = ndigits + 1; i < full->n; i++)
+        rest_zero = rest_zero && full->d[i] == '0';
+    char first = full->d[ndigits];
+    if (first == '5' && rest_zero)
+        return false;
+    if (first >= '5')
+        step_last_digit(out, true);
+    return true;
+}
+
 /* Whether some ndigits-digit decimal reads back as x; if so, *out is the
  * nearest such one. Rounding to nearest gives the answer except at powers
  * of two, whose round-trip interval is narrower below than above: there
  * the neighbour on the other side may fit when the nearest does not. */
-static bool fits_in_digits(double x, int ndigits, bool power_of_two, decimal *out)
+static bool fits_in_digits(double x, const decimal *full, int ndigits, bool power_of_two,
+                           decimal *out)
 {
-    round_to_digits(x, ndigits, out);
+    if (!reround(full, ndigits, out))
+        round_to_digits(x, ndigits, out);
     double back = decimal_value(out);
     if (back == x)
         return true;
@@ -100,18 +120,62 @@ static bool fits_in_digits(double x, int ndigits, bool power_of_two, decimal *ou
  * relative wide on each side, while 15-digit decimals are at least 1e-15
  * relative apart, so any shorter form is the 15-digit rounding with
  * trailing zeros, which are then stripped. Subnormals have wider intervals
- * and are searched from 1 digit. */
+ * and are searched from 1 digit. One "%e" conversion to 17 digits serves
+ * every length (snprintf is the expensive step). */
 static void shortest_digits(double x, decimal *out)
 {
+    decimal full;
+    round_to_digits(x, MAX_DIGITS, &full);
     int bin_exp;
     bool power_of_two = frexp(x, &bin_exp) == 0.5;
     int ndigits = x >= DBL_MIN ? 15 : 1;
-    while (ndigits < MAX_DIGITS && !fits_in_digits(x, ndigits, power_of_two, out))
+    while (ndigits < MAX_DIGITS && !fits_in_digits(x, &full, ndigits, power_of_two, out))
         ndigits++;
     if (ndigits == MAX_DIGITS)
-        round_to_digits(x, MAX_DIGITS, out);
+        *out = full;
     while (out->n > 1 && out->d[out->n - 1] == '0')
         out->n--;
+}
+
+/* The digits of n (> 0) into dec with the point k places from the right. */
+static void set_scaled(decimal *dec, uint64_t n, int k)
+{
+    char rev[20];
+    int len = 0;
+    for (; n; n /= 10)
+        rev[len++] = (char)('0' + n % 10);
+    for (int i = 0; i < len; i++)
+        dec->d[i] = rev[len - 1 - i];
+    dec->n = len;
+    dec->exp = len - 1 - k;
+}
+
+/* Fast path for values with few decimals, such as 0.1 or 2.25: the
+ * smallest k for which x is the double nearest n / 10^k, n < 10^15. The
+ * division is exact arithmetic correctly rounded, so it answers the round
+ * trip without strtod, and at most one decimal of 15 digits or fewer reads
+ * back as a given normal double (see shortest_digits), so the first hit is
+ * the answer. Below 10^15 the candidate is always round(x * 10^k): the
+ * product's rounding error and the round-trip interval together stay
+ * under 0.2 of a unit. Returns false when no such k exists. */
+static bool short_fraction(double x, decimal *dec)
+{
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    if (x < DBL_MIN || x >= 1e15)
+        return false;
+    for (int k = 1; k < (int)(sizeof pow10 / sizeof *pow10); k++) {
+        double scaled = x * pow10[k];
+        if (scaled >= 1e15)
+            return false;
+        double n = nearbyint(scaled);
+        if (n > 0 && n / pow10[k] == x) {
+            set_scaled(dec, (uint64_t)n, k);
+            return true;
+        }
+    }
+    return false;
 }
 
 /* ------------------------------------------------------------------------
@@ -177,7 +241,8 @@ static size_t format_float_raw(double d, char *p)
     if (x < 9007199254740992.0 && x == (double)(uint64_t)x)
         return len + put_uint(p + len, (uint64_t)x);
     decimal dec;
-    shortest_digits(x, &dec);
+    if (!short_fraction(x, &dec))
+        shortest_digits(x, &dec);
     return len + layout(&dec, p + len);
 }
 

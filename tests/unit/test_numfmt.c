@@ -141,6 +141,17 @@ static int significant_digits(const char *text)
     return n;
 }
 
+/* Significant digits of n once its trailing zeros are dropped. */
+static int significant_digits_of(uint64_t n)
+{
+    while (n % 10 == 0)
+        n /= 10;
+    int count = 0;
+    for (; n; n /= 10)
+        count++;
+    return count;
+}
+
 /* No digit string one digit shorter, rounded to nearest, reads back. */
 Test(numfmt, random_shortest)
 {
@@ -154,6 +165,27 @@ Test(numfmt, random_shortest)
             snprintf(shorter, sizeof shorter, "%.*e", sig - 2, d);
             cr_assert_neq(strtod(shorter, NULL), d, "%s is shorter than %s", shorter, buf);
         }
+    }
+}
+
+/* A double read from a decimal of at most 15 significant digits prints
+ * with at most as many, and reads back. */
+Test(numfmt, random_short_decimals)
+{
+    uint64_t state = 777;
+    for (int i = 0; i < 20000; i++) {
+        int digits = 1 + (int)(next_random(&state) % 15);
+        uint64_t n = 1 + next_random(&state) % 999999999999999ull;
+        while (n >= 10 && significant_digits_of(n) > digits)
+            n /= 10;
+        int exp = (int)(next_random(&state) % 60) - 35;
+        char text[64], buf[FVM_FLOAT_TEXT_MAX];
+        snprintf(text, sizeof text, "%llue%d", (unsigned long long)n, exp);
+        double d = strtod(text, NULL);
+        fvm_format_float(d, buf, sizeof buf);
+        cr_assert_leq(significant_digits(buf), significant_digits_of(n), "%s printed as %s", text,
+                      buf);
+        check_round_trip(d);
     }
 }
 

@@ -82,13 +82,13 @@ static fvm_value hash_keys_or_values(fvm_value h, bool keys)
 /* Range / RangeStep: from..=to by step, stopping before overflow. */
 static fvm_step make_range(fvm_vm *vm, int64_t from, int64_t to, int64_t step, fvm_value *out)
 {
-    uint64_t count = 0;
+    unsigned __int128 count = 0; /* 2^64 for the whole int64 range */
     if (step > 0 && from <= to)
-        count = ((uint64_t)to - (uint64_t)from) / (uint64_t)step + 1;
+        count = (unsigned __int128)(((uint64_t)to - (uint64_t)from) / (uint64_t)step) + 1;
     else if (step < 0 && from >= to)
-        count = ((uint64_t)from - (uint64_t)to) / (0 - (uint64_t)step) + 1;
+        count = (unsigned __int128)(((uint64_t)from - (uint64_t)to) / (0 - (uint64_t)step)) + 1;
     if (count > MAX_ELEMS)
-        return fvm_fail(vm, "range of %llu elements is too large", (unsigned long long)count);
+        return fvm_fail(vm, "range of more than %llu elements", (unsigned long long)MAX_ELEMS);
     fvm_array *a = fvm_array_alloc((size_t)count);
     for (uint64_t k = 0; k < count; k++)
         a->items[k] = fvm_int((int64_t)((uint64_t)from + k * (uint64_t)step));
@@ -641,7 +641,7 @@ dispatch:
                      (unsigned long long)MAX_STR_BYTES);
             goto stop;
         }
-        size_t times = n > 0 ? (size_t)n : 0;
+        size_t times = n > 0 && s->len ? (size_t)n : 0; /* "" x huge is "" at once */
         fvm_string *r = fvm_str_alloc(times * s->len);
         for (size_t k = 0; k < times; k++)
             memcpy(r->data + k * s->len, s->data, s->len);

@@ -451,6 +451,9 @@ Test(awk, strftime_utc)
     EXPECT_STR(strftime_utc("%.f|%f|%.3f|%.6f|%.9f|%3f|%6f|%9f", 1234567890.5),
                ".500|500000000|.500|.500000|.500000000|500|500000|500000000");
     EXPECT_STR(strftime_utc("%.f|%f", 1234567890), "|000000000");
+    /* ISO weeks across year ends. */
+    EXPECT_STR(strftime_utc("%G,%g,%U,%W,%V", 1199059200), "2008,08,52,53,01");
+    EXPECT_STR(strftime_utc("%G,%g,%U,%W,%V", 1262476800), "2009,09,01,00,53");
     EXPECT_STR(strftime_utc("%p %P %I %l %k %H", 1234567890.5), "PM pm 11 11 23 23");
     EXPECT_STR(strftime_utc("%A %B %a %b %h", 1234567890.5), "Friday February Fri Feb Feb");
     EXPECT_STR(strftime_utc("%+", 1234567890.5), "2009-02-13T23:31:30.500+00:00");

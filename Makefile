@@ -34,7 +34,7 @@ LIBS     := -lm
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/test_unit
 
-.PHONY: all lib cli test unit corpus asan test-switch fuzz bench install clean check-newcomer
+.PHONY: all lib cli test unit conformance corpus asan test-switch fuzz bench install clean check-newcomer
 
 all: lib cli
 
@@ -58,13 +58,24 @@ $(CLI): $(CLI_SRC) $(STATIC) $(wildcard tools/*.h)
 
 # ---- tests ---------------------------------------------------------------
 
-$(UNIT_BIN): $(UNIT_SRC) $(STATIC) $(wildcard tests/unit/*.h)
-	$(CC) $(CFLAGS) -o $@ $(UNIT_SRC) $(STATIC) $(LDFLAGS) -lcriterion $(LIBS)
+$(UNIT_BIN): $(UNIT_SRC) $(STATIC) $(wildcard tests/unit/*.h) tools/json_chunk.c tools/json_chunk.h
+	$(CC) $(CFLAGS) -o $@ $(UNIT_SRC) tools/json_chunk.c $(STATIC) $(LDFLAGS) -lcriterion -ljson-c $(LIBS)
 
 unit: $(UNIT_BIN)
 	$(UNIT_BIN) --jobs 2
 
-test: all unit
+# Upstream's serde JSON programs against the blocks upstream printed for them
+# (tests/conformance/runner.c); skipped when the vectors are not there.
+CONFORMANCE_DIR ?= /work/shared/conformance
+CONF_BIN := $(BUILD)/conformance_runner
+
+$(CONF_BIN): tests/conformance/runner.c tools/json_chunk.c tools/json_chunk.h $(STATIC)
+	$(CC) $(CFLAGS) -o $@ tests/conformance/runner.c tools/json_chunk.c $(STATIC) $(LDFLAGS) -ljson-c $(LIBS)
+
+conformance: $(CONF_BIN)
+	$(CONF_BIN) -d $(CONFORMANCE_DIR) -k tests/conformance/known_differences.txt
+
+test: all unit conformance
 	@echo "all test suites passed"
 
 asan:

@@ -34,7 +34,7 @@ LIBS     := -lm
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/test_unit
 
-.PHONY: all lib cli test unit conformance corpus asan test-switch fuzz bench install clean check-newcomer
+.PHONY: all lib cli test unit cli-test conformance corpus asan test-switch fuzz bench install clean check-newcomer
 
 all: lib cli
 
@@ -75,7 +75,11 @@ $(CONF_BIN): tests/conformance/runner.c tools/json_chunk.c tools/json_chunk.h $(
 conformance: $(CONF_BIN)
 	$(CONF_BIN) -d $(CONFORMANCE_DIR) -k tests/conformance/known_differences.txt
 
-test: all unit conformance
+# The command's exit statuses, messages and asm/dis round trips.
+cli-test: $(CLI)
+	bash tests/cli/run_cli_tests.sh $(CLI)
+
+test: all unit cli-test conformance
 	@echo "all test suites passed"
 
 asan:

@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# The fusevm command's contract: exit statuses (0 ok, 1 runtime error,
+# 2 usage or input error), messages, --result output, asm/dis round trips.
+#
+#   tests/cli/run_cli_tests.sh [path/to/fusevm]
+set -u
+
+FUSEVM=$(realpath "${1:-build/fusevm}")
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK" || exit 2
+
+passed=0
+failed=0
+
+# expect NAME STATUS STDOUT STDERR COMMAND...: run COMMAND and compare its
+# exit status, standard output and standard error exactly.
+expect() {
+    local name=$1 want_status=$2 want_out=$3 want_err=$4
+    shift 4
+    "$@" >out.txt 2>err.txt
+    local status=$?
+    local out err
+    out=$(cat out.txt)
+    err=$(cat err.txt)
+    if [[ $status == "$want_status" && $out == "$want_out" && $err == "$want_err" ]]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL: $name"
+        echo "  status: got $status, want $want_status"
+        [[ $out == "$want_out" ]] || printf '  stdout: got  %q\n          want %q\n' "$out" "$want_out"
+        [[ $err == "$want_err" ]] || printf '  stderr: got  %q\n          want %q\n' "$err" "$want_err"
+    fi
+}
+
+# expect_match NAME STATUS STDERR_REGEX COMMAND...: status exact, stderr by
+# an extended regular expression (for messages holding timings).
+expect_match() {
+    local name=$1 want_status=$2 want_err=$3
+    shift 3
+    "$@" >out.txt 2>err.txt
+    local status=$?
+    if [[ $status == "$want_status" ]] && grep -Eq -- "$want_err" err.txt; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL: $name (status $status, want $want_status)"
+        sed 's/^/  stderr: /' err.txt
+    fi
+}
+
+# expect_stdout_match NAME REGEX COMMAND...: status 0, nothing on stderr,
+# and a first line of standard output matching REGEX.
+expect_stdout_match() {
+    local name=$1 want_out=$2
+    shift 2
+    "$@" >out.txt 2>err.txt
+    local status=$?
+    if [[ $status == 0 && ! -s err.txt ]] && head -n 1 out.txt | grep -Eq -- "$want_out"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL: $name (status $status)"
+        head -n 3 out.txt err.txt | sed 's/^/  /'
+    fi
+}
+
+# ---- programs ---------------------------------------------------------------
+
+cat >answer.fasm <<'ASM'
+.source "answer"
+    LoadInt 40
+    LoadInt 2
+    Add
+    Dup
+    PrintLn 1
+ASM
+
+cat >undefined_call.fasm <<'ASM'
+.name f
+    LoadInt 1
+    PrintLn 1
+
+    Call f 0
+ASM
+
+cat >bad_syntax.fasm <<'ASM'
+    LoadInt 1
+    Bogus 3
+    LoadInt x
+ASM
+
+cat >no_newline.fasm <<'ASM'
+    LoadConst "no newline"
+    Print 1
+    LoadFloat 4.5
+ASM
+
+# Every part of a chunk: pools, entries, ranges, fused ops, nested chunks.
+cat >rich.fasm <<'ASM'
+.source "rich"
+.const [1, 2.5, "s\0t", [ref(undef)], {"k": {"n": status(-3)}}]
+.const f64:7ff0000000000001
+.sub sub0 body
+.block 0 2
+    LoadInt 0
+    SetSlot 0
+loop:
+    SlotIncLtIntJumpBack 0, 10, loop
+    GetSlot 0
+    PrintLn 1
+    Call sub0 0
+    Jump end
+body:
+    LoadConst @0
+    ReturnValue
+end:
+    CmdSubst inner
+    Pop
+.chunk inner
+    LoadInt 1
+.chunk deeper
+    LoadConst "deep"
+.end
+.end
+ASM
+
+# ---- run ---------------------------------------------------------------------
+
+expect "run prints" 0 "42" "" "$FUSEVM" run answer.fasm
+expect "run --result" 0 $'42\nint 42' "" "$FUSEVM" run answer.fasm --result
+expect "options before FILE" 0 $'42\nint 42' "" "$FUSEVM" run --result --jit=off answer.fasm
+expect "result on its own line" 0 $'no newline\nfloat 4.5' "" "$FUSEVM" run --result no_newline.fasm
+expect "runtime error" 1 "1" "fusevm: error at op 2 (line 5): undefined function: f" \
+    "$FUSEVM" run undefined_call.fasm
+expect "runtime error prints no result" 1 "1" "fusevm: error at op 2 (line 5): undefined function: f" \
+    "$FUSEVM" run --result undefined_call.fasm
+
+printf 'LoadConst "x"\n' >str.fasm
+expect "str result" 0 'str "x"' "" "$FUSEVM" run --result str.fasm
+printf 'LoadConst "a\\0b\\n\\""\n' >bytes.fasm
+expect "str result escapes" 0 'str "a\x00b\n\""' "" "$FUSEVM" run --result bytes.fasm
+printf 'LoadUndef\n' >undef.fasm
+expect "undef result" 0 "undef" "" "$FUSEVM" run --result undef.fasm
+printf 'Nop\n' >empty_stack.fasm
+expect "halted result" 0 "halted" "" "$FUSEVM" run --result empty_stack.fasm
+printf 'LoadConst [1, 2.5, {"k": ref(true)}, status(3)]\n' >nested.fasm
+expect "nested result" 0 'array [int 1, float 2.5, hash {"k": ref (bool true)}, status 3]' "" \
+    "$FUSEVM" run --result nested.fasm
+expect "stdin" 0 "int 7" "" bash -c "printf 'LoadInt 7\n' | '$FUSEVM' run --result -"
+expect_match "stats on stderr" 0 '^fusevm: stats: 5 ops in 1 chunk, 0 constants; load [0-9.]+ ms, run [0-9.]+ ms$' \
+    "$FUSEVM" run --stats answer.fasm
+
+# ---- JIT modes -----------------------------------------------------------------
+
+expect "jit off" 0 "42" "" "$FUSEVM" run --jit=off answer.fasm
+for tier in linear block trace; do
+    expect "jit $tier" 2 "" "fusevm: the $tier tier is not available yet" "$FUSEVM" run --jit=$tier answer.fasm
+done
+expect "jit auto" 2 "" "fusevm: --jit=auto is not available yet (no JIT tier is)" \
+    "$FUSEVM" run --jit=auto answer.fasm
+expect "jit unknown" 2 "" \
+    "fusevm run: unknown --jit mode 'fast' (expected off, linear, block, trace or auto)" \
+    "$FUSEVM" run --jit=fast answer.fasm
+
+# ---- bad input -------------------------------------------------------------------
+
+expect "missing file" 2 "" "fusevm: cannot open nonexistent.fasm: No such file or directory" \
+    "$FUSEVM" run nonexistent.fasm
+expect "assembler errors, one per line" 2 "" \
+    $'bad_syntax.fasm:2:5: unknown op \'Bogus\'\nbad_syntax.fasm:3:13: expected an integer, found \'x\'' \
+    "$FUSEVM" run bad_syntax.fasm
+"$FUSEVM" asm answer.fasm -o answer.fbc
+head -c 40 answer.fbc >truncated.fbc
+expect "truncated binary" 2 "" \
+    "fusevm: truncated.fbc: count 5 too large for the 12 bytes left in ops section at byte 24" \
+    "$FUSEVM" run truncated.fbc
+cp answer.fbc damaged.fbc
+printf 'x' | dd of=damaged.fbc bs=1 seek=$(($(stat -c %s answer.fbc) - 9)) conv=notrunc status=none
+expect "damaged binary" 2 "" "fusevm: damaged.fbc: checksum mismatch (the file is damaged)" \
+    "$FUSEVM" run damaged.fbc
+printf 'FVMC\002\000' >newer.fbc
+expect "newer format" 2 "" \
+    "fusevm: newer.fbc: unsupported format version 2 (this build reads version 1)" \
+    "$FUSEVM" run newer.fbc
+
+# ---- usage -------------------------------------------------------------------------
+
+expect_match "no command" 2 '^Usage: fusevm COMMAND' "$FUSEVM"
+expect "unknown command" 2 "" "fusevm: unknown command 'frob' (try 'fusevm --help')" "$FUSEVM" frob
+expect "unknown global option" 2 "" "fusevm: unknown option '--frob' (try 'fusevm --help')" "$FUSEVM" --frob
+expect "unknown run option" 2 "" "fusevm run: unknown option '--frob' (try 'fusevm run --help')" \
+    "$FUSEVM" run --frob answer.fasm
+expect "option of another command" 2 "" \
+    "fusevm dis: unknown option '--result' (try 'fusevm dis --help')" "$FUSEVM" dis --result answer.fasm
+expect "run without FILE" 2 "" "fusevm run: missing FILE (try 'fusevm run --help')" "$FUSEVM" run
+expect "two files" 2 "" "fusevm run: unexpected argument 'b' (try 'fusevm run --help')" \
+    "$FUSEVM" run a b
+expect "asm without -o" 2 "" "fusevm asm: missing -o OUT (try 'fusevm asm --help')" \
+    "$FUSEVM" asm answer.fasm
+expect "-o without a name" 2 "" "fusevm asm: missing file name after '-o' (try 'fusevm asm --help')" \
+    "$FUSEVM" asm answer.fasm -o
+expect_stdout_match "version" '^fusevm [0-9]+\.[0-9]+\.[0-9]+$' "$FUSEVM" --version
+expect_stdout_match "help" '^Usage: fusevm COMMAND' "$FUSEVM" --help
+expect_stdout_match "help command" '^Usage: fusevm COMMAND' "$FUSEVM" help
+for cmd in run asm dis; do
+    expect_stdout_match "$cmd --help" "^Usage: fusevm $cmd FILE" "$FUSEVM" $cmd --help
+    expect_stdout_match "$cmd -h" "^Usage: fusevm $cmd FILE" "$FUSEVM" $cmd -h
+    expect_stdout_match "help $cmd" "^Usage: fusevm $cmd FILE" "$FUSEVM" help $cmd
+done
+
+# ---- asm / dis round trips ------------------------------------------------------------
+
+expect "asm" 0 "" "" "$FUSEVM" asm rich.fasm -o rich.fbc
+expect "run binary" 0 $'10\narray [int 1, float 2.5, str "s\\x00t", array [ref (undef)], hash {"k": hash {"n": status -3}}]' "" \
+    "$FUSEVM" run --result rich.fbc
+expect "run text" 0 "$(cat out.txt)" "" "$FUSEVM" run --result rich.fasm
+"$FUSEVM" dis rich.fbc >rich.dis.fasm
+expect "asm of dis" 0 "" "" "$FUSEVM" asm rich.dis.fasm -o rich2.fbc
+expect "text -> binary -> text -> binary is exact" 0 "" "" cmp rich.fbc rich2.fbc
+"$FUSEVM" dis --annotate rich.fbc >rich.ann.fasm
+expect "asm of annotated dis" 0 "" "" "$FUSEVM" asm rich.ann.fasm -o rich3.fbc
+expect "annotations change nothing" 0 "" "" cmp rich.fbc rich3.fbc
+expect "dis of text equals dis of binary" 0 "$(cat rich.dis.fasm)" "" "$FUSEVM" dis rich.fasm
+expect "asm from a binary" 0 "" "" "$FUSEVM" asm rich.fbc -o rich4.fbc
+expect "binary -> binary is exact" 0 "" "" cmp rich.fbc rich4.fbc
+expect "asm to stdout" 0 "" "" bash -c "'$FUSEVM' asm rich.fasm -o - | cmp - rich.fbc"
+
+echo "cli tests: $passed passed, $failed failed"
+[[ $failed == 0 ]]

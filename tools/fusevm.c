@@ -1,0 +1,408 @@
+/* The fusevm command: run, assemble and disassemble programs.
+ *
+ *   fusevm run FILE [--result] [--jit=MODE] [--stats]
+ *   fusevm asm FILE -o OUT.fbc
+ *   fusevm dis FILE [--annotate]
+ *
+ * Exit status: 0 success, 1 runtime error, 2 usage or input error. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fusevm_cli.h"
+
+/* ------------------------------------------------------------------------
+ * Arguments
+ * ------------------------------------------------------------------------ */
+
+/* The options a command accepts (bits of command.options). */
+enum { OPT_RESULT = 1, OPT_STATS = 2, OPT_JIT = 4, OPT_OUT = 8, OPT_ANNOTATE = 16 };
+
+typedef struct cli_args {
+    const char *file;
+    const char *out; /* -o */
+    const char *jit; /* --jit=MODE */
+    bool result, stats, annotate, help;
+} cli_args;
+
+typedef struct command {
+    const char *name;
+    unsigned options;
+    const char *help;
+    int (*run)(const cli_args *a);
+} command;
+
+static int usage_error(const command *cmd, const char *what, const char *arg)
+{
+    fprintf(stderr, "fusevm %s: %s '%s' (try 'fusevm %s --help')\n", cmd->name, what, arg,
+            cmd->name);
+    return -1;
+}
+
+/* Options that take no value; returns false if arg is none of them. */
+static bool parse_flag(const command *cmd, const char *arg, cli_args *a)
+{
+    const struct {
+        const char *name;
+        unsigned opt;
+        bool *field;
+    } flags[] = {
+        {"--result", OPT_RESULT, &a->result},
+        {"--stats", OPT_STATS, &a->stats},
+        {"--annotate", OPT_ANNOTATE, &a->annotate},
+    };
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        if ((cmd->options & flags[i].opt) && strcmp(arg, flags[i].name) == 0) {
+            *flags[i].field = true;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* argv[*i] is an option: record it (advancing *i past a separate value).
+ * Returns -1 after a message when it is not one cmd accepts. */
+static int parse_option(const command *cmd, int argc, char **argv, int *i, cli_args *a)
+{
+    const char *arg = argv[*i];
+    if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
+        a->help = true;
+    else if (parse_flag(cmd, arg, a))
+        return 0;
+    else if ((cmd->options & OPT_JIT) && strncmp(arg, "--jit=", 6) == 0)
+        a->jit = arg + 6;
+    else if ((cmd->options & OPT_OUT) && strncmp(arg, "--output=", 9) == 0)
+        a->out = arg + 9;
+    else if ((cmd->options & OPT_OUT) && (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0)) {
+        if (*i + 1 >= argc)
+            return usage_error(cmd, "missing file name after", arg);
+        a->out = argv[++*i];
+    } else
+        return usage_error(cmd, "unknown option", arg);
+    return 0;
+}
+
+static int parse_args(const command *cmd, int argc, char **argv, cli_args *a)
+{
+    bool options_done = false;
+    memset(a, 0, sizeof *a);
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!options_done && strcmp(arg, "--") == 0)
+            options_done = true;
+        else if (!options_done && arg[0] == '-' && arg[1] != 0) {
+            if (parse_option(cmd, argc, argv, &i, a) < 0)
+                return -1;
+        } else if (a->file)
+            return usage_error(cmd, "unexpected argument", arg);
+        else
+            a->file = arg;
+    }
+    if (!a->help && !a->file) {
+        fprintf(stderr, "fusevm %s: missing FILE (try 'fusevm %s --help')\n", cmd->name, cmd->name);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * run
+ * ------------------------------------------------------------------------ */
+
+/* What the program has written, so the result can start a line of its own. */
+typedef struct output_state {
+    bool wrote;
+    char last;
+} output_state;
+
+static void write_output(void *ud, const char *bytes, size_t len)
+{
+    output_state *out = ud;
+    if (len == 0)
+        return;
+    fwrite(bytes, 1, len, stdout);
+    out->wrote = true;
+    out->last = bytes[len - 1];
+}
+
+static int check_jit(const char *mode)
+{
+    static const char *const tiers[] = {"linear", "block", "trace"};
+    if (!mode || strcmp(mode, "off") == 0)
+        return FVM_EXIT_OK;
+    for (size_t i = 0; i < sizeof tiers / sizeof tiers[0]; i++) {
+        if (strcmp(mode, tiers[i]) == 0) {
+            fprintf(stderr, "fusevm: the %s tier is not available yet\n", mode);
+            return FVM_EXIT_USAGE;
+        }
+    }
+    if (strcmp(mode, "auto") == 0)
+        fprintf(stderr, "fusevm: --jit=auto is not available yet (no JIT tier is)\n");
+    else
+        fprintf(stderr, "fusevm run: unknown --jit mode '%s' (expected off, linear, block, trace or auto)\n",
+                mode);
+    return FVM_EXIT_USAGE;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void count_chunks(const fvm_chunk *c, size_t *ops, size_t *chunks, size_t *consts)
+{
+    *ops += fvm_chunk_len(c);
+    *consts += fvm_chunk_constant_count(c);
+    (*chunks)++;
+    for (size_t i = 0; i < fvm_chunk_sub_chunk_count(c); i++)
+        count_chunks(fvm_chunk_sub_chunk(c, i), ops, chunks, consts);
+}
+
+static void print_stats(const fvm_chunk *c, double load_ms, double run_ms)
+{
+    size_t ops = 0, chunks = 0, consts = 0;
+    count_chunks(c, &ops, &chunks, &consts);
+    fprintf(stderr, "fusevm: stats: %zu ops in %zu chunk%s, %zu constants; load %.3f ms, run %.3f ms\n",
+            ops, chunks, chunks == 1 ? "" : "s", consts, load_ms, run_ms);
+}
+
+/* The run's outcome on stdout (--result) or stderr (an error). */
+static int report(fvm_vm *vm, fvm_result r, bool show_result, const output_state *out)
+{
+    if (r.status == FVM_RUN_ERROR) {
+        size_t ip = fvm_vm_error_ip(vm);
+        fflush(stdout);
+        fprintf(stderr, "fusevm: error at op %zu (line %u): %s\n", ip,
+                (unsigned)fvm_chunk_line(fvm_vm_chunk(vm), ip), fvm_vm_error(vm));
+        return FVM_EXIT_RUNTIME;
+    }
+    if (show_result) {
+        if (out->wrote && out->last != '\n')
+            putchar('\n');
+        if (r.status == FVM_RUN_HALTED)
+            fputs("halted", stdout);
+        else
+            fvm_cli_print_value(stdout, r.value);
+        putchar('\n');
+    }
+    if (r.status == FVM_RUN_OK)
+        fvm_value_drop(r.value);
+    return FVM_EXIT_OK;
+}
+
+static int cmd_run(const cli_args *a)
+{
+    int status = check_jit(a->jit);
+    if (status != FVM_EXIT_OK)
+        return status;
+    double t0 = now_ms();
+    fvm_chunk *c = fvm_cli_load(a->file);
+    if (!c)
+        return FVM_EXIT_USAGE;
+    double t1 = now_ms();
+    fvm_vm *vm = fvm_vm_new(c);
+    output_state out = {false, 0};
+    fvm_vm_set_output(vm, write_output, &out);
+    fvm_result r = fvm_vm_run(vm);
+    double t2 = now_ms();
+    status = report(vm, r, a->result, &out);
+    if (a->stats)
+        print_stats(c, t1 - t0, t2 - t1);
+    fvm_vm_free(vm);
+    fvm_chunk_free(c);
+    return status;
+}
+
+/* ------------------------------------------------------------------------
+ * asm and dis
+ * ------------------------------------------------------------------------ */
+
+static int write_file(const char *path, const void *bytes, size_t len)
+{
+    bool is_stdout = strcmp(path, "-") == 0;
+    FILE *f = is_stdout ? stdout : fopen(path, "wb");
+    bool ok = f && fwrite(bytes, 1, len, f) == len;
+    if (f && !is_stdout)
+        ok = (fclose(f) == 0) && ok;
+    if (!ok) {
+        fprintf(stderr, "fusevm: cannot write %s: %s\n", path, strerror(errno));
+        if (f && !is_stdout)
+            remove(path); /* never leave a partial file behind */
+        return FVM_EXIT_USAGE;
+    }
+    return FVM_EXIT_OK;
+}
+
+static int cmd_asm(const cli_args *a)
+{
+    if (!a->out) {
+        fprintf(stderr, "fusevm asm: missing -o OUT (try 'fusevm asm --help')\n");
+        return FVM_EXIT_USAGE;
+    }
+    fvm_chunk *c = fvm_cli_load(a->file);
+    if (!c)
+        return FVM_EXIT_USAGE;
+    void *bytes;
+    size_t len;
+    int status;
+    if (fvm_chunk_save(c, &bytes, &len) == 0) {
+        status = write_file(a->out, bytes, len);
+        fvm_free(bytes);
+    } else {
+        fprintf(stderr, "fusevm: %s: the chunk does not fit the binary format "
+                        "(nested too deep, or a string over 4 GiB)\n", a->file);
+        status = FVM_EXIT_USAGE;
+    }
+    fvm_chunk_free(c);
+    return status;
+}
+
+static int cmd_dis(const cli_args *a)
+{
+    fvm_chunk *c = fvm_cli_load(a->file);
+    if (!c)
+        return FVM_EXIT_USAGE;
+    char *text = fvm_disassemble(c, a->annotate ? FVM_DIS_ANNOTATE : 0);
+    fvm_chunk_free(c);
+    if (!text) {
+        fprintf(stderr, "fusevm: %s: cannot disassemble\n", a->file);
+        return FVM_EXIT_USAGE;
+    }
+    fputs(text, stdout);
+    fvm_free(text);
+    return FVM_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Commands and help
+ * ------------------------------------------------------------------------ */
+
+static const char main_help[] =
+    "Usage: fusevm COMMAND [ARGS...]\n"
+    "\n"
+    "Commands:\n"
+    "  run FILE           run a program\n"
+    "  asm FILE -o OUT    write a program as a binary chunk file (.fbc)\n"
+    "  dis FILE           print a program as text assembly\n"
+    "  help [COMMAND]     show this help, or a command's\n"
+    "\n"
+    "FILE is text assembly (.fasm) or a binary chunk (.fbc), recognised by its\n"
+    "content; \"-\" reads standard input.\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help         show this help ('fusevm COMMAND --help' for a command)\n"
+    "  -V, --version      print the version\n"
+    "\n"
+    "Exit status: 0 success, 1 runtime error, 2 usage or input error.\n";
+
+static const command commands[] = {
+    {"run", OPT_RESULT | OPT_STATS | OPT_JIT,
+     "Usage: fusevm run FILE [--result] [--jit=MODE] [--stats]\n"
+     "\n"
+     "Run the program in FILE. Print and PrintLn write to standard output,\n"
+     "ReadLine reads standard input.\n"
+     "\n"
+     "  --result      then print the result on a line of its own, with its type:\n"
+     "                int 42, float 4.5, str \"x\", undef, ...; halted when the\n"
+     "                run ends with an empty stack\n"
+     "  --jit=MODE    off (the default), linear, block, trace or auto; only off\n"
+     "                is available in this build\n"
+     "  --stats       print op counts and timings to standard error\n"
+     "  -h, --help    show this help\n"
+     "\n"
+     "A runtime error prints 'fusevm: error at op N (line L): MESSAGE' to\n"
+     "standard error and exits with status 1.\n",
+     cmd_run},
+    {"asm", OPT_OUT,
+     "Usage: fusevm asm FILE -o OUT\n"
+     "\n"
+     "Assemble FILE (or read it in any format fusevm reads) and write it to OUT\n"
+     "as a binary chunk file; \"-o -\" writes to standard output.\n"
+     "\n"
+     "  -o, --output OUT   the file to write\n"
+     "  -h, --help         show this help\n",
+     cmd_asm},
+    {"dis", OPT_ANNOTATE,
+     "Usage: fusevm dis FILE [--annotate]\n"
+     "\n"
+     "Print the program in FILE as text assembly that 'fusevm asm' reads back\n"
+     "into the same chunk.\n"
+     "\n"
+     "  --annotate    comment each op with its index, and each fused op with\n"
+     "                the ops it replaces\n"
+     "  -h, --help    show this help\n",
+     cmd_dis},
+};
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static int unknown_command(const char *name)
+{
+    if (name[0] == '-')
+        fprintf(stderr, "fusevm: unknown option '%s' (try 'fusevm --help')\n", name);
+    else
+        fprintf(stderr, "fusevm: unknown command '%s' (try 'fusevm --help')\n", name);
+    return FVM_EXIT_USAGE;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    if (argc == 0) {
+        fputs(main_help, stdout);
+        return FVM_EXIT_OK;
+    }
+    const command *cmd = find_command(argv[0]);
+    if (!cmd)
+        return unknown_command(argv[0]);
+    fputs(cmd->help, stdout);
+    return FVM_EXIT_OK;
+}
+
+static int dispatch(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(main_help, stderr);
+        return FVM_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0)
+        return cmd_help(0, NULL);
+    if (strcmp(name, "help") == 0)
+        return cmd_help(argc - 2, argv + 2);
+    if (strcmp(name, "-V") == 0 || strcmp(name, "--version") == 0) {
+        printf("fusevm %s\n", fvm_version());
+        return FVM_EXIT_OK;
+    }
+    const command *cmd = find_command(name);
+    if (!cmd)
+        return unknown_command(name);
+    cli_args a;
+    if (parse_args(cmd, argc - 2, argv + 2, &a) < 0)
+        return FVM_EXIT_USAGE;
+    if (a.help) {
+        fputs(cmd->help, stdout);
+        return FVM_EXIT_OK;
+    }
+    return cmd->run(&a);
+}
+
+int main(int argc, char **argv)
+{
+    int status = dispatch(argc, argv);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "fusevm: cannot write standard output: %s\n", strerror(errno));
+        if (status == FVM_EXIT_OK)
+            status = FVM_EXIT_RUNTIME;
+    }
+    return status;
+}

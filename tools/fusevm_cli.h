@@ -11,12 +11,9 @@
 /* Exit statuses. */
 enum { FVM_EXIT_OK = 0, FVM_EXIT_RUNTIME = 1, FVM_EXIT_USAGE = 2 };
 
-/* The whole of a file ("-" is standard input), malloc'ed and NUL-terminated
- * past *len; NULL after printing why to stderr. */
-char *fvm_cli_read_file(const char *path, size_t *len);
-
-/* A chunk from a file in any format the command reads, recognised by its
- * content; NULL after printing the reasons to stderr. */
+/* A chunk from a file ("-" is standard input) in any format the command
+ * reads, recognised by its content; NULL after printing the reasons to
+ * stderr. */
 fvm_chunk *fvm_cli_load(const char *path);
 
 /* Write v with its type visible ("int 42", "str \"x\"", "array [int 1]"). */

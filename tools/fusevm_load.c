@@ -34,7 +34,8 @@ static char *read_all(FILE *f, size_t *len)
     return buf;
 }
 
-char *fvm_cli_read_file(const char *path, size_t *len)
+/* The whole of a file, NUL-terminated past *len; NULL after printing why. */
+static char *read_file(const char *path, size_t *len)
 {
     bool is_stdin = strcmp(path, "-") == 0;
     FILE *f = is_stdin ? stdin : fopen(path, "rb");
@@ -105,7 +106,7 @@ static const input_format formats[] = {
 fvm_chunk *fvm_cli_load(const char *path)
 {
     size_t len;
-    char *bytes = fvm_cli_read_file(path, &len);
+    char *bytes = read_file(path, &len);
     if (!bytes)
         return NULL;
     fvm_chunk *c = NULL;

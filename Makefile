@@ -90,6 +90,41 @@ asan:
 test-switch:
 	$(MAKE) BUILD=build/switch EXTRA_CFLAGS="-DFVM_DISPATCH_SWITCH" test
 
+# ---- fuzzing ---------------------------------------------------------------
+# Every tests/fuzz/fuzz_<name>.c is a libFuzzer target, linked with the whole
+# library built with sanitizers, run for FUZZ_TIME seconds from the seeds in
+# tests/fuzz/corpus/<name>/. New inputs go to $(BUILD)/fuzz/corpus/<name>/
+# and crash reproducers to $(BUILD)/fuzz/, never into the source tree.
+# A target that needs more than the library names it in FUZZ_EXTRA_<name>.
+
+FUZZ_CC     ?= clang
+FUZZ_TIME   ?= 20
+FUZZ_CFLAGS := -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude -Isrc -fno-omit-frame-pointer \
+               -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_OBJ    := $(patsubst src/%.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRC))
+FUZZ_EXTRA_json := tools/json_chunk.c -ljson-c
+
+.PRECIOUS: $(BUILD)/fuzz/obj/%.o
+
+$(BUILD)/fuzz/obj/%.o: src/%.c include/fusevm.h $(wildcard src/*.h src/jit/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(FUZZ_EXTRA_$*) $(LIBS)
+
+fuzz: $(FUZZ_BIN)
+	@set -e; for bin in $(FUZZ_BIN); do \
+	  name=$${bin##*/fuzz_}; seeds=tests/fuzz/corpus/$$name; \
+	  [ -d $$seeds ] || seeds=; \
+	  mkdir -p $(BUILD)/fuzz/corpus/$$name; \
+	  echo "fuzz_$$name: $(FUZZ_TIME)s"; \
+	  $$bin -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
+	    $(BUILD)/fuzz/corpus/$$name $$seeds; \
+	done
+
 # ---- install ---------------------------------------------------------------
 
 install: all

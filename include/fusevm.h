@@ -640,6 +640,24 @@ FVM_API fvm_chunk *fvm_chunk_load(const void *bytes, size_t len, char *err, size
 FVM_API void fvm_free(void *p);
 
 /* ------------------------------------------------------------------------
+ * Text assembly (.fasm; the syntax is in docs/FORMAT.md, "Text assembly")
+ * ------------------------------------------------------------------------ */
+
+/* Assemble len bytes of text into a verified chunk. filename only labels
+ * messages (NULL: "<input>"). On failure returns NULL and, if errors is not
+ * NULL, sets *errors to a new string of "file:line:column: message" lines,
+ * several errors per run (free it with fvm_free); on success sets it to
+ * NULL. */
+FVM_API fvm_chunk *fvm_assemble(const char *text, size_t len, const char *filename, char **errors);
+
+/* fvm_disassemble flag: comment each op with its index and each fused op
+ * with the unfused sequence it replaces. */
+#define FVM_DIS_ANNOTATE 0x1u
+/* The chunk as text that fvm_assemble reads back into an equal chunk
+ * (fvm_chunk_equal). A new string; free it with fvm_free. */
+FVM_API char *fvm_disassemble(const fvm_chunk *c, unsigned flags);
+
+/* ------------------------------------------------------------------------
  * The VM
  * ------------------------------------------------------------------------ */
 

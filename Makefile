@@ -6,6 +6,7 @@
 #   make test-switch  the test suites with switch dispatch instead of computed goto
 #   make fuzz         the libFuzzer targets for a short fixed budget
 #   make bench        the benchmark suite (bench/README.md)
+#   make bench-quick  the benchmark suite at small sizes, one run each (CI)
 #   make install PREFIX=/usr/local DESTDIR=
 #
 # BUILD names the output directory, so variants never mix objects.
@@ -34,7 +35,7 @@ LIBS     := -lm
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/test_unit
 
-.PHONY: all lib cli test unit cli-test conformance corpus asan test-switch fuzz bench install clean check-newcomer
+.PHONY: all lib cli test unit cli-test conformance corpus asan test-switch fuzz bench bench-quick install clean check-newcomer
 
 all: lib cli
 
@@ -124,6 +125,16 @@ fuzz: $(FUZZ_BIN)
 	  $$bin -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
 	    $(BUILD)/fuzz/corpus/$$name $$seeds; \
 	done
+
+# ---- benchmarks ------------------------------------------------------------
+
+BENCH_ARGS ?=
+
+bench: cli
+	python3 bench/run.py --fusevm $(CLI) --build-dir $(BUILD)/bench $(BENCH_ARGS)
+
+bench-quick: cli
+	python3 bench/run.py --quick --fusevm $(CLI) --build-dir $(BUILD)/bench $(BENCH_ARGS)
 
 # ---- install ---------------------------------------------------------------
 

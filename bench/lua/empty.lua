@@ -1,0 +1,2 @@
+-- empty: start-up cost only; prints 0.
+print("0")

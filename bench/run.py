@@ -1,0 +1,649 @@
+#!/usr/bin/env python3
+"""The fusevm benchmark runner: how to run, read and extend it is in
+bench/README.md. Python standard library only.
+
+Every workload is a .fasm program in bench/ plus the same algorithm in C
+(bench/c, compiled with gcc -O2 by this script) and in Lua (bench/lua, run by
+lua5.4, by LuaJIT's interpreter and by LuaJIT). Each program prints a
+checksum as its last line; a wrong checksum fails the run.
+"""
+
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+# Execution modes of fusevm: (column name, arguments added to
+# `fusevm run FILE`). Each JIT tier adds a line here when it exists, e.g.
+# ("linear", ["--jit=linear"]), ("block", ["--jit=block"]),
+# ("trace", ["--jit=trace"]).
+MODES = [
+    ("interp", []),
+]
+
+M64 = 1 << 64
+
+
+def wrap64(x):
+    """x as a two's complement 64-bit integer."""
+    x %= M64
+    return x - M64 if x >= 1 << 63 else x
+
+
+def fib(n):
+    a, b = 0, 1
+    for _ in range(n):
+        a, b = b, a + b
+    return a
+
+
+def slot_mixed_sum(n):
+    """Sum over x in 0..n of 100 x (x*3 + 7 - 2), wrapped: each step is
+    affine, so the kernel is x*A + B and the sum has a closed form."""
+    a, b = 1, 0
+    for _ in range(100):
+        a, b = a * 3 % M64, (b * 3 + 5) % M64
+    return wrap64(a * (n * (n - 1) // 2) + b * n)
+
+
+def slot_bitwise_sum(n):
+    """Sum over x in 0..n of 200 x (((x & 0xFF) << 3) ^ 0x1234): the result
+    depends on x & 0xFF only."""
+    table = []
+    for low in range(256):
+        x = low
+        for _ in range(200):
+            x = ((x & 0xFF) << 3) ^ 0x1234
+        table.append(x)
+    full, rest = divmod(n, 256)
+    return full * sum(table) + sum(table[:rest])
+
+
+class Workload:
+    """One benchmark.
+
+    sizes   (full, quick) pairs, in the order the C and Lua programs take
+            them as arguments; each full value is written literally in the
+            .fasm, and --quick replaces it with the quick value there.
+    expect  function of the sizes giving the checksum, or None to take the
+            C program's output as the reference.
+    c, lua  baseline names in bench/c and bench/lua (None: there is none).
+    skip    {peer: reason} for peers that run but are left out on purpose.
+    nops    function of the sizes giving the number of Nops executed, for
+            the dispatch rate.
+    """
+
+    def __init__(self, name, sizes, expect, c=None, lua=None, skip=None, nops=None):
+        self.name = name
+        self.sizes = sizes
+        self.expect = expect
+        self.c = c
+        self.lua = lua
+        self.skip = skip or {}
+        self.nops = nops
+
+    def size_values(self, quick):
+        return [q if quick else f for f, q in self.sizes]
+
+
+NO_BASELINE = ("no C or Lua equivalent: it measures the interpreter's dispatch itself")
+
+WORKLOADS = [
+    Workload("fib_iterative", [(1_000_000, 100_000)], lambda reps: reps * fib(35),
+             c="fib_iterative", lua="fib_iterative"),
+    Workload("fib_recursive", [(35, 28)], fib, c="fib_recursive", lua="fib_recursive"),
+    Workload("ackermann", [(1500, 150)], lambda reps: reps * 125,
+             c="ackermann", lua="ackermann"),
+    Workload("sum_loop_fused", [(100_000_000, 10_000_000)], lambda n: n * (n - 1) // 2,
+             c="sum_loop", lua="sum_loop"),
+    Workload("sum_loop", [(100_000_000, 10_000_000)], lambda n: n * (n - 1) // 2,
+             c="sum_loop", lua="sum_loop"),
+    Workload("nested_loop", [(50, 5), (1000, 1000)], lambda reps, n: reps * n * n * (n - 1),
+             c="nested_loop", lua="nested_loop"),
+    Workload("dispatch_counter", [(30_000_000, 3_000_000)], lambda n: n,
+             c="dispatch_counter", lua="dispatch_counter"),
+    Workload("dispatch_nop", [(1_000_000, 100_000)], lambda passes: passes,
+             skip={"C": NO_BASELINE, "lua": NO_BASELINE},
+             nops=lambda passes: 1000 * passes),
+    Workload("loop_with_branch", [(20_000_000, 2_000_000)], lambda n: n,
+             c="loop_with_branch", lua="loop_with_branch"),
+    Workload("string_build", [(5000, 500), (10_000, 10_000)], lambda reps, n: reps * (n + 1),
+             c="string_build", lua="string_build"),
+    Workload("slot_mixed", [(600_000, 60_000)], slot_mixed_sum,
+             c="slot_mixed", lua="slot_mixed",
+             skip={"luajit -joff": "LuaJIT has no 64-bit integers; its interpreter boxes every "
+                                   "int64_t cdata result (about 60x slower than lua5.4), which "
+                                   "says nothing about dispatch"}),
+    Workload("slot_bitwise", [(150_000, 15_000)], slot_bitwise_sum,
+             c="slot_bitwise", lua="slot_bitwise"),
+    Workload("slot_float", [(200_000, 20_000)], None, c="slot_float", lua="slot_float"),
+]
+
+# Run like a workload, reported as the start-up time of each peer.
+STARTUP = Workload("empty", [], lambda: 0, c="empty", lua="empty")
+
+# ----------------------------------------------------------------------------
+# Peers: the programs that run a workload
+
+
+class Peer:
+    """A column: name, kind ("C", "fusevm" or "lua") and how to build its
+    command line for a workload (None when it has no program for it)."""
+
+    def __init__(self, name, kind, command):
+        self.name = name
+        self.kind = kind
+        self.command = command
+
+    def skip_reason(self, w):
+        return w.skip.get(self.name) or w.skip.get(self.kind)
+
+
+def compile_c(gcc, src, out):
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    cmd = [gcc, "-std=c11", "-O2", "-Wall", "-Wextra", "-o", out, src]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit("compiling %s failed:\n%s" % (src, res.stderr))
+    return out
+
+
+def compile_baselines(gcc, build_dir, names):
+    """Compile the C baselines; returns {name: binary}."""
+    return {name: compile_c(gcc, os.path.join(HERE, "c", name + ".c"),
+                            os.path.join(build_dir, "c", name))
+            for name in sorted(names)}
+
+
+def lua_source(name, jit):
+    """bench/lua/NAME.lua, or NAME.luajit.lua for LuaJIT when there is one
+    (LuaJIT lacks Lua 5.4's integers and bit operators)."""
+    if jit:
+        special = os.path.join(HERE, "lua", name + ".luajit.lua")
+        if os.path.exists(special):
+            return special
+    return os.path.join(HERE, "lua", name + ".lua")
+
+
+def make_peers(args, workloads, fasm_path, log):
+    sizes = lambda w: [str(s) for s in w.size_values(args.quick)]
+    peers = []
+    if args.gcc:
+        bins = compile_baselines(args.gcc, args.build_dir, {w.c for w in workloads if w.c})
+        peers.append(Peer("C", "C", lambda w: [bins[w.c]] + sizes(w) if w.c else None))
+    else:
+        log("gcc not found: skipping the C baselines (no ratios to C)")
+    if not os.access(args.fusevm, os.X_OK):
+        raise SystemExit("%s not found: build it with make" % args.fusevm)
+    for mode, extra in MODES:
+        if args.modes and mode not in args.modes:
+            continue
+        peers.append(Peer(mode, "fusevm",
+                          lambda w, extra=extra: [args.fusevm, "run", fasm_path(w)] + extra))
+    lua_peers = [("lua5.4", "lua5.4", [], False),
+                 ("luajit -joff", "luajit", ["-joff"], True),
+                 ("luajit", "luajit", [], True)]
+    missing = set()
+    for name, exe, flags, jit in lua_peers:
+        path = shutil.which(exe)
+        if not path:
+            if exe not in missing:
+                log("%s not found: skipping" % exe)
+            missing.add(exe)
+            continue
+        peers.append(Peer(name, "lua", lambda w, path=path, flags=flags, jit=jit:
+                          [path] + flags + [lua_source(w.lua, jit)] + sizes(w) if w.lua else None))
+    return peers
+
+
+# ----------------------------------------------------------------------------
+# Quick sizes: the .fasm with its size literals replaced
+
+
+def split_comment(line):
+    """(code, comment) of an assembly line: ';' or '#' outside a string."""
+    in_str = False
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if in_str and ch == "\\":
+            i += 2
+            continue
+        if ch == '"':
+            in_str = not in_str
+        elif not in_str and ch in ";#":
+            return line[:i], line[i:]
+        i += 1
+    return line, ""
+
+
+def rewrite_sizes(w, quick):
+    """The text of bench/NAME.fasm with each full size replaced by its
+    quick one (in code only, never in comments). Fails when a full size is
+    not written in the file, so the table and the program cannot drift."""
+    path = os.path.join(HERE, w.name + ".fasm")
+    with open(path) as f:
+        lines = f.read().split("\n")
+    subst = {str(full): str(q if quick else full) for full, q in w.sizes}
+    if not subst:
+        return "\n".join(lines)
+    token = re.compile(r"(?<![\w.$])(%s)(?![\w.])" % "|".join(map(re.escape, subst)))
+    seen = set()
+
+    def replace(m):
+        seen.add(m.group(1))
+        return subst[m.group(1)]
+
+    out = []
+    for line in lines:
+        code, comment = split_comment(line)
+        out.append(token.sub(replace, code) + comment)
+    missing = sorted(set(subst) - seen, key=int)
+    if missing:
+        raise SystemExit("%s: size %s from the workload table is not in the program"
+                         % (path, ", ".join(missing)))
+    return "\n".join(out)
+
+
+def fasm_paths(workloads, args):
+    """{name: path of the program to run}; quick programs are written to
+    the build directory."""
+    paths = {}
+    out_dir = os.path.join(args.build_dir, "quick")
+    for w in workloads:
+        text = rewrite_sizes(w, args.quick)
+        if not args.quick:
+            paths[w.name] = os.path.join(HERE, w.name + ".fasm")
+            continue
+        os.makedirs(out_dir, exist_ok=True)
+        paths[w.name] = os.path.join(out_dir, w.name + ".fasm")
+        with open(paths[w.name], "w") as f:
+            f.write(text)
+    return paths
+
+
+# ----------------------------------------------------------------------------
+# Running
+
+
+def run_once(argv, timeout, spawn):
+    """Run argv; returns (seconds, max RSS in KiB, status, stdout, stderr),
+    status being the exit code or "timeout"."""
+    if spawn:
+        return run_spawned(argv, timeout, spawn)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        timed_out = []
+        start = time.perf_counter()
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+
+        def kill():
+            timed_out.append(True)
+            p.kill()
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        _, wstatus, usage = os.wait4(p.pid, 0)
+        elapsed = time.perf_counter() - start
+        timer.cancel()
+        p.returncode = os.waitstatus_to_exitcode(wstatus)
+        out.seek(0)
+        err.seek(0)
+        status = "timeout" if timed_out else p.returncode
+        return (elapsed, usage.ru_maxrss, status,
+                out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+
+
+def run_spawned(argv, timeout, spawn):
+    """run_once through bench/spawn.c, which measures the command alone."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile(mode="r") as result:
+        subprocess.run([spawn, str(timeout), result.name] + argv,
+                       stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        out.seek(0)
+        err.seek(0)
+        fields = result.read().split()
+        stdout, stderr = (f.read().decode(errors="replace") for f in (out, err))
+        if len(fields) != 3:
+            return 0.0, 0, "spawn failed", stdout, stderr
+        status = fields[0] if fields[0] == "timeout" else int(fields[0])
+        return float(fields[2]), int(fields[1]), status, stdout, stderr
+
+
+class Cell:
+    """What one peer did on one workload."""
+
+    def __init__(self):
+        self.status = "ok"  # ok, skip, wrong, fail, timeout, unchecked
+        self.reason = ""
+        self.times = []
+        self.rss_kib = []
+        self.outputs = []
+
+    @property
+    def median(self):
+        return statistics.median(self.times) if self.times else None
+
+    def to_json(self):
+        d = {"status": self.status}
+        if self.reason:
+            d["reason"] = self.reason
+        if self.times:
+            d.update(median_s=self.median, times_s=self.times,
+                     max_rss_kib=max(self.rss_kib), checksum=self.outputs[0])
+        return d
+
+
+def last_line(text):
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def run_workload(w, peers, args):
+    """All runs of one workload, peers interleaved so a noisy moment on the
+    machine hits every peer alike; then the checksums are checked."""
+    cells = {p.name: Cell() for p in peers}
+    commands = {}
+    for p in peers:
+        reason = p.skip_reason(w)
+        argv = None if reason else p.command(w)
+        if argv is None:
+            cells[p.name].status = "skip"
+            cells[p.name].reason = reason or "no %s program for this workload" % p.kind
+        commands[p.name] = argv
+    for _ in range(args.runs):
+        for p in peers:
+            cell = cells[p.name]
+            if cell.status != "ok":
+                continue
+            elapsed, rss, status, out, err = run_once(commands[p.name], args.timeout,
+                                                      args.spawn)
+            if status != 0:
+                cell.status = "timeout" if status == "timeout" else "fail"
+                detail = last_line(err) or last_line(out)
+                cell.reason = ("exceeded %g s" % args.timeout if status == "timeout"
+                               else "exit status %s: %s" % (status, detail))
+                continue
+            cell.times.append(elapsed)
+            cell.rss_kib.append(rss)
+            cell.outputs.append(last_line(out))
+    check(w, cells, args.quick)
+    return cells
+
+
+def check(w, cells, quick):
+    if w.expect is not None:
+        ref = str(w.expect(*w.size_values(quick)))
+    elif "C" in cells and cells["C"].status == "ok":
+        ref = cells["C"].outputs[0]
+    else:
+        ref = None
+    for cell in cells.values():
+        if cell.status != "ok":
+            continue
+        if ref is None:
+            cell.status, cell.reason = "unchecked", "no reference checksum (C did not run)"
+        elif any(o != ref for o in cell.outputs):
+            bad = next(o for o in cell.outputs if o != ref)
+            cell.status, cell.reason = "wrong", "printed %r, expected %s" % (bad, ref)
+
+
+# ----------------------------------------------------------------------------
+# Report
+
+
+def fmt_time(s):
+    return "%.3f" % s if s < 10 else "%.2f" % s
+
+
+def fmt_ratio(r):
+    if r is None:
+        return "-"
+    return "%.2f" % r if r < 10 else "%.1f" % r if r < 100 else "%.0f" % r
+
+
+def cell_text(cell, value):
+    if cell.status in ("ok", "unchecked"):
+        return value
+    return {"skip": "-", "wrong": "WRONG", "fail": "FAIL", "timeout": "TIMEOUT"}[cell.status]
+
+
+def ratio(cells, num, den):
+    a, b = cells.get(num), cells.get(den)
+    if not a or not b or a.status != "ok" or b.status != "ok":
+        return None
+    return a.median / b.median
+
+
+def geomean(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def print_table(header, rows, out):
+    widths = [max(len(str(r[i])) for r in [header] + rows if r is not None)
+              for i in range(len(header))]
+    line = lambda r: "  ".join(str(c).ljust(widths[i]) if i == 0 else str(c).rjust(widths[i])
+                               for i, c in enumerate(r))
+    print(line(header), file=out)
+    print("  ".join("-" * w for w in widths), file=out)
+    for r in rows:
+        if r is None:
+            print("  ".join("-" * w for w in widths), file=out)
+        else:
+            print(line(r), file=out)
+
+
+def ratio_columns(peers):
+    """(title, numerator, denominator) of each ratio column."""
+    names = [p.name for p in peers]
+    modes = [p.name for p in peers if p.kind == "fusevm"]
+    cols = []
+    if "C" in names:
+        cols += [(m + " xC", m, "C") for m in modes]
+        cols += [(n + " xC", n, "C") for n in ("lua5.4", "luajit -joff", "luajit") if n in names]
+    if "luajit -joff" in names:
+        cols += [(m + " / lj-joff", m, "luajit -joff") for m in modes]
+    return cols
+
+
+def report(results, startup, peers, args, info, out):
+    names = [p.name for p in peers]
+    modes = [p.name for p in peers if p.kind == "fusevm"]
+    print("", file=out)
+    print("fusevm benchmarks (%s sizes): median of %d run%s, wall time in seconds"
+          % ("quick" if args.quick else "full", args.runs, "" if args.runs == 1 else "s"), file=out)
+    print("host: %s, %d cores, load average %s at start, %s at end; fusevm %s"
+          % (info["cpu"], info["cores"], info["load_start"], info["load_end"], info["commit"]),
+          file=out)
+    if info["load_start"] > 1.0:
+        print("note: other processes were busy at the start (load above 1); "
+              "figures are noisier than usual", file=out)
+    print("start-up (empty program): " + ", ".join(
+        "%s %s" % (n, cell_text(startup[n], "%.1f ms" % (startup[n].median * 1000))
+                   if startup[n].times else cell_text(startup[n], ""))
+        for n in names), file=out)
+    print("ratios are time / C time (lower is better); X / lj-joff is fusevm's time over "
+          "LuaJIT's interpreter's", file=out)
+    print("", file=out)
+
+    rcols = ratio_columns(peers)
+    header = ["workload"]
+    if "C" in names:
+        header.append("C s")
+    header += [m + " s" for m in modes] + [t for t, _, _ in rcols]
+    rows = []
+    for name, cells in results.items():
+        row = [name]
+        if "C" in names:
+            c = cells["C"]
+            row.append(cell_text(c, fmt_time(c.median) if c.times else ""))
+        for m in modes:
+            c = cells[m]
+            row.append(cell_text(c, fmt_time(c.median) if c.times else ""))
+        for _, num, den in rcols:
+            r = ratio(cells, num, den)
+            row.append(fmt_ratio(r) if r is not None else
+                       cell_text(cells[num], "-") if cells[num].status != "ok" else "-")
+        rows.append(row)
+    gm = ["geometric mean"] + [""] * (len(header) - 1 - len(rcols))
+    gm += [fmt_ratio(geomean(ratio(cells, num, den) for cells in results.values()))
+           for _, num, den in rcols]
+    rows += [None, gm]
+    print_table(header, rows, out)
+
+    print("", file=out)
+    print("median wall time of every peer (s)", file=out)
+    rows = [[name] + [cell_text(cells[n], fmt_time(cells[n].median) if cells[n].times else "")
+                      for n in names] for name, cells in results.items()]
+    print_table(["workload"] + names, rows, out)
+
+    print("", file=out)
+    print("peak memory (max RSS over the runs, MiB)", file=out)
+    rows = [[name] + [cell_text(cells[n], "%.1f" % (max(cells[n].rss_kib) / 1024))
+                      if cells[n].rss_kib else cell_text(cells[n], "") for n in names]
+            for name, cells in list(results.items()) + [("empty", startup)]]
+    print_table(["workload"] + names, rows, out)
+
+    print("", file=out)
+    for w in WORKLOADS:
+        if w.nops and w.name in results:
+            n = w.nops(*w.size_values(args.quick))
+            for m in modes:
+                c = results[w.name][m]
+                if c.status == "ok":
+                    print("dispatch rate (%s, %s, %.3g Nops): %.3g G Nops/s (%.3f s)"
+                          % (w.name, m, n, n / c.median / 1e9, c.median), file=out)
+
+    notes = {}
+    for name, cells in list(results.items()) + [("empty", startup)]:
+        for n in names:
+            c = cells[n]
+            if c.status != "ok":
+                notes.setdefault((name, c.status, c.reason), []).append(n)
+    if notes:
+        print("", file=out)
+    for (name, status, reason), who in notes.items():
+        print("%s (%s): %s: %s" % (name, ", ".join(who), status, reason), file=out)
+
+
+def host_info():
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
+                                capture_output=True, text=True).stdout.strip() or "unknown"
+    except OSError:
+        commit = "unknown"
+    return {"cpu": cpu, "cores": os.cpu_count(), "commit": commit,
+            "load_start": round(os.getloadavg()[0], 2)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Run the fusevm benchmark suite (bench/README.md).")
+    ap.add_argument("--quick", action="store_true",
+                    help="small sizes and 1 run each (CI); checksums are still checked")
+    ap.add_argument("--runs", type=int, help="runs per workload and peer (default 5, quick 1)")
+    ap.add_argument("--only", help="comma-separated workload names")
+    ap.add_argument("--modes", help="comma-separated fusevm modes (default: all of "
+                    + ", ".join(m for m, _ in MODES) + ")")
+    ap.add_argument("--fusevm", default=os.path.join(ROOT, "build", "fusevm"),
+                    help="the fusevm command (default build/fusevm)")
+    ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "bench"),
+                    help="where C baselines and quick programs go (default build/bench)")
+    ap.add_argument("--json", help="results file (default bench/results/latest.json, "
+                    "latest-quick.json with --quick)")
+    ap.add_argument("--timeout", type=float, default=300, help="seconds allowed per run")
+    args = ap.parse_args()
+    args.runs = args.runs or (1 if args.quick else 5)
+    args.modes = args.modes.split(",") if args.modes else None
+    if args.modes:
+        unknown = set(args.modes) - {m for m, _ in MODES}
+        if unknown:
+            raise SystemExit("unknown mode(s): %s" % ", ".join(sorted(unknown)))
+    workloads = WORKLOADS
+    if args.only:
+        wanted = args.only.split(",")
+        unknown = set(wanted) - {w.name for w in WORKLOADS}
+        if unknown:
+            raise SystemExit("unknown workload(s): %s" % ", ".join(sorted(unknown)))
+        workloads = [w for w in WORKLOADS if w.name in wanted]
+
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)
+    info = host_info()
+    args.gcc = shutil.which("gcc")
+    args.spawn = args.gcc and compile_c(args.gcc, os.path.join(HERE, "spawn.c"),
+                                        os.path.join(args.build_dir, "spawn"))
+    if not args.spawn:
+        log("gcc not found: timing from Python; peak memory includes the runner's own")
+    paths = fasm_paths(workloads + [STARTUP], args)
+    peers = make_peers(args, workloads + [STARTUP], lambda w: paths[w.name], log)
+
+    startup = run_workload(STARTUP, peers, args)
+    results = {}
+    for w in workloads:
+        cells = run_workload(w, peers, args)
+        results[w.name] = cells
+        log("%-17s " % w.name + "  ".join(
+            "%s %s" % (p.name, cell_text(cells[p.name], fmt_time(cells[p.name].median))
+                       if cells[p.name].times else cell_text(cells[p.name], ""))
+            for p in peers))
+    info["load_end"] = round(os.getloadavg()[0], 2)
+
+    report(results, startup, peers, args, info, sys.stdout)
+
+    path = args.json or os.path.join(
+        HERE, "results", "latest-quick.json" if args.quick else "latest.json")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    doc = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "host": info,
+        "quick": args.quick,
+        "runs": args.runs,
+        "modes": [p.name for p in peers if p.kind == "fusevm"],
+        "peers": [p.name for p in peers],
+        "startup": {n: c.to_json() for n, c in startup.items()},
+        "workloads": {name: {"sizes": next(w.size_values(args.quick) for w in workloads
+                                           if w.name == name),
+                             "peers": {n: c.to_json() for n, c in cells.items()}}
+                      for name, cells in results.items()},
+        "geomean": {t: geomean(ratio(cells, num, den) for cells in results.values())
+                    for t, num, den in ratio_columns(peers)},
+    }
+    for w in workloads:
+        if w.nops:
+            doc["workloads"][w.name]["nops"] = w.nops(*w.size_values(args.quick))
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+    print("\nresults written to %s" % os.path.relpath(path), file=sys.stderr)
+
+    bad = [(name, n) for name, cells in list(results.items()) + [("empty", startup)]
+           for n, c in cells.items() if c.status in ("wrong", "fail", "timeout", "unchecked")]
+    if bad:
+        print("FAILED: " + ", ".join("%s (%s)" % b for b in bad), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -28,7 +28,7 @@ LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 STATIC   := $(BUILD)/libfusevm.a
 SHARED   := $(BUILD)/libfusevm.so
 CLI      := $(BUILD)/fusevm
-CLI_SRC  := $(wildcard tools/fusevm*.c)
+CLI_SRC  := $(wildcard tools/fusevm*.c) tools/json_chunk.c
 CLI_LIBS := -ljson-c -lcapstone
 LIBS     := -lm
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fusevm_cli.h"
+#include "json_chunk.h"
 
 /* Everything f holds, with a NUL after it; NULL on a read error. */
 static char *read_all(FILE *f, size_t *len)
@@ -69,6 +70,24 @@ static fvm_chunk *load_binary(const char *bytes, size_t len, const char *path)
     return c;
 }
 
+/* Upstream's serde JSON chunks are objects; assembly never starts with '{'. */
+static bool is_json(const char *bytes, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (bytes[i] == ' ' || bytes[i] == '\t' || bytes[i] == '\n' || bytes[i] == '\r'))
+        i++;
+    return i < len && bytes[i] == '{';
+}
+
+static fvm_chunk *load_json(const char *bytes, size_t len, const char *path)
+{
+    char err[512];
+    fvm_chunk *c = fvm_json_import(bytes, len, err, sizeof err);
+    if (!c)
+        fprintf(stderr, "fusevm: %s: %s\n", path, err);
+    return c;
+}
+
 static bool is_text(const char *bytes, size_t len)
 {
     return true;
@@ -100,6 +119,7 @@ typedef struct input_format {
  * claims anything, so it comes last. */
 static const input_format formats[] = {
     {is_binary, load_binary},
+    {is_json, load_json},
     {is_text, load_text},
 };
 

@@ -227,5 +227,17 @@ expect "asm from a binary" 0 "" "" "$FUSEVM" asm rich.fbc -o rich4.fbc
 expect "binary -> binary is exact" 0 "" "" cmp rich.fbc rich4.fbc
 expect "asm to stdout" 0 "" "" bash -c "'$FUSEVM' asm rich.fasm -o - | cmp - rich.fbc"
 
+# ---- upstream's serde JSON chunks ---------------------------------------------------
+
+printf '{"ops":[{"LoadConst":0},{"LoadInt":2},"Mul",{"PrintLn":1},{"LoadFloat":"-inf"}],\n"constants":[{"Int":21}]}\n' >answer.json
+expect "run json" 0 $'42\nfloat -inf' "" "$FUSEVM" run --result answer.json
+expect "json to binary" 0 "" "" "$FUSEVM" asm answer.json -o answer.fbc
+expect "json and binary run alike" 0 $'42\nfloat -inf' "" "$FUSEVM" run --result answer.fbc
+printf '{"ops":[{"Call":[0]}]}' >bad.json
+expect "bad json" 2 "" "fusevm: bad.json: ops[0]: Call expects 2 operands" "$FUSEVM" run bad.json
+printf '{"ops":[\n  "Nop",\n' >cut.json
+expect "truncated json" 2 "" "fusevm: cut.json: line 3, column 1: unexpected end of data" \
+    "$FUSEVM" run cut.json
+
 echo "cli tests: $passed passed, $failed failed"
 [[ $failed == 0 ]]

@@ -107,18 +107,24 @@ static int64_t floor_mod128(__int128 v, int64_t k)
 }
 
 /* For non-Int operands the ops replay Mul (Add) and Mod on values, then
- * move a remainder whose sign differs from the divisor's by one divisor. */
+ * move a remainder whose sign differs from the divisor's by one divisor.
+ * Upstream corrects only when the divisor is integer-typed (Int or Status):
+ * a Float or string divisor leaves fmod's truncated remainder as it is, as
+ * its recorded results show. */
 static fvm_value floor_correct(fvm_value r, fvm_value k)
 {
-    if (r.type == FVM_T_INT && k.type == FVM_T_INT) {
-        int64_t x = r.as.i, m = k.as.i;
+    if (k.type != FVM_T_INT && k.type != FVM_T_STATUS)
+        return r;
+    int64_t m = k.type == FVM_T_INT ? k.as.i : k.as.status;
+    if (r.type == FVM_T_INT) {
+        int64_t x = r.as.i;
         if (m != 0 && x != 0 && ((x < 0) != (m < 0)))
             return fvm_int(fvm_wrap_add(x, m));
         return r;
     }
-    double x = fvm_to_float(r), m = fvm_to_float(k);
-    if (x != 0.0 && m != 0.0 && ((x < 0) != (m < 0)))
-        return fvm_float(x + m);
+    double x = fvm_to_float(r);
+    if (m != 0 && x != 0.0 && ((x < 0) != (m < 0)))
+        return fvm_float(x + (double)m);
     return r;
 }
 

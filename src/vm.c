@@ -140,7 +140,8 @@ static fvm_value read_line(fvm_vm *vm)
 static fvm_value make_array_from(fvm_value *vals, size_t k)
 {
     fvm_array *a = fvm_array_alloc(k);
-    memcpy(a->items, vals, k * sizeof(fvm_value));
+    if (k) /* items is NULL for an empty array */
+        memcpy(a->items, vals, k * sizeof(fvm_value));
     a->len = k;
     return fvm_array_value(a);
 }

@@ -60,7 +60,7 @@ $(CLI): $(CLI_SRC) $(STATIC) $(wildcard tools/*.h)
 # ---- tests ---------------------------------------------------------------
 
 $(UNIT_BIN): $(UNIT_SRC) $(STATIC) $(wildcard tests/unit/*.h) tools/json_chunk.c tools/json_chunk.h
-	$(CC) $(CFLAGS) -o $@ $(UNIT_SRC) tools/json_chunk.c $(STATIC) $(LDFLAGS) -lcriterion -ljson-c $(LIBS)
+	$(CC) $(CFLAGS) -o $@ $(UNIT_SRC) tools/json_chunk.c $(STATIC) $(LDFLAGS) -lcriterion -ljson-c -lcapstone $(LIBS)
 
 unit: $(UNIT_BIN)
 	$(UNIT_BIN) --jobs 2

@@ -1,0 +1,66 @@
+/* CPU feature detection for the x86-64 backend (CPUID). */
+#include "jit/x64_target.h"
+
+#if defined(__x86_64__)
+
+#include <cpuid.h>
+
+/* CPUID leaf 1, ECX. */
+#define ECX1_SSE41 (1u << 19)
+#define ECX1_POPCNT (1u << 23)
+#define ECX1_OSXSAVE (1u << 27)
+#define ECX1_AVX (1u << 28)
+/* Leaf 7 subleaf 0, EBX. */
+#define EBX7_AVX2 (1u << 5)
+#define EBX7_BMI2 (1u << 8)
+/* Leaf 0x80000001, ECX ("ABM"). */
+#define ECX81_LZCNT (1u << 5)
+/* XCR0: the OS saves and restores XMM and YMM state across context switches. */
+#define XCR0_SSE_AVX 0x6u
+
+static uint32_t read_xcr0(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return lo;
+}
+
+/* AVX2 needs the CPU bit and an OS that enabled YMM state via XSETBV;
+ * without the latter, AVX instructions fault even though CPUID lists them. */
+static bool os_saves_ymm(uint32_t ecx1)
+{
+    if ((ecx1 & (ECX1_OSXSAVE | ECX1_AVX)) != (ECX1_OSXSAVE | ECX1_AVX))
+        return false;
+    return (read_xcr0() & XCR0_SSE_AVX) == XCR0_SSE_AVX;
+}
+
+uint32_t fvm_x64_cpu_features(void)
+{
+    unsigned a, b, c, d;
+    uint32_t f = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return 0;
+    uint32_t ecx1 = c;
+    if (ecx1 & ECX1_SSE41)
+        f |= FVM_X64_CPU_SSE41;
+    if (ecx1 & ECX1_POPCNT)
+        f |= FVM_X64_CPU_POPCNT;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+        if ((b & EBX7_AVX2) && os_saves_ymm(ecx1))
+            f |= FVM_X64_CPU_AVX2;
+        if (b & EBX7_BMI2)
+            f |= FVM_X64_CPU_BMI2;
+    }
+    if (__get_cpuid(0x80000001u, &a, &b, &c, &d) && (c & ECX81_LZCNT))
+        f |= FVM_X64_CPU_LZCNT;
+    return f;
+}
+
+#else
+
+uint32_t fvm_x64_cpu_features(void)
+{
+    return 0;
+}
+
+#endif

@@ -1005,8 +1005,13 @@ dispatch:
         double x = fvm_to_float(a);
         fvm_release(a);
         bool is_sqrt = pc->code == FVM_OP_AWK_SQRT_JIT;
-        if (x < 0)
+        if (x < 0) {
+            /* upstream answers a negative argument with the positive NaN
+             * constant, not with the machine's NaN from sqrt/log */
             awk_warn_negative(is_sqrt ? "sqrt" : "log", x);
+            PUSH(fvm_float(NAN));
+            VM_NEXT();
+        }
         PUSH(fvm_float(is_sqrt ? sqrt(x) : log(x)));
         VM_NEXT();
     }

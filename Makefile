@@ -80,7 +80,13 @@ conformance: $(CONF_BIN)
 cli-test: $(CLI)
 	bash tests/cli/run_cli_tests.sh $(CLI)
 
-test: all unit cli-test conformance
+# The .fasm programs of tests/programs against the expectations in their
+# comments (tests/programs/README.md); JIT=off|linear|block|trace|auto.
+JIT ?= off
+corpus: $(CLI)
+	bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=$(JIT)
+
+test: all unit cli-test conformance corpus
 	@echo "all test suites passed"
 
 asan:

@@ -107,10 +107,11 @@ static int64_t floor_mod128(__int128 v, int64_t k)
 }
 
 /* For non-Int operands the ops replay Mul (Add) and Mod on values, then
- * move a remainder whose sign differs from the divisor's by one divisor.
- * Upstream corrects only when the divisor is integer-typed (Int or Status):
- * a Float or string divisor leaves fmod's truncated remainder as it is, as
- * its recorded results show. */
+ * floor-correct the remainder. Upstream's recorded results pin the details:
+ * the correction happens only for an integer-typed divisor (Int or Status),
+ * where a remainder whose sign differs from the divisor's moves by one
+ * divisor and a zero remainder becomes +0.0; a Float or string divisor
+ * leaves fmod's truncated remainder as it is. */
 static fvm_value floor_correct(fvm_value r, fvm_value k)
 {
     if (k.type != FVM_T_INT && k.type != FVM_T_STATUS)
@@ -123,7 +124,11 @@ static fvm_value floor_correct(fvm_value r, fvm_value k)
         return r;
     }
     double x = fvm_to_float(r);
-    if (m != 0 && x != 0.0 && ((x < 0) != (m < 0)))
+    if (m == 0)
+        return r;
+    if (x == 0.0)
+        return fvm_float(0.0);
+    if ((x < 0) != (m < 0))
         return fvm_float(x + (double)m);
     return r;
 }

@@ -127,7 +127,7 @@ FVM_API bool fvm_hash_entry(fvm_value h, size_t i, const char **key, size_t *kle
 /* The value inside a Ref (borrowed); Undef for other types. */
 FVM_API fvm_value fvm_ref_get(fvm_value r);
 
-/* Coercions, exactly as the VM's ops apply them (see docs/SEMANTICS.md). */
+/* Coercions, exactly as the VM's ops apply them (docs/ARCHITECTURE.md, "Values"). */
 FVM_API bool fvm_truthy(fvm_value v);
 FVM_API int64_t fvm_to_int(fvm_value v);
 FVM_API double fvm_to_float(fvm_value v);
@@ -142,7 +142,7 @@ FVM_API bool fvm_value_equal(fvm_value a, fvm_value b);
 
 /* Shortest round-trip decimal form of d, positional (never an exponent),
  * without a trailing ".0"; "NaN", "inf", "-inf". Writes at most cap bytes
- * plus a NUL when cap > 0 and returns the full length (like snprintf). */
+ * (including the NUL) when cap > 0 and returns the full length, like snprintf. */
 FVM_API size_t fvm_format_float(double d, char *buf, size_t cap);
 
 /* ------------------------------------------------------------------------

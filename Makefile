@@ -67,7 +67,7 @@ unit: $(UNIT_BIN)
 
 # Upstream's serde JSON programs against the blocks upstream printed for them
 # (tests/conformance/runner.c); skipped when the vectors are not there.
-CONFORMANCE_DIR ?= /work/shared/conformance
+CONFORMANCE_DIR ?= tests/conformance/vectors
 CONF_BIN := $(BUILD)/conformance_runner
 
 $(CONF_BIN): tests/conformance/runner.c tools/json_chunk.c tools/json_chunk.h $(STATIC)

@@ -6,7 +6,7 @@
  *          [-v] [PATH...]
  *
  * PATHs are .json files or directories of them (default DIR/programs; DIR
- * defaults to $FUSEVM_CONFORMANCE_DIR or /work/shared/conformance).
+ * defaults to $FUSEVM_CONFORMANCE_DIR or tests/conformance/vectors).
  * EXPECTED defaults to DIR/expected.txt; KNOWN lists deliberate differences
  * ("NAME reason" per line). OUT receives every block we produced. Each
  * program runs in its own forked child with a time limit, so a crash or a
@@ -684,7 +684,7 @@ static options parse_options(int argc, char **argv)
 {
     options o = {getenv("FUSEVM_CONFORMANCE_DIR"), NULL, NULL, NULL, 2, 5.0, false};
     if (!o.dir)
-        o.dir = "/work/shared/conformance";
+        o.dir = "tests/conformance/vectors";
     int c;
     while ((c = getopt(argc, argv, "d:e:k:o:j:t:v")) != -1) {
         switch (c) {

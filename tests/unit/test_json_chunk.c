@@ -72,7 +72,7 @@ static char *read_file(const char *path, size_t *len)
 static const char *conformance_dir(void)
 {
     const char *d = getenv("FUSEVM_CONFORMANCE_DIR");
-    return d ? d : "/work/shared/conformance";
+    return d ? d : "tests/conformance/vectors";
 }
 
 /* Import, export (the same bytes as the file: the writer follows the

@@ -2,6 +2,7 @@
 #
 #   make              library (static + shared) and the fusevm command
 #   make test         every test suite
+#   make examples     build examples/embed.c, run every example, compare with its .expected
 #   make asan         the test suites under AddressSanitizer + UBSan
 #   make test-switch  the test suites with switch dispatch instead of computed goto
 #   make fuzz         the libFuzzer targets for a short fixed budget
@@ -35,7 +36,8 @@ LIBS     := -lm
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/test_unit
 
-.PHONY: all lib cli test unit cli-test conformance corpus asan test-switch fuzz bench bench-quick install clean check-newcomer
+.PHONY: all lib cli test unit cli-test conformance corpus asan test-switch fuzz bench bench-quick \
+        install install-test check clean
 
 all: lib cli
 
@@ -66,7 +68,7 @@ unit: $(UNIT_BIN)
 	$(UNIT_BIN) --jobs 2
 
 # Upstream's serde JSON programs against the blocks upstream printed for them
-# (tests/conformance/runner.c); skipped when the vectors are not there.
+# (tests/conformance/runner.c, vectors in tests/conformance/vectors).
 CONFORMANCE_DIR ?= tests/conformance/vectors
 CONF_BIN := $(BUILD)/conformance_runner
 
@@ -86,7 +88,29 @@ JIT ?= off
 corpus: $(CLI)
 	bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=$(JIT)
 
-test: all unit cli-test conformance corpus
+# examples/embed.c built against the static library with nothing but the
+# public header, then every example run and its output compared with the
+# text kept beside it (examples/NAME.expected).
+EXAMPLE_BIN := $(BUILD)/examples/embed
+EXAMPLE_OUT := $(BUILD)/examples/output.txt
+
+$(EXAMPLE_BIN): examples/embed.c include/fusevm.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(OPT) -g $(WARN) -Iinclude -o $@ examples/embed.c $(STATIC) $(LIBS)
+
+.PHONY: examples
+examples: $(CLI) $(EXAMPLE_BIN)
+	@status=0; \
+	for prog in examples/*.fasm; do \
+	  $(CLI) run $$prog </dev/null >$(EXAMPLE_OUT) 2>&1; \
+	  diff -u $${prog%.fasm}.expected $(EXAMPLE_OUT) || { echo "examples: $$prog: output differs"; status=1; }; \
+	done; \
+	$(EXAMPLE_BIN) >$(EXAMPLE_OUT) 2>&1; \
+	diff -u examples/embed.expected $(EXAMPLE_OUT) || { echo "examples: embed: output differs"; status=1; }; \
+	if [ $$status = 0 ]; then echo "examples: every example printed its .expected output"; fi; \
+	exit $$status
+
+test: all unit cli-test conformance corpus examples
 	@echo "all test suites passed"
 
 asan:
@@ -96,6 +120,25 @@ asan:
 
 test-switch:
 	$(MAKE) BUILD=build/switch EXTRA_CFLAGS="-DFVM_DISPATCH_SWITCH" test
+
+# Install into a staging directory, build the embedding example against the
+# installed header and library, and check that the shared library exports
+# nothing but the public fvm_ API.
+STAGE := $(CURDIR)/$(BUILD)/stage
+install-test: all
+	rm -rf $(STAGE)
+	$(MAKE) --no-print-directory install DESTDIR=$(STAGE) PREFIX=/usr >/dev/null
+	$(CC) -std=c11 -I$(STAGE)/usr/include -o $(BUILD)/embed-installed examples/embed.c \
+	  $(STAGE)/usr/lib/libfusevm.a -lm
+	$(BUILD)/embed-installed >/dev/null
+	@leaked=$$(nm -D --defined-only $(SHARED) | awk '{print $$3}' | grep -v '^fvm_' || true); \
+	if [ -n "$$leaked" ]; then echo "libfusevm.so exports non-API symbols: $$leaked"; exit 1; fi
+	@echo "install-test: ok"
+
+# Everything CI runs: the suites in the normal, sanitizer and switch-dispatch
+# builds, the fuzzers for a fixed budget, an install, and the quick benchmarks.
+check: test asan test-switch install-test fuzz bench-quick
+	@echo "check: every suite passed"
 
 # ---- fuzzing ---------------------------------------------------------------
 # Every tests/fuzz/fuzz_<name>.c is a libFuzzer target, linked with the whole

@@ -2,7 +2,7 @@
 #
 #   make              library (static + shared) and the fusevm command
 #   make test         every test suite
-#   make examples     build examples/embed.c, run every example, compare with its .expected
+#   make examples     build examples/*.c, run every example, compare with its .expected
 #   make asan         the test suites under AddressSanitizer + UBSan
 #   make test-switch  the test suites with switch dispatch instead of computed goto
 #   make fuzz         the libFuzzer targets for a short fixed budget
@@ -88,25 +88,27 @@ JIT ?= off
 corpus: $(CLI)
 	bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=$(JIT)
 
-# examples/embed.c built against the static library with nothing but the
-# public header, then every example run and its output compared with the
-# text kept beside it (examples/NAME.expected).
-EXAMPLE_BIN := $(BUILD)/examples/embed
+# The C examples (examples/*.c) built against the static library with nothing
+# but the public header, then every example, .fasm and C, run and its output
+# compared with the text kept beside it (examples/NAME.expected).
+EXAMPLE_C   := $(wildcard examples/*.c)
+EXAMPLE_BIN := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_C))
 EXAMPLE_OUT := $(BUILD)/examples/output.txt
 
-$(EXAMPLE_BIN): examples/embed.c include/fusevm.h $(STATIC)
+$(BUILD)/examples/%: examples/%.c include/fusevm.h $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 $(OPT) -g $(WARN) -Iinclude -o $@ examples/embed.c $(STATIC) $(LIBS)
+	$(CC) -std=c11 $(OPT) -g $(WARN) $(EXTRA_CFLAGS) -Iinclude -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
 
 .PHONY: examples
 examples: $(CLI) $(EXAMPLE_BIN)
 	@status=0; \
-	for prog in examples/*.fasm; do \
-	  $(CLI) run $$prog </dev/null >$(EXAMPLE_OUT) 2>&1; \
-	  diff -u $${prog%.fasm}.expected $(EXAMPLE_OUT) || { echo "examples: $$prog: output differs"; status=1; }; \
+	for prog in examples/*.fasm $(EXAMPLE_BIN); do \
+	  case $$prog in \
+	  *.fasm) $(CLI) run $$prog </dev/null >$(EXAMPLE_OUT) 2>&1; want=$${prog%.fasm}.expected ;; \
+	  *) $$prog </dev/null >$(EXAMPLE_OUT) 2>&1; want=examples/$${prog##*/}.expected ;; \
+	  esac; \
+	  diff -u $$want $(EXAMPLE_OUT) || { echo "examples: $$prog: output differs from $$want"; status=1; }; \
 	done; \
-	$(EXAMPLE_BIN) >$(EXAMPLE_OUT) 2>&1; \
-	diff -u examples/embed.expected $(EXAMPLE_OUT) || { echo "examples: embed: output differs"; status=1; }; \
 	if [ $$status = 0 ]; then echo "examples: every example printed its .expected output"; fi; \
 	exit $$status
 

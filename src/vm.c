@@ -658,14 +658,29 @@ dispatch:
         VM_NEXT();
 
     /* --- comparisons --- */
-    VM_CASE(NUM_EQ) VM_CASE(NUM_NE) VM_CASE(NUM_LT) VM_CASE(NUM_GT) VM_CASE(NUM_LE) VM_CASE(NUM_GE)
-        if (FVM_UNLIKELY(DEPTH() < 2))
-            VM_NEXT();
-        a = sp[-2];
-        b = sp[-1];
-        sp -= 2;
-        v = fvm_bool(fvm_num_compare(pc->code, a, b));
-        goto push_release_ab;
+    /* Int/Int compares are written out per op so each is one compare; the
+     * result replaces the left operand in place (the stack only shrinks). */
+#define NUM_COMPARE(cmp)                                                                           \
+    if (FVM_UNLIKELY(DEPTH() < 2))                                                                 \
+        VM_NEXT();                                                                                 \
+    a = sp[-2];                                                                                    \
+    b = sp[-1];                                                                                    \
+    sp--;                                                                                          \
+    if (FVM_LIKELY(a.type == FVM_T_INT && b.type == FVM_T_INT)) {                                  \
+        sp[-1] = fvm_bool(a.as.i cmp b.as.i);                                                      \
+        VM_NEXT();                                                                                 \
+    }                                                                                              \
+    sp[-1] = fvm_bool(fvm_num_compare(pc->code, a, b));                                            \
+    fvm_release(a);                                                                                \
+    fvm_release(b);                                                                                \
+    VM_NEXT();
+    VM_CASE(NUM_EQ) NUM_COMPARE(==)
+    VM_CASE(NUM_NE) NUM_COMPARE(!=)
+    VM_CASE(NUM_LT) NUM_COMPARE(<)
+    VM_CASE(NUM_GT) NUM_COMPARE(>)
+    VM_CASE(NUM_LE) NUM_COMPARE(<=)
+    VM_CASE(NUM_GE) NUM_COMPARE(>=)
+#undef NUM_COMPARE
     VM_CASE(SPACESHIP)
         if (FVM_UNLIKELY(DEPTH() < 2))
             VM_NEXT();
@@ -736,14 +751,24 @@ dispatch:
 
     /* --- control flow --- */
     VM_CASE(JUMP) VM_JUMP(pc->u.j.target);
-    VM_CASE(JUMP_IF_TRUE) VM_CASE(JUMP_IF_FALSE) {
-        a = POP();
-        bool t = fvm_truthy(a);
-        fvm_release(a);
-        if (t == (pc->code == FVM_OP_JUMP_IF_TRUE))
-            VM_JUMP(pc->u.j.target);
-        VM_NEXT();
+    /* A Bool condition (what comparisons leave) is tested without a call. */
+#define COND_JUMP(when)                                                                            \
+    {                                                                                              \
+        bool t;                                                                                    \
+        if (FVM_LIKELY(sp > vm->stack && sp[-1].type == FVM_T_BOOL)) {                             \
+            t = (--sp)->as.b;                                                                      \
+        } else {                                                                                   \
+            a = POP();                                                                             \
+            t = fvm_truthy(a);                                                                     \
+            fvm_release(a);                                                                        \
+        }                                                                                          \
+        if (t == (when))                                                                           \
+            VM_JUMP(pc->u.j.target);                                                               \
+        VM_NEXT();                                                                                 \
     }
+    VM_CASE(JUMP_IF_TRUE) COND_JUMP(true)
+    VM_CASE(JUMP_IF_FALSE) COND_JUMP(false)
+#undef COND_JUMP
     VM_CASE(JUMP_IF_TRUE_KEEP) VM_CASE(JUMP_IF_FALSE_KEEP) {
         bool t = sp > vm->stack && fvm_truthy(TOP());
         if (t == (pc->code == FVM_OP_JUMP_IF_TRUE_KEEP))

@@ -1,8 +1,12 @@
 /* Number <-> text.
  *
  * Formatting follows Rust's Display for f64: the shortest digit string that
- * reads back as the same double (ties between equally short candidates go
- * to the one nearest the exact value), laid out positionally.
+ * reads back as the same double, laid out positionally. When two equally
+ * short candidates read back, the one nearer the exact value wins; when the
+ * exact value lies halfway between them, the larger magnitude wins (Rust's
+ * shortest-mode digit generation rounds the last digit half up, where
+ * printf's "%e" rounds half to even). fvm_format_float_ties_even takes the
+ * even one instead, as Ryu does for serde_json.
  *
  * Both directions are immune to LC_NUMERIC: the digits are taken out of
  * snprintf's "%e" output without looking at its decimal separator, and
@@ -23,7 +27,8 @@
 #define MAX_DIGITS 17
 
 /* A finite positive double as decimal digits d[0..n) meaning
- * d[0].d[1]...d[n-1] x 10^exp. */
+ * d[0].d[1]...d[n-1] x 10^exp. n reaches MAX_DIGITS + 1 only for an exact
+ * value (see exact_decimal). */
 typedef struct decimal {
     char d[MAX_DIGITS + 1];
     int n;
@@ -79,10 +84,19 @@ static void step_last_digit(decimal *dec, bool up)
     }
 }
 
-/* full (MAX_DIGITS digits, correctly rounded) rounded again to ndigits.
- * False when the dropped digits are exactly half a unit: the first
- * rounding hides which side of the tie the true value lies on. */
-static bool reround(const decimal *full, int ndigits, decimal *out)
+/* Where the digits of a shortest_digits search come from, and so what
+ * dropped digits of exactly half a unit mean. */
+typedef enum half_rule {
+    HALF_HIDDEN, /* a correctly rounded MAX_DIGITS-digit form of a longer
+                  * exact value: no true tie (see exact_decimal), but the
+                  * rounding hides which side of the half the value lies on */
+    HALF_UP,     /* the exact value: a true tie, rounded up (Rust) */
+    HALF_EVEN    /* the exact value: a true tie, rounded to even (Ryu) */
+} half_rule;
+
+/* full rounded again to ndigits (< full->n). False when half is
+ * HALF_HIDDEN and the dropped digits read as exactly half a unit. */
+static bool reround(const decimal *full, half_rule half, int ndigits, decimal *out)
 {
     *out = *full;
     out->n = ndigits;
@@ -90,21 +104,26 @@ static bool reround(const decimal *full, int ndigits, decimal *out)
     for (int i = ndigits + 1; i < full->n; i++)
         rest_zero = rest_zero && full->d[i] == '0';
     char first = full->d[ndigits];
-    if (first == '5' && rest_zero)
-        return false;
+    if (first == '5' && rest_zero) {
+        if (half == HALF_HIDDEN)
+            return false;
+        if (half == HALF_EVEN && (full->d[ndigits - 1] - '0') % 2 == 0)
+            return true;
+    }
     if (first >= '5')
         step_last_digit(out, true);
     return true;
 }
 
 /* Whether some ndigits-digit decimal reads back as x; if so, *out is the
- * nearest such one. Rounding to nearest gives the answer except at powers
- * of two, whose round-trip interval is narrower below than above: there
- * the neighbour on the other side may fit when the nearest does not. */
-static bool fits_in_digits(double x, const decimal *full, int ndigits, bool power_of_two,
-                           decimal *out)
+ * nearest such one (of two equally near, the one half picks). Rounding
+ * to nearest gives the answer except at powers of two, whose round-trip
+ * interval is narrower below than above: there the neighbour on the other
+ * side may fit when the nearest does not. */
+static bool fits_in_digits(double x, const decimal *full, half_rule half, int ndigits,
+                           bool power_of_two, decimal *out)
 {
-    if (!reround(full, ndigits, out))
+    if (!reround(full, half, ndigits, out))
         round_to_digits(x, ndigits, out);
     double back = decimal_value(out);
     if (back == x)
@@ -113,28 +132,6 @@ static bool fits_in_digits(double x, const decimal *full, int ndigits, bool powe
         return false;
     step_last_digit(out, back < x);
     return decimal_value(out) == x;
-}
-
-/* Shortest round-trip digits of x > 0 (finite). For normal numbers the
- * search starts at 15 digits: the round-trip interval is at most 2^-53
- * relative wide on each side, while 15-digit decimals are at least 1e-15
- * relative apart, so any shorter form is the 15-digit rounding with
- * trailing zeros, which are then stripped. Subnormals have wider intervals
- * and are searched from 1 digit. One "%e" conversion to 17 digits serves
- * every length (snprintf is the expensive step). */
-static void shortest_digits(double x, decimal *out)
-{
-    decimal full;
-    round_to_digits(x, MAX_DIGITS, &full);
-    int bin_exp;
-    bool power_of_two = frexp(x, &bin_exp) == 0.5;
-    int ndigits = x >= DBL_MIN ? 15 : 1;
-    while (ndigits < MAX_DIGITS && !fits_in_digits(x, &full, ndigits, power_of_two, out))
-        ndigits++;
-    if (ndigits == MAX_DIGITS)
-        *out = full;
-    while (out->n > 1 && out->d[out->n - 1] == '0')
-        out->n--;
 }
 
 /* The digits of n (> 0) into dec with the point k places from the right. */
@@ -148,6 +145,63 @@ static void set_scaled(decimal *dec, uint64_t n, int k)
         dec->d[i] = rev[len - 1 - i];
     dec->n = len;
     dec->exp = len - 1 - k;
+}
+
+/* The exact value of x > 0 when its decimal expansion has at most
+ * MAX_DIGITS + 1 significant digits, padded with zeros to at least
+ * MAX_DIGITS digits. Only such values can lie exactly halfway between two
+ * candidates of a length that reads back (at most MAX_DIGITS): x = m / 2^k
+ * with m odd and k >= 1 is m * 5^k / 10^k, whose last digit is always 5,
+ * while integers above 2^53 end in an even digit. Since m >= 1 and
+ * 5^26 > 10^18, k stays small and so does the work. */
+static bool exact_decimal(double x, decimal *out)
+{
+    int bin_exp;
+    uint64_t m = (uint64_t)ldexp(frexp(x, &bin_exp), 53);
+    int k = 53 - bin_exp;
+    while (k > 0 && (m & 1) == 0) {
+        m >>= 1;
+        k--;
+    }
+    if (k <= 0 || k > 25)
+        return false;
+    for (int i = 0; i < k; i++) {
+        if (m >= 200000000000000000u) /* m * 5 would reach 10^18 */
+            return false;
+        m *= 5;
+    }
+    set_scaled(out, m, k);
+    while (out->n < MAX_DIGITS)
+        out->d[out->n++] = '0';
+    return true;
+}
+
+/* Shortest round-trip digits of x > 0 (finite). For normal numbers the
+ * search starts at 15 digits: the round-trip interval is at most 2^-53
+ * relative wide on each side, while 15-digit decimals are at least 1e-15
+ * relative apart, so any shorter form is the 15-digit rounding with
+ * trailing zeros, which are then stripped. Subnormals have wider intervals
+ * and are searched from 1 digit. One digit string serves every length:
+ * the exact value when it is short, else one "%e" conversion to 17 digits
+ * (snprintf is the expensive step). ties_even picks the rule for a value
+ * exactly halfway between two shortest candidates. */
+static void shortest_digits(double x, bool ties_even, decimal *out)
+{
+    decimal full;
+    half_rule half = ties_even ? HALF_EVEN : HALF_UP;
+    if (!exact_decimal(x, &full)) {
+        round_to_digits(x, MAX_DIGITS, &full);
+        half = HALF_HIDDEN;
+    }
+    int bin_exp;
+    bool power_of_two = frexp(x, &bin_exp) == 0.5;
+    int ndigits = x >= DBL_MIN ? 15 : 1;
+    while (ndigits < full.n && !fits_in_digits(x, &full, half, ndigits, power_of_two, out))
+        ndigits++;
+    if (ndigits == full.n)
+        *out = full;
+    while (out->n > 1 && out->d[out->n - 1] == '0')
+        out->n--;
 }
 
 /* Fast path for values with few decimals, such as 0.1 or 2.25: the
@@ -223,7 +277,7 @@ static size_t layout(const decimal *dec, char *p)
 }
 
 /* The text of d into p (at least FVM_FLOAT_TEXT_MAX bytes), unterminated. */
-static size_t format_float_raw(double d, char *p)
+static size_t format_float_raw(double d, bool ties_even, char *p)
 {
     if (isnan(d)) {
         memcpy(p, "NaN", 3);
@@ -242,20 +296,31 @@ static size_t format_float_raw(double d, char *p)
         return len + put_uint(p + len, (uint64_t)x);
     decimal dec;
     if (!short_fraction(x, &dec))
-        shortest_digits(x, &dec);
+        shortest_digits(x, ties_even, &dec);
     return len + layout(&dec, p + len);
 }
 
-size_t fvm_format_float(double d, char *buf, size_t cap)
+/* The text of d into buf, snprintf-style (see fvm_format_float). */
+static size_t format_float(double d, bool ties_even, char *buf, size_t cap)
 {
     char tmp[FVM_FLOAT_TEXT_MAX];
-    size_t len = format_float_raw(d, tmp);
+    size_t len = format_float_raw(d, ties_even, tmp);
     if (cap > 0) {
         size_t n = len < cap - 1 ? len : cap - 1;
         memcpy(buf, tmp, n);
         buf[n] = '\0';
     }
     return len;
+}
+
+size_t fvm_format_float(double d, char *buf, size_t cap)
+{
+    return format_float(d, false, buf, cap);
+}
+
+size_t fvm_format_float_ties_even(double d, char *buf, size_t cap)
+{
+    return format_float(d, true, buf, cap);
 }
 
 /* ------------------------------------------------------------------------

@@ -880,14 +880,15 @@ static void put_json_string(writer *w, const char *s, size_t n)
 }
 
 /* A finite double in the vectors' layout: the shortest round-trip digits
- * (from fvm_format_float), positional while the decimal exponent is in
+ * (from fvm_format_float_ties_even: serde_json formats with Ryu, which
+ * breaks exact ties to even), positional while the decimal exponent is in
  * -4..15 and always with a fraction ("1.0", "-0.0"), else d.ddde+XX with
  * at least two exponent digits ("1e+16", "2.5e-05", "5e-324"). Either way
  * it reads back as a float, never as an integer. */
 static void put_finite(writer *w, double d)
 {
     char text[FVM_FLOAT_TEXT_MAX];
-    fvm_format_float(d, text, sizeof text);
+    fvm_format_float_ties_even(d, text, sizeof text);
     const char *s = text[0] == '-' ? text + 1 : text;
     const char *dot = strchr(s, '.');
     size_t intlen = dot ? (size_t)(dot - s) : strlen(s);

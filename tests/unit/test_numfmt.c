@@ -127,18 +127,25 @@ Test(numfmt, random_round_trip)
         check_round_trip((double)(int64_t)next_random(&state) / 1e6);
 }
 
-/* Significant digits of a formatted float: leading zeros, the point and
- * the zeros that only place an integer's digits do not count. */
-static int significant_digits(const char *text)
+/* The significant digits of a formatted float into digits (NUL-terminated):
+ * leading zeros, the sign, the point and the zeros that only place an
+ * integer's digits do not count. Returns how many. */
+static int digit_string(const char *text, char *digits)
 {
-    char digits[FVM_FLOAT_TEXT_MAX];
     int n = 0;
     for (const char *p = text; *p; p++)
         if (*p >= '0' && *p <= '9' && (n > 0 || *p != '0'))
             digits[n++] = *p;
     while (n > 1 && digits[n - 1] == '0')
         n--;
+    digits[n] = '\0';
     return n;
+}
+
+static int significant_digits(const char *text)
+{
+    char digits[FVM_FLOAT_TEXT_MAX];
+    return digit_string(text, digits);
 }
 
 /* Significant digits of n once its trailing zeros are dropped. */
@@ -311,4 +318,90 @@ Test(numfmt, long_mantissa_correctly_rounded)
     double v = 0;
     cr_assert(fvm_parse_float_strict(buf, strlen(buf), &v));
     cr_assert_eq(v, 0.1);
+}
+
+/* When the exact value lies halfway between the two shortest candidates
+ * that read back, the larger magnitude wins, as in Rust's Display (printf
+ * would round half to even). */
+Test(numfmt, exact_ties_round_away_from_zero)
+{
+    /* 1000000000000000.25: ...0.2 and ...0.3 both read back. */
+    cr_assert_str_eq(fmt(bits_to_double(0x430c6bf526340002)), "1000000000000000.3");
+    cr_assert_str_eq(fmt(bits_to_double(0xc30c6bf526340002)), "-1000000000000000.3");
+    /* Its neighbours are no ties: the nearest candidate wins. */
+    cr_assert_str_eq(fmt(bits_to_double(0x430c6bf526340001)), "1000000000000000.1");
+    cr_assert_str_eq(fmt(bits_to_double(0x430c6bf526340003)), "1000000000000000.4");
+    /* n + 0.25 and n + 0.75 where the spacing of doubles is 0.25. */
+    cr_assert_str_eq(fmt(ldexp(1.0, 50) + 0.25), "1125899906842624.3");
+    cr_assert_str_eq(fmt(ldexp(1.0, 50) + 0.75), "1125899906842624.8");
+    cr_assert_str_eq(fmt(-(ldexp(1.0, 50) + 0.75)), "-1125899906842624.8");
+    cr_assert_str_eq(fmt(ldexp(1.0, 51) - 0.25), "2251799813685247.8");
+    /* Ties at 16 digits. */
+    cr_assert_str_eq(fmt(637637799964508.25), "637637799964508.3");
+    cr_assert_str_eq(fmt(-637637799964508.25), "-637637799964508.3");
+    cr_assert_str_eq(fmt(901349182.19140625), "901349182.1914063");
+    /* Smaller magnitudes, and a power of two. */
+    cr_assert_str_eq(fmt(18866.3282470703125), "18866.328247070313");
+    cr_assert_str_eq(fmt(10264182957.8828125), "10264182957.882813");
+    cr_assert_str_eq(fmt(ldexp(1.0, -25)), "0.000000029802322387695313");
+    /* Short exact values outside the short-decimal fast path are whole. */
+    cr_assert_str_eq(fmt(ldexp(1.0, 50) + 0.5), "1125899906842624.5");
+    cr_assert_str_eq(fmt(ldexp(1.0, 52) - 0.5), "4503599627370495.5");
+}
+
+/* The serde_json (Ryu) rule: an exact tie takes the even last digit. */
+Test(numfmt, ties_even_variant)
+{
+    char buf[FVM_FLOAT_TEXT_MAX];
+    fvm_format_float_ties_even(bits_to_double(0x430c6bf526340002), buf, sizeof buf);
+    cr_assert_str_eq(buf, "1000000000000000.2");
+    fvm_format_float_ties_even(bits_to_double(0xc30c6bf526340002), buf, sizeof buf);
+    cr_assert_str_eq(buf, "-1000000000000000.2");
+    fvm_format_float_ties_even(ldexp(1.0, 50) + 0.75, buf, sizeof buf);
+    cr_assert_str_eq(buf, "1125899906842624.8");
+    fvm_format_float_ties_even(901349182.19140625, buf, sizeof buf);
+    cr_assert_str_eq(buf, "901349182.1914062");
+    fvm_format_float_ties_even(ldexp(1.0, -25), buf, sizeof buf);
+    cr_assert_str_eq(buf, "0.000000029802322387695312");
+    /* Everything else as fvm_format_float, snprintf-style included. */
+    cr_assert_eq(fvm_format_float_ties_even(0.1 + 0.2, buf, 5), 19);
+    cr_assert_str_eq(buf, "0.30");
+    fvm_format_float_ties_even(5e-324, buf, sizeof buf);
+    cr_assert_str_eq(buf, repeat("0.", '0', 323, "5"));
+}
+
+/* Random m / 2^k (m odd) whose exact expansion m * 5^k has 17 or 18
+ * digits: whenever the output is one digit shorter than that expansion,
+ * the expansion ends in 5 one digit further, so the output must be the
+ * expansion with its last digit dropped and the one before rounded up. */
+Test(numfmt, random_exact_ties)
+{
+    uint64_t state = 4242;
+    int ties = 0;
+    for (int i = 0; i < 20000; i++) {
+        int k = 1 + (int)(next_random(&state) % 25);
+        uint64_t pow5 = 1;
+        for (int j = 0; j < k; j++)
+            pow5 *= 5;
+        uint64_t lo = 10000000000000000ull / pow5 + 1, hi = 999999999999999999ull / pow5;
+        if (hi >= 1ull << 53)
+            hi = (1ull << 53) - 1;
+        if (lo > hi)
+            continue;
+        uint64_t m = (lo + next_random(&state) % (hi - lo + 1)) | 1;
+        if (m > hi)
+            m -= 2;
+        uint64_t exact = m * pow5;
+        char want[24], digits[FVM_FLOAT_TEXT_MAX];
+        int exact_len = snprintf(want, sizeof want, "%llu", (unsigned long long)(exact / 10 + 1));
+        double d = ldexp((double)m, -k);
+        const char *text = fmt(d);
+        check_round_trip(d);
+        int len = digit_string(text, digits);
+        if (len == exact_len && want[exact_len - 1] != '0') {
+            cr_assert_str_eq(digits, want, "%s is %llu x 10^-%d", text, (unsigned long long)exact, k);
+            ties++;
+        }
+    }
+    cr_assert_gt(ties, 1000);
 }

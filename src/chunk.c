@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "opinfo.h"
+#include "superop.h"
 
 /* ------------------------------------------------------------------------
  * Hashing (op_hash)
@@ -238,6 +239,7 @@ fvm_chunk *fvm_chunk_assemble(fvm_chunk_parts *p, char *err, size_t errlen)
     c->source = p->source ? p->source : fvm_str_from("", 0);
     c->op_hash = chunk_hash(c->ops, c->len, c->consts, c->nconsts);
     c->max_slot = compute_max_slot(c->ops, c->len);
+    c->exec = fvm_superops_build(c->ops, c->len);
     c->sub_ip = fvm_xmalloc((c->nnames ? c->nnames : 1) * sizeof(uint32_t));
     for (size_t i = 0; i < c->nnames; i++)
         c->sub_ip[i] = UINT32_MAX;
@@ -256,6 +258,7 @@ void fvm_chunk_free(fvm_chunk *c)
         c->blocks, c->nblocks, c->subchunks, c->nsubchunks, c->source,
     };
     parts_free(&p);
+    free(c->exec);
     free(c->sub_ip);
     free(c);
 }

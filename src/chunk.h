@@ -19,6 +19,8 @@ typedef struct fvm_block_range {
 
 struct fvm_chunk {
     fvm_op *ops;        /* len ops, then one FVM_OP_END */
+    fvm_op *exec;       /* what the interpreter runs: ops with superinstructions
+                           (superop.h) in place of common sequences */
     uint32_t *lines;    /* one per op */
     size_t len;
     fvm_value *consts;

@@ -18,6 +18,7 @@
 
 #include "arith.h"
 #include "numfmt.h"
+#include "superop.h"
 #include "vm.h"
 
 /* Largest array or string an op may build. Upstream aborts the process when
@@ -352,15 +353,18 @@ static double float_of(fvm_value v) { return v.type == FVM_T_FLOAT ? v.as.f : fv
 static void interpret(fvm_vm *vm)
 {
 #ifndef FVM_DISPATCH_SWITCH
-    static const void *const labels[FVM_OP_COUNT + 1] = {
+    static const void *const labels[FVM_XOP_COUNT] = {
 #define X(E, M, F, P, Q, G) [FVM_OP_##E] = &&L_##E,
         FVM_OP_LIST(X)
 #undef X
         [FVM_OP_END] = &&L_END,
+#define X(name, len) [FVM_XOP_##name] = &&L_XOP_##name,
+        FVM_SUPEROP_LIST(X)
+#undef X
     };
 #endif
     const fvm_chunk *chunk = vm->chunk;
-    const fvm_op *code = chunk->ops;
+    const fvm_op *code = chunk->exec;
     const fvm_op *pc = code + vm->ip;
     fvm_value *sp = vm->stack + vm->sp;
     fvm_value *stack_end = vm->stack + vm->stack_cap;
@@ -1158,6 +1162,103 @@ dispatch:
         SAVE();
         scheduler_op(vm, pc->code);
         goto stop;
+
+    /* --- load-time superinstructions (superop.h): the whole sequence on
+     *     Int operands, else exactly the op they replaced --- */
+#define XOP_CASE(name) VM_CASE(XOP_##name)
+#define INT_ARITH(op, x, y)                                                                        \
+    ((op) == FVM_OP_ADD ? fvm_wrap_add(x, y) : (op) == FVM_OP_SUB ? fvm_wrap_sub(x, y)             \
+                                              : fvm_wrap_mul(x, y))
+#define INT_COMPARE(op, x, y)                                                                      \
+    ((op) == FVM_OP_NUM_EQ   ? (x) == (y)                                                          \
+     : (op) == FVM_OP_NUM_NE ? (x) != (y)                                                          \
+     : (op) == FVM_OP_NUM_LT ? (x) < (y)                                                           \
+     : (op) == FVM_OP_NUM_GT ? (x) > (y)                                                           \
+     : (op) == FVM_OP_NUM_LE ? (x) <= (y)                                                          \
+                             : (x) >= (y))
+    XOP_CASE(SLOT_PAIR)
+        a = slots[pc->a];
+        b = slots[pc->b];
+        fvm_retain(a);
+        fvm_retain(b);
+        PUSH(a);
+        PUSH(b);
+        pc++;
+        VM_NEXT();
+    XOP_CASE(SLOT_ARITH_INT)
+        if (FVM_LIKELY(slots[pc->a].type == FVM_T_INT)) {
+            PUSH(fvm_int(INT_ARITH(pc->b, slots[pc->a].as.i, pc->u.j.limit)));
+            pc += 2;
+            VM_NEXT();
+        }
+        goto xop_get_slot;
+    XOP_CASE(SLOT_ARITH_SET)
+        if (FVM_LIKELY(slots[pc->a].type == FVM_T_INT)) {
+            SLOT_SET(pc->c, fvm_int(INT_ARITH(pc->b, slots[pc->a].as.i, pc->u.j.limit)));
+            pc += 3;
+            VM_NEXT();
+        }
+        goto xop_get_slot;
+    XOP_CASE(SLOT_CMP_JUMP)
+        if (FVM_LIKELY(slots[pc->a].type == FVM_T_INT)) {
+            if (INT_COMPARE(pc->b, slots[pc->a].as.i, (int64_t)pc->u.j.limit) == pc->c)
+                VM_JUMP(pc->u.j.target);
+            pc += 3;
+            VM_NEXT();
+        }
+    xop_get_slot: /* what the replaced GetSlot does */
+        v = slots[pc->a];
+        fvm_retain(v);
+        PUSH(v);
+        VM_NEXT();
+    XOP_CASE(ARITH_INT)
+        if (FVM_LIKELY(sp > vm->stack && sp[-1].type == FVM_T_INT)) {
+            sp[-1].as.i = INT_ARITH(pc->b, sp[-1].as.i, pc->u.j.limit);
+            pc++;
+            VM_NEXT();
+        }
+        PUSH(fvm_int(pc->u.j.limit)); /* what the replaced LoadInt does */
+        VM_NEXT();
+    XOP_CASE(CMP_JUMP)
+        if (FVM_LIKELY(DEPTH() >= 2 && sp[-2].type == FVM_T_INT && sp[-1].type == FVM_T_INT)) {
+            bool t = INT_COMPARE(pc->b, sp[-2].as.i, sp[-1].as.i);
+            sp -= 2;
+            if (t == pc->c)
+                VM_JUMP(pc->u.j.target);
+            pc++;
+            VM_NEXT();
+        }
+        if (DEPTH() >= 2) { /* what the replaced comparison does */
+            a = sp[-2];
+            b = sp[-1];
+            sp--;
+            sp[-1] = fvm_bool(fvm_num_compare(pc->b, a, b));
+            fvm_release(a);
+            fvm_release(b);
+        }
+        VM_NEXT();
+    XOP_CASE(ARITH_SET)
+        if (FVM_LIKELY(DEPTH() >= 2 && sp[-2].type == FVM_T_INT && sp[-1].type == FVM_T_INT)) {
+            int64_t r = INT_ARITH(pc->b, sp[-2].as.i, sp[-1].as.i);
+            sp -= 2;
+            SLOT_SET(pc->a, fvm_int(r));
+            pc++;
+            VM_NEXT();
+        }
+        if (DEPTH() >= 2) { /* what the replaced arithmetic op does */
+            a = sp[-2];
+            b = sp[-1];
+            sp--;
+            sp[-1] = pc->b == FVM_OP_ADD   ? fvm_arith_add(a, b)
+                     : pc->b == FVM_OP_SUB ? fvm_arith_sub(a, b)
+                                           : fvm_arith_mul(a, b);
+            fvm_release(a);
+            fvm_release(b);
+        }
+        VM_NEXT();
+#undef INT_ARITH
+#undef INT_COMPARE
+#undef XOP_CASE
 
     VM_CASE(END)
         vm->sp = DEPTH();

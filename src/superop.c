@@ -53,6 +53,32 @@ static fvm_op superop_at(const fvm_op *ops, size_t i, size_t n)
             x.u.j.target = p[3].u.j.target;
             return x;
         }
+        if (n >= 4 && p[1].code == FVM_OP_GET_SLOT && is_arith(p[2].code) &&
+            p[3].code == FVM_OP_SET_SLOT) {
+            x.code = FVM_XOP_SLOTS_ARITH_SET;
+            x.a = p->a;
+            x.b = p[1].a;
+            x.c = p[3].a;
+            x.u.j.limit = p[2].code;
+            return x;
+        }
+        if (p[1].code == FVM_OP_INC || p[1].code == FVM_OP_DEC) {
+            x.a = p->a;
+            x.u.j.limit = p[1].code == FVM_OP_INC ? 1 : -1;
+            if (n >= 3 && p[2].code == FVM_OP_SET_SLOT) {
+                x.code = FVM_XOP_SLOT_STEP_SET;
+                x.c = p[2].a;
+            } else {
+                x.code = FVM_XOP_SLOT_STEP;
+            }
+            return x;
+        }
+        if (p[1].code == FVM_OP_SET_SLOT) {
+            x.code = FVM_XOP_SLOT_MOVE;
+            x.a = p->a;
+            x.b = p[1].a;
+            return x;
+        }
         if (p[1].code == FVM_OP_GET_SLOT) {
             x.code = FVM_XOP_SLOT_PAIR;
             x.a = p->a;
@@ -64,6 +90,12 @@ static fvm_op superop_at(const fvm_op *ops, size_t i, size_t n)
         x.code = FVM_XOP_ARITH_INT;
         x.b = p[1].code;
         x.u.j.limit = (int32_t)p->u.i;
+        return x;
+    }
+    if (n >= 2 && p->code == FVM_OP_LOAD_FLOAT && is_arith(p[1].code)) {
+        x.code = FVM_XOP_FLOAT_ARITH;
+        x.b = p[1].code;
+        x.u.f = p->u.f;
         return x;
     }
     if (n >= 2 && is_compare(p->code) && is_cond_jump(p[1].code)) {

@@ -26,7 +26,13 @@
  *   ARITH_INT        LoadInt k; Add|Sub|Mul                b = arith opcode, limit = k
  *   CMP_JUMP         NumXx; JumpIfTrue|JumpIfFalse t      b = compare opcode, c, target
  *   ARITH_SET        Add|Sub|Mul; SetSlot a               a, b = arith opcode
- * k must fit in 32 bits (it lives in limit). */
+ *   SLOT_MOVE        GetSlot a; SetSlot b                 a, b
+ *   SLOTS_ARITH_SET  GetSlot a; GetSlot b; Add|Sub|Mul; SetSlot c
+ *                                                         a, b, c, limit = arith opcode
+ *   SLOT_STEP        GetSlot a; Inc|Dec                   a, limit = +1 or -1
+ *   SLOT_STEP_SET    GetSlot a; Inc|Dec; SetSlot c        a, c, limit = +1 or -1
+ *   FLOAT_ARITH      LoadFloat k; Add|Sub|Mul             b = arith opcode, u.f = k
+ * k of the Int forms must fit in 32 bits (it lives in limit). */
 #define FVM_SUPEROP_LIST(X) \
     X(SLOT_PAIR, 2) \
     X(SLOT_ARITH_INT, 3) \
@@ -34,7 +40,12 @@
     X(SLOT_CMP_JUMP, 4) \
     X(ARITH_INT, 2) \
     X(CMP_JUMP, 2) \
-    X(ARITH_SET, 2)
+    X(ARITH_SET, 2) \
+    X(SLOT_MOVE, 2) \
+    X(SLOTS_ARITH_SET, 4) \
+    X(SLOT_STEP, 2) \
+    X(SLOT_STEP_SET, 3) \
+    X(FLOAT_ARITH, 2)
 
 enum {
     FVM_XOP_BASE_ = FVM_OP_END,

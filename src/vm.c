@@ -177,9 +177,16 @@ static fvm_step concat_const_loop(fvm_vm *vm, fvm_value *slots, const fvm_op *op
     }
     fvm_string *r = fvm_str_alloc(s->len + (size_t)n * c->len);
     memcpy(r->data, s->data, s->len);
+    /* Copy the constant once, then double the copied run: log2(n) memcpys. */
+    size_t total = (size_t)n * c->len, done = total ? c->len : 0;
     char *p = r->data + s->len;
-    for (uint64_t k = 0; k < n && c->len; k++, p += c->len)
+    if (total)
         memcpy(p, c->data, c->len);
+    while (done < total) {
+        size_t step = done < total - done ? done : total - done;
+        memcpy(p + done, p, step);
+        done += step;
+    }
     fvm_release(make_str(c));
     fvm_release(make_str(s));
     *s_out = make_str(r);
@@ -786,6 +793,20 @@ dispatch:
             fvm_fail(vm, "undefined function: %s", chunk->names[pc->a]->data);
             goto stop;
         }
+        /* Fast path: room for the frame and its slot window already exists
+         * (frames are reused, so after the first call of a given depth this
+         * is always true); otherwise the general path grows them. */
+        size_t base = fr->slot_base + fr->slot_cap, window = (size_t)(chunk->max_slot + 1);
+        if (FVM_LIKELY(vm->nframes < vm->frames_cap && vm->nframes <= vm->max_frames &&
+                       base + window <= vm->slots_cap)) {
+            size_t depth = DEPTH(), argc = pc->b;
+            fr[1] = (fvm_frame){(uint32_t)(pc - code) + 1, (uint32_t)(depth > argc ? depth - argc : 0),
+                                (uint32_t)base, 0, (uint32_t)window};
+            vm->nframes++;
+            fr++;
+            slots = vm->slots + base;
+            VM_JUMP(entry);
+        }
         STEP(fvm_enter_sub(vm, entry, pc->b));
     }
     VM_CASE(CALL_DYNAMIC) {
@@ -799,7 +820,27 @@ dispatch:
         }
         STEP(fvm_enter_sub(vm, chunk->sub_ip[name], pc->a));
     }
-    VM_CASE(RETURN) VM_CASE(RETURN_VALUE) {
+    VM_CASE(RETURN_VALUE)
+        if (FVM_LIKELY(vm->nframes > 1 && fr->return_ip != FVM_RETURN_HALTS && sp > vm->stack)) {
+            /* Fast path of a subroutine return: drop the frame's slots and
+             * everything above its stack base, keep the value. */
+            v = *--sp;
+            for (uint32_t i = 0; i < fr->nslots; i++) {
+                fvm_release(slots[i]);
+                slots[i] = fvm_undef();
+            }
+            fvm_value *keep = vm->stack + fr->stack_base;
+            while (sp > keep)
+                fvm_release(*--sp);
+            *sp++ = v;
+            uint32_t ret = fr->return_ip;
+            vm->nframes--;
+            fr--;
+            slots = vm->slots + fr->slot_base;
+            VM_JUMP(ret);
+        }
+        /* fall through to the general return */
+    VM_CASE(RETURN) {
         bool with_value = pc->code == FVM_OP_RETURN_VALUE;
         v = with_value ? POP() : fvm_undef();
         SAVE();
@@ -1255,6 +1296,42 @@ dispatch:
             fvm_release(a);
             fvm_release(b);
         }
+        VM_NEXT();
+    XOP_CASE(SLOT_MOVE) /* a copy moves; the slot it came from keeps its value */
+        v = slots[pc->a];
+        fvm_retain(v);
+        SLOT_SET(pc->b, v);
+        pc++;
+        VM_NEXT();
+    XOP_CASE(SLOTS_ARITH_SET)
+        if (FVM_LIKELY(slots[pc->a].type == FVM_T_INT && slots[pc->b].type == FVM_T_INT)) {
+            SLOT_SET(pc->c, fvm_int(INT_ARITH(pc->u.j.limit, slots[pc->a].as.i, slots[pc->b].as.i)));
+            pc += 3;
+            VM_NEXT();
+        }
+        goto xop_get_slot;
+    XOP_CASE(SLOT_STEP)
+        if (FVM_LIKELY(slots[pc->a].type == FVM_T_INT)) {
+            PUSH(fvm_int(fvm_wrap_add(slots[pc->a].as.i, pc->u.j.limit)));
+            pc++;
+            VM_NEXT();
+        }
+        goto xop_get_slot;
+    XOP_CASE(SLOT_STEP_SET)
+        if (FVM_LIKELY(slots[pc->a].type == FVM_T_INT)) {
+            SLOT_SET(pc->c, fvm_int(fvm_wrap_add(slots[pc->a].as.i, pc->u.j.limit)));
+            pc += 2;
+            VM_NEXT();
+        }
+        goto xop_get_slot;
+    XOP_CASE(FLOAT_ARITH)
+        if (FVM_LIKELY(sp > vm->stack && sp[-1].type == FVM_T_FLOAT)) {
+            double x = sp[-1].as.f, k = pc->u.f;
+            sp[-1].as.f = pc->b == FVM_OP_ADD ? x + k : pc->b == FVM_OP_SUB ? x - k : x * k;
+            pc++;
+            VM_NEXT();
+        }
+        PUSH(fvm_float(pc->u.f)); /* what the replaced LoadFloat does */
         VM_NEXT();
 #undef INT_ARITH
 #undef INT_COMPARE

@@ -526,6 +526,9 @@ def report(results, startup, peers, args, info, out):
                 if c.status == "ok":
                     print("dispatch rate (%s, %s, %.3g Nops): %.3g G Nops/s (%.3f s)"
                           % (w.name, m, n, n / c.median / 1e9, c.median), file=out)
+    if getattr(args, "jump_ceiling", None):
+        print("dispatch ceiling of this CPU (one indirect jump per op, bench/c/jump_ceiling.c):"
+              " %.3g G jumps/s" % args.jump_ceiling, file=out)
 
     notes = {}
     for name, cells in list(results.items()) + [("empty", startup)]:
@@ -537,6 +540,27 @@ def report(results, startup, peers, args, info, out):
         print("", file=out)
     for (name, status, reason), who in notes.items():
         print("%s (%s): %s: %s" % (name, ", ".join(who), status, reason), file=out)
+
+
+def jump_ceiling(args):
+    """G indirect jumps per second of a bare threaded-code chain (the best
+    dispatch rate any interpreter can reach here), or None without gcc."""
+    if not args.gcc:
+        return None
+    exe = compile_c(args.gcc, os.path.join(HERE, "c", "jump_ceiling.c"),
+                    os.path.join(args.build_dir, "jump_ceiling"))
+    if not exe:
+        return None
+    rounds = "100000" if args.quick else "1000000"
+    best = None
+    for _ in range(1 if args.quick else 3):
+        out = subprocess.run([exe, rounds], capture_output=True, text=True, check=False)
+        try:
+            rate = float(out.stdout.strip())
+        except ValueError:
+            return None
+        best = rate if best is None else max(best, rate)
+    return best
 
 
 def host_info():
@@ -607,6 +631,8 @@ def main():
             "%s %s" % (p.name, cell_text(cells[p.name], fmt_time(cells[p.name].median))
                        if cells[p.name].times else cell_text(cells[p.name], ""))
             for p in peers))
+    if any(w.nops for w in workloads):
+        args.jump_ceiling = jump_ceiling(args)
     info["load_end"] = round(os.getloadavg()[0], 2)
 
     report(results, startup, peers, args, info, sys.stdout)
@@ -632,6 +658,8 @@ def main():
     for w in workloads:
         if w.nops:
             doc["workloads"][w.name]["nops"] = w.nops(*w.size_values(args.quick))
+    if getattr(args, "jump_ceiling", None):
+        doc["jump_ceiling_g_per_s"] = args.jump_ceiling
     with open(path, "w") as f:
         json.dump(doc, f, indent=1)
         f.write("\n")

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "fusevm_cli.h"
+#include "json_chunk.h"
 
 /* ------------------------------------------------------------------------
  * Arguments
@@ -261,6 +262,27 @@ static int cmd_asm(const cli_args *a)
     return status;
 }
 
+static int cmd_export(const cli_args *a)
+{
+    if (!a->out) {
+        fprintf(stderr, "fusevm export: missing -o OUT (try 'fusevm export --help')\n");
+        return FVM_EXIT_USAGE;
+    }
+    fvm_chunk *c = fvm_cli_load(a->file);
+    if (!c)
+        return FVM_EXIT_USAGE;
+    char *json = fvm_json_export(c);
+    fvm_chunk_free(c);
+    if (!json) {
+        fprintf(stderr, "fusevm: %s: the chunk cannot be written as upstream's JSON "
+                        "(a string that is not UTF-8, or a NUL byte in a hash key)\n", a->file);
+        return FVM_EXIT_USAGE;
+    }
+    int status = write_file(a->out, json, strlen(json));
+    free(json);
+    return status;
+}
+
 static int cmd_dis(const cli_args *a)
 {
     fvm_chunk *c = fvm_cli_load(a->file);
@@ -287,11 +309,13 @@ static const char main_help[] =
     "Commands:\n"
     "  run FILE           run a program\n"
     "  asm FILE -o OUT    write a program as a binary chunk file (.fbc)\n"
+    "  import FILE -o OUT the same as asm, named for upstream JSON input\n"
+    "  export FILE -o OUT write a program as upstream fusevm's serde JSON\n"
     "  dis FILE           print a program as text assembly\n"
     "  help [COMMAND]     show this help, or a command's\n"
     "\n"
-    "FILE is text assembly (.fasm) or a binary chunk (.fbc), recognised by its\n"
-    "content; \"-\" reads standard input.\n"
+    "FILE is text assembly (.fasm), a binary chunk (.fbc) or upstream fusevm's\n"
+    "serde JSON (.json), recognised by its content; \"-\" reads standard input.\n"
     "\n"
     "Options:\n"
     "  -h, --help         show this help ('fusevm COMMAND --help' for a command)\n"
@@ -326,6 +350,24 @@ static const command commands[] = {
      "  -o, --output OUT   the file to write\n"
      "  -h, --help         show this help\n",
      cmd_asm},
+    {"import", OPT_OUT,
+     "Usage: fusevm import FILE.json -o OUT.fbc\n"
+     "\n"
+     "Read a chunk serialised by upstream fusevm (serde JSON) and write it as a\n"
+     "binary chunk file. The chunk is verified and its op_hash recomputed.\n"
+     "\n"
+     "  -o, --output OUT   the file to write (\"-\" for standard output)\n"
+     "  -h, --help         show this help\n",
+     cmd_asm},
+    {"export", OPT_OUT,
+     "Usage: fusevm export FILE -o OUT.json\n"
+     "\n"
+     "Write the program in FILE as upstream fusevm's serde JSON, one op per line;\n"
+     "NaN and infinities use the string tags upstream's reader accepts.\n"
+     "\n"
+     "  -o, --output OUT   the file to write (\"-\" for standard output)\n"
+     "  -h, --help         show this help\n",
+     cmd_export},
     {"dis", OPT_ANNOTATE,
      "Usage: fusevm dis FILE [--annotate]\n"
      "\n"

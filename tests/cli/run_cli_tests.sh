@@ -238,6 +238,14 @@ expect "bad json" 2 "" "fusevm: bad.json: ops[0]: Call expects 2 operands" "$FUS
 printf '{"ops":[\n  "Nop",\n' >cut.json
 expect "truncated json" 2 "" "fusevm: cut.json: line 3, column 1: unexpected end of data" \
     "$FUSEVM" run cut.json
+expect "import json" 0 "" "" "$FUSEVM" import answer.json -o imported.fbc
+expect "imported runs" 0 $'42\nfloat -inf' "" "$FUSEVM" run --result imported.fbc
+expect "export" 0 "" "" "$FUSEVM" export imported.fbc -o exported.json
+expect "export is upstream's shape" 0 $'{"ops":[\n{"LoadConst":0},\n{"LoadInt":2},\n"Mul",\n{"PrintLn":1},\n{"LoadFloat":"-inf"}\n],' "" \
+    head -7 exported.json
+expect "exported runs" 0 $'42\nfloat -inf' "" "$FUSEVM" run --result exported.json
+expect "export without -o" 2 "" "fusevm export: missing -o OUT (try 'fusevm export --help')" \
+    "$FUSEVM" export answer.json
 
 echo "cli tests: $passed passed, $failed failed"
 [[ $failed == 0 ]]

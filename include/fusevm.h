@@ -658,6 +658,143 @@ FVM_API fvm_chunk *fvm_assemble(const char *text, size_t len, const char *filena
 FVM_API char *fvm_disassemble(const fvm_chunk *c, unsigned flags);
 
 /* ------------------------------------------------------------------------
+ * JIT
+ *
+ * Native code for the numeric subset of the op set lives in a JIT context:
+ * its settings, counters, code cache and executable memory. There is no
+ * hidden global JIT state: a fresh context behaves like a fresh process, and
+ * two contexts never see each other's code. A context is used by one thread
+ * at a time.
+ *
+ * Tiers: linear (a straight-line chunk, compiled on its first call through
+ * fvm_jit_try_run_linear), block (a whole chunk with loops, after
+ * block_threshold calls) and trace (hot loops). A tier that cannot handle a
+ * chunk declines and the caller runs the interpreter; a failed compile is
+ * remembered, retried only after a back-off, and blacklisted after
+ * max_compile_failures.
+ * ------------------------------------------------------------------------ */
+
+typedef struct fvm_jit fvm_jit;
+
+typedef enum fvm_jit_tier {
+    FVM_JIT_LINEAR,
+    FVM_JIT_BLOCK,
+    FVM_JIT_TRACE,
+    FVM_JIT_TIER_COUNT
+} fvm_jit_tier;
+
+/* The settings, one line each: X(ENUM, name, default, min, max, env).
+ * A setting named by env takes that variable's value when a context is
+ * created (see fvm_jit_new). */
+#define FVM_JIT_PARAMDEF(X) \
+    /* Calls of a chunk that run interpreted before the block tier compiles \
+     * it (compile when calls > threshold): 1 compiles on the second call, \
+     * so a chunk run once never pays for a compile. */ \
+    X(BLOCK_THRESHOLD, block_threshold, 1, 0, UINT32_MAX, "FUSEVM_JIT_BLOCK_THRESHOLD") \
+    /* Back-edges taken to a loop header before a trace is recorded: enough \
+     * to tell a hot loop from a short one, upstream's value. */ \
+    X(TRACE_THRESHOLD, trace_threshold, 50, 0, UINT32_MAX, "FUSEVM_JIT_TRACE_THRESHOLD") \
+    /* Failed compiles of one chunk (per tier and key) before the context \
+     * stops trying: a failure is usually permanent, a retry is for causes \
+     * that may pass (code memory full, an mmap refused). */ \
+    X(MAX_COMPILE_FAILURES, max_compile_failures, 3, 1, UINT32_MAX, NULL) \
+    /* Calls that skip the JIT after a failed compile before it is retried, \
+     * doubled after each further failure, so a failing chunk costs a table \
+     * lookup per call, not a compile. */ \
+    X(RETRY_BACKOFF, retry_backoff, 16, 0, UINT32_MAX, NULL) \
+    /* Unabsorbed side exits of a trace before it is blacklisted (upstream). */ \
+    X(MAX_SIDE_EXITS, max_side_exits, 50, 1, UINT32_MAX, NULL) \
+    /* Longest trace recorded, in ops: longer loops gain little per op and \
+     * cost more deopt metadata (upstream). */ \
+    X(MAX_TRACE_LEN, max_trace_len, 256, 1, 65536, NULL) \
+    /* Simultaneous inlined activations of one callee in a trace (upstream). */ \
+    X(MAX_INLINE_RECURSION, max_inline_recursion, 4, 0, 64, NULL) \
+    /* Chained trace dispatches per back-edge (upstream). */ \
+    X(MAX_TRACE_CHAIN, max_trace_chain, 4, 0, 64, NULL) \
+    /* Executable memory one context may map, in bytes (0: no limit): bounds \
+     * what a program generating endless distinct chunks can pin. Read when \
+     * the context first maps code. */ \
+    X(CODE_MAX_BYTES, code_max_bytes, 64u << 20, 0, UINT64_MAX, NULL)
+
+typedef enum fvm_jit_param {
+#define FVM_JIT_PARAM_ENUM(e, name, def, lo, hi, env) FVM_JIT_PARAM_##e,
+    FVM_JIT_PARAMDEF(FVM_JIT_PARAM_ENUM)
+#undef FVM_JIT_PARAM_ENUM
+    FVM_JIT_PARAM_COUNT
+} fvm_jit_param;
+
+/* Counters since the context was created. */
+typedef struct fvm_jit_counters {
+    uint64_t compiles;          /* successful compiles */
+    uint64_t compile_failures;  /* compiles that failed (each retry counts) */
+    uint64_t compile_ns;        /* time spent compiling, failures included */
+    uint64_t cache_hits;        /* calls that found compiled code */
+    uint64_t negative_hits;     /* calls that found a remembered failure or
+                                   an ineligible chunk and did not compile */
+    uint64_t ineligible;        /* chunks a tier declined to compile at all */
+    uint64_t blacklisted;       /* chunks given up on after repeated failure */
+    uint64_t runs[FVM_JIT_TIER_COUNT]; /* native runs, per fvm_jit_tier */
+    uint64_t code_bytes;        /* executable memory mapped */
+} fvm_jit_counters;
+
+typedef enum fvm_jit_status {
+    FVM_JIT_OK,          /* native code ran; the result is in *out */
+    FVM_JIT_NOT_COMPILED /* no native code for this call: use the interpreter */
+} fvm_jit_status;
+
+/* A new context with the default settings, then the environment's: each
+ * setting with an env name takes that variable's value if it is a decimal
+ * integer (surrounding whitespace and a leading '+' allowed) within the
+ * setting's range; an unset, empty, malformed or out-of-range value is
+ * ignored and the default stays. NULL only if memory runs out. */
+FVM_API fvm_jit *fvm_jit_new(void);
+/* Release the context and all its code; no VM may still use it. */
+FVM_API void fvm_jit_free(fvm_jit *j);
+
+/* Change a setting: 0, or -1 (setting unchanged) for an unknown param or a
+ * value outside its range. Code compiled already is kept. */
+FVM_API int fvm_jit_set_param(fvm_jit *j, fvm_jit_param p, uint64_t value);
+/* A setting's current value; 0 for an unknown param. */
+FVM_API uint64_t fvm_jit_get_param(const fvm_jit *j, fvm_jit_param p);
+/* A setting's lower-case name ("block_threshold"), or NULL. */
+FVM_API const char *fvm_jit_param_name(fvm_jit_param p);
+/* A tier's name ("linear", "block", "trace"), or NULL. */
+FVM_API const char *fvm_jit_tier_name(fvm_jit_tier t);
+/* Whether this build has the tier's code generator. */
+FVM_API bool fvm_jit_tier_available(fvm_jit_tier t);
+
+/* Copy the context's counters to *out. */
+FVM_API void fvm_jit_stats(const fvm_jit *j, fvm_jit_counters *out);
+/* "tier: reason" of the most recent failed compile, or NULL if none has
+ * failed (valid until the next compile). */
+FVM_API const char *fvm_jit_last_failure(const fvm_jit *j);
+
+/* What a dump hook receives when a chunk compiles: the tier's IR as text,
+ * or the machine code as bytes that run at address addr (for a
+ * disassembler). data is len bytes, valid during the call only. */
+typedef enum fvm_jit_dump_kind {
+    FVM_JIT_DUMP_IR = 1,
+    FVM_JIT_DUMP_CODE = 2
+} fvm_jit_dump_kind;
+typedef void (*fvm_jit_dump_fn)(void *ud, fvm_jit_dump_kind kind, fvm_jit_tier tier,
+                                const fvm_chunk *c, const void *data, size_t len, uint64_t addr);
+/* Call fn for each kind in kinds (FVM_JIT_DUMP_* bits) as chunks compile;
+ * kinds 0 or fn NULL turns dumping off. */
+FVM_API void fvm_jit_set_dump(fvm_jit *j, unsigned kinds, fvm_jit_dump_fn fn, void *ud);
+
+/* Linear tier (a straight-line numeric chunk that ends with one value;
+ * docs/ARCHITECTURE.md, "JIT context"). Whether the tier accepts c. */
+FVM_API bool fvm_jit_is_linear_eligible(fvm_jit *j, const fvm_chunk *c);
+/* Run c natively with slots[0..nslots) as its frame slots (read only).
+ * Compiles on the first call and caches the code by op_hash. FVM_JIT_OK:
+ * *out holds the result (Int or Float). FVM_JIT_NOT_COMPILED: the chunk is
+ * not eligible, its compile failed, it uses a slot index >= nslots, or the
+ * tier is not in this build; *out is untouched and the caller runs the
+ * interpreter. */
+FVM_API fvm_jit_status fvm_jit_try_run_linear(fvm_jit *j, const fvm_chunk *c, const fvm_value *slots,
+                                              size_t nslots, fvm_value *out);
+
+/* ------------------------------------------------------------------------
  * The VM
  * ------------------------------------------------------------------------ */
 
@@ -743,6 +880,12 @@ FVM_API void fvm_vm_raise(fvm_vm *vm, const char *msg);
 /* Limits that turn runaway programs into errors instead of exhausting
  * memory: the value stack depth and the number of frames. */
 FVM_API void fvm_vm_set_limits(fvm_vm *vm, size_t max_stack, size_t max_frames);
+
+/* The JIT context the VM's runs may use (borrowed: keep it alive while the
+ * VM has it; NULL, the default, runs everything in the interpreter). Kept
+ * across fvm_vm_reset; several VMs may share one context on one thread. */
+FVM_API void fvm_vm_set_jit(fvm_vm *vm, fvm_jit *j);
+FVM_API fvm_jit *fvm_vm_jit(const fvm_vm *vm);
 
 #ifdef __cplusplus
 }

@@ -56,6 +56,7 @@ struct fvm_vm {
     size_t error_ip;
     size_t max_stack, max_frames;
     fvm_buf scratch; /* reused by Print and friends */
+    fvm_jit *jit;    /* borrowed; NULL: interpreter only */
 };
 
 /* How an out-of-line op implementation tells the loop to go on. These run

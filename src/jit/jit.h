@@ -1,0 +1,51 @@
+/* The JIT context (jit.c): settings, counters, the code cache and the
+ * policy that decides when to compile, shared by every tier.
+ *
+ * A tier describes itself with an fvm_jit_tier_ops and asks
+ * fvm_jit_code_for for a chunk's code on each call. The context keeps one
+ * cache entry per (tier, op_hash, subkey) and answers from it: compiled
+ * code (a hit), a remembered refusal (ineligible, failed and waiting out
+ * its back-off, or blacklisted), or, once the chunk is hot enough, a fresh
+ * compile through the tier. The subkey separates variants of one chunk
+ * (the block tier's slot kinds); tiers without variants pass 0. */
+#ifndef FVM_JIT_H
+#define FVM_JIT_H
+
+#include "chunk.h"
+#include "jit/mcode.h"
+
+typedef struct fvm_jit_tier_ops {
+    fvm_jit_tier tier;
+    /* Whether the tier can compile c at all: validation only, asked once
+     * per cache entry. */
+    bool (*eligible)(const fvm_chunk *c);
+    /* Code for c as a handle the tier understands, or NULL with a static
+     * message in *why. Machine code goes into fvm_jit_mcode(j); dumps go
+     * through fvm_jit_dump. */
+    void *(*compile)(fvm_jit *j, const fvm_chunk *c, uint64_t subkey, const char **why);
+    /* Release a handle compile returned (the context frees the machine
+     * code itself with its code memory). */
+    void (*release)(void *code);
+    /* Run a whole-chunk handle with slots[0..nslots) (at least max_slot + 1
+     * of them): true with the result in *out, false if the code declined at
+     * run time (the caller interprets). */
+    bool (*run)(void *code, const fvm_value *slots, size_t nslots, fvm_value *out);
+} fvm_jit_tier_ops;
+
+/* Code for c under tier t, or NULL when the caller must interpret this
+ * call. A cold entry compiles once more than threshold calls have asked
+ * (0: on the first call). */
+void *fvm_jit_code_for(fvm_jit *j, const fvm_jit_tier_ops *t, const fvm_chunk *c, uint64_t subkey,
+                       uint64_t threshold);
+/* Count one native run of a tier's code. */
+void fvm_jit_count_run(fvm_jit *j, fvm_jit_tier t);
+/* The context's executable memory, mapped on first use with the
+ * code_max_bytes setting of that moment; NULL only if memory runs out. */
+fvm_mcode *fvm_jit_mcode(fvm_jit *j);
+
+/* Whether a dump hook wants kind k, and the call that feeds it. */
+bool fvm_jit_dumping(const fvm_jit *j, fvm_jit_dump_kind k);
+void fvm_jit_dump(fvm_jit *j, fvm_jit_dump_kind k, fvm_jit_tier t, const fvm_chunk *c,
+                  const void *data, size_t len, uint64_t addr);
+
+#endif

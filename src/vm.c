@@ -839,7 +839,7 @@ dispatch:
             slots = vm->slots + fr->slot_base;
             VM_JUMP(ret);
         }
-        /* fall through to the general return */
+        /* fall through - to the general return */
     VM_CASE(RETURN) {
         bool with_value = pc->code == FVM_OP_RETURN_VALUE;
         v = with_value ? POP() : fvm_undef();
@@ -1206,7 +1206,11 @@ dispatch:
 
     /* --- load-time superinstructions (superop.h): the whole sequence on
      *     Int operands, else exactly the op they replaced --- */
-#define XOP_CASE(name) VM_CASE(XOP_##name)
+#ifdef FVM_DISPATCH_SWITCH
+#define XOP_CASE(name) case FVM_XOP_##name:
+#else
+#define XOP_CASE(name) L_XOP_##name:
+#endif
 #define INT_ARITH(op, x, y)                                                                        \
     ((op) == FVM_OP_ADD ? fvm_wrap_add(x, y) : (op) == FVM_OP_SUB ? fvm_wrap_sub(x, y)             \
                                               : fvm_wrap_mul(x, y))

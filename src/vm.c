@@ -261,6 +261,7 @@ static void awk_warn_negative(const char *fn, double x)
 #define VM_DISPATCH()                                                                              \
     goto dispatch
 #define VM_CASE(name) case FVM_OP_##name:
+#define VM_FALLTHROUGH __attribute__((fallthrough))
 #define VM_NEXT()                                                                                  \
     do {                                                                                           \
         pc++;                                                                                      \
@@ -269,6 +270,7 @@ static void awk_warn_negative(const char *fn, double x)
 #else
 #define VM_DISPATCH() goto *labels[pc->code]
 #define VM_CASE(name) L_##name:
+#define VM_FALLTHROUGH ((void)0)
 #define VM_NEXT() goto *labels[(++pc)->code]
 #endif
 
@@ -839,7 +841,7 @@ dispatch:
             slots = vm->slots + fr->slot_base;
             VM_JUMP(ret);
         }
-        /* fall through - to the general return */
+        VM_FALLTHROUGH; /* to the general return */
     VM_CASE(RETURN) {
         bool with_value = pc->code == FVM_OP_RETURN_VALUE;
         v = with_value ? POP() : fvm_undef();

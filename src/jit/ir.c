@@ -1,0 +1,514 @@
+/* SSA IR construction with folding and hash-consing, DCE, text dump (see ir.h). */
+#include "jit/ir.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arith.h"
+#include "jit/helpers.h"
+
+enum { P = 1, C = 2 };
+
+typedef struct op_info {
+    const char *name;
+    int8_t nargs; /* -1: variable (CALL) */
+    uint8_t flags;
+} op_info;
+
+static const op_info op_table[FVM_IR_NOPS] = {
+#define FVM_IR_OP_ROW(e, n, a, f) {n, a, f},
+    FVM_IR_OP_LIST(FVM_IR_OP_ROW)
+#undef FVM_IR_OP_ROW
+};
+
+const char *fvm_ir_op_name(fvm_ir_op op) { return op < FVM_IR_NOPS ? op_table[op].name : "?"; }
+
+bool fvm_ir_op_pure(const fvm_ir_func *f, const fvm_ir_inst *in)
+{
+    (void)f;
+    if (in->op == FVM_IR_CALL) {
+        const fvm_jit_helper *h = fvm_jit_helper_get(in->aux);
+        return h && h->pure;
+    }
+    return op_table[in->op].flags & P;
+}
+
+void fvm_ir_init(fvm_ir_func *f)
+{
+    memset(f, 0, sizeof *f);
+    f->fold = true;
+    fvm_grow((void **)&f->insts, &f->insts_cap, 64, sizeof *f->insts);
+    memset(&f->insts[0], 0, sizeof f->insts[0]); /* value 0: "none" */
+    f->insts[0].dead = true;
+    f->ninsts = 1;
+    f->nblocks = 1;
+}
+
+void fvm_ir_free(fvm_ir_func *f)
+{
+    free(f->insts);
+    free(f->snaps);
+    free(f->snap_entries);
+    free(f->cse);
+    memset(f, 0, sizeof *f);
+}
+
+uint32_t fvm_ir_block_new(fvm_ir_func *f)
+{
+    /* Hash-consing only shares values inside one block: a value of another
+     * block need not dominate the new one. */
+    if (f->cse)
+        memset(f->cse, 0, f->cse_cap * sizeof *f->cse);
+    f->cse_count = 0;
+    f->cur_block = f->nblocks++;
+    return f->cur_block;
+}
+
+bool fvm_ir_is_const(const fvm_ir_func *f, fvm_ir_ref r)
+{
+    return r && (f->insts[r].op == FVM_IR_CONST_I || f->insts[r].op == FVM_IR_CONST_F);
+}
+
+static int64_t ci(const fvm_ir_func *f, fvm_ir_ref r) { return f->insts[r].imm; }
+
+static double cf(const fvm_ir_func *f, fvm_ir_ref r)
+{
+    double d;
+    memcpy(&d, &f->insts[r].imm, sizeof d);
+    return d;
+}
+
+/* ---- hash-consing ----------------------------------------------------------- */
+
+static uint64_t inst_hash(const fvm_ir_inst *in)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    uint64_t parts[7] = {in->op, in->type, in->nargs, in->aux, in->args[0], in->args[1],
+                         in->args[2]};
+    for (int i = 0; i < 7; i++)
+        h = (h ^ parts[i]) * 0x100000001b3u;
+    return (h ^ (uint64_t)in->imm) * 0x100000001b3u;
+}
+
+static bool inst_equal(const fvm_ir_inst *a, const fvm_ir_inst *b)
+{
+    return a->op == b->op && a->type == b->type && a->nargs == b->nargs && a->aux == b->aux &&
+           a->imm == b->imm && memcmp(a->args, b->args, sizeof a->args) == 0;
+}
+
+static void cse_insert(fvm_ir_func *f, fvm_ir_ref r);
+
+static void cse_rehash(fvm_ir_func *f)
+{
+    fvm_ir_ref *old = f->cse;
+    size_t oldcap = f->cse_cap;
+    f->cse_cap = oldcap ? oldcap * 2 : 256;
+    f->cse = fvm_xcalloc(f->cse_cap, sizeof *f->cse);
+    f->cse_count = 0;
+    for (size_t i = 0; i < oldcap; i++)
+        if (old[i])
+            cse_insert(f, old[i]);
+    free(old);
+}
+
+static void cse_insert(fvm_ir_func *f, fvm_ir_ref r)
+{
+    if ((f->cse_count + 1) * 2 > f->cse_cap)
+        cse_rehash(f);
+    size_t mask = f->cse_cap - 1, i = inst_hash(&f->insts[r]) & mask;
+    while (f->cse[i])
+        i = (i + 1) & mask;
+    f->cse[i] = r;
+    f->cse_count++;
+}
+
+static fvm_ir_ref cse_find(const fvm_ir_func *f, const fvm_ir_inst *in)
+{
+    if (!f->cse_cap)
+        return 0;
+    size_t mask = f->cse_cap - 1, i = inst_hash(in) & mask;
+    for (; f->cse[i]; i = (i + 1) & mask)
+        if (inst_equal(&f->insts[f->cse[i]], in))
+            return f->cse[i];
+    return 0;
+}
+
+static fvm_ir_ref append(fvm_ir_func *f, const fvm_ir_inst *in)
+{
+    fvm_grow((void **)&f->insts, &f->insts_cap, f->ninsts + 1, sizeof *f->insts);
+    f->insts[f->ninsts] = *in;
+    f->insts[f->ninsts].block = f->cur_block;
+    f->insts[f->ninsts].dead = false;
+    return (fvm_ir_ref)f->ninsts++;
+}
+
+/* Append, or return an equal pure instruction of this block. */
+static fvm_ir_ref intern(fvm_ir_func *f, const fvm_ir_inst *in)
+{
+    bool pure = fvm_ir_op_pure(f, in);
+    if (pure && f->fold) {
+        fvm_ir_ref r = cse_find(f, in);
+        if (r)
+            return r;
+    }
+    fvm_ir_ref r = append(f, in);
+    if (pure && f->fold)
+        cse_insert(f, r);
+    return r;
+}
+
+static fvm_ir_ref mk_const(fvm_ir_func *f, fvm_ir_op op, fvm_ir_type type, int64_t bits)
+{
+    fvm_ir_inst in = {.op = (uint8_t)op, .type = (uint8_t)type, .imm = bits};
+    return intern(f, &in);
+}
+
+fvm_ir_ref fvm_ir_const_i(fvm_ir_func *f, int64_t v) { return mk_const(f, FVM_IR_CONST_I, FVM_IR_I64, v); }
+
+fvm_ir_ref fvm_ir_const_f(fvm_ir_func *f, double v)
+{
+    int64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return mk_const(f, FVM_IR_CONST_F, FVM_IR_F64, bits);
+}
+
+static fvm_ir_ref const_bool(fvm_ir_func *f, bool b) { return mk_const(f, FVM_IR_CONST_I, FVM_IR_BOOL, b); }
+
+/* ---- constant folding --------------------------------------------------------- */
+
+static bool cmp_i(fvm_ir_cond c, int64_t x, int64_t y)
+{
+    switch (c) {
+    case FVM_IR_EQ: return x == y;
+    case FVM_IR_NE: return x != y;
+    case FVM_IR_LT: return x < y;
+    case FVM_IR_GT: return x > y;
+    case FVM_IR_LE: return x <= y;
+    default: return x >= y;
+    }
+}
+
+static bool cmp_f(fvm_ir_cond c, double x, double y)
+{
+    switch (c) {
+    case FVM_IR_EQ: return x == y;
+    case FVM_IR_NE: return x != y;
+    case FVM_IR_LT: return x < y;
+    case FVM_IR_GT: return x > y;
+    case FVM_IR_LE: return x <= y;
+    default: return x >= y;
+    }
+}
+
+/* The interpreter's float -> int conversion (value.c: float_to_int). */
+static int64_t f2i_sat(double d)
+{
+    if (d != d)
+        return 0;
+    if (d >= 9223372036854775808.0)
+        return INT64_MAX;
+    if (d <= -9223372036854775808.0)
+        return INT64_MIN;
+    return (int64_t)d;
+}
+
+static fvm_ir_ref fold_int(fvm_ir_func *f, const fvm_ir_inst *in)
+{
+    int64_t x = ci(f, in->args[0]), y = in->nargs > 1 ? ci(f, in->args[1]) : 0;
+    switch (in->op) {
+    case FVM_IR_ADD: return fvm_ir_const_i(f, fvm_wrap_add(x, y));
+    case FVM_IR_SUB: return fvm_ir_const_i(f, fvm_wrap_sub(x, y));
+    case FVM_IR_MUL: return fvm_ir_const_i(f, fvm_wrap_mul(x, y));
+    case FVM_IR_MOD: return fvm_ir_const_i(f, fvm_int_mod(x, y));
+    case FVM_IR_AND: return fvm_ir_const_i(f, x & y);
+    case FVM_IR_OR: return fvm_ir_const_i(f, x | y);
+    case FVM_IR_XOR: return fvm_ir_const_i(f, x ^ y);
+    case FVM_IR_SHL: return fvm_ir_const_i(f, (int64_t)((uint64_t)x << (y & 63)));
+    case FVM_IR_SAR: return fvm_ir_const_i(f, x >> (y & 63));
+    case FVM_IR_NEG: return fvm_ir_const_i(f, fvm_wrap_neg(x));
+    case FVM_IR_NOT: return fvm_ir_const_i(f, ~x);
+    case FVM_IR_ICMP: return const_bool(f, cmp_i((fvm_ir_cond)in->aux, x, y));
+    case FVM_IR_I2F: return fvm_ir_const_f(f, (double)x);
+    default: return 0;
+    }
+}
+
+static fvm_ir_ref fold_float(fvm_ir_func *f, const fvm_ir_inst *in)
+{
+    double x = cf(f, in->args[0]), y = in->nargs > 1 ? cf(f, in->args[1]) : 0.0;
+    switch (in->op) {
+    case FVM_IR_FADD: return fvm_ir_const_f(f, x + y);
+    case FVM_IR_FSUB: return fvm_ir_const_f(f, x - y);
+    case FVM_IR_FMUL: return fvm_ir_const_f(f, x * y);
+    case FVM_IR_FDIV: return fvm_ir_const_f(f, x / y);
+    case FVM_IR_FNEG: return fvm_ir_const_f(f, -x);
+    case FVM_IR_FABS: return fvm_ir_const_f(f, fabs(x));
+    case FVM_IR_FSQRT: return fvm_ir_const_f(f, sqrt(x));
+    case FVM_IR_FCMP: return const_bool(f, cmp_f((fvm_ir_cond)in->aux, x, y));
+    case FVM_IR_F2I: return fvm_ir_const_i(f, f2i_sat(x));
+    case FVM_IR_CALL: {
+        const fvm_jit_helper *h = fvm_jit_helper_get(in->aux);
+        double (*fn)(double, double) = (double (*)(double, double))(uintptr_t)h->addr;
+        return fvm_ir_const_f(f, fn(x, y));
+    }
+    default: return 0;
+    }
+}
+
+static bool all_const(const fvm_ir_func *f, const fvm_ir_inst *in)
+{
+    for (unsigned i = 0; i < in->nargs; i++)
+        if (!fvm_ir_is_const(f, in->args[i]))
+            return false;
+    return in->nargs > 0;
+}
+
+static fvm_ir_ref fold_const(fvm_ir_func *f, const fvm_ir_inst *in)
+{
+    const fvm_ir_inst *a = &f->insts[in->args[0]];
+    if (in->op == FVM_IR_CALL && !fvm_ir_op_pure(f, in))
+        return 0;
+    return a->op == FVM_IR_CONST_F ? fold_float(f, in) : fold_int(f, in);
+}
+
+static bool is_ci(const fvm_ir_func *f, fvm_ir_ref r, int64_t v)
+{
+    return f->insts[r].op == FVM_IR_CONST_I && f->insts[r].imm == v;
+}
+
+/* Identities and reassociation of wrapping integer arithmetic; constants
+ * are on the right (commutative ops were canonicalised). 0 if none apply. */
+static fvm_ir_ref fold_algebra(fvm_ir_func *f, const fvm_ir_inst *in)
+{
+    fvm_ir_ref a = in->args[0], b = in->nargs > 1 ? in->args[1] : 0;
+    const fvm_ir_inst *ai = &f->insts[a];
+    bool bc = b && f->insts[b].op == FVM_IR_CONST_I;
+    int64_t c = bc ? ci(f, b) : 0;
+    switch (in->op) {
+    case FVM_IR_ADD:
+        if (bc && c == 0)
+            return a;
+        if (bc && ai->op == FVM_IR_ADD && f->insts[ai->args[1]].op == FVM_IR_CONST_I) /* (x+c1)+c2 */
+            return fvm_ir_op2(f, FVM_IR_ADD, FVM_IR_I64, ai->args[0],
+                              fvm_ir_const_i(f, fvm_wrap_add(ci(f, ai->args[1]), c)));
+        return 0;
+    case FVM_IR_SUB:
+        if (a == b)
+            return fvm_ir_const_i(f, 0);
+        if (bc) /* x - c -> x + (-c): lets the add rules see it */
+            return fvm_ir_op2(f, FVM_IR_ADD, FVM_IR_I64, a, fvm_ir_const_i(f, fvm_wrap_neg(c)));
+        return 0;
+    case FVM_IR_MUL:
+        if (bc && c == 1)
+            return a;
+        if (bc && c == 0)
+            return b;
+        if (bc && (ai->op == FVM_IR_MUL || ai->op == FVM_IR_ADD) &&
+            f->insts[ai->args[1]].op == FVM_IR_CONST_I) {
+            int64_t c1 = ci(f, ai->args[1]);
+            if (ai->op == FVM_IR_MUL) /* (x * c1) * c2 */
+                return fvm_ir_op2(f, FVM_IR_MUL, FVM_IR_I64, ai->args[0],
+                                  fvm_ir_const_i(f, fvm_wrap_mul(c1, c)));
+            /* (x + c1) * c2 -> x*c2 + c1*c2 */
+            fvm_ir_ref m = fvm_ir_op2(f, FVM_IR_MUL, FVM_IR_I64, ai->args[0], b);
+            return fvm_ir_op2(f, FVM_IR_ADD, FVM_IR_I64, m, fvm_ir_const_i(f, fvm_wrap_mul(c1, c)));
+        }
+        return 0;
+    case FVM_IR_MOD:
+        if (bc && (c == 0 || c == -1 || c == 1))
+            return fvm_ir_const_i(f, 0);
+        return 0;
+    case FVM_IR_AND:
+        if (a == b)
+            return a;
+        if (bc && c == 0)
+            return b;
+        if (bc && c == -1)
+            return a;
+        return 0;
+    case FVM_IR_OR:
+        if (a == b)
+            return a;
+        return bc && c == 0 ? a : 0;
+    case FVM_IR_XOR:
+        if (a == b)
+            return fvm_ir_const_i(f, 0);
+        return bc && c == 0 ? a : 0;
+    case FVM_IR_SHL:
+    case FVM_IR_SAR:
+        return bc && (c & 63) == 0 ? a : 0;
+    case FVM_IR_NEG:
+    case FVM_IR_NOT:
+        return ai->op == in->op ? ai->args[0] : 0;
+    default:
+        return 0;
+    }
+}
+
+static void canonicalise(const fvm_ir_func *f, fvm_ir_inst *in)
+{
+    if (!(op_table[in->op].flags & C))
+        return;
+    fvm_ir_ref a = in->args[0], b = in->args[1];
+    /* Constants go right; otherwise the older value goes left, so a+b and
+     * b+a hash alike. */
+    bool ac = fvm_ir_is_const(f, a), bcst = fvm_ir_is_const(f, b);
+    if ((ac && !bcst) || (ac == bcst && a > b)) {
+        in->args[0] = b;
+        in->args[1] = a;
+    }
+}
+
+fvm_ir_ref fvm_ir_emit(fvm_ir_func *f, fvm_ir_op op, fvm_ir_type type, const fvm_ir_ref *args,
+                       unsigned nargs, int64_t imm, uint32_t aux)
+{
+    fvm_ir_inst in = {.op = (uint8_t)op, .type = (uint8_t)type, .nargs = (uint8_t)nargs,
+                      .aux = aux, .imm = imm};
+    for (unsigned i = 0; i < nargs && i < FVM_IR_MAX_ARGS; i++)
+        in.args[i] = args[i];
+    if (f->fold && op != FVM_IR_CONST_I && op != FVM_IR_CONST_F) {
+        canonicalise(f, &in);
+        if (fvm_ir_op_pure(f, &in) && all_const(f, &in)) {
+            fvm_ir_ref r = fold_const(f, &in);
+            if (r)
+                return r;
+        }
+        if (type == FVM_IR_I64 || op == FVM_IR_MOD) {
+            fvm_ir_ref r = fold_algebra(f, &in);
+            if (r)
+                return r;
+        }
+        if (op == FVM_IR_GUARD && is_ci(f, in.args[0], 1))
+            return 0; /* always holds */
+    }
+    return intern(f, &in);
+}
+
+fvm_ir_ref fvm_ir_op1(fvm_ir_func *f, fvm_ir_op op, fvm_ir_type type, fvm_ir_ref a)
+{
+    return fvm_ir_emit(f, op, type, &a, 1, 0, 0);
+}
+
+fvm_ir_ref fvm_ir_op2(fvm_ir_func *f, fvm_ir_op op, fvm_ir_type type, fvm_ir_ref a, fvm_ir_ref b)
+{
+    fvm_ir_ref args[2] = {a, b};
+    return fvm_ir_emit(f, op, type, args, 2, 0, 0);
+}
+
+fvm_ir_ref fvm_ir_cmp(fvm_ir_func *f, fvm_ir_op op, fvm_ir_cond cond, fvm_ir_ref a, fvm_ir_ref b)
+{
+    fvm_ir_ref args[2] = {a, b};
+    return fvm_ir_emit(f, op, FVM_IR_BOOL, args, 2, 0, cond);
+}
+
+fvm_ir_ref fvm_ir_call(fvm_ir_func *f, uint32_t helper, const fvm_ir_ref *args, unsigned nargs)
+{
+    return fvm_ir_emit(f, FVM_IR_CALL, FVM_IR_F64, args, nargs, 0, helper);
+}
+
+uint32_t fvm_ir_snap_add(fvm_ir_func *f, uint32_t ip, const fvm_ir_snap_entry *entries,
+                         size_t count)
+{
+    fvm_grow((void **)&f->snap_entries, &f->snap_entries_cap, f->nsnap_entries + count,
+             sizeof *f->snap_entries);
+    if (count)
+        memcpy(f->snap_entries + f->nsnap_entries, entries, count * sizeof *entries);
+    fvm_grow((void **)&f->snaps, &f->snaps_cap, f->nsnaps + 1, sizeof *f->snaps);
+    f->snaps[f->nsnaps] = (fvm_ir_snap){ip, (uint32_t)f->nsnap_entries, (uint32_t)count};
+    f->nsnap_entries += count;
+    return (uint32_t)f->nsnaps++;
+}
+
+/* ---- dead code elimination ----------------------------------------------------- */
+
+void fvm_ir_dce(fvm_ir_func *f)
+{
+    bool *live = fvm_xcalloc(f->ninsts ? f->ninsts : 1, sizeof *live);
+    /* Operands precede their users, so one backward sweep suffices. */
+    for (size_t r = f->ninsts; r-- > 1;) {
+        fvm_ir_inst *in = &f->insts[r];
+        if (in->dead)
+            continue;
+        if (!fvm_ir_op_pure(f, in))
+            live[r] = true;
+        if (!live[r])
+            continue;
+        for (unsigned i = 0; i < in->nargs; i++)
+            live[in->args[i]] = true;
+        if (in->op == FVM_IR_GUARD) {
+            const fvm_ir_snap *s = &f->snaps[in->aux];
+            for (uint32_t k = 0; k < s->count; k++)
+                live[f->snap_entries[s->first + k].value] = true;
+        }
+    }
+    for (size_t r = 1; r < f->ninsts; r++)
+        if (!live[r])
+            f->insts[r].dead = true;
+    free(live);
+}
+
+size_t fvm_ir_live_count(const fvm_ir_func *f)
+{
+    size_t n = 0;
+    for (size_t r = 1; r < f->ninsts; r++)
+        n += !f->insts[r].dead;
+    return n;
+}
+
+/* ---- text dump ------------------------------------------------------------------- */
+
+static const char *const type_names[] = {"void", "i64", "f64", "ptr", "bool"};
+static const char *const cond_names[] = {"eq", "ne", "lt", "gt", "le", "ge"};
+
+static void dump_inst(const fvm_ir_func *f, fvm_ir_ref r, fvm_buf *out)
+{
+    const fvm_ir_inst *in = &f->insts[r];
+    fvm_buf_puts(out, "  ");
+    if (in->type != FVM_IR_VOID)
+        fvm_buf_printf(out, "v%u:%s = ", r, type_names[in->type]);
+    fvm_buf_puts(out, op_table[in->op].name);
+    if (in->op == FVM_IR_ICMP || in->op == FVM_IR_FCMP)
+        fvm_buf_printf(out, ".%s", cond_names[in->aux]);
+    if (in->op == FVM_IR_CALL) {
+        const fvm_jit_helper *h = fvm_jit_helper_get(in->aux);
+        fvm_buf_printf(out, " %s", h ? h->symbol : "?");
+    }
+    for (unsigned i = 0; i < in->nargs; i++)
+        fvm_buf_printf(out, "%s v%u", i ? "," : "", in->args[i]);
+    switch (in->op) {
+    case FVM_IR_CONST_I: fvm_buf_printf(out, " %lld", (long long)in->imm); break;
+    case FVM_IR_CONST_F: fvm_buf_printf(out, " %.17g", cf(f, r)); break;
+    case FVM_IR_PARAM: fvm_buf_printf(out, " %u", in->aux); break;
+    case FVM_IR_LOAD:
+    case FVM_IR_STORE: fvm_buf_printf(out, ", +%lld", (long long)in->imm); break;
+    case FVM_IR_RET: fvm_buf_printf(out, " %u", in->aux); break;
+    case FVM_IR_GUARD: {
+        const fvm_ir_snap *s = &f->snaps[in->aux];
+        fvm_buf_printf(out, " snap%u ip=%u [", in->aux, s->ip);
+        for (uint32_t k = 0; k < s->count; k++) {
+            const fvm_ir_snap_entry *e = &f->snap_entries[s->first + k];
+            fvm_buf_printf(out, "%s%s%u=v%u", k ? " " : "", e->kind == FVM_IR_SNAP_SLOT ? "s" : "t",
+                           e->index, e->value);
+        }
+        fvm_buf_putc(out, ']');
+        break;
+    }
+    default: break;
+    }
+    fvm_buf_putc(out, '\n');
+}
+
+void fvm_ir_dump(const fvm_ir_func *f, fvm_buf *out)
+{
+    uint32_t block = UINT32_MAX;
+    for (fvm_ir_ref r = 1; r < f->ninsts; r++) {
+        if (f->insts[r].dead)
+            continue;
+        if (f->insts[r].block != block) {
+            block = f->insts[r].block;
+            fvm_buf_printf(out, "block%u:\n", block);
+        }
+        dump_inst(f, r, out);
+    }
+}

@@ -1,0 +1,56 @@
+/* Linear-scan register allocation over the live intervals of an IR
+ * function (Poletto and Sarkar), GPRs and XMM registers separately.
+ *
+ * Positions are instruction indices. A value's interval runs from its
+ * definition to its last use (a guard's snapshot counts as a use). An
+ * interval ending where another starts may share its register: the lowering
+ * reads every operand before it writes the result.
+ *
+ * Constants get no register (the lowering rematerialises them at each use as
+ * an immediate, a register load or a constant-pool operand). Every other
+ * value gets one register or one spill slot for its whole life: when more
+ * intervals are live than registers are allowed, the one that ends last is
+ * spilled. Helper calls follow System V: an interval that is live across a
+ * call (starts before and ends after it) may only take a callee-saved GPR,
+ * and a float live across a call is spilled (every XMM register is
+ * caller-saved); the lowering saves the callee-saved registers it uses.
+ *
+ * The intervals of a multi-block function are taken over the linear order
+ * of its instructions; tiers with loops extend a value that is live around
+ * a back edge to the end of the loop before allocating (block parameters
+ * are defined at their block's start). */
+#ifndef FVM_JIT_RA_H
+#define FVM_JIT_RA_H
+
+#include "jit/ir.h"
+#include "jit/x64_target.h"
+
+typedef struct fvm_ra_config {
+    fvm_x64_regset allowed; /* registers values may live in */
+} fvm_ra_config;
+
+/* The default set: everything but RSP and the lowering's scratch registers
+ * (RAX, RCX, RDX for division, shifts and calls; R10, R11, XMM14, XMM15). */
+#define FVM_RA_SCRATCH                                                                              \
+    (FVM_X64_RSET(FVM_X64_RAX) | FVM_X64_RSET(FVM_X64_RCX) | FVM_X64_RSET(FVM_X64_RDX) |            \
+     FVM_X64_RSET(FVM_X64_R10) | FVM_X64_RSET(FVM_X64_R11) | FVM_X64_RSET(FVM_X64_XMM14) |          \
+     FVM_X64_RSET(FVM_X64_XMM15))
+#define FVM_RA_DEFAULT_ALLOWED (FVM_X64_RSET_ALLOCATABLE & ~FVM_RA_SCRATCH)
+
+typedef struct fvm_ra_result {
+    fvm_x64_reg *reg;      /* per value: its register, or FVM_X64_NOREG */
+    int32_t *spill;        /* per value: its spill slot (8 bytes each), or -1 */
+    uint32_t nspill;       /* spill slots used */
+    fvm_x64_regset used;   /* registers assigned to some value */
+    uint32_t max_pressure; /* most values live at once (both classes) */
+} fvm_ra_result;
+
+/* Allocate; false only if cfg allows a register outside
+ * FVM_RA_DEFAULT_ALLOWED. Free the result with fvm_ra_free. */
+bool fvm_ra_run(const fvm_ir_func *f, const fvm_ra_config *cfg, fvm_ra_result *out);
+void fvm_ra_free(fvm_ra_result *r);
+
+/* Append "v12 -> rbx" lines for the allocated values. */
+void fvm_ra_dump(const fvm_ir_func *f, const fvm_ra_result *r, fvm_buf *out);
+
+#endif

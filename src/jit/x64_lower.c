@@ -1,0 +1,517 @@
+/* IR to x86-64 (see x64_lower.h).
+ *
+ * Every value lives where the register allocator put it: a register, a spill
+ * slot [rsp + 8*k], or nowhere (constants, rematerialised at each use).
+ * Operands that are not in a register are brought into the scratch
+ * registers the allocator never hands out: R10, R11 (GPR), XMM14, XMM15;
+ * RAX, RCX and RDX serve division, variable shifts and calls. A result
+ * whose value is spilled is computed in a scratch register and stored.
+ *
+ * Frame: the callee-saved registers the allocation uses are pushed, then
+ * the spill area is reserved so that RSP is 16-byte aligned at every call.
+ * Guards jump to per-snapshot exit stubs after the body, which return the
+ * snapshot id + 1 through the common epilogue. Float constants and the sign
+ * and magnitude masks sit in a constant pool after the code. */
+#include "jit/x64_lower.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "jit/helpers.h"
+
+#define G_T1 FVM_X64_R10
+#define G_T2 FVM_X64_R11
+#define X_T1 FVM_X64_XMM14
+#define X_T2 FVM_X64_XMM15
+
+typedef struct lower {
+    const fvm_ir_func *f;
+    const fvm_ra_result *ra;
+    fvm_x64_buf *b;
+    fvm_x64_label *pool;  /* per CONST_F value: its pool label, or FVM_X64_UNBOUND */
+    fvm_x64_label *exits; /* per snapshot: its exit stub, or FVM_X64_UNBOUND */
+    fvm_x64_label sign_mask, abs_mask, epilogue;
+    bool need_sign, need_abs;
+    fvm_x64_reg saved[6];
+    unsigned nsaved;
+    int32_t frame;
+} lower;
+
+static const fvm_ir_inst *I(const lower *L, fvm_ir_ref r) { return &L->f->insts[r]; }
+static fvm_x64_reg reg_of(const lower *L, fvm_ir_ref r) { return L->ra->reg[r]; }
+
+static fvm_x64_mem spill_mem(const lower *L, fvm_ir_ref r)
+{
+    return fvm_x64_mem_base(FVM_X64_RSP, 8 * L->ra->spill[r]);
+}
+
+static fvm_x64_label pool_label(lower *L, fvm_ir_ref r)
+{
+    if (L->pool[r] == FVM_X64_UNBOUND)
+        L->pool[r] = fvm_x64_label_new(L->b);
+    return L->pool[r];
+}
+
+/* Put value r (any class, any location) into GPR dst. */
+static void load_gpr(lower *L, fvm_x64_reg dst, fvm_ir_ref r)
+{
+    if (I(L, r)->op == FVM_IR_CONST_I || I(L, r)->op == FVM_IR_CONST_F)
+        fvm_x64_mov_ri(L->b, dst, I(L, r)->imm);
+    else if (reg_of(L, r) != FVM_X64_NOREG) {
+        if (reg_of(L, r) != dst)
+            fvm_x64_mov_rr(L->b, dst, reg_of(L, r));
+    } else
+        fvm_x64_mov_rm(L->b, dst, spill_mem(L, r));
+}
+
+static void load_xmm(lower *L, fvm_x64_reg dst, fvm_ir_ref r)
+{
+    if (I(L, r)->op == FVM_IR_CONST_F)
+        fvm_x64_sse_rm(L->b, FVM_X64_MOVSD, dst, fvm_x64_mem_label(pool_label(L, r), 0));
+    else if (reg_of(L, r) != FVM_X64_NOREG) {
+        if (reg_of(L, r) != dst)
+            fvm_x64_sse_rr(L->b, FVM_X64_MOVAPS, dst, reg_of(L, r));
+    } else
+        fvm_x64_sse_rm(L->b, FVM_X64_MOVSD, dst, spill_mem(L, r));
+}
+
+/* The register holding r, loading it into scratch if it has none. */
+static fvm_x64_reg src_gpr(lower *L, fvm_ir_ref r, fvm_x64_reg scratch)
+{
+    if (reg_of(L, r) != FVM_X64_NOREG)
+        return reg_of(L, r);
+    load_gpr(L, scratch, r);
+    return scratch;
+}
+
+static fvm_x64_reg src_xmm(lower *L, fvm_ir_ref r, fvm_x64_reg scratch)
+{
+    if (reg_of(L, r) != FVM_X64_NOREG)
+        return reg_of(L, r);
+    load_xmm(L, scratch, r);
+    return scratch;
+}
+
+/* Where to compute value r: its register, or scratch if it is spilled. */
+static fvm_x64_reg dst_reg(const lower *L, fvm_ir_ref r, fvm_x64_reg scratch)
+{
+    return reg_of(L, r) != FVM_X64_NOREG ? reg_of(L, r) : scratch;
+}
+
+static void finish_def(lower *L, fvm_ir_ref r, fvm_x64_reg computed)
+{
+    if (L->ra->spill[r] < 0)
+        return;
+    if (fvm_x64_is_xmm(computed))
+        fvm_x64_movsd_mr(L->b, spill_mem(L, r), computed);
+    else
+        fvm_x64_mov_mr(L->b, spill_mem(L, r), computed);
+}
+
+static bool imm32(const lower *L, fvm_ir_ref r)
+{
+    const fvm_ir_inst *in = I(L, r);
+    return in->op == FVM_IR_CONST_I && in->imm >= INT32_MIN && in->imm <= INT32_MAX;
+}
+
+/* ---- integer ops ---------------------------------------------------------------- */
+
+static void lower_alu(lower *L, fvm_ir_ref v, const fvm_ir_inst *in)
+{
+    fvm_ir_ref a = in->args[0], b = in->args[1];
+    fvm_x64_reg rd = dst_reg(L, v, G_T2);
+    bool comm = in->op != FVM_IR_SUB;
+    bool b_saved = false;
+    if (reg_of(L, b) == rd && reg_of(L, a) != rd) { /* loading a would clobber b */
+        if (comm) {
+            fvm_ir_ref t = a;
+            a = b;
+            b = t;
+        } else {
+            fvm_x64_mov_rr(L->b, G_T1, rd);
+            b_saved = true;
+        }
+    }
+    load_gpr(L, rd, a);
+    if (in->op == FVM_IR_MUL) {
+        if (!b_saved && imm32(L, b))
+            fvm_x64_imul_rri(L->b, rd, rd, (int32_t)I(L, b)->imm);
+        else
+            fvm_x64_imul_rr(L->b, rd, b_saved ? G_T1 : src_gpr(L, b, G_T1));
+    } else {
+        fvm_x64_alu op = in->op == FVM_IR_ADD ? FVM_X64_ADD
+                       : in->op == FVM_IR_SUB ? FVM_X64_SUB
+                       : in->op == FVM_IR_AND ? FVM_X64_AND
+                       : in->op == FVM_IR_OR  ? FVM_X64_OR
+                                              : FVM_X64_XOR;
+        if (!b_saved && imm32(L, b))
+            fvm_x64_alu_ri(L->b, op, rd, (int32_t)I(L, b)->imm);
+        else
+            fvm_x64_alu_rr(L->b, op, rd, b_saved ? G_T1 : src_gpr(L, b, G_T1));
+    }
+    finish_def(L, v, rd);
+}
+
+static void lower_shift(lower *L, fvm_ir_ref v, const fvm_ir_inst *in)
+{
+    fvm_x64_reg rd = dst_reg(L, v, G_T2);
+    fvm_x64_shift op = in->op == FVM_IR_SHL ? FVM_X64_SHL : FVM_X64_SAR;
+    if (I(L, in->args[1])->op == FVM_IR_CONST_I) {
+        load_gpr(L, rd, in->args[0]);
+        fvm_x64_shift_ri(L->b, op, rd, (uint8_t)(I(L, in->args[1])->imm & 63));
+    } else {
+        load_gpr(L, FVM_X64_RCX, in->args[1]); /* the CPU masks CL with 63 */
+        load_gpr(L, rd, in->args[0]);
+        fvm_x64_shift_cl(L->b, op, rd);
+    }
+    finish_def(L, v, rd);
+}
+
+static void lower_unary_int(lower *L, fvm_ir_ref v, const fvm_ir_inst *in)
+{
+    fvm_x64_reg rd = dst_reg(L, v, G_T2);
+    load_gpr(L, rd, in->args[0]);
+    if (in->op == FVM_IR_NEG)
+        fvm_x64_neg(L->b, rd);
+    else
+        fvm_x64_not(L->b, rd);
+    finish_def(L, v, rd);
+}
+
+/* fvm_int_mod: a divisor of 0 or -1 gives 0 (no #DE), else the remainder. */
+static void lower_mod(lower *L, fvm_ir_ref v, const fvm_ir_inst *in)
+{
+    fvm_x64_reg rd = dst_reg(L, v, G_T2);
+    bool dynamic = I(L, in->args[1])->op != FVM_IR_CONST_I;
+    load_gpr(L, G_T1, in->args[1]);
+    load_gpr(L, FVM_X64_RAX, in->args[0]);
+    fvm_x64_label zero = fvm_x64_label_new(L->b), done = fvm_x64_label_new(L->b);
+    if (dynamic) { /* divisor + 1 <= 1 unsigned: divisor is 0 or -1 */
+        fvm_x64_lea(L->b, FVM_X64_RCX, fvm_x64_mem_base(G_T1, 1));
+        fvm_x64_alu_ri(L->b, FVM_X64_CMP, FVM_X64_RCX, 1);
+        fvm_x64_jcc(L->b, FVM_X64_CC_BE, zero);
+    }
+    fvm_x64_cqo(L->b);
+    fvm_x64_idiv(L->b, G_T1);
+    fvm_x64_jmp(L->b, done);
+    fvm_x64_label_bind(L->b, zero);
+    fvm_x64_mov_ri(L->b, FVM_X64_RDX, 0);
+    fvm_x64_label_bind(L->b, done);
+    fvm_x64_mov_rr(L->b, rd, FVM_X64_RDX);
+    finish_def(L, v, rd);
+}
+
+static fvm_x64_cc int_cc(fvm_ir_cond c)
+{
+    static const fvm_x64_cc map[] = {FVM_X64_CC_E,  FVM_X64_CC_NE, FVM_X64_CC_L,
+                                     FVM_X64_CC_G,  FVM_X64_CC_LE, FVM_X64_CC_GE};
+    return map[c];
+}
+
+static void lower_icmp(lower *L, fvm_ir_ref v, const fvm_ir_inst *in)
+{
+    fvm_x64_reg ra = src_gpr(L, in->args[0], G_T1);
+    if (imm32(L, in->args[1]))
+        fvm_x64_alu_ri(L->b, FVM_X64_CMP, ra, (int32_t)I(L, in->args[1])->imm);
+    else
+        fvm_x64_alu_rr(L->b, FVM_X64_CMP, ra, src_gpr(L, in->args[1], G_T2));
+    fvm_x64_reg rd = dst_reg(L, v, G_T2);
+    fvm_x64_setcc(L->b, int_cc((fvm_ir_cond)in->aux), rd);
+    fvm_x64_movzx8_rr(L->b, rd, rd);
+    finish_def(L, v, rd);
+}
+
+/* ---- float ops ---------------------------------------------------------------------- */
+
+static void lower_fbin(lower *L, fvm_ir_ref v, const fvm_ir_inst *in)
+{
+    static const fvm_x64_sse ops[] = {FVM_X64_ADDSD, FVM_X64_SUBSD, FVM_X64_MULSD, FVM_X64_DIVSD};
+    fvm_x64_sse op = ops[in->op - FVM_IR_FADD];
+    fvm_ir_ref a = in->args[0], b = in->args[1];
+    fvm_x64_reg rd = dst_reg(L, v, X_T2);
+    fvm_x64_reg rb;
+    if (reg_of(L, b) == rd && reg_of(L, a) != rd) {
+        fvm_x64_sse_rr(L->b, FVM_X64_MOVAPS, X_T1, rd); /* loading a would clobber b */
+        rb = X_T1;
+    } else
+        rb = src_xmm(L, b, X_T1);
+    load_xmm(L, rd, a);
+    fvm_x64_sse_rr(L->b, op, rd, rb);
+    finish_def(L, v, rd);
+}
+
+static void lower_funary(lower *L, fvm_ir_ref v, const fvm_ir_inst *in)
+{
+    fvm_x64_reg rd = dst_reg(L, v, X_T2);
+    if (in->op == FVM_IR_FSQRT) {
+        fvm_x64_sse_rr(L->b, FVM_X64_SQRTSD, rd, src_xmm(L, in->args[0], X_T1));
+    } else {
+        load_xmm(L, rd, in->args[0]);
+        bool neg = in->op == FVM_IR_FNEG;
+        L->need_sign |= neg;
+        L->need_abs |= !neg;
+        fvm_x64_sse_rm(L->b, neg ? FVM_X64_XORPD : FVM_X64_ANDPD, rd,
+                       fvm_x64_mem_label(neg ? L->sign_mask : L->abs_mask, 0));
+    }
+    finish_def(L, v, rd);
+}
+
+/* After ucomisd x, y the flags read like an unsigned compare, with NaN
+ * setting ZF, PF and CF: A and AE are false for NaN, so LT/LE compare the
+ * operands swapped; EQ and NE also consult PF. */
+static void lower_fcmp(lower *L, fvm_ir_ref v, const fvm_ir_inst *in)
+{
+    fvm_x64_reg xa = src_xmm(L, in->args[0], X_T1), xb = src_xmm(L, in->args[1], X_T2);
+    fvm_x64_reg rd = dst_reg(L, v, G_T2);
+    fvm_ir_cond c = (fvm_ir_cond)in->aux;
+    bool swap = c == FVM_IR_LT || c == FVM_IR_LE;
+    fvm_x64_sse_rr(L->b, FVM_X64_UCOMISD, swap ? xb : xa, swap ? xa : xb);
+    if (c == FVM_IR_EQ || c == FVM_IR_NE) {
+        bool eq = c == FVM_IR_EQ;
+        fvm_x64_setcc(L->b, eq ? FVM_X64_CC_E : FVM_X64_CC_NE, rd);
+        fvm_x64_setcc(L->b, eq ? FVM_X64_CC_NP : FVM_X64_CC_P, G_T1);
+        fvm_x64_movzx8_rr(L->b, rd, rd);
+        fvm_x64_movzx8_rr(L->b, G_T1, G_T1);
+        fvm_x64_alu_rr(L->b, eq ? FVM_X64_AND : FVM_X64_OR, rd, G_T1);
+    } else {
+        bool strict = c == FVM_IR_LT || c == FVM_IR_GT;
+        fvm_x64_setcc(L->b, strict ? FVM_X64_CC_A : FVM_X64_CC_AE, rd);
+        fvm_x64_movzx8_rr(L->b, rd, rd);
+    }
+    finish_def(L, v, rd);
+}
+
+static void lower_i2f(lower *L, fvm_ir_ref v, const fvm_ir_inst *in)
+{
+    fvm_x64_reg ra = src_gpr(L, in->args[0], G_T1);
+    fvm_x64_reg rd = dst_reg(L, v, X_T2);
+    fvm_x64_sse_rr(L->b, FVM_X64_XORPD, rd, rd); /* cvtsi2sd only writes the low half */
+    fvm_x64_cvtsi2sd(L->b, rd, ra);
+    finish_def(L, v, rd);
+}
+
+/* The interpreter's to_int: truncate; NaN is 0; out of range saturates.
+ * cvttsd2si gives INT64_MIN for all three, which only then needs fixing. */
+static void lower_f2i(lower *L, fvm_ir_ref v, const fvm_ir_inst *in)
+{
+    fvm_x64_reg xa = src_xmm(L, in->args[0], X_T1);
+    fvm_x64_reg rd = dst_reg(L, v, G_T2);
+    fvm_x64_label done = fvm_x64_label_new(L->b);
+    fvm_x64_cvttsd2si(L->b, rd, xa);
+    fvm_x64_alu_ri(L->b, FVM_X64_CMP, rd, 1); /* overflows only for INT64_MIN */
+    fvm_x64_jcc(L->b, FVM_X64_CC_NO, done);
+    fvm_x64_sse_rr(L->b, FVM_X64_UCOMISD, xa, xa);
+    fvm_x64_mov_ri(L->b, rd, 0);
+    fvm_x64_jcc(L->b, FVM_X64_CC_P, done);
+    fvm_x64_movq_rx(L->b, rd, xa); /* sign -> all ones or zero; ^ INT64_MAX */
+    fvm_x64_shift_ri(L->b, FVM_X64_SAR, rd, 63);
+    fvm_x64_mov_ri(L->b, G_T1, INT64_MAX);
+    fvm_x64_alu_rr(L->b, FVM_X64_XOR, rd, G_T1);
+    fvm_x64_label_bind(L->b, done);
+    finish_def(L, v, rd);
+}
+
+/* ---- memory, calls, guards ------------------------------------------------------------ */
+
+static void lower_load(lower *L, fvm_ir_ref v, const fvm_ir_inst *in)
+{
+    fvm_x64_mem m = fvm_x64_mem_base(src_gpr(L, in->args[0], G_T1), (int32_t)in->imm);
+    if (in->type == FVM_IR_F64) {
+        fvm_x64_reg rd = dst_reg(L, v, X_T2);
+        fvm_x64_sse_rm(L->b, FVM_X64_MOVSD, rd, m);
+        finish_def(L, v, rd);
+    } else {
+        fvm_x64_reg rd = dst_reg(L, v, G_T2);
+        fvm_x64_mov_rm(L->b, rd, m);
+        finish_def(L, v, rd);
+    }
+}
+
+static void lower_store(lower *L, const fvm_ir_inst *in)
+{
+    fvm_x64_mem m = fvm_x64_mem_base(src_gpr(L, in->args[0], G_T1), (int32_t)in->imm);
+    if (I(L, in->args[1])->type == FVM_IR_F64)
+        fvm_x64_movsd_mr(L->b, m, src_xmm(L, in->args[1], X_T2));
+    else
+        fvm_x64_mov_mr(L->b, m, src_gpr(L, in->args[1], G_T2));
+}
+
+static bool lower_call(lower *L, fvm_ir_ref v, const fvm_ir_inst *in)
+{
+    const fvm_jit_helper *h = fvm_jit_helper_get(in->aux);
+    if (!h || in->nargs > 2)
+        return false;
+    /* Stage first: an argument may sit in another argument's register. */
+    for (unsigned i = 0; i < in->nargs; i++)
+        load_xmm(L, (fvm_x64_reg)(X_T1 + i), in->args[i]);
+    for (unsigned i = 0; i < in->nargs; i++)
+        fvm_x64_sse_rr(L->b, FVM_X64_MOVAPS, fvm_x64_float_arg(i), (fvm_x64_reg)(X_T1 + i));
+    fvm_x64_call_abs(L->b, h->id, h->addr);
+    fvm_x64_reg rd = dst_reg(L, v, X_T2);
+    if (rd != FVM_X64_XMM0)
+        fvm_x64_sse_rr(L->b, FVM_X64_MOVAPS, rd, FVM_X64_XMM0);
+    finish_def(L, v, rd);
+    return true;
+}
+
+static void lower_guard(lower *L, const fvm_ir_inst *in)
+{
+    if (L->exits[in->aux] == FVM_X64_UNBOUND)
+        L->exits[in->aux] = fvm_x64_label_new(L->b);
+    fvm_x64_reg rc = src_gpr(L, in->args[0], G_T1);
+    fvm_x64_test_rr(L->b, rc, rc);
+    fvm_x64_jcc(L->b, FVM_X64_CC_E, L->exits[in->aux]);
+}
+
+static bool lower_inst(lower *L, fvm_ir_ref v)
+{
+    const fvm_ir_inst *in = I(L, v);
+    switch ((fvm_ir_op)in->op) {
+    case FVM_IR_NOP: case FVM_IR_CONST_I: case FVM_IR_CONST_F: case FVM_IR_PARAM:
+        return true; /* constants are rematerialised; parameters moved in the prologue */
+    case FVM_IR_ADD: case FVM_IR_SUB: case FVM_IR_MUL: case FVM_IR_AND: case FVM_IR_OR:
+    case FVM_IR_XOR:
+        lower_alu(L, v, in);
+        return true;
+    case FVM_IR_SHL: case FVM_IR_SAR: lower_shift(L, v, in); return true;
+    case FVM_IR_NEG: case FVM_IR_NOT: lower_unary_int(L, v, in); return true;
+    case FVM_IR_MOD: lower_mod(L, v, in); return true;
+    case FVM_IR_ICMP: lower_icmp(L, v, in); return true;
+    case FVM_IR_FADD: case FVM_IR_FSUB: case FVM_IR_FMUL: case FVM_IR_FDIV:
+        lower_fbin(L, v, in);
+        return true;
+    case FVM_IR_FNEG: case FVM_IR_FABS: case FVM_IR_FSQRT: lower_funary(L, v, in); return true;
+    case FVM_IR_FCMP: lower_fcmp(L, v, in); return true;
+    case FVM_IR_I2F: lower_i2f(L, v, in); return true;
+    case FVM_IR_F2I: lower_f2i(L, v, in); return true;
+    case FVM_IR_LOAD: lower_load(L, v, in); return true;
+    case FVM_IR_STORE: lower_store(L, in); return true;
+    case FVM_IR_CALL: return lower_call(L, v, in);
+    case FVM_IR_GUARD: lower_guard(L, in); return true;
+    case FVM_IR_RET:
+        fvm_x64_mov_ri(L->b, FVM_X64_RAX, in->aux);
+        fvm_x64_jmp(L->b, L->epilogue);
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* ---- frame ---------------------------------------------------------------------------- */
+
+static bool prologue(lower *L)
+{
+    fvm_x64_regset cs = L->ra->used & FVM_X64_RSET_CALLEE_SAVED;
+    for (unsigned r = 0; r < 16; r++)
+        if (cs & FVM_X64_RSET(r)) {
+            L->saved[L->nsaved++] = (fvm_x64_reg)r;
+            fvm_x64_push(L->b, (fvm_x64_reg)r);
+        }
+    /* On entry RSP % 16 == 8; pushes and the spill area bring it to 0. */
+    int32_t bytes = 8 * (int32_t)L->ra->nspill;
+    if ((8 + 8 * L->nsaved + (unsigned)bytes) % 16)
+        bytes += 8;
+    L->frame = bytes;
+    if (bytes)
+        fvm_x64_alu_ri(L->b, FVM_X64_SUB, FVM_X64_RSP, bytes);
+    /* Parameters: stage all, then place, so none overwrites another's register. */
+    fvm_ir_ref params[2];
+    unsigned np = 0;
+    for (fvm_ir_ref r = 1; r < L->f->ninsts; r++) {
+        const fvm_ir_inst *in = I(L, r);
+        if (in->op != FVM_IR_PARAM || in->dead)
+            continue;
+        if (np == 2 || in->aux >= 2)
+            return false;
+        fvm_x64_mov_rr(L->b, (fvm_x64_reg)(G_T1 + np), fvm_x64_int_arg(in->aux));
+        params[np++] = r;
+    }
+    for (unsigned i = 0; i < np; i++) {
+        fvm_x64_reg rd = dst_reg(L, params[i], (fvm_x64_reg)(G_T1 + i));
+        if (rd != G_T1 + i)
+            fvm_x64_mov_rr(L->b, rd, (fvm_x64_reg)(G_T1 + i));
+        finish_def(L, params[i], rd);
+    }
+    return true;
+}
+
+static void epilogue(lower *L)
+{
+    fvm_x64_label_bind(L->b, L->epilogue);
+    if (L->frame)
+        fvm_x64_alu_ri(L->b, FVM_X64_ADD, FVM_X64_RSP, L->frame);
+    for (unsigned i = L->nsaved; i-- > 0;)
+        fvm_x64_pop(L->b, L->saved[i]);
+    fvm_x64_ret(L->b);
+}
+
+static void exit_stubs(lower *L)
+{
+    for (size_t s = 0; s < L->f->nsnaps; s++) {
+        if (L->exits[s] == FVM_X64_UNBOUND)
+            continue;
+        fvm_x64_label_bind(L->b, L->exits[s]);
+        fvm_x64_mov_ri(L->b, FVM_X64_RAX, (int64_t)s + 1);
+        fvm_x64_jmp(L->b, L->epilogue);
+    }
+}
+
+static void constant_pool(lower *L)
+{
+    fvm_x64_align(L->b, 16);
+    if (L->need_sign) {
+        fvm_x64_label_bind(L->b, L->sign_mask);
+        fvm_x64_data64(L->b, 0x8000000000000000u);
+        fvm_x64_data64(L->b, 0);
+    }
+    if (L->need_abs) {
+        fvm_x64_label_bind(L->b, L->abs_mask);
+        fvm_x64_data64(L->b, 0x7fffffffffffffffu);
+        fvm_x64_data64(L->b, 0);
+    }
+    for (fvm_ir_ref r = 1; r < L->f->ninsts; r++)
+        if (L->pool[r] != FVM_X64_UNBOUND) {
+            fvm_x64_label_bind(L->b, L->pool[r]);
+            fvm_x64_data64(L->b, (uint64_t)I(L, r)->imm);
+        }
+}
+
+bool fvm_x64_lower(const fvm_ir_func *f, const fvm_ra_result *ra, fvm_x64_buf *b,
+                   uint32_t *offsets, const char **why_not)
+{
+    lower L = {.f = f, .ra = ra, .b = b};
+    L.pool = fvm_xmalloc(f->ninsts * sizeof *L.pool);
+    L.exits = fvm_xmalloc((f->nsnaps + 1) * sizeof *L.exits);
+    for (size_t i = 0; i < f->ninsts; i++)
+        L.pool[i] = FVM_X64_UNBOUND;
+    for (size_t i = 0; i < f->nsnaps; i++)
+        L.exits[i] = FVM_X64_UNBOUND;
+    L.sign_mask = fvm_x64_label_new(b);
+    L.abs_mask = fvm_x64_label_new(b);
+    L.epilogue = fvm_x64_label_new(b);
+    bool ok = prologue(&L);
+    if (!ok)
+        *why_not = "more than two function parameters";
+    for (fvm_ir_ref r = 1; ok && r < f->ninsts; r++) {
+        if (offsets)
+            offsets[r] = (uint32_t)b->len;
+        if (!f->insts[r].dead && !lower_inst(&L, r)) {
+            *why_not = "instruction has no x86-64 lowering";
+            ok = false;
+        }
+    }
+    if (ok) {
+        if (offsets)
+            offsets[f->ninsts] = (uint32_t)b->len;
+        exit_stubs(&L);
+        epilogue(&L);
+        constant_pool(&L);
+        if (!fvm_x64_finish(b)) {
+            *why_not = "code buffer limit or encoding failure";
+            ok = false;
+        }
+    }
+    free(L.pool);
+    free(L.exits);
+    return ok;
+}

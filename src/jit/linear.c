@@ -1,0 +1,625 @@
+/* The linear tier (see linear.h): bytecode -> IR by abstract interpretation
+ * of the stack with static types, then DCE, register allocation, x86-64
+ * lowering, and a commit into the caller's code arena. */
+#include "jit/linear.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jit/helpers.h"
+#include "jit/ir.h"
+#include "jit/ra.h"
+#include "jit/x64_lower.h"
+#include "opinfo.h"
+
+#define MAX_DEPTH 256
+
+/* The language type of a value on the abstract stack or in a slot. Int and
+ * Bool travel as I64 (Bool as 0/1), Float as F64. */
+typedef enum vt { VT_INT, VT_FLOAT, VT_BOOL } vt;
+
+typedef struct sval {
+    fvm_ir_ref r;
+    uint8_t t; /* vt */
+} sval;
+
+typedef struct lslot {
+    uint16_t slot;
+    uint8_t kind;     /* vt read on entry (if read) */
+    bool read, written;
+    bool have;        /* cur holds the slot's current value */
+    sval cur;
+} lslot;
+
+struct fvm_linear_code {
+    int64_t (*entry)(int64_t *io);
+    lslot *slots;     /* io[k] is slots[k]; io[nused] is the result */
+    uint32_t nused;
+    size_t min_nslots;
+    uint8_t result_type;
+};
+
+typedef struct lin {
+    const fvm_chunk *c;
+    const fvm_value *slots;
+    size_t nslots;
+    fvm_ir_func f;
+    fvm_ir_ref io;
+    sval stack[MAX_DEPTH];
+    int sp;
+    int32_t *map;     /* slot number -> index in ls, or -1 */
+    lslot *ls;
+    uint32_t nls;
+    uint32_t ip;
+    const char *why;
+} lin;
+
+/* ---- eligibility ---------------------------------------------------------------- */
+
+static bool accepted_op(unsigned code)
+{
+    switch (code) {
+    case FVM_OP_LOAD_INT: case FVM_OP_LOAD_FLOAT: case FVM_OP_LOAD_CONST: case FVM_OP_LOAD_TRUE:
+    case FVM_OP_LOAD_FALSE: case FVM_OP_POP: case FVM_OP_DUP: case FVM_OP_SWAP: case FVM_OP_ROT:
+    case FVM_OP_GET_SLOT: case FVM_OP_SET_SLOT: case FVM_OP_ADD: case FVM_OP_SUB: case FVM_OP_MUL:
+    case FVM_OP_DIV: case FVM_OP_MOD: case FVM_OP_POW: case FVM_OP_NEGATE: case FVM_OP_INC:
+    case FVM_OP_DEC: case FVM_OP_NUM_EQ: case FVM_OP_NUM_NE: case FVM_OP_NUM_LT: case FVM_OP_NUM_GT:
+    case FVM_OP_NUM_LE: case FVM_OP_NUM_GE: case FVM_OP_SPACESHIP: case FVM_OP_LOG_NOT:
+    case FVM_OP_BIT_AND: case FVM_OP_BIT_OR: case FVM_OP_BIT_XOR: case FVM_OP_BIT_NOT:
+    case FVM_OP_SHL: case FVM_OP_SHR: case FVM_OP_PRE_INC_SLOT: case FVM_OP_PRE_INC_SLOT_VOID:
+    case FVM_OP_PRE_DEC_SLOT: case FVM_OP_POST_INC_SLOT: case FVM_OP_POST_DEC_SLOT:
+    case FVM_OP_ADD_ASSIGN_SLOT_VOID: case FVM_OP_TRUNC_INT: case FVM_OP_POW_FLOAT:
+    case FVM_OP_SQRT_FLOAT: case FVM_OP_SIN_FLOAT: case FVM_OP_COS_FLOAT: case FVM_OP_EXP_FLOAT:
+    case FVM_OP_ATAN2_FLOAT: case FVM_OP_LOG_FLOAT: case FVM_OP_ABS_FLOAT: case FVM_OP_CEIL_FLOAT:
+    case FVM_OP_FLOOR_FLOAT: case FVM_OP_TRUNC_FLOAT: case FVM_OP_ROUND_FLOAT: case FVM_OP_TAN_FLOAT:
+    case FVM_OP_ASIN_FLOAT: case FVM_OP_ACOS_FLOAT: case FVM_OP_ATAN_FLOAT: case FVM_OP_SINH_FLOAT:
+    case FVM_OP_COSH_FLOAT: case FVM_OP_TANH_FLOAT: case FVM_OP_LOG2_FLOAT: case FVM_OP_LOG10_FLOAT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool numeric_const(fvm_value v)
+{
+    return v.type == FVM_T_INT || v.type == FVM_T_FLOAT || v.type == FVM_T_BOOL;
+}
+
+static bool fail(const char **why_not, const char *why)
+{
+    if (why_not)
+        *why_not = why;
+    return false;
+}
+
+bool fvm_linear_eligible(const fvm_chunk *c, const char **why_not)
+{
+    if (!c || c->len == 0)
+        return fail(why_not, "empty chunk");
+    int depth = 0;
+    for (size_t ip = 0; ip < c->len; ip++) {
+        const fvm_op *op = &c->ops[ip];
+        if (!accepted_op(op->code))
+            return fail(why_not, "op not supported by the linear tier");
+        if (op->code == FVM_OP_LOAD_CONST && !numeric_const(c->consts[op->a]))
+            return fail(why_not, "LoadConst of a non-numeric constant");
+        const fvm_opinfo *oi = &fvm_opinfo_table[op->code];
+        if (depth < oi->pop)
+            return fail(why_not, "pops an empty stack");
+        depth += oi->push - oi->pop;
+        if (depth > MAX_DEPTH)
+            return fail(why_not, "stack deeper than 256");
+    }
+    if (depth != 1)
+        return fail(why_not, "does not end with exactly one value");
+    return true;
+}
+
+/* ---- building the IR ----------------------------------------------------------------- */
+
+static void push(lin *L, fvm_ir_ref r, vt t) { L->stack[L->sp++] = (sval){r, (uint8_t)t}; }
+static sval pop(lin *L) { return L->stack[--L->sp]; }
+
+static fvm_ir_ref to_f(lin *L, sval s)
+{
+    return s.t == VT_FLOAT ? s.r : fvm_ir_op1(&L->f, FVM_IR_I2F, FVM_IR_F64, s.r);
+}
+
+static fvm_ir_ref to_i(lin *L, sval s)
+{
+    return s.t == VT_FLOAT ? fvm_ir_op1(&L->f, FVM_IR_F2I, FVM_IR_I64, s.r) : s.r;
+}
+
+static int32_t io_offset(uint32_t index) { return (int32_t)(8 * index); }
+
+static lslot *slot_state(lin *L, uint16_t k)
+{
+    if (k >= L->nslots) {
+        L->why = "slot beyond the slots passed";
+        return NULL;
+    }
+    if (L->map[k] < 0) {
+        L->map[k] = (int32_t)L->nls;
+        L->ls[L->nls] = (lslot){.slot = k};
+        L->nls++;
+    }
+    return &L->ls[L->map[k]];
+}
+
+static bool slot_read(lin *L, uint16_t k, sval *out)
+{
+    lslot *s = slot_state(L, k);
+    if (!s)
+        return false;
+    if (!s->have) {
+        fvm_value v = L->slots[k];
+        if (!numeric_const(v)) {
+            L->why = "a slot the code reads is not Int, Float or Bool";
+            return false;
+        }
+        s->kind = v.type == FVM_T_FLOAT ? VT_FLOAT : v.type == FVM_T_BOOL ? VT_BOOL : VT_INT;
+        s->read = true;
+        fvm_ir_ref args[1] = {L->io};
+        fvm_ir_type t = s->kind == VT_FLOAT ? FVM_IR_F64 : FVM_IR_I64;
+        s->cur = (sval){fvm_ir_emit(&L->f, FVM_IR_LOAD, t, args, 1, io_offset(L->map[k]), 0),
+                        s->kind};
+        s->have = true;
+    }
+    *out = s->cur;
+    return true;
+}
+
+static bool slot_write(lin *L, uint16_t k, sval v)
+{
+    lslot *s = slot_state(L, k);
+    if (!s)
+        return false;
+    s->cur = v;
+    s->have = s->written = true;
+    return true;
+}
+
+/* Guard that a divisor is not zero; the snapshot is the state before the op. */
+static bool guard_nonzero(lin *L, fvm_ir_ref d)
+{
+    fvm_ir_ref nz = fvm_ir_cmp(&L->f, FVM_IR_FCMP, FVM_IR_NE, d, fvm_ir_const_f(&L->f, 0.0));
+    fvm_ir_snap_entry *e = fvm_xmalloc(((size_t)L->sp + L->nls) * sizeof *e);
+    size_t n = 0;
+    for (int i = 0; i < L->sp; i++)
+        e[n++] = (fvm_ir_snap_entry){FVM_IR_SNAP_STACK, L->stack[i].t, 0, (uint32_t)i,
+                                     L->stack[i].r};
+    for (uint32_t i = 0; i < L->nls; i++)
+        if (L->ls[i].have)
+            e[n++] = (fvm_ir_snap_entry){FVM_IR_SNAP_SLOT, L->ls[i].cur.t, 0, L->ls[i].slot,
+                                         L->ls[i].cur.r};
+    uint32_t snap = fvm_ir_snap_add(&L->f, L->ip, e, n);
+    free(e);
+    fvm_ir_ref args[1] = {nz};
+    fvm_ir_emit(&L->f, FVM_IR_GUARD, FVM_IR_VOID, args, 1, 0, snap);
+    if (fvm_ir_is_const(&L->f, nz) && fvm_ir_get(&L->f, nz)->imm == 0) {
+        L->why = "division by a constant zero";
+        return false;
+    }
+    return true;
+}
+
+static void arith(lin *L, unsigned code)
+{
+    sval b = pop(L), a = pop(L);
+    static const fvm_ir_op iops[] = {FVM_IR_ADD, FVM_IR_SUB, FVM_IR_MUL};
+    static const fvm_ir_op fops[] = {FVM_IR_FADD, FVM_IR_FSUB, FVM_IR_FMUL};
+    unsigned k = code - FVM_OP_ADD;
+    if (a.t == VT_INT && b.t == VT_INT)
+        push(L, fvm_ir_op2(&L->f, iops[k], FVM_IR_I64, a.r, b.r), VT_INT);
+    else
+        push(L, fvm_ir_op2(&L->f, fops[k], FVM_IR_F64, to_f(L, a), to_f(L, b)), VT_FLOAT);
+}
+
+static void call2(lin *L, uint32_t helper, sval a, sval b)
+{
+    fvm_ir_ref args[2] = {to_f(L, a), to_f(L, b)};
+    push(L, fvm_ir_call(&L->f, helper, args, 2), VT_FLOAT);
+}
+
+static void call1(lin *L, uint32_t helper, sval a)
+{
+    fvm_ir_ref args[1] = {to_f(L, a)};
+    push(L, fvm_ir_call(&L->f, helper, args, 1), VT_FLOAT);
+}
+
+static fvm_ir_ref compare(lin *L, fvm_ir_cond cond, sval a, sval b)
+{
+    if (a.t == VT_INT && b.t == VT_INT)
+        return fvm_ir_cmp(&L->f, FVM_IR_ICMP, cond, a.r, b.r);
+    return fvm_ir_cmp(&L->f, FVM_IR_FCMP, cond, to_f(L, a), to_f(L, b));
+}
+
+static void bitwise(lin *L, unsigned code)
+{
+    sval b = pop(L), a = pop(L);
+    fvm_ir_op op = code == FVM_OP_BIT_AND ? FVM_IR_AND
+                 : code == FVM_OP_BIT_OR  ? FVM_IR_OR
+                 : code == FVM_OP_BIT_XOR ? FVM_IR_XOR
+                 : code == FVM_OP_SHL     ? FVM_IR_SHL
+                                          : FVM_IR_SAR;
+    push(L, fvm_ir_op2(&L->f, op, FVM_IR_I64, to_i(L, a), to_i(L, b)), VT_INT);
+}
+
+static uint32_t math_helper(unsigned code)
+{
+    switch (code) {
+    case FVM_OP_SIN_FLOAT: return FVM_JIT_HELPER_SIN;
+    case FVM_OP_COS_FLOAT: return FVM_JIT_HELPER_COS;
+    case FVM_OP_EXP_FLOAT: return FVM_JIT_HELPER_EXP;
+    case FVM_OP_LOG_FLOAT: return FVM_JIT_HELPER_LOG;
+    case FVM_OP_CEIL_FLOAT: return FVM_JIT_HELPER_CEIL;
+    case FVM_OP_FLOOR_FLOAT: return FVM_JIT_HELPER_FLOOR;
+    case FVM_OP_TRUNC_FLOAT: return FVM_JIT_HELPER_TRUNC;
+    case FVM_OP_ROUND_FLOAT: return FVM_JIT_HELPER_ROUND;
+    case FVM_OP_TAN_FLOAT: return FVM_JIT_HELPER_TAN;
+    case FVM_OP_ASIN_FLOAT: return FVM_JIT_HELPER_ASIN;
+    case FVM_OP_ACOS_FLOAT: return FVM_JIT_HELPER_ACOS;
+    case FVM_OP_ATAN_FLOAT: return FVM_JIT_HELPER_ATAN;
+    case FVM_OP_SINH_FLOAT: return FVM_JIT_HELPER_SINH;
+    case FVM_OP_COSH_FLOAT: return FVM_JIT_HELPER_COSH;
+    case FVM_OP_TANH_FLOAT: return FVM_JIT_HELPER_TANH;
+    case FVM_OP_LOG2_FLOAT: return FVM_JIT_HELPER_LOG2;
+    default: return FVM_JIT_HELPER_LOG10;
+    }
+}
+
+/* PreInc/PreDec/PostInc/PostDec and their void form: the slot read with
+ * to_int, written back as Int; the pre forms push the new value, the post
+ * forms the old one. */
+static bool slot_step(lin *L, const fvm_op *op)
+{
+    sval s;
+    if (!slot_read(L, op->a, &s))
+        return false;
+    bool dec = op->code == FVM_OP_PRE_DEC_SLOT || op->code == FVM_OP_POST_DEC_SLOT;
+    fvm_ir_ref old = to_i(L, s);
+    fvm_ir_ref n = fvm_ir_op2(&L->f, FVM_IR_ADD, FVM_IR_I64, old, fvm_ir_const_i(&L->f, dec ? -1 : 1));
+    if (!slot_write(L, op->a, (sval){n, VT_INT}))
+        return false;
+    if (op->code == FVM_OP_POST_INC_SLOT || op->code == FVM_OP_POST_DEC_SLOT)
+        push(L, old, VT_INT);
+    else if (op->code != FVM_OP_PRE_INC_SLOT_VOID)
+        push(L, n, VT_INT);
+    return true;
+}
+
+static bool slot_op(lin *L, const fvm_op *op)
+{
+    sval a, b;
+    switch (op->code) {
+    case FVM_OP_GET_SLOT:
+        if (!slot_read(L, op->a, &a))
+            return false;
+        push(L, a.r, (vt)a.t);
+        return true;
+    case FVM_OP_SET_SLOT:
+        return slot_write(L, op->a, pop(L));
+    case FVM_OP_ADD_ASSIGN_SLOT_VOID:
+        if (!slot_read(L, op->a, &a) || !slot_read(L, op->b, &b))
+            return false;
+        return slot_write(L, op->a,
+                          (sval){fvm_ir_op2(&L->f, FVM_IR_ADD, FVM_IR_I64, to_i(L, a), to_i(L, b)),
+                                 VT_INT});
+    default:
+        return slot_step(L, op);
+    }
+}
+
+static void load_const(lin *L, fvm_value v)
+{
+    if (v.type == FVM_T_FLOAT)
+        push(L, fvm_ir_const_f(&L->f, v.as.f), VT_FLOAT);
+    else if (v.type == FVM_T_BOOL)
+        push(L, fvm_ir_emit(&L->f, FVM_IR_CONST_I, FVM_IR_BOOL, NULL, 0, v.as.b, 0), VT_BOOL);
+    else
+        push(L, fvm_ir_const_i(&L->f, v.as.i), VT_INT);
+}
+
+static bool stack_op(lin *L, unsigned code)
+{
+    sval a, b, c;
+    switch (code) {
+    case FVM_OP_POP: L->sp--; return true;
+    case FVM_OP_DUP: a = L->stack[L->sp - 1]; push(L, a.r, (vt)a.t); return true;
+    case FVM_OP_SWAP:
+        a = L->stack[L->sp - 1];
+        L->stack[L->sp - 1] = L->stack[L->sp - 2];
+        L->stack[L->sp - 2] = a;
+        return true;
+    case FVM_OP_ROT: /* [a, b, c] -> [b, c, a] */
+        a = L->stack[L->sp - 3], b = L->stack[L->sp - 2], c = L->stack[L->sp - 1];
+        L->stack[L->sp - 3] = b;
+        L->stack[L->sp - 2] = c;
+        L->stack[L->sp - 1] = a;
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool build_op(lin *L, const fvm_op *op)
+{
+    sval a, b;
+    unsigned code = op->code;
+    switch (code) {
+    case FVM_OP_LOAD_INT: load_const(L, fvm_int(op->u.i)); return true;
+    case FVM_OP_LOAD_FLOAT: load_const(L, fvm_float(op->u.f)); return true;
+    case FVM_OP_LOAD_CONST: load_const(L, L->c->consts[op->a]); return true;
+    case FVM_OP_LOAD_TRUE: load_const(L, fvm_bool(true)); return true;
+    case FVM_OP_LOAD_FALSE: load_const(L, fvm_bool(false)); return true;
+    case FVM_OP_ADD: case FVM_OP_SUB: case FVM_OP_MUL: arith(L, code); return true;
+    case FVM_OP_DIV: {
+        b = pop(L), a = pop(L);
+        fvm_ir_ref d = to_f(L, b), n = to_f(L, a);
+        L->sp += 2; /* the snapshot shows the stack before the op */
+        bool ok = guard_nonzero(L, d);
+        L->sp -= 2;
+        push(L, fvm_ir_op2(&L->f, FVM_IR_FDIV, FVM_IR_F64, n, d), VT_FLOAT);
+        return ok;
+    }
+    case FVM_OP_MOD:
+        b = pop(L), a = pop(L);
+        if (a.t == VT_INT && b.t == VT_INT)
+            push(L, fvm_ir_op2(&L->f, FVM_IR_MOD, FVM_IR_I64, a.r, b.r), VT_INT);
+        else
+            call2(L, FVM_JIT_HELPER_FMOD, a, b);
+        return true;
+    case FVM_OP_POW: case FVM_OP_POW_FLOAT: case FVM_OP_ATAN2_FLOAT:
+        b = pop(L), a = pop(L);
+        call2(L, code == FVM_OP_ATAN2_FLOAT ? FVM_JIT_HELPER_ATAN2 : FVM_JIT_HELPER_POW, a, b);
+        return true;
+    case FVM_OP_NEGATE:
+        a = pop(L);
+        if (a.t == VT_INT)
+            push(L, fvm_ir_op1(&L->f, FVM_IR_NEG, FVM_IR_I64, a.r), VT_INT);
+        else
+            push(L, fvm_ir_op1(&L->f, FVM_IR_FNEG, FVM_IR_F64, to_f(L, a)), VT_FLOAT);
+        return true;
+    case FVM_OP_INC: case FVM_OP_DEC:
+        a = pop(L);
+        push(L, fvm_ir_op2(&L->f, FVM_IR_ADD, FVM_IR_I64, to_i(L, a),
+                           fvm_ir_const_i(&L->f, code == FVM_OP_INC ? 1 : -1)), VT_INT);
+        return true;
+    case FVM_OP_NUM_EQ: case FVM_OP_NUM_NE: case FVM_OP_NUM_LT: case FVM_OP_NUM_GT:
+    case FVM_OP_NUM_LE: case FVM_OP_NUM_GE:
+        b = pop(L), a = pop(L);
+        push(L, compare(L, (fvm_ir_cond)(code - FVM_OP_NUM_EQ), a, b), VT_BOOL);
+        return true;
+    case FVM_OP_SPACESHIP:
+        b = pop(L), a = pop(L);
+        push(L, fvm_ir_op2(&L->f, FVM_IR_SUB, FVM_IR_I64, compare(L, FVM_IR_GT, a, b),
+                           compare(L, FVM_IR_LT, a, b)), VT_INT);
+        return true;
+    case FVM_OP_LOG_NOT: /* !truthy: Int/Bool == 0; Float == 0.0 (NaN is truthy) */
+        a = pop(L);
+        if (a.t == VT_FLOAT)
+            push(L, fvm_ir_cmp(&L->f, FVM_IR_FCMP, FVM_IR_EQ, a.r, fvm_ir_const_f(&L->f, 0.0)), VT_BOOL);
+        else
+            push(L, fvm_ir_cmp(&L->f, FVM_IR_ICMP, FVM_IR_EQ, a.r, fvm_ir_const_i(&L->f, 0)), VT_BOOL);
+        return true;
+    case FVM_OP_BIT_AND: case FVM_OP_BIT_OR: case FVM_OP_BIT_XOR: case FVM_OP_SHL: case FVM_OP_SHR:
+        bitwise(L, code);
+        return true;
+    case FVM_OP_BIT_NOT:
+        a = pop(L);
+        push(L, fvm_ir_op1(&L->f, FVM_IR_NOT, FVM_IR_I64, to_i(L, a)), VT_INT);
+        return true;
+    case FVM_OP_TRUNC_INT: a = pop(L); push(L, to_i(L, a), VT_INT); return true;
+    case FVM_OP_ABS_FLOAT: case FVM_OP_SQRT_FLOAT:
+        a = pop(L);
+        push(L, fvm_ir_op1(&L->f, code == FVM_OP_ABS_FLOAT ? FVM_IR_FABS : FVM_IR_FSQRT, FVM_IR_F64,
+                           to_f(L, a)), VT_FLOAT);
+        return true;
+    case FVM_OP_GET_SLOT: case FVM_OP_SET_SLOT: case FVM_OP_ADD_ASSIGN_SLOT_VOID:
+    case FVM_OP_PRE_INC_SLOT: case FVM_OP_PRE_INC_SLOT_VOID: case FVM_OP_PRE_DEC_SLOT:
+    case FVM_OP_POST_INC_SLOT: case FVM_OP_POST_DEC_SLOT:
+        return slot_op(L, op);
+    default:
+        if (stack_op(L, code))
+            return true;
+        call1(L, math_helper(code), pop(L));
+        return true;
+    }
+}
+
+static void store_io(lin *L, uint32_t index, fvm_ir_ref v)
+{
+    fvm_ir_ref args[2] = {L->io, v};
+    fvm_ir_emit(&L->f, FVM_IR_STORE, FVM_IR_VOID, args, 2, io_offset(index), 0);
+}
+
+static bool build(lin *L)
+{
+    L->io = fvm_ir_emit(&L->f, FVM_IR_PARAM, FVM_IR_PTR, NULL, 0, 0, 0);
+    for (L->ip = 0; L->ip < L->c->len; L->ip++)
+        if (!build_op(L, &L->c->ops[L->ip]))
+            return false;
+    for (uint32_t i = 0; i < L->nls; i++)
+        if (L->ls[i].written)
+            store_io(L, i, L->ls[i].cur.r);
+    store_io(L, L->nls, L->stack[0].r);
+    fvm_ir_emit(&L->f, FVM_IR_RET, FVM_IR_VOID, NULL, 0, 0, 0);
+    fvm_ir_dce(&L->f);
+    return true;
+}
+
+/* ---- compile --------------------------------------------------------------------------- */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint16_t max_slot_used(const fvm_chunk *c)
+{
+    uint16_t m = 0;
+    for (size_t ip = 0; ip < c->len; ip++) {
+        unsigned code = c->ops[ip].code;
+        if (code == FVM_OP_GET_SLOT || code == FVM_OP_SET_SLOT || code == FVM_OP_PRE_INC_SLOT ||
+            code == FVM_OP_PRE_INC_SLOT_VOID || code == FVM_OP_PRE_DEC_SLOT ||
+            code == FVM_OP_POST_INC_SLOT || code == FVM_OP_POST_DEC_SLOT)
+            m = c->ops[ip].a > m ? c->ops[ip].a : m;
+        if (code == FVM_OP_ADD_ASSIGN_SLOT_VOID) {
+            m = c->ops[ip].a > m ? c->ops[ip].a : m;
+            m = c->ops[ip].b > m ? c->ops[ip].b : m;
+        }
+    }
+    return m;
+}
+
+static void dump_code(const fvm_ir_func *f, const uint32_t *offsets, const fvm_x64_buf *b,
+                      fvm_buf *out)
+{
+    for (fvm_ir_ref r = 1; r < f->ninsts; r++) {
+        if (f->insts[r].dead || offsets[r + 1] == offsets[r])
+            continue;
+        fvm_buf_printf(out, "%06x  v%-5u %-6s ", offsets[r], r,
+                       fvm_ir_op_name((fvm_ir_op)f->insts[r].op));
+        for (uint32_t k = offsets[r]; k < offsets[r + 1]; k++)
+            fvm_buf_printf(out, "%02x", b->code[k]);
+        fvm_buf_putc(out, '\n');
+    }
+    fvm_buf_printf(out, "%06x  exits, epilogue, constants (%zu bytes)\n", offsets[f->ninsts],
+                   b->len - offsets[f->ninsts]);
+}
+
+/* Build, allocate and lower into b; fills code's slot table and result type. */
+static bool generate(lin *L, fvm_linear_code *code, fvm_x64_buf *b, fvm_buf *dump_ir,
+                     fvm_buf *dump_asm)
+{
+    if (!build(L))
+        return false;
+    code->result_type = L->stack[0].t;
+    fvm_ra_config cfg = {FVM_RA_DEFAULT_ALLOWED};
+    fvm_ra_result ra;
+    fvm_ra_run(&L->f, &cfg, &ra);
+    if (dump_ir) {
+        fvm_ir_dump(&L->f, dump_ir);
+        fvm_ra_dump(&L->f, &ra, dump_ir);
+    }
+    uint32_t *offsets = fvm_xcalloc(L->f.ninsts + 1, sizeof *offsets);
+    bool ok = fvm_x64_lower(&L->f, &ra, b, offsets, &L->why);
+    if (ok && dump_asm)
+        dump_code(&L->f, offsets, b, dump_asm);
+    free(offsets);
+    fvm_ra_free(&ra);
+    return ok;
+}
+
+fvm_linear_code *fvm_linear_compile(const fvm_chunk *c, const fvm_value *slots, size_t nslots,
+                                    fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
+                                    fvm_linear_stats *stats, const char **why_not)
+{
+    if (!fvm_linear_eligible(c, why_not))
+        return NULL;
+    uint64_t t0 = now_ns();
+    size_t nmap = (size_t)max_slot_used(c) + 1;
+    lin L = {.c = c, .slots = slots, .nslots = slots ? nslots : 0};
+    L.map = fvm_xmalloc(nmap * sizeof *L.map);
+    memset(L.map, 0xff, nmap * sizeof *L.map);
+    L.ls = fvm_xcalloc(nmap, sizeof *L.ls);
+    fvm_ir_init(&L.f);
+    fvm_linear_code *code = fvm_xcalloc(1, sizeof *code);
+    fvm_x64_buf b;
+    fvm_x64_buf_init(&b, 0);
+    bool ok = generate(&L, code, &b, dump_ir, dump_asm);
+    uint64_t t1 = now_ns();
+    if (ok) {
+        code->entry = (int64_t (*)(int64_t *))fvm_mcode_add(arena, b.code, b.len);
+        if (!code->entry)
+            L.why = "code memory refused";
+        ok = code->entry != NULL;
+    }
+    if (stats)
+        *stats = (fvm_linear_stats){t1 - t0, now_ns() - t1, fvm_ir_live_count(&L.f), b.len};
+    if (ok) {
+        code->slots = L.ls;
+        code->nused = L.nls;
+        code->min_nslots = 0;
+        for (uint32_t i = 0; i < L.nls; i++)
+            if ((size_t)L.ls[i].slot + 1 > code->min_nslots)
+                code->min_nslots = (size_t)L.ls[i].slot + 1;
+        L.ls = NULL;
+    } else {
+        if (why_not)
+            *why_not = L.why;
+        free(code);
+        code = NULL;
+    }
+    fvm_x64_buf_free(&b);
+    fvm_ir_free(&L.f);
+    free(L.map);
+    free(L.ls);
+    return code;
+}
+
+/* ---- run ---------------------------------------------------------------------------------- */
+
+static fvm_value make_value(vt t, int64_t bits)
+{
+    if (t == VT_INT)
+        return fvm_int(bits);
+    if (t == VT_BOOL)
+        return fvm_bool(bits != 0);
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return fvm_float(d);
+}
+
+static bool kinds_match(const fvm_linear_code *code, const fvm_value *slots, size_t nslots)
+{
+    if (code->min_nslots > nslots || (code->min_nslots && !slots))
+        return false;
+    for (uint32_t i = 0; i < code->nused; i++) {
+        const lslot *s = &code->slots[i];
+        if (!s->read)
+            continue;
+        uint32_t t = slots[s->slot].type;
+        vt k = t == FVM_T_FLOAT ? VT_FLOAT : t == FVM_T_BOOL ? VT_BOOL : VT_INT;
+        if ((t != FVM_T_INT && t != FVM_T_FLOAT && t != FVM_T_BOOL) || k != s->kind)
+            return false;
+    }
+    return true;
+}
+
+bool fvm_linear_run(const fvm_linear_code *code, fvm_value *slots, size_t nslots, fvm_value *out)
+{
+    if (!code || !kinds_match(code, slots, nslots))
+        return false;
+    int64_t small[64];
+    int64_t *io = code->nused + 1 <= 64 ? small : fvm_xmalloc((code->nused + 1) * sizeof *io);
+    for (uint32_t i = 0; i < code->nused; i++) {
+        const fvm_value *v = &slots[code->slots[i].slot];
+        io[i] = !code->slots[i].read ? 0 : v->type == FVM_T_BOOL ? v->as.b : v->as.i;
+    }
+    bool done = code->entry(io) == 0;
+    if (done) {
+        for (uint32_t i = 0; i < code->nused; i++) {
+            const lslot *s = &code->slots[i];
+            if (!s->written)
+                continue;
+            fvm_release(slots[s->slot]);
+            slots[s->slot] = make_value((vt)s->cur.t, io[i]);
+        }
+        *out = make_value((vt)code->result_type, io[code->nused]);
+    }
+    if (io != small)
+        free(io);
+    return done;
+}
+
+void fvm_linear_free(fvm_linear_code *code)
+{
+    if (!code)
+        return;
+    free(code->slots);
+    free(code);
+}

@@ -729,8 +729,9 @@ typedef struct fvm_jit_counters {
     uint64_t compile_failures;  /* compiles that failed (each retry counts) */
     uint64_t compile_ns;        /* time spent compiling, failures included */
     uint64_t cache_hits;        /* calls that found compiled code */
-    uint64_t negative_hits;     /* calls that found a remembered failure or
-                                   an ineligible chunk and did not compile */
+    uint64_t negative_hits;     /* later calls that found a remembered
+                                   failure or an ineligible chunk and did
+                                   not compile */
     uint64_t ineligible;        /* chunks a tier declined to compile at all */
     uint64_t blacklisted;       /* chunks given up on after repeated failure */
     uint64_t runs[FVM_JIT_TIER_COUNT]; /* native runs, per fvm_jit_tier */
@@ -769,29 +770,35 @@ FVM_API void fvm_jit_stats(const fvm_jit *j, fvm_jit_counters *out);
  * failed (valid until the next compile). */
 FVM_API const char *fvm_jit_last_failure(const fvm_jit *j);
 
-/* What a dump hook receives when a chunk compiles: the tier's IR as text,
- * or the machine code as bytes that run at address addr (for a
- * disassembler). data is len bytes, valid during the call only. */
+/* What a dump hook receives as a chunk compiles, as len bytes of text
+ * (valid during the call only; lines end with '\n'):
+ *  - IR: the tier's IR and its register assignment;
+ *  - CODE: the machine code, one line per IR instruction: its offset
+ *    (hex), the instruction (vN op) and its bytes (hex, a disassembler's
+ *    input), then a line for the code that follows the instructions. */
 typedef enum fvm_jit_dump_kind {
     FVM_JIT_DUMP_IR = 1,
     FVM_JIT_DUMP_CODE = 2
 } fvm_jit_dump_kind;
 typedef void (*fvm_jit_dump_fn)(void *ud, fvm_jit_dump_kind kind, fvm_jit_tier tier,
-                                const fvm_chunk *c, const void *data, size_t len, uint64_t addr);
+                                const fvm_chunk *c, const char *text, size_t len);
 /* Call fn for each kind in kinds (FVM_JIT_DUMP_* bits) as chunks compile;
  * kinds 0 or fn NULL turns dumping off. */
 FVM_API void fvm_jit_set_dump(fvm_jit *j, unsigned kinds, fvm_jit_dump_fn fn, void *ud);
 
-/* Linear tier (a straight-line numeric chunk that ends with one value;
- * docs/ARCHITECTURE.md, "JIT context"). Whether the tier accepts c. */
+/* Linear tier: a straight-line numeric chunk that ends with one value,
+ * run with the interpreter's exact results. Whether the tier accepts c
+ * (validation only; a compile may still decline). */
 FVM_API bool fvm_jit_is_linear_eligible(fvm_jit *j, const fvm_chunk *c);
-/* Run c natively with slots[0..nslots) as its frame slots (read only).
- * Compiles on the first call and caches the code by op_hash. FVM_JIT_OK:
- * *out holds the result (Int or Float). FVM_JIT_NOT_COMPILED: the chunk is
- * not eligible, its compile failed, it uses a slot index >= nslots, or the
- * tier is not in this build; *out is untouched and the caller runs the
- * interpreter. */
-FVM_API fvm_jit_status fvm_jit_try_run_linear(fvm_jit *j, const fvm_chunk *c, const fvm_value *slots,
+/* Run c natively with slots[0..nslots) as its frame slots. Compiles on the
+ * first call and caches the code by op_hash and the kinds of the slots c
+ * uses. FVM_JIT_OK: *out holds the result (as the interpreter's: Int,
+ * Float or Bool; the caller owns it) and the slots c writes hold what the
+ * interpreter would have written. FVM_JIT_NOT_COMPILED: nothing changed;
+ * the chunk is not eligible, its compile failed or is being backed off, a
+ * slot it reads is not numeric, nslots is too short, or the code met a
+ * case it leaves to the interpreter (a zero divisor): run the interpreter. */
+FVM_API fvm_jit_status fvm_jit_try_run_linear(fvm_jit *j, const fvm_chunk *c, fvm_value *slots,
                                               size_t nslots, fvm_value *out);
 
 /* ------------------------------------------------------------------------

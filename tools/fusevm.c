@@ -1,6 +1,6 @@
 /* The fusevm command: run, assemble and disassemble programs.
  *
- *   fusevm run FILE [--result] [--jit=MODE] [--stats]
+ *   fusevm run FILE [--result] [--jit=MODE] [--dump=LIST] [--stats]
  *   fusevm asm FILE -o OUT.fbc
  *   fusevm dis FILE [--annotate]
  *
@@ -19,12 +19,13 @@
  * ------------------------------------------------------------------------ */
 
 /* The options a command accepts (bits of command.options). */
-enum { OPT_RESULT = 1, OPT_STATS = 2, OPT_JIT = 4, OPT_OUT = 8, OPT_ANNOTATE = 16 };
+enum { OPT_RESULT = 1, OPT_STATS = 2, OPT_JIT = 4, OPT_OUT = 8, OPT_ANNOTATE = 16, OPT_DUMP = 32 };
 
 typedef struct cli_args {
     const char *file;
     const char *out; /* -o */
     const char *jit; /* --jit=MODE */
+    unsigned dump;   /* --dump=LIST as FVM_JIT_DUMP_* bits */
     bool result, stats, annotate, help;
 } cli_args;
 
@@ -74,6 +75,8 @@ static int parse_option(const command *cmd, int argc, char **argv, int *i, cli_a
         return 0;
     else if ((cmd->options & OPT_JIT) && strncmp(arg, "--jit=", 6) == 0)
         a->jit = arg + 6;
+    else if ((cmd->options & OPT_DUMP) && strncmp(arg, "--dump=", 7) == 0)
+        return fvm_cli_parse_dump(arg + 7, &a->dump);
     else if ((cmd->options & OPT_OUT) && strncmp(arg, "--output=", 9) == 0)
         a->out = arg + 9;
     else if ((cmd->options & OPT_OUT) && (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0)) {
@@ -128,10 +131,14 @@ static void write_output(void *ud, const char *bytes, size_t len)
     out->last = bytes[len - 1];
 }
 
+/* The modes this build runs are off and, when its code generator is in the
+ * library, linear. */
 static int check_jit(const char *mode)
 {
     static const char *const tiers[] = {"linear", "block", "trace"};
     if (!mode || strcmp(mode, "off") == 0)
+        return FVM_EXIT_OK;
+    if (strcmp(mode, "linear") == 0 && fvm_jit_tier_available(FVM_JIT_LINEAR))
         return FVM_EXIT_OK;
     for (size_t i = 0; i < sizeof tiers / sizeof tiers[0]; i++) {
         if (strcmp(mode, tiers[i]) == 0) {
@@ -205,15 +212,22 @@ static int cmd_run(const cli_args *a)
     if (!c)
         return FVM_EXIT_USAGE;
     double t1 = now_ms();
+    fvm_jit *j = a->jit && strcmp(a->jit, "linear") == 0 ? fvm_cli_jit_new(a->dump) : NULL;
     fvm_vm *vm = fvm_vm_new(c);
     output_state out = {false, 0};
     fvm_vm_set_output(vm, write_output, &out);
-    fvm_result r = fvm_vm_run(vm);
+    fvm_vm_set_jit(vm, j);
+    fvm_result r;
+    if (!j || !fvm_cli_run_linear(j, c, a->stats, &r))
+        r = fvm_vm_run(vm);
     double t2 = now_ms();
     status = report(vm, r, a->result, &out);
     if (a->stats)
         print_stats(c, t1 - t0, t2 - t1);
+    if (a->stats && j)
+        fvm_cli_print_jit_stats(j);
     fvm_vm_free(vm);
+    fvm_jit_free(j);
     fvm_chunk_free(c);
     return status;
 }
@@ -324,8 +338,8 @@ static const char main_help[] =
     "Exit status: 0 success, 1 runtime error, 2 usage or input error.\n";
 
 static const command commands[] = {
-    {"run", OPT_RESULT | OPT_STATS | OPT_JIT,
-     "Usage: fusevm run FILE [--result] [--jit=MODE] [--stats]\n"
+    {"run", OPT_RESULT | OPT_STATS | OPT_JIT | OPT_DUMP,
+     "Usage: fusevm run FILE [--result] [--jit=MODE] [--dump=LIST] [--stats]\n"
      "\n"
      "Run the program in FILE. Print and PrintLn write to standard output,\n"
      "ReadLine reads standard input.\n"
@@ -333,9 +347,14 @@ static const command commands[] = {
      "  --result      then print the result on a line of its own, with its type:\n"
      "                int 42, float 4.5, str \"x\", undef, ...; halted when the\n"
      "                run ends with an empty stack\n"
-     "  --jit=MODE    off (the default), linear, block, trace or auto; only off\n"
-     "                is available in this build\n"
-     "  --stats       print op counts and timings to standard error\n"
+     "  --jit=MODE    off (the default), linear, block, trace or auto; linear\n"
+     "                (in builds with that tier) runs an eligible straight-line\n"
+     "                chunk as native code and any other in the interpreter;\n"
+     "                block, trace and auto are not available yet\n"
+     "  --dump=LIST   as chunks compile, print their JIT IR (ir) and machine\n"
+     "                code (asm) to standard error; LIST is comma separated\n"
+     "  --stats       print op counts, timings and the JIT counters to\n"
+     "                standard error, and why a chunk was not compiled\n"
      "  -h, --help    show this help\n"
      "\n"
      "A runtime error prints 'fusevm: error at op N (line L): MESSAGE' to\n"

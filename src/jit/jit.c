@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "jit/jit.h"
+#include "jit/linear.h"
 #include "util.h"
 #include "vm.h"
 
@@ -168,10 +169,10 @@ bool fvm_jit_dumping(const fvm_jit *j, fvm_jit_dump_kind k)
 }
 
 void fvm_jit_dump(fvm_jit *j, fvm_jit_dump_kind k, fvm_jit_tier t, const fvm_chunk *c,
-                  const void *data, size_t len, uint64_t addr)
+                  const char *text, size_t len)
 {
     if (fvm_jit_dumping(j, k))
-        j->dump_fn(j->dump_ud, k, t, c, data, len, addr);
+        j->dump_fn(j->dump_ud, k, t, c, text, len);
 }
 
 fvm_mcode *fvm_jit_mcode(fvm_jit *j)
@@ -279,11 +280,11 @@ static void note_failure(fvm_jit *j, jit_entry *e, const char *why)
 }
 
 static void *compile_entry(fvm_jit *j, const fvm_jit_tier_ops *ops, const fvm_chunk *c,
-                           uint64_t subkey)
+                           uint64_t subkey, const fvm_value *slots, size_t nslots)
 {
     const char *why = NULL;
     uint64_t t0 = now_ns();
-    void *code = ops->compile(j, c, subkey, &why);
+    void *code = ops->compile(j, c, slots, nslots, &why);
     j->stats.compile_ns += now_ns() - t0;
     /* Look the entry up again: a compile may have added entries (and
      * moved the table). */
@@ -299,14 +300,16 @@ static void *compile_entry(fvm_jit *j, const fvm_jit_tier_ops *ops, const fvm_ch
 }
 
 void *fvm_jit_code_for(fvm_jit *j, const fvm_jit_tier_ops *ops, const fvm_chunk *c, uint64_t subkey,
-                       uint64_t threshold)
+                       const fvm_value *slots, size_t nslots, uint64_t threshold)
 {
     jit_entry *e = entry_get(j, ops, c->op_hash, subkey);
     if (e->state == ENTRY_NEW) {
-        bool ok = ops->eligible(c);
-        e->state = ok ? ENTRY_COLD : ENTRY_INELIGIBLE;
-        if (!ok)
+        if (!ops->eligible(c)) {
+            e->state = ENTRY_INELIGIBLE;
             j->stats.ineligible++;
+            return NULL;
+        }
+        e->state = ENTRY_COLD;
     }
     switch (e->state) {
     case ENTRY_COMPILED:
@@ -317,10 +320,10 @@ void *fvm_jit_code_for(fvm_jit *j, const fvm_jit_tier_ops *ops, const fvm_chunk 
             e->calls++;
         if (e->calls <= threshold)
             return NULL;
-        return compile_entry(j, ops, c, subkey);
+        return compile_entry(j, ops, c, subkey, slots, nslots);
     case ENTRY_FAILED:
         if (e->wait == 0)
-            return compile_entry(j, ops, c, subkey);
+            return compile_entry(j, ops, c, subkey, slots, nslots);
         e->wait--;
         j->stats.negative_hits++;
         return NULL;
@@ -334,8 +337,67 @@ void *fvm_jit_code_for(fvm_jit *j, const fvm_jit_tier_ops *ops, const fvm_chunk 
  * Tiers
  * ------------------------------------------------------------------------ */
 
+uint64_t fvm_jit_slot_kinds_key(const fvm_value *slots, size_t n)
+{
+    uint64_t h = fvm_fnv1a64(FVM_FNV64_INIT, &n, sizeof n);
+    for (size_t i = 0; i < n; i++) {
+        fvm_type t = slots[i].type;
+        unsigned char kind = t == FVM_T_INT || t == FVM_T_FLOAT || t == FVM_T_BOOL ? (unsigned char)t : 0xff;
+        h = fvm_fnv1a64(h, &kind, 1);
+    }
+    return h;
+}
+
+/* ------------------------------------------------------------------------
+ * The linear tier (jit/linear.h)
+ * ------------------------------------------------------------------------ */
+
+static bool linear_eligible(const fvm_chunk *c)
+{
+    return fvm_linear_eligible(c, NULL);
+}
+
+/* Hand whatever the tier wrote to a dump buffer to the hook. */
+static void flush_dump(fvm_jit *j, fvm_jit_dump_kind k, const fvm_chunk *c, fvm_buf *b)
+{
+    if (b->len)
+        fvm_jit_dump(j, k, FVM_JIT_LINEAR, c, b->data, b->len);
+    fvm_buf_free(b);
+}
+
+static void *linear_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slots, size_t nslots,
+                            const char **why)
+{
+    fvm_mcode *mc = fvm_jit_mcode(j);
+    if (!mc) {
+        *why = "no code memory";
+        return NULL;
+    }
+    fvm_buf ir = {NULL, 0, 0}, code = {NULL, 0, 0};
+    bool want_ir = fvm_jit_dumping(j, FVM_JIT_DUMP_IR);
+    bool want_code = fvm_jit_dumping(j, FVM_JIT_DUMP_CODE);
+    fvm_linear_code *lc = fvm_linear_compile(c, slots, nslots, mc, want_ir ? &ir : NULL,
+                                             want_code ? &code : NULL, NULL, why);
+    flush_dump(j, FVM_JIT_DUMP_IR, c, &ir);
+    flush_dump(j, FVM_JIT_DUMP_CODE, c, &code);
+    return lc;
+}
+
+static void linear_release(void *code)
+{
+    fvm_linear_free(code);
+}
+
+static bool linear_run(void *code, fvm_value *slots, size_t nslots, fvm_value *out)
+{
+    return fvm_linear_run(code, slots, nslots, out);
+}
+
+static const fvm_jit_tier_ops linear_tier = {FVM_JIT_LINEAR, linear_eligible, linear_compile,
+                                             linear_release, linear_run};
+
 /* The code generator of each tier this build has; NULL: not available. */
-static const fvm_jit_tier_ops *const tier_table[FVM_JIT_TIER_COUNT] = {NULL, NULL, NULL};
+static const fvm_jit_tier_ops *const tier_table[FVM_JIT_TIER_COUNT] = {&linear_tier, NULL, NULL};
 
 bool fvm_jit_tier_available(fvm_jit_tier t)
 {
@@ -344,22 +406,20 @@ bool fvm_jit_tier_available(fvm_jit_tier t)
 
 bool fvm_jit_is_linear_eligible(fvm_jit *j, const fvm_chunk *c)
 {
-    const fvm_jit_tier_ops *ops = tier_table[FVM_JIT_LINEAR];
-    return ops && c && ops->eligible(c);
+    return c && linear_eligible(c);
 }
 
-fvm_jit_status fvm_jit_try_run_linear(fvm_jit *j, const fvm_chunk *c, const fvm_value *slots,
-                                      size_t nslots, fvm_value *out)
+fvm_jit_status fvm_jit_try_run_linear(fvm_jit *j, const fvm_chunk *c, fvm_value *slots, size_t nslots,
+                                      fvm_value *out)
 {
-    const fvm_jit_tier_ops *ops = tier_table[FVM_JIT_LINEAR];
-    if (!ops || !j || !c || !out)
+    if (!j || !c || !out || (nslots && !slots))
         return FVM_JIT_NOT_COMPILED;
-    /* The code reads slots 0..max_slot; a shorter array would be read out
-     * of bounds. */
-    if (c->max_slot >= 0 && (size_t)c->max_slot >= nslots)
-        return FVM_JIT_NOT_COMPILED;
-    void *code = fvm_jit_code_for(j, ops, c, 0, 0);
-    if (!code || !ops->run(code, slots, nslots, out))
+    /* The code is specialised for the kinds of the slots the chunk can
+     * touch; slots beyond those do not matter. */
+    size_t used = c->max_slot < 0 ? 0 : (size_t)c->max_slot + 1;
+    uint64_t key = fvm_jit_slot_kinds_key(slots, used < nslots ? used : nslots);
+    void *code = fvm_jit_code_for(j, &linear_tier, c, key, slots, nslots, 0);
+    if (!code || !linear_run(code, slots, nslots, out))
         return FVM_JIT_NOT_COMPILED;
     fvm_jit_count_run(j, FVM_JIT_LINEAR);
     return FVM_JIT_OK;

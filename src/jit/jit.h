@@ -19,24 +19,28 @@ typedef struct fvm_jit_tier_ops {
     /* Whether the tier can compile c at all: validation only, asked once
      * per cache entry. */
     bool (*eligible)(const fvm_chunk *c);
-    /* Code for c as a handle the tier understands, or NULL with a static
-     * message in *why. Machine code goes into fvm_jit_mcode(j); dumps go
-     * through fvm_jit_dump. */
-    void *(*compile)(fvm_jit *j, const fvm_chunk *c, uint64_t subkey, const char **why);
+    /* Code for c, specialised for the slots it is about to run with, as a
+     * handle the tier understands; or NULL with a static message in *why.
+     * Machine code goes into fvm_jit_mcode(j); dumps go through
+     * fvm_jit_dump. */
+    void *(*compile)(fvm_jit *j, const fvm_chunk *c, const fvm_value *slots, size_t nslots,
+                     const char **why);
     /* Release a handle compile returned (the context frees the machine
      * code itself with its code memory). */
     void (*release)(void *code);
-    /* Run a whole-chunk handle with slots[0..nslots) (at least max_slot + 1
-     * of them): true with the result in *out, false if the code declined at
-     * run time (the caller interprets). */
-    bool (*run)(void *code, const fvm_value *slots, size_t nslots, fvm_value *out);
+    /* Run a whole-chunk handle on slots[0..nslots), replacing the slots it
+     * writes: true with the result in *out, false (nothing changed) if the
+     * code declined at run time and the caller must interpret. */
+    bool (*run)(void *code, fvm_value *slots, size_t nslots, fvm_value *out);
 } fvm_jit_tier_ops;
 
-/* Code for c under tier t, or NULL when the caller must interpret this
- * call. A cold entry compiles once more than threshold calls have asked
- * (0: on the first call). */
+/* Code for c under tier t and subkey, or NULL when the caller must
+ * interpret this call. A cold entry compiles (for slots[0..nslots)) once
+ * more than threshold calls have asked (0: on the first call). */
 void *fvm_jit_code_for(fvm_jit *j, const fvm_jit_tier_ops *t, const fvm_chunk *c, uint64_t subkey,
-                       uint64_t threshold);
+                       const fvm_value *slots, size_t nslots, uint64_t threshold);
+/* A subkey naming the kinds (Int, Float, Bool, other) of slots[0..n). */
+uint64_t fvm_jit_slot_kinds_key(const fvm_value *slots, size_t n);
 /* Count one native run of a tier's code. */
 void fvm_jit_count_run(fvm_jit *j, fvm_jit_tier t);
 /* The context's executable memory, mapped on first use with the
@@ -46,6 +50,6 @@ fvm_mcode *fvm_jit_mcode(fvm_jit *j);
 /* Whether a dump hook wants kind k, and the call that feeds it. */
 bool fvm_jit_dumping(const fvm_jit *j, fvm_jit_dump_kind k);
 void fvm_jit_dump(fvm_jit *j, fvm_jit_dump_kind k, fvm_jit_tier t, const fvm_chunk *c,
-                  const void *data, size_t len, uint64_t addr);
+                  const char *text, size_t len);
 
 #endif

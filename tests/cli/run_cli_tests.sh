@@ -155,9 +155,30 @@ expect_match "stats on stderr" 0 '^fusevm: stats: 5 ops in 1 chunk, 0 constants;
 # ---- JIT modes -----------------------------------------------------------------
 
 expect "jit off" 0 "42" "" "$FUSEVM" run --jit=off answer.fasm
-for tier in linear block trace; do
+expect "jit off: no JIT line in stats" 0 "0" "" \
+    bash -c "'$FUSEVM' run --jit=off --stats answer.fasm 2>&1 >/dev/null | grep -c 'jit:' || true"
+for tier in block trace; do
     expect "jit $tier" 2 "" "fusevm: the $tier tier is not available yet" "$FUSEVM" run --jit=$tier answer.fasm
 done
+printf 'LoadInt 4\nLoadInt 5\nAdd\n' >sum.fasm
+if "$FUSEVM" run --jit=linear sum.fasm 2>&1 | grep -q 'not available yet'; then
+    expect "jit linear (not in this build)" 2 "" "fusevm: the linear tier is not available yet" \
+        "$FUSEVM" run --jit=linear answer.fasm
+else
+    expect "jit linear result" 0 "int 9" "" "$FUSEVM" run --jit=linear --result sum.fasm
+    expect_match "jit linear stats" 0 \
+        '^fusevm: jit: 1 compiled, 0 failed, 0 ineligible, 0 blacklisted; compile [0-9.]+ ms; cache hits 0, negative hits 0; runs linear 1, block 0, trace 0; code [0-9]+ bytes$' \
+        "$FUSEVM" run --jit=linear --stats sum.fasm
+    expect_match "jit linear, ineligible chunk interpreted" 0 \
+        '^fusevm: jit: the chunk is not eligible for the linear tier; interpreting it$' \
+        "$FUSEVM" run --jit=linear --stats answer.fasm
+    expect "jit linear, ineligible chunk output" 0 "42" "" "$FUSEVM" run --jit=linear answer.fasm
+fi
+expect "dump without a JIT" 0 "42" "" "$FUSEVM" run --dump=ir,asm answer.fasm
+expect "dump unknown item" 2 "" "fusevm run: unknown --dump item 'bogus' (expected ir or asm)" \
+    "$FUSEVM" run --dump=ir,bogus answer.fasm
+expect "dump empty item" 2 "" "fusevm run: unknown --dump item '' (expected ir or asm)" \
+    "$FUSEVM" run --dump= answer.fasm
 expect "jit auto" 2 "" "fusevm: --jit=auto is not available yet (no JIT tier is)" \
     "$FUSEVM" run --jit=auto answer.fasm
 expect "jit unknown" 2 "" \

@@ -32,9 +32,10 @@ static bool fake_eligible(const fvm_chunk *c)
     return script.eligible;
 }
 
-static void *fake_compile(fvm_jit *j, const fvm_chunk *c, uint64_t subkey, const char **why)
+static void *fake_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slots, size_t nslots,
+                          const char **why)
 {
-    (void)j, (void)c, (void)subkey;
+    (void)j, (void)c, (void)slots, (void)nslots;
     script.compile_calls++;
     struct timespec pause = {0, 1000}; /* so compile_ns cannot read 0 */
     nanosleep(&pause, NULL);
@@ -50,7 +51,7 @@ static void fake_release(void *code)
     script.release_calls++;
 }
 
-static bool fake_run(void *code, const fvm_value *slots, size_t nslots, fvm_value *out)
+static bool fake_run(void *code, fvm_value *slots, size_t nslots, fvm_value *out)
 {
     (void)code, (void)slots, (void)nslots;
     *out = fvm_int(1);
@@ -205,12 +206,12 @@ Test(jit_context, threshold_then_compile_then_hit)
     fvm_jit *j = fvm_jit_new();
     fvm_chunk *c = int_chunk(1);
     /* Threshold 1: the first call interprets, the second compiles. */
-    cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, 1));
+    cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, NULL, 0, 1));
     cr_assert_eq(script.compile_calls, 0);
-    cr_assert_eq(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, 1), &fake_code);
+    cr_assert_eq(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, NULL, 0, 1), &fake_code);
     cr_assert_eq(script.compile_calls, 1);
-    cr_assert_eq(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, 1), &fake_code);
-    cr_assert_eq(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, 1), &fake_code);
+    cr_assert_eq(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, NULL, 0, 1), &fake_code);
+    cr_assert_eq(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, NULL, 0, 1), &fake_code);
     cr_assert_eq(script.compile_calls, 1);
     cr_assert_eq(script.eligible_calls, 1);
     fvm_jit_counters s = counters(j);
@@ -229,7 +230,7 @@ Test(jit_context, threshold_zero_compiles_on_first_call)
     script_reset(true, true);
     fvm_jit *j = fvm_jit_new();
     fvm_chunk *c = int_chunk(1);
-    cr_assert_eq(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, 0), &fake_code);
+    cr_assert_eq(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, NULL, 0, 0), &fake_code);
     cr_assert_eq(counters(j).compiles, 1);
     fvm_jit_free(j);
     fvm_chunk_free(c);
@@ -240,9 +241,9 @@ Test(jit_context, subkeys_are_separate_entries)
     script_reset(true, true);
     fvm_jit *j = fvm_jit_new();
     fvm_chunk *c = int_chunk(1);
-    cr_assert_not_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, 0));
-    cr_assert_not_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 5, 0));
-    cr_assert_not_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 5, 0));
+    cr_assert_not_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, NULL, 0, 0));
+    cr_assert_not_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 5, NULL, 0, 0));
+    cr_assert_not_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 5, NULL, 0, 0));
     cr_assert_eq(script.compile_calls, 2);
     cr_assert_eq(counters(j).cache_hits, 1);
     fvm_jit_free(j);
@@ -257,24 +258,24 @@ Test(jit_context, failed_compile_is_not_retried_on_every_call)
     cr_assert_eq(fvm_jit_set_param(j, FVM_JIT_PARAM_RETRY_BACKOFF, 2), 0);
     fvm_chunk *c = int_chunk(1);
     /* Failure 1, then 2 calls skipped. */
-    cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, 0));
+    cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, NULL, 0, 0));
     cr_assert_eq(script.compile_calls, 1);
     cr_assert_str_eq(fvm_jit_last_failure(j), "block: scripted failure");
     for (int i = 0; i < 2; i++)
-        cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, 0));
+        cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, NULL, 0, 0));
     cr_assert_eq(script.compile_calls, 1);
     /* Failure 2 on the retry, then the back-off doubles to 4. */
-    cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, 0));
+    cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, NULL, 0, 0));
     cr_assert_eq(script.compile_calls, 2);
     for (int i = 0; i < 4; i++)
-        cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, 0));
+        cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, NULL, 0, 0));
     cr_assert_eq(script.compile_calls, 2);
     /* Failure 3 = max_compile_failures: blacklisted for good. */
-    cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, 0));
+    cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, NULL, 0, 0));
     cr_assert_eq(script.compile_calls, 3);
     script.compile_ok = true;
     for (int i = 0; i < 100; i++)
-        cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, 0));
+        cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, NULL, 0, 0));
     cr_assert_eq(script.compile_calls, 3);
     fvm_jit_counters s = counters(j);
     cr_assert_eq(s.compile_failures, 3);
@@ -292,9 +293,9 @@ Test(jit_context, retry_can_succeed)
     fvm_jit *j = fvm_jit_new();
     cr_assert_eq(fvm_jit_set_param(j, FVM_JIT_PARAM_RETRY_BACKOFF, 0), 0);
     fvm_chunk *c = int_chunk(1);
-    cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, 0));
+    cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, NULL, 0, 0));
     script.compile_ok = true;
-    cr_assert_eq(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, 0), &fake_code);
+    cr_assert_eq(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, NULL, 0, 0), &fake_code);
     fvm_jit_counters s = counters(j);
     cr_assert_eq(s.compile_failures, 1);
     cr_assert_eq(s.compiles, 1);
@@ -309,12 +310,12 @@ Test(jit_context, ineligible_chunk_is_asked_once)
     fvm_jit *j = fvm_jit_new();
     fvm_chunk *c = int_chunk(1);
     for (int i = 0; i < 5; i++)
-        cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, 0));
+        cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, NULL, 0, 0));
     cr_assert_eq(script.eligible_calls, 1);
     cr_assert_eq(script.compile_calls, 0);
     fvm_jit_counters s = counters(j);
     cr_assert_eq(s.ineligible, 1);
-    cr_assert_eq(s.negative_hits, 5);
+    cr_assert_eq(s.negative_hits, 4);
     cr_assert_eq(s.compile_failures, 0);
     fvm_jit_free(j);
     fvm_chunk_free(c);
@@ -326,15 +327,15 @@ Test(jit_context, a_fresh_context_has_its_own_cache)
     fvm_chunk *c = int_chunk(1);
     fvm_jit *a = fvm_jit_new();
     fvm_jit *b = fvm_jit_new();
-    cr_assert_not_null(fvm_jit_code_for(a, &jit_ctx_tier, c, 0, 0));
-    cr_assert_not_null(fvm_jit_code_for(b, &jit_ctx_tier, c, 0, 0));
+    cr_assert_not_null(fvm_jit_code_for(a, &jit_ctx_tier, c, 0, NULL, 0, 0));
+    cr_assert_not_null(fvm_jit_code_for(b, &jit_ctx_tier, c, 0, NULL, 0, 0));
     cr_assert_eq(script.compile_calls, 2);
     cr_assert_eq(counters(a).compiles, 1);
     cr_assert_eq(counters(b).compiles, 1);
     cr_assert_eq(counters(b).cache_hits, 0);
     /* Freeing one leaves the other's code alone. */
     fvm_jit_free(a);
-    cr_assert_eq(fvm_jit_code_for(b, &jit_ctx_tier, c, 0, 0), &fake_code);
+    cr_assert_eq(fvm_jit_code_for(b, &jit_ctx_tier, c, 0, NULL, 0, 0), &fake_code);
     cr_assert_eq(counters(b).cache_hits, 1);
     fvm_jit_free(b);
     fvm_chunk_free(c);
@@ -348,10 +349,10 @@ Test(jit_context, many_chunks)
     fvm_chunk *cs[N];
     for (int i = 0; i < N; i++) {
         cs[i] = int_chunk(i);
-        cr_assert_not_null(fvm_jit_code_for(j, &jit_ctx_tier, cs[i], 0, 0));
+        cr_assert_not_null(fvm_jit_code_for(j, &jit_ctx_tier, cs[i], 0, NULL, 0, 0));
     }
     for (int i = 0; i < N; i++)
-        cr_assert_not_null(fvm_jit_code_for(j, &jit_ctx_tier, cs[i], 0, 0));
+        cr_assert_not_null(fvm_jit_code_for(j, &jit_ctx_tier, cs[i], 0, NULL, 0, 0));
     cr_assert_eq(script.compile_calls, N);
     cr_assert_eq(counters(j).cache_hits, N);
     fvm_jit_free(j);
@@ -401,12 +402,11 @@ typedef struct dump_seen {
 } dump_seen;
 
 static void record_dump(void *ud, fvm_jit_dump_kind kind, fvm_jit_tier tier, const fvm_chunk *c,
-                        const void *data, size_t len, uint64_t addr)
+                        const char *data, size_t len)
 {
     dump_seen *d = ud;
     (void)c;
     cr_assert_eq(tier, FVM_JIT_LINEAR);
-    cr_assert_eq(addr, 0x1000);
     d->calls++;
     d->kind = kind;
     memcpy(d->text, data, len < sizeof d->text - 1 ? len : sizeof d->text - 1);
@@ -417,12 +417,12 @@ Test(jit_context, dump_hook_gets_the_kinds_asked_for)
     fvm_jit *j = fvm_jit_new();
     dump_seen d = {0, 0, {0}};
     cr_assert_not(fvm_jit_dumping(j, FVM_JIT_DUMP_IR));
-    fvm_jit_dump(j, FVM_JIT_DUMP_IR, FVM_JIT_LINEAR, NULL, "x", 1, 0x1000);
+    fvm_jit_dump(j, FVM_JIT_DUMP_IR, FVM_JIT_LINEAR, NULL, "x", 1);
     fvm_jit_set_dump(j, FVM_JIT_DUMP_IR, record_dump, &d);
     cr_assert(fvm_jit_dumping(j, FVM_JIT_DUMP_IR));
     cr_assert_not(fvm_jit_dumping(j, FVM_JIT_DUMP_CODE));
-    fvm_jit_dump(j, FVM_JIT_DUMP_CODE, FVM_JIT_LINEAR, NULL, "\xc3", 1, 0x1000);
-    fvm_jit_dump(j, FVM_JIT_DUMP_IR, FVM_JIT_LINEAR, NULL, "v0 = const 1", 12, 0x1000);
+    fvm_jit_dump(j, FVM_JIT_DUMP_CODE, FVM_JIT_LINEAR, NULL, "\xc3", 1);
+    fvm_jit_dump(j, FVM_JIT_DUMP_IR, FVM_JIT_LINEAR, NULL, "v0 = const 1", 12);
     cr_assert_eq(d.calls, 1);
     cr_assert_eq(d.kind, FVM_JIT_DUMP_IR);
     cr_assert_str_eq(d.text, "v0 = const 1");
@@ -451,4 +451,105 @@ Test(jit_context, vm_keeps_its_context)
 Test(jit_context, free_null_is_harmless)
 {
     fvm_jit_free(NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * The linear tier through the context
+ * ------------------------------------------------------------------------ */
+
+/* "GetSlot 0; LoadInt 1; Add". */
+static fvm_chunk *slot_plus_one(void)
+{
+    fvm_builder *b = fvm_builder_new();
+    fvm_emit(b, FVM_GET_SLOT(0), 1);
+    fvm_emit(b, FVM_LOAD_INT(1), 1);
+    fvm_emit(b, FVM_ADD(), 1);
+    fvm_chunk *c = fvm_build(b);
+    fvm_builder_free(b);
+    cr_assert_not_null(c);
+    return c;
+}
+
+Test(jit_context, linear_compiles_once_then_hits)
+{
+    cr_assert(fvm_jit_tier_available(FVM_JIT_LINEAR));
+    fvm_jit *j = fvm_jit_new();
+    fvm_chunk *c = slot_plus_one();
+    cr_assert(fvm_jit_is_linear_eligible(j, c));
+    fvm_value slots[1] = {fvm_int(41)};
+    fvm_value out = fvm_undef();
+    cr_assert_eq(fvm_jit_try_run_linear(j, c, slots, 1, &out), FVM_JIT_OK);
+    cr_assert_eq(out.type, FVM_T_INT);
+    cr_assert_eq(out.as.i, 42);
+    slots[0] = fvm_int(-5);
+    cr_assert_eq(fvm_jit_try_run_linear(j, c, slots, 1, &out), FVM_JIT_OK);
+    cr_assert_eq(out.as.i, -4);
+    fvm_jit_counters s = counters(j);
+    cr_assert_eq(s.compiles, 1);
+    cr_assert_eq(s.cache_hits, 1);
+    cr_assert_eq(s.runs[FVM_JIT_LINEAR], 2);
+    cr_assert_gt(s.code_bytes, 0);
+    /* Another kind in the slot is another entry. */
+    slots[0] = fvm_float(0.5);
+    cr_assert_eq(fvm_jit_try_run_linear(j, c, slots, 1, &out), FVM_JIT_OK);
+    cr_assert_eq(out.type, FVM_T_FLOAT);
+    cr_assert_float_eq(out.as.f, 1.5, 0);
+    cr_assert_eq(counters(j).compiles, 2);
+    fvm_jit_free(j);
+    fvm_chunk_free(c);
+}
+
+Test(jit_context, linear_declines_without_touching_out)
+{
+    fvm_jit *j = fvm_jit_new();
+    fvm_chunk *c = slot_plus_one();
+    fvm_value out = fvm_int(7);
+    /* Too few slots. */
+    cr_assert_eq(fvm_jit_try_run_linear(j, c, NULL, 0, &out), FVM_JIT_NOT_COMPILED);
+    cr_assert_eq(out.as.i, 7);
+    /* A chunk the tier does not take (Nop), asked many times: one
+     * eligibility check, never a compile. */
+    fvm_builder *b = fvm_builder_new();
+    fvm_emit(b, FVM_NOP(), 1);
+    fvm_emit(b, FVM_LOAD_INT(1), 1);
+    fvm_chunk *nop = fvm_build(b);
+    fvm_builder_free(b);
+    cr_assert_not(fvm_jit_is_linear_eligible(j, nop));
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(fvm_jit_try_run_linear(j, nop, NULL, 0, &out), FVM_JIT_NOT_COMPILED);
+    fvm_jit_counters s = counters(j);
+    cr_assert_eq(s.ineligible, 1);
+    cr_assert_eq(s.negative_hits, 2);
+    cr_assert_eq(s.compiles, 0);
+    cr_assert_eq(out.as.i, 7);
+    fvm_jit_free(j);
+    fvm_chunk_free(nop);
+    fvm_chunk_free(c);
+}
+
+static void count_dump(void *ud, fvm_jit_dump_kind kind, fvm_jit_tier tier, const fvm_chunk *c,
+                       const char *text, size_t len)
+{
+    int *seen = ud;
+    (void)c;
+    cr_assert_eq(tier, FVM_JIT_LINEAR);
+    cr_assert_gt(len, 0);
+    cr_assert_eq(text[len - 1], '\n');
+    seen[kind]++;
+}
+
+Test(jit_context, linear_dumps)
+{
+    fvm_jit *j = fvm_jit_new();
+    int seen[3] = {0, 0, 0};
+    fvm_jit_set_dump(j, FVM_JIT_DUMP_IR | FVM_JIT_DUMP_CODE, count_dump, seen);
+    fvm_chunk *c = slot_plus_one();
+    fvm_value slots[1] = {fvm_int(1)};
+    fvm_value out;
+    cr_assert_eq(fvm_jit_try_run_linear(j, c, slots, 1, &out), FVM_JIT_OK);
+    cr_assert_eq(fvm_jit_try_run_linear(j, c, slots, 1, &out), FVM_JIT_OK);
+    cr_assert_eq(seen[FVM_JIT_DUMP_IR], 1); /* once, at the compile */
+    cr_assert_eq(seen[FVM_JIT_DUMP_CODE], 1);
+    fvm_jit_free(j);
+    fvm_chunk_free(c);
 }

@@ -3,7 +3,7 @@
  * re-running the chunk, argc > depth clamps the frame base to 0. */
 #include "vmtest.h"
 
-/* Run a program with names f, g and sub entries, then check the stack. */
+/* Open and run ops over names f, g, one constant "x" and the sub entries. */
 static void run_with_subs(vt *t, const fvm_op *ops, size_t n, const vt_sub *subs, size_t ns)
 {
     vt_open(t, vt_chunk_subs(ops, n, VT_VALS(fvm_cstr("x")), VT_NAMES("f", "g"), subs, ns));

@@ -115,10 +115,17 @@ examples: $(CLI) $(EXAMPLE_BIN)
 test: all unit cli-test conformance corpus examples
 	@echo "all test suites passed"
 
+# Criterion reports a LeakSanitizer finding without failing the test, so the
+# log is searched for one as well.
 asan:
-	$(MAKE) BUILD=build/asan OPT=-O1 \
+	@mkdir -p build/asan
+	@$(MAKE) BUILD=build/asan OPT=-O1 \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
-	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test > build/asan/test.log 2>&1; \
+	status=$$?; cat build/asan/test.log; \
+	if grep -q 'ERROR: LeakSanitizer' build/asan/test.log; then \
+	  echo "asan: LeakSanitizer reported a leak (see above)"; exit 1; fi; \
+	exit $$status
 
 test-switch:
 	$(MAKE) BUILD=build/switch EXTRA_CFLAGS="-DFVM_DISPATCH_SWITCH" test

@@ -996,8 +996,9 @@ dispatch:
             VM_NEXT();
         SAVE();
         vm->ext = NULL; /* detached while it runs, as upstream */
+        unsigned generation = vm->ext_generation;
         fn(vm, pc->a, (uint8_t)pc->b, vm->ext_ud);
-        if (!vm->ext)
+        if (vm->ext_generation == generation) /* unless it installed another (or none) */
             vm->ext = fn;
         LOAD();
         if (vm->raised || vm->halted)

@@ -44,6 +44,7 @@ struct fvm_vm {
     size_t nbuiltins;
     fvm_ext_fn ext;
     void *ext_ud;
+    unsigned ext_generation; /* bumped by fvm_vm_set_extension_handler */
     fvm_ext_wide_fn ext_wide;
     void *ext_wide_ud;
     fvm_output_fn out;

@@ -305,6 +305,7 @@ void fvm_vm_set_extension_handler(fvm_vm *vm, fvm_ext_fn fn, void *ud)
 {
     vm->ext = fn;
     vm->ext_ud = ud;
+    vm->ext_generation++;
 }
 
 void fvm_vm_set_extension_wide_handler(fvm_vm *vm, fvm_ext_wide_fn fn, void *ud)

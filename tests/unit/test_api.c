@@ -553,6 +553,26 @@ Test(vm_api, extended_handler_detached_while_running)
     vt_close(&t);
 }
 
+/* A handler that removes itself stays removed: the VM only reattaches the
+ * handler it detached when nobody installed another (or none) meanwhile. */
+static void ext_once(fvm_vm *vm, uint16_t id, uint8_t arg, void *ud)
+{
+    calls *c = ud;
+    c->n++;
+    fvm_vm_set_extension_handler(vm, NULL, NULL);
+}
+
+Test(vm_api, extended_handler_can_uninstall_itself)
+{
+    calls c = {0};
+    vt t;
+    vt_open(&t, vt_chunk(VT_OPS(FVM_EXTENDED(1, 0), FVM_EXTENDED(1, 0)), VT_NONE, VT_NONE));
+    fvm_vm_set_extension_handler(t.vm, ext_once, &c);
+    vt_run(&t);
+    cr_assert_eq(c.n, 1); /* the second Extended found no handler */
+    vt_close(&t);
+}
+
 static void ext_wide(fvm_vm *vm, uint16_t id, uint64_t payload, void *ud)
 {
     calls *c = ud;

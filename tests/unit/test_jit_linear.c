@@ -23,7 +23,10 @@ static fvm_chunk *chunk_of(const fvm_op *ops, size_t n, const fvm_value *consts,
         fvm_add_constant(b, consts[i]);
     for (size_t i = 0; i < n; i++)
         fvm_emit(b, ops[i], 1);
-    return fvm_build(b);
+    fvm_chunk *c = fvm_build(b);
+    fvm_builder_free(b);
+    cr_assert_not_null(c);
+    return c;
 }
 
 static bool same_value(fvm_value a, fvm_value b)

@@ -30,7 +30,7 @@ STATIC   := $(BUILD)/libfusevm.a
 SHARED   := $(BUILD)/libfusevm.so
 CLI      := $(BUILD)/fusevm
 CLI_SRC  := $(wildcard tools/fusevm*.c) tools/json_chunk.c
-CLI_LIBS := -ljson-c -lcapstone
+CLI_LIBS := -ljson-c
 LIBS     := -lm
 
 UNIT_SRC := $(wildcard tests/unit/*.c)

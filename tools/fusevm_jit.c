@@ -4,6 +4,7 @@
  * standard error, so standard output holds only what the program wrote. */
 #include <capstone/capstone.h>
 #include <ctype.h>
+#include <dlfcn.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,10 +47,50 @@ static size_t parse_hex(const char *text, size_t len, uint8_t *out, size_t cap)
     return len / 2;
 }
 
+/* capstone, loaded when machine code is first dumped: linked into the
+ * command it would add its load time (about 6 ms) and its pages (about
+ * 3 MiB) to every run, dump or not. */
+typedef struct disassembler {
+    void *lib;
+    cs_err (*open)(cs_arch, cs_mode, csh *);
+    size_t (*disasm)(csh, const uint8_t *, size_t, uint64_t, size_t, cs_insn **);
+    void (*free)(cs_insn *, size_t);
+    cs_err (*close)(csh *);
+    csh handle;
+} disassembler;
+
+static bool disassembler_open(disassembler *d)
+{
+    memset(d, 0, sizeof *d);
+    d->lib = dlopen("libcapstone.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (!d->lib)
+        d->lib = dlopen("libcapstone.so", RTLD_NOW | RTLD_LOCAL);
+    if (!d->lib)
+        return false;
+    *(void **)&d->open = dlsym(d->lib, "cs_open");
+    *(void **)&d->disasm = dlsym(d->lib, "cs_disasm");
+    *(void **)&d->free = dlsym(d->lib, "cs_free");
+    *(void **)&d->close = dlsym(d->lib, "cs_close");
+    if (d->open && d->disasm && d->free && d->close &&
+        d->open(CS_ARCH_X86, CS_MODE_64, &d->handle) == CS_ERR_OK)
+        return true;
+    dlclose(d->lib);
+    d->lib = NULL;
+    return false;
+}
+
+static void disassembler_close(disassembler *d)
+{
+    if (d->lib) {
+        d->close(&d->handle);
+        dlclose(d->lib);
+    }
+}
+
 /* One line of a CODE dump: "OFFSET  vN op  HEXBYTES". The bytes are
  * disassembled below the line, at their offset; a line without bytes (the
  * tail line) is printed as it is. */
-static void print_code_line(csh cs, const char *line, size_t len)
+static void print_code_line(disassembler *d, const char *line, size_t len)
 {
     uint8_t bytes[256];
     const char *last = line + len;
@@ -63,7 +104,7 @@ static void print_code_line(csh cs, const char *line, size_t len)
     }
     fprintf(stderr, "%.*s\n", (int)(last - line), line);
     cs_insn *insn;
-    size_t count = cs ? cs_disasm(cs, bytes, n, offset, 0, &insn) : 0;
+    size_t count = d->lib ? d->disasm(d->handle, bytes, n, offset, 0, &insn) : 0;
     size_t done = 0;
     for (size_t i = 0; i < count; i++) {
         fprintf(stderr, "    %06" PRIx64 "  %-8s %s\n", insn[i].address, insn[i].mnemonic, insn[i].op_str);
@@ -72,23 +113,22 @@ static void print_code_line(csh cs, const char *line, size_t len)
     if (done < n)
         fprintf(stderr, "    (%zu bytes not decoded)\n", n - done);
     if (count)
-        cs_free(insn, count);
+        d->free(insn, count);
 }
 
 static void print_code(const char *text, size_t len)
 {
-    csh cs = 0;
-    if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
-        cs = 0;
+    disassembler d;
+    if (!disassembler_open(&d))
+        fprintf(stderr, "(capstone not found: machine code shown as bytes)\n");
     while (len) {
         const char *nl = memchr(text, '\n', len);
         size_t n = nl ? (size_t)(nl - text) : len;
-        print_code_line(cs, text, n);
+        print_code_line(&d, text, n);
         text += nl ? n + 1 : n;
         len -= nl ? n + 1 : n;
     }
-    if (cs)
-        cs_close(&cs);
+    disassembler_close(&d);
 }
 
 static void dump_hook(void *ud, fvm_jit_dump_kind kind, fvm_jit_tier tier, const fvm_chunk *c,

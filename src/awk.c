@@ -243,25 +243,13 @@ double fvm_awk_strtonum(const char *s, size_t n)
 /* ------------------------------------------------------------------------
  * Numeric builtins */
 
-/* Truncation toward zero, saturating at the int64 range; NaN is 0. */
-static int64_t float_to_i64(double f)
-{
-    if (f != f)
-        return 0;
-    if (f >= 9223372036854775808.0)
-        return INT64_MAX;
-    if (f <= -9223372036854775808.0)
-        return INT64_MIN;
-    return (int64_t)f;
-}
-
 fvm_value fvm_awk_int(double x)
 {
     double t = trunc(x);
     /* The upper bound is 2^63 inclusive (upstream compares with
      * i64::MAX as f64), which the saturating cast turns into INT64_MAX. */
     if (isfinite(t) && t >= -9223372036854775808.0 && t <= 9223372036854775808.0)
-        return fvm_int(float_to_i64(t));
+        return fvm_int(fvm_float_to_int(t));
     return fvm_float(t);
 }
 
@@ -272,7 +260,7 @@ double fvm_awk_canon_nan(double r)
 
 uint64_t fvm_awk_bits(double x)
 {
-    return (uint64_t)float_to_i64(x);
+    return (uint64_t)fvm_float_to_int(x);
 }
 
 int64_t fvm_awk_shift(double v, double n, bool left)
@@ -284,10 +272,10 @@ int64_t fvm_awk_shift(double v, double n, bool left)
 
 fvm_value fvm_awk_intdiv(double a, double b, bool zero_for_zero)
 {
-    int64_t divisor = float_to_i64(b);
+    int64_t divisor = fvm_float_to_int(b);
     if (b == 0 || divisor == 0)
         return zero_for_zero ? fvm_float(0.0) : fvm_undef();
-    int64_t dividend = float_to_i64(a);
+    int64_t dividend = fvm_float_to_int(a);
     /* The one quotient int64 cannot hold is exact as a double. */
     if (dividend == INT64_MIN && divisor == -1)
         return fvm_float(9223372036854775808.0);

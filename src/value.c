@@ -413,23 +413,11 @@ bool fvm_truthy(fvm_value v)
     }
 }
 
-/* Truncation toward zero with saturation; NaN is 0. */
-static int64_t float_to_int(double f)
-{
-    if (f != f)
-        return 0;
-    if (f >= 9223372036854775808.0)
-        return INT64_MAX;
-    if (f <= -9223372036854775808.0)
-        return INT64_MIN;
-    return (int64_t)f;
-}
-
 int64_t fvm_to_int(fvm_value v)
 {
     switch (v.type) {
     case FVM_T_INT: return v.as.i;
-    case FVM_T_FLOAT: return float_to_int(v.as.f);
+    case FVM_T_FLOAT: return fvm_float_to_int(v.as.f);
     case FVM_T_BOOL: return v.as.b;
     case FVM_T_STATUS: return v.as.status;
     case FVM_T_ARRAY: return (int64_t)v.as.a->len;

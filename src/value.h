@@ -69,6 +69,19 @@ static inline void fvm_release(fvm_value v)
         fvm_free_heap(v);
 }
 
+/* A double truncated toward zero, saturating at the int64 range; NaN is 0.
+ * This is to_int of a Float, and every op that turns a float into an int. */
+static inline int64_t fvm_float_to_int(double f)
+{
+    if (f != f)
+        return 0;
+    if (f >= 9223372036854775808.0)
+        return INT64_MAX;
+    if (f <= -9223372036854775808.0)
+        return INT64_MIN;
+    return (int64_t)f;
+}
+
 /* --- strings --- */
 fvm_string *fvm_str_alloc(size_t len); /* rc 1, data uninitialised but NUL-terminated */
 static inline fvm_value fvm_str_value(fvm_string *s)

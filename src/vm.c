@@ -55,6 +55,22 @@ static bool array_store(fvm_value *cell, int64_t idx, fvm_value v)
     return true;
 }
 
+/* SlotArraySet / ArraySet: store v at index i if *cell holds an array (else
+ * the value is dropped, as upstream). Takes i and v; false after an error. */
+static bool store_if_array(fvm_vm *vm, fvm_value *cell, fvm_value i, fvm_value v)
+{
+    int64_t idx = fvm_to_int(i);
+    fvm_release(i);
+    if (cell->type != FVM_T_ARRAY) {
+        fvm_release(v);
+        return true;
+    }
+    if (array_store(cell, idx, v))
+        return true;
+    fvm_fail(vm, "array index %lld is too large", (long long)idx);
+    return false;
+}
+
 static fvm_value array_elem(fvm_value arr, int64_t idx)
 {
     if (arr.type != FVM_T_ARRAY || idx < 0 || (uint64_t)idx >= arr.as.a->len)
@@ -231,19 +247,6 @@ static fvm_step scheduler_op(fvm_vm *vm, unsigned code)
 {
     return fvm_fail(vm, "%s needs the goroutine scheduler, which is not available in this VM",
                     fvm_op_name(code));
-}
-
-/* AwkLshiftJit / AwkRshiftJit / AwkComplJit: the guarded forms upstream
- * added so the block JIT can compile them. */
-static int64_t awk_guard_int(double d)
-{
-    if (d != d)
-        return 0;
-    if (d >= 9223372036854775808.0)
-        return INT64_MAX;
-    if (d <= -9223372036854775808.0)
-        return INT64_MIN;
-    return (int64_t)d;
 }
 
 static void awk_warn_negative(const char *fn, double x)
@@ -460,14 +463,10 @@ dispatch:
     VM_CASE(SLOT_ARRAY_SET) /* [v, i] */
         a = POP();
         v = POP();
-        if (slots[pc->a].type != FVM_T_ARRAY) {
-            fvm_release(v);
-        } else if (!array_store(&slots[pc->a], fvm_to_int(a), v)) {
+        if (!store_if_array(vm, &slots[pc->a], a, v)) {
             SAVE();
-            fvm_fail(vm, "array index %lld is too large", (long long)fvm_to_int(a));
             goto stop;
         }
-        fvm_release(a);
         VM_NEXT();
 
     /* --- arrays in globals --- */
@@ -484,14 +483,10 @@ dispatch:
     VM_CASE(ARRAY_SET) /* [v, i] */
         a = POP();
         v = POP();
-        if (globals[pc->a].type != FVM_T_ARRAY) {
-            fvm_release(v);
-        } else if (!array_store(&globals[pc->a], fvm_to_int(a), v)) {
+        if (!store_if_array(vm, &globals[pc->a], a, v)) {
             SAVE();
-            fvm_fail(vm, "array index %lld is too large", (long long)fvm_to_int(a));
             goto stop;
         }
-        fvm_release(a);
         VM_NEXT();
     VM_CASE(ARRAY_PUSH)
         v = POP();
@@ -1100,8 +1095,8 @@ dispatch:
             fvm_fail(vm, "%s: negative values are not allowed", left ? "lshift" : "rshift");
             goto stop;
         }
-        uint64_t bits = (uint64_t)awk_guard_int(x);
-        unsigned sh = (unsigned)(awk_guard_int(n) & 63);
+        uint64_t bits = (uint64_t)fvm_float_to_int(x);
+        unsigned sh = (unsigned)(fvm_float_to_int(n) & 63);
         PUSH(fvm_float(left ? (double)(int64_t)(bits << sh) : (double)(bits >> sh)));
         VM_NEXT();
     }
@@ -1114,7 +1109,7 @@ dispatch:
             fvm_fail(vm, "compl: negative value is not allowed");
             goto stop;
         }
-        PUSH(fvm_float((double)~awk_guard_int(x)));
+        PUSH(fvm_float((double)~fvm_float_to_int(x)));
         VM_NEXT();
     }
     VM_CASE(AWK_GET_FIELD_NUM) PUSH(fvm_float(0.0)); VM_NEXT(); /* no field hook installed */

@@ -447,11 +447,7 @@ static bool format_items(fvm_buf *b, const when *w, const char *f, size_t n)
 fvm_value fvm_awk_strftime(const char *fmt, size_t n, double ts, bool utc)
 {
     /* Upstream: secs = floor(ts) saturating, nsec = the rounded rest. */
-    double fl = floor(ts);
-    int64_t secs = fl != fl                          ? 0
-                   : fl >= 9223372036854775808.0     ? INT64_MAX
-                   : fl <= -9223372036854775808.0    ? INT64_MIN
-                                                     : (int64_t)fl;
+    int64_t secs = fvm_float_to_int(floor(ts));
     double frac = round((ts - (double)secs) * 1e9);
     uint32_t nsec = !(frac > 0) ? 0 : frac >= 999999999.0 ? 999999999u : (uint32_t)frac;
     if (!utc)

@@ -201,17 +201,6 @@ static bool cmp_f(fvm_ir_cond c, double x, double y)
     }
 }
 
-/* The interpreter's float -> int conversion (value.c: float_to_int). */
-static int64_t f2i_sat(double d)
-{
-    if (d != d)
-        return 0;
-    if (d >= 9223372036854775808.0)
-        return INT64_MAX;
-    if (d <= -9223372036854775808.0)
-        return INT64_MIN;
-    return (int64_t)d;
-}
 
 static fvm_ir_ref fold_int(fvm_ir_func *f, const fvm_ir_inst *in)
 {
@@ -246,7 +235,7 @@ static fvm_ir_ref fold_float(fvm_ir_func *f, const fvm_ir_inst *in)
     case FVM_IR_FABS: return fvm_ir_const_f(f, fabs(x));
     case FVM_IR_FSQRT: return fvm_ir_const_f(f, sqrt(x));
     case FVM_IR_FCMP: return const_bool(f, cmp_f((fvm_ir_cond)in->aux, x, y));
-    case FVM_IR_F2I: return fvm_ir_const_i(f, f2i_sat(x));
+    case FVM_IR_F2I: return fvm_ir_const_i(f, fvm_float_to_int(x));
     case FVM_IR_CALL: {
         const fvm_jit_helper *h = fvm_jit_helper_get(in->aux);
         double (*fn)(double, double) = (double (*)(double, double))(uintptr_t)h->addr;

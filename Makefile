@@ -37,7 +37,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/test_unit
 
 .PHONY: all lib cli test unit cli-test conformance corpus asan test-switch fuzz bench bench-quick \
-        install install-test check clean
+        install install-test corpus-linear check clean
 
 all: lib cli
 
@@ -146,8 +146,12 @@ install-test: all
 
 # Everything CI runs: the suites in the normal, sanitizer and switch-dispatch
 # builds, the fuzzers for a fixed budget, an install, and the quick benchmarks.
-check: test asan test-switch install-test fuzz bench-quick
+check: test asan test-switch install-test corpus-linear fuzz bench-quick
 	@echo "check: every suite passed"
+
+# The corpus again with the linear JIT tier taking every chunk it can.
+corpus-linear: $(CLI)
+	bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=linear
 
 # ---- fuzzing ---------------------------------------------------------------
 # Every tests/fuzz/fuzz_<name>.c is a libFuzzer target, linked with the whole

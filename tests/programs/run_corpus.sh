@@ -8,6 +8,8 @@
 #                             (default: halted)
 #   ; expect-error: MESSAGE   the run fails with exactly this message, exit 1
 #   ; expect-stderr: TEXT     what else appears on standard error
+#   ; expect-native: MODE     under --jit=MODE the program must really run in
+#                             that tier (checked through --stats)
 #
 # Usage: tests/programs/run_corpus.sh [--fusevm=PATH] [--jit=MODE]
 #            [--cache=off|cold|warm] [-j N] [-v] [FILE|DIR]...
@@ -94,6 +96,7 @@ read_expectations() {
     : >"$d/want_err"
     want_result=
     want_error=
+    want_native=
     have_result=0
     have_error=0
     directives=0
@@ -102,7 +105,7 @@ read_expectations() {
         return 1
     fi
     while IFS= read -r line || [[ -n $line ]]; do
-        [[ $line =~ ^[[:space:]]*[\;#][[:space:]]*expect-(output|result|error|stderr):(.*)$ ]] || continue
+        [[ $line =~ ^[[:space:]]*[\;#][[:space:]]*expect-(output|result|error|stderr|native):(.*)$ ]] || continue
         kind=${BASH_REMATCH[1]}
         text=${BASH_REMATCH[2]}
         text=${text# }
@@ -111,6 +114,7 @@ read_expectations() {
         case $kind in
         output) printf '%b' "$text" >>"$d/want_out" ;;
         stderr) printf '%b' "$text" >>"$d/want_err" ;;
+        native) want_native=$text ;;
         result)
             ((have_result)) && { reason="more than one expect-result"; return 1; }
             have_result=1
@@ -174,10 +178,26 @@ show() {
 
 # Runs the program once; sets $reason and returns 1 on a mismatch.
 check_run() {
-    local file=$1 status
-    timeout "$timeout_s" "$fusevm" run "$file" --result --jit="$jit" \
-        </dev/null >"$d/got_stdout" 2>"$d/got_stderr"
+    local file=$1 status native=0
+    [[ -n $want_native && $want_native == "$jit" ]] && native=1
+    if ((native)); then
+        timeout "$timeout_s" "$fusevm" run "$file" --result --jit="$jit" --stats \
+            </dev/null >"$d/got_stdout" 2>"$d/got_stderr"
+    else
+        timeout "$timeout_s" "$fusevm" run "$file" --result --jit="$jit" \
+            </dev/null >"$d/got_stdout" 2>"$d/got_stderr"
+    fi
     status=$?
+    if ((native)); then
+        # The program must have run in the tier; the statistics lines are
+        # then dropped so the rest of stderr is compared as usual.
+        if ! grep -Eq "^fusevm: jit: .*runs $jit [1-9]" "$d/got_stderr"; then
+            reason="did not run in the $jit tier: $(grep '^fusevm: jit:' "$d/got_stderr")"
+            return 1
+        fi
+        grep -Ev '^fusevm: (stats|jit): ' "$d/got_stderr" >"$d/got_stderr_rest"
+        mv "$d/got_stderr_rest" "$d/got_stderr"
+    fi
     if ((status == 124)); then
         reason="timed out after ${timeout_s}s"
         return 1

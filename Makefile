@@ -37,7 +37,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/test_unit
 
 .PHONY: all lib cli test unit cli-test conformance corpus asan test-switch fuzz bench bench-quick \
-        install install-test corpus-linear check clean
+        install install-test corpus-linear bench-jit check clean
 
 all: lib cli
 
@@ -197,6 +197,13 @@ bench: cli
 
 bench-quick: cli
 	python3 bench/run.py --quick --fusevm $(CLI) --build-dir $(BUILD)/bench $(BENCH_ARGS)
+
+# The linear JIT tier on upstream's jit_vs_interp kernels against C and the
+# interpreter, and its compile time (bench/jit_linear.c).
+bench-jit: lib
+	$(CC) -std=c11 -O2 -Wall -Wextra -Iinclude -o $(BUILD)/bench-jit-linear bench/jit_linear.c \
+	  $(STATIC) -lm
+	$(BUILD)/bench-jit-linear
 
 # ---- install ---------------------------------------------------------------
 

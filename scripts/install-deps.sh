@@ -13,6 +13,10 @@ packages=(
   python3               # benchmark runner
   lua5.4 luajit         # benchmark peers
 )
+if [ "${1:-}" = "--list" ]; then # the package names, for scripts that install them
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

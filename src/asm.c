@@ -595,30 +595,47 @@ static fvm_string *read_string_obj(assembler *A)
 
 static bool read_value(assembler *A, int depth, fvm_value *out);
 
-static bool read_array(assembler *A, int depth, fvm_value *out)
+/* The items of a bracketed literal (A->cur is at its opener) up to the
+ * closing character: read_item adds one item to *c; items are separated by
+ * commas, and a trailing comma is allowed. */
+static bool read_list(assembler *A, int depth, char close,
+                      bool (*read_item)(assembler *, int, fvm_value *), fvm_value *c)
 {
-    fvm_value arr = fvm_array_new();
-    A->cur++; /* '[' */
+    A->cur++; /* the opener */
     for (;;) {
         skip_blanks(A);
-        if (A->cur < A->eol && *A->cur == ']')
+        if (A->cur < A->eol && *A->cur == close)
             break;
-        fvm_value item;
-        if (!read_value(A, depth + 1, &item))
-            return fvm_release(arr), false;
-        fvm_array_push(&arr, item);
+        if (!read_item(A, depth, c))
+            return false;
         skip_blanks(A);
         if (A->cur < A->eol && *A->cur == ',') {
             A->cur++;
             continue;
         }
-        if (A->cur == A->eol || *A->cur != ']') {
+        if (A->cur == A->eol || *A->cur != close) {
             char tmp[160];
-            fvm_release(arr);
-            return error(A, A->cur, "expected ',' or ']', found '%s'", snippet(A, A->cur, tmp));
+            return error(A, A->cur, "expected ',' or '%c', found '%s'", close, snippet(A, A->cur, tmp));
         }
     }
     A->cur++;
+    return true;
+}
+
+static bool read_array_item(assembler *A, int depth, fvm_value *arr)
+{
+    fvm_value item;
+    if (!read_value(A, depth + 1, &item))
+        return false;
+    fvm_array_push(arr, item);
+    return true;
+}
+
+static bool read_array(assembler *A, int depth, fvm_value *out)
+{
+    fvm_value arr = fvm_array_new();
+    if (!read_list(A, depth, ']', read_array_item, &arr))
+        return fvm_release(arr), false;
     *out = arr;
     return true;
 }
@@ -651,25 +668,8 @@ static bool read_hash_entry(assembler *A, int depth, fvm_value *h)
 static bool read_hash(assembler *A, int depth, fvm_value *out)
 {
     fvm_value h = fvm_hash_new();
-    A->cur++; /* '{' */
-    for (;;) {
-        skip_blanks(A);
-        if (A->cur < A->eol && *A->cur == '}')
-            break;
-        if (!read_hash_entry(A, depth, &h))
-            return fvm_release(h), false;
-        skip_blanks(A);
-        if (A->cur < A->eol && *A->cur == ',') {
-            A->cur++;
-            continue;
-        }
-        if (A->cur == A->eol || *A->cur != '}') {
-            char tmp[160];
-            fvm_release(h);
-            return error(A, A->cur, "expected ',' or '}', found '%s'", snippet(A, A->cur, tmp));
-        }
-    }
-    A->cur++;
+    if (!read_list(A, depth, '}', read_hash_entry, &h))
+        return fvm_release(h), false;
     *out = h;
     return true;
 }

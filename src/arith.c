@@ -58,26 +58,10 @@ fvm_value fvm_arith_negate(fvm_value a)
 
 bool fvm_num_compare(unsigned code, fvm_value a, fvm_value b)
 {
-    if (both_int(a, b)) {
-        int64_t x = a.as.i, y = b.as.i;
-        switch (code) {
-        case FVM_OP_NUM_EQ: return x == y;
-        case FVM_OP_NUM_NE: return x != y;
-        case FVM_OP_NUM_LT: return x < y;
-        case FVM_OP_NUM_GT: return x > y;
-        case FVM_OP_NUM_LE: return x <= y;
-        default: return x >= y;
-        }
-    }
+    if (both_int(a, b))
+        return FVM_NUM_COMPARE(code, a.as.i, b.as.i);
     double x = fvm_to_float(a), y = fvm_to_float(b);
-    switch (code) {
-    case FVM_OP_NUM_EQ: return x == y;
-    case FVM_OP_NUM_NE: return x != y;
-    case FVM_OP_NUM_LT: return x < y;
-    case FVM_OP_NUM_GT: return x > y;
-    case FVM_OP_NUM_LE: return x <= y;
-    default: return x >= y;
-    }
+    return FVM_NUM_COMPARE(code, x, y);
 }
 
 int64_t fvm_spaceship(fvm_value a, fvm_value b)

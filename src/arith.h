@@ -22,6 +22,15 @@ static inline int64_t fvm_int_mod(int64_t a, int64_t b)
     return a % b;
 }
 
+/* NumEq..NumGe (code is the opcode) on two numbers of one C type. */
+#define FVM_NUM_COMPARE(code, x, y)                                                                \
+    ((code) == FVM_OP_NUM_EQ   ? (x) == (y)                                                        \
+     : (code) == FVM_OP_NUM_NE ? (x) != (y)                                                        \
+     : (code) == FVM_OP_NUM_LT ? (x) < (y)                                                         \
+     : (code) == FVM_OP_NUM_GT ? (x) > (y)                                                         \
+     : (code) == FVM_OP_NUM_LE ? (x) <= (y)                                                        \
+                               : (x) >= (y))
+
 /* Add, Sub, Mul, Mod when not both operands are Int (or when they are). */
 fvm_value fvm_arith_add(fvm_value a, fvm_value b);
 fvm_value fvm_arith_sub(fvm_value a, fvm_value b);

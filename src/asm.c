@@ -325,17 +325,6 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static void skip_blanks(assembler *A)
 {
     while (A->cur < A->eol && is_blank(*A->cur))
@@ -419,7 +408,7 @@ static bool parse_magnitude(const char *s, size_t n, unsigned base, number *out)
     if (n == 0)
         return false;
     for (size_t i = 0; i < n; i++) {
-        int d = base == 16 ? hex_value(s[i]) : (is_digit(s[i]) ? s[i] - '0' : -1);
+        int d = base == 16 ? fvm_hex_digit(s[i]) : (is_digit(s[i]) ? s[i] - '0' : -1);
         if (d < 0)
             return false;
         if (out->mag > (UINT64_MAX - (uint64_t)d) / base)
@@ -510,7 +499,7 @@ static bool read_float_word(assembler *A, double *out)
     if (word_is(start, n, "f64") && A->cur < A->eol && *A->cur == ':') {
         number bits = {0};
         const char *hex = ++A->cur;
-        while (A->cur < A->eol && hex_value(*A->cur) >= 0)
+        while (A->cur < A->eol && fvm_hex_digit(*A->cur) >= 0)
             A->cur++;
         if (!parse_magnitude(hex, (size_t)(A->cur - hex), 16, &bits) || bits.overflow)
             return error(A, start, "malformed float '%s'", snippet(A, start, tmp));
@@ -568,10 +557,10 @@ static bool read_string(assembler *A, fvm_buf *out)
         case '\\': fvm_buf_putc(out, '\\'); break;
         case '"': fvm_buf_putc(out, '"'); break;
         case 'x':
-            if (A->eol - p < 4 || hex_value(p[2]) < 0 || hex_value(p[3]) < 0)
+            if (A->eol - p < 4 || fvm_hex_digit(p[2]) < 0 || fvm_hex_digit(p[3]) < 0)
                 return error(A, p, "bad escape '%s': \\x takes two hex digits",
                              render(p, (size_t)(A->eol - p < 4 ? A->eol - p : 4), tmp));
-            fvm_buf_putc(out, (char)(hex_value(p[2]) * 16 + hex_value(p[3])));
+            fvm_buf_putc(out, (char)(fvm_hex_digit(p[2]) * 16 + fvm_hex_digit(p[3])));
             p += 2;
             break;
         default: return error(A, p, "bad escape '%s' in string", render(p, 2, tmp));

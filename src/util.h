@@ -42,6 +42,18 @@ void fvm_buf_puts(fvm_buf *b, const char *s);
 void fvm_buf_printf(fvm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fvm_buf_free(fvm_buf *b);
 
+/* The value of a hexadecimal digit, or -1. */
+static inline int fvm_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* FNV-1a, 64-bit, for content hashes that must be stable across processes. */
 static inline uint64_t fvm_fnv1a64(uint64_t h, const void *p, size_t n)
 {

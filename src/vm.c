@@ -1212,13 +1212,6 @@ dispatch:
 #define INT_ARITH(op, x, y)                                                                        \
     ((op) == FVM_OP_ADD ? fvm_wrap_add(x, y) : (op) == FVM_OP_SUB ? fvm_wrap_sub(x, y)             \
                                               : fvm_wrap_mul(x, y))
-#define INT_COMPARE(op, x, y)                                                                      \
-    ((op) == FVM_OP_NUM_EQ   ? (x) == (y)                                                          \
-     : (op) == FVM_OP_NUM_NE ? (x) != (y)                                                          \
-     : (op) == FVM_OP_NUM_LT ? (x) < (y)                                                           \
-     : (op) == FVM_OP_NUM_GT ? (x) > (y)                                                           \
-     : (op) == FVM_OP_NUM_LE ? (x) <= (y)                                                          \
-                             : (x) >= (y))
     XOP_CASE(SLOT_PAIR)
         a = slots[pc->a];
         b = slots[pc->b];
@@ -1244,7 +1237,7 @@ dispatch:
         goto xop_get_slot;
     XOP_CASE(SLOT_CMP_JUMP)
         if (FVM_LIKELY(slots[pc->a].type == FVM_T_INT)) {
-            if (INT_COMPARE(pc->b, slots[pc->a].as.i, (int64_t)pc->u.j.limit) == pc->c)
+            if (FVM_NUM_COMPARE(pc->b, slots[pc->a].as.i, (int64_t)pc->u.j.limit) == pc->c)
                 VM_JUMP(pc->u.j.target);
             pc += 3;
             VM_NEXT();
@@ -1264,7 +1257,7 @@ dispatch:
         VM_NEXT();
     XOP_CASE(CMP_JUMP)
         if (FVM_LIKELY(DEPTH() >= 2 && sp[-2].type == FVM_T_INT && sp[-1].type == FVM_T_INT)) {
-            bool t = INT_COMPARE(pc->b, sp[-2].as.i, sp[-1].as.i);
+            bool t = FVM_NUM_COMPARE(pc->b, sp[-2].as.i, sp[-1].as.i);
             sp -= 2;
             if (t == pc->c)
                 VM_JUMP(pc->u.j.target);

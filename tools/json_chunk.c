@@ -165,17 +165,6 @@ static bool is_json_number(const char *s)
     return *s == 0;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* "NaN", "-NaN", "inf", "-inf" or "f64:" and 16 hex digits. */
 static bool float_tag(const char *s, size_t n, uint64_t *bits)
 {
@@ -198,7 +187,7 @@ static bool float_tag(const char *s, size_t n, uint64_t *bits)
         return false;
     *bits = 0;
     for (size_t i = 4; i < n; i++) {
-        int d = hex_digit(s[i]);
+        int d = fvm_hex_digit(s[i]);
         if (d < 0)
             return false;
         *bits = *bits << 4 | (uint64_t)d;
@@ -727,7 +716,7 @@ static unsigned escape_unit(const char *s, size_t n)
         return 0x10000;
     unsigned u = 0;
     for (size_t k = 2; k < 6; k++) {
-        int d = hex_digit(s[k]);
+        int d = fvm_hex_digit(s[k]);
         if (d < 0)
             return 0x10000;
         u = u << 4 | (unsigned)d;

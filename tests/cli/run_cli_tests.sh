@@ -173,6 +173,11 @@ else
         '^fusevm: jit: the chunk is not eligible for the linear tier; interpreting it$' \
         "$FUSEVM" run --jit=linear --stats answer.fasm
     expect "jit linear, ineligible chunk output" 0 "42" "" "$FUSEVM" run --jit=linear answer.fasm
+    # capstone is loaded only for this: its decoded lines follow each IR line.
+    expect_match "jit linear, machine code disassembled" 0 '^    [0-9a-f]{6}  mov +' \
+        "$FUSEVM" run --jit=linear --dump=asm sum.fasm
+    expect_match "jit linear, IR dumped" 0 '^---- linear IR of chunk [0-9a-f]{16}$' \
+        "$FUSEVM" run --jit=linear --dump=ir sum.fasm
 fi
 expect "dump without a JIT" 0 "42" "" "$FUSEVM" run --dump=ir,asm answer.fasm
 expect "dump unknown item" 2 "" "fusevm run: unknown --dump item 'bogus' (expected ir or asm)" \

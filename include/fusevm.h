@@ -739,8 +739,10 @@ typedef struct fvm_jit_counters {
 } fvm_jit_counters;
 
 typedef enum fvm_jit_status {
-    FVM_JIT_OK,          /* native code ran; the result is in *out */
-    FVM_JIT_NOT_COMPILED /* no native code for this call: use the interpreter */
+    FVM_JIT_OK,           /* native code ran; the result is in *out */
+    FVM_JIT_NOT_COMPILED, /* no native code for this call: use the interpreter */
+    FVM_JIT_HALTED        /* native code ran to the end with an empty stack
+                             (the interpreter's FVM_RUN_HALTED); *out is Undef */
 } fvm_jit_status;
 
 /* A new context with the default settings, then the environment's: each
@@ -800,6 +802,60 @@ FVM_API bool fvm_jit_is_linear_eligible(fvm_jit *j, const fvm_chunk *c);
  * case it leaves to the interpreter (a zero divisor): run the interpreter. */
 FVM_API fvm_jit_status fvm_jit_try_run_linear(fvm_jit *j, const fvm_chunk *c, fvm_value *slots,
                                               size_t nslots, fvm_value *out);
+
+/* Block tier: a whole numeric chunk with jumps and loops in one native
+ * function, its slots in registers. Whether the tier accepts every op of c
+ * (validation only; a compile may still decline, e.g. when a slot would
+ * hold an Int on one path and a Float on another). */
+FVM_API bool fvm_jit_is_block_eligible(fvm_jit *j, const fvm_chunk *c);
+/* Run c natively with slots[0..nslots) as its frame slots, after the
+ * context's block_threshold calls of c with slots of the same kinds
+ * (compiled code is cached by op_hash and the kinds of the slots c uses).
+ * FVM_JIT_OK: *out holds the value the interpreter would return (Int,
+ * Float or Bool; the caller owns it); FVM_JIT_HALTED: the chunk ends with
+ * an empty stack. Either way the slots c writes hold what the interpreter
+ * would have left there; slots it does not write are untouched, and slots
+ * past nslots are never accessed. FVM_JIT_NOT_COMPILED: nothing changed;
+ * run the interpreter (not eligible, not hot yet, compile failed or backed
+ * off, too few slots, or the code met a case it leaves to the interpreter:
+ * a zero divisor, a slot that is not a number, an AWK division by zero;
+ * for the last, fvm_jit_take_awk_div_trap says which). */
+FVM_API fvm_jit_status fvm_jit_try_run_block(fvm_jit *j, const fvm_chunk *c, fvm_value *slots,
+                                             size_t nslots, fvm_value *out);
+/* fvm_jit_try_run_block compiling on the first call, whatever the
+ * threshold. */
+FVM_API fvm_jit_status fvm_jit_try_run_block_eager(fvm_jit *j, const fvm_chunk *c,
+                                                   fvm_value *slots, size_t nslots,
+                                                   fvm_value *out);
+/* The kinds of raw slot words, for hosts that keep slots as 64-bit words
+ * (upstream's kinded variants): an Int word is the integer, a Float word
+ * the double's bit pattern. */
+typedef enum fvm_jit_slot_kind { FVM_JIT_SLOT_INT, FVM_JIT_SLOT_FLOAT } fvm_jit_slot_kind;
+/* fvm_jit_try_run_block (eager: _eager) on raw words; kinds NULL means all
+ * Int. On FVM_JIT_OK/HALTED the words c writes are updated: an Int or Bool
+ * result of a slot into an Int word (Bool as 0/1), a Float into a Float
+ * word; a slot whose kind the run changes (a Float written into an Int
+ * word, or the reverse) makes the call decline, as nothing could say so. */
+FVM_API fvm_jit_status fvm_jit_try_run_block_kinded(fvm_jit *j, const fvm_chunk *c, int64_t *slots,
+                                                    const fvm_jit_slot_kind *kinds, size_t nslots,
+                                                    bool eager, fvm_value *out);
+/* Whether code for c (any slot kinds) is compiled in this context. */
+FVM_API bool fvm_jit_block_is_compiled(fvm_jit *j, const fvm_chunk *c);
+/* Which AWK division the most recent block run left to the interpreter
+ * because its divisor was zero: 0 none, 1 AwkDivJit, 2 AwkModJit; reading
+ * clears it. fvm_jit_awk_div_trap_message gives the interpreter's error
+ * message for a trap (NULL for 0). */
+FVM_API int fvm_jit_take_awk_div_trap(fvm_jit *j);
+FVM_API const char *fvm_jit_awk_div_trap_message(int trap);
+/* Partial JIT: the longest run of at least 4 block-eligible ops in c whose
+ * jumps all stay inside it (a jump to its end disqualifies it), earliest
+ * first on ties: true with [*start, *end), false if there is none. */
+FVM_API bool fvm_jit_find_region(const fvm_chunk *c, size_t *start, size_t *end);
+/* A new chunk of ops [start, end) of c, jumps rebased, with c's constants,
+ * names and source and the region's lines (no subroutines, blocks or sub
+ * chunks), verified and hashed; NULL if the range is empty or out of
+ * bounds or a jump leaves it. Free with fvm_chunk_free. */
+FVM_API fvm_chunk *fvm_jit_extract_region(const fvm_chunk *c, size_t start, size_t end);
 
 /* ------------------------------------------------------------------------
  * The VM

@@ -67,6 +67,11 @@ struct fvm_jit {
     fvm_jit_dump_fn dump_fn;
     void *dump_ud;
     char last_failure[LAST_FAILURE_MAX];
+    /* The linear tier's code last run and the op_hash it was found for: a
+     * chunk called repeatedly skips the kinds key and the table lookup (the
+     * code checks the kinds of the slots it reads itself). */
+    uint64_t linear_last_hash;
+    void *linear_last;
 };
 
 /* A decimal integer in [lo, hi], surrounded by optional whitespace, with
@@ -409,20 +414,43 @@ bool fvm_jit_is_linear_eligible(fvm_jit *j, const fvm_chunk *c)
     return c && linear_eligible(c);
 }
 
-fvm_jit_status fvm_jit_try_run_linear(fvm_jit *j, const fvm_chunk *c, fvm_value *slots, size_t nslots,
-                                      fvm_value *out)
+/* The code for c through the cache (compiling it if need be), remembered
+ * as the last code, then run. */
+static fvm_jit_status linear_lookup_run(fvm_jit *j, const fvm_chunk *c, fvm_value *slots,
+                                        size_t nslots, fvm_value *out)
 {
-    if (!j || !c || !out || (nslots && !slots))
-        return FVM_JIT_NOT_COMPILED;
     /* The code is specialised for the kinds of the slots the chunk can
      * touch; slots beyond those do not matter. */
     size_t used = c->max_slot < 0 ? 0 : (size_t)c->max_slot + 1;
     uint64_t key = fvm_jit_slot_kinds_key(slots, used < nslots ? used : nslots);
     void *code = fvm_jit_code_for(j, &linear_tier, c, key, slots, nslots, 0);
-    if (!code || !linear_run(code, slots, nslots, out))
+    if (!code)
+        return FVM_JIT_NOT_COMPILED;
+    j->linear_last = code;
+    j->linear_last_hash = c->op_hash;
+    if (!linear_run(code, slots, nslots, out))
         return FVM_JIT_NOT_COMPILED;
     fvm_jit_count_run(j, FVM_JIT_LINEAR);
     return FVM_JIT_OK;
+}
+
+fvm_jit_status fvm_jit_try_run_linear(fvm_jit *j, const fvm_chunk *c, fvm_value *slots, size_t nslots,
+                                      fvm_value *out)
+{
+    if (!j || !c || !out || (nslots && !slots))
+        return FVM_JIT_NOT_COMPILED;
+    /* The fast path: the chunk run last, its code checking the slots. */
+    if (j->linear_last && j->linear_last_hash == c->op_hash) {
+        fvm_linear_outcome r = fvm_linear_exec(j->linear_last, slots, nslots, out);
+        if (r == FVM_LINEAR_DONE) {
+            j->stats.cache_hits++;
+            j->stats.runs[FVM_JIT_LINEAR]++;
+            return FVM_JIT_OK;
+        }
+        if (r == FVM_LINEAR_EXITED)
+            return FVM_JIT_NOT_COMPILED;
+    }
+    return linear_lookup_run(j, c, slots, nslots, out);
 }
 
 /* ------------------------------------------------------------------------

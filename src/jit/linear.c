@@ -3,6 +3,7 @@
  * lowering, and a commit into the caller's code arena. */
 #include "jit/linear.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +19,8 @@
 /* The language type of a value on the abstract stack or in a slot. Int and
  * Bool travel as I64 (Bool as 0/1), Float as F64. */
 typedef enum vt { VT_INT, VT_FLOAT, VT_BOOL } vt;
+/* The fvm_type of each vt. */
+static const uint32_t vt_type[] = {FVM_T_INT, FVM_T_FLOAT, FVM_T_BOOL};
 
 typedef struct sval {
     fvm_ir_ref r;
@@ -32,12 +35,23 @@ typedef struct lslot {
     sval cur;
 } lslot;
 
+/* The code works on the caller's values directly: entry(slots, out) loads
+ * the payloads of the slots it reads, and after its last guard stores the
+ * type and payload of each slot it writes and of the result. */
+typedef int64_t (*linear_entry)(fvm_value *slots, fvm_value *out);
+
+/* A slot the code reads, with the type it was compiled for. */
+typedef struct read_slot {
+    uint32_t slot;
+    uint32_t type; /* fvm_type */
+} read_slot;
+
 struct fvm_linear_code {
-    int64_t (*entry)(int64_t *io);
-    lslot *slots;     /* io[k] is slots[k]; io[nused] is the result */
-    uint32_t nused;
+    linear_entry entry;
+    read_slot *reads;
+    uint32_t *clobbers; /* slots written but not read: any value, released on completion */
+    uint32_t nreads, nclobbers;
     size_t min_nslots;
-    uint8_t result_type;
 };
 
 typedef struct lin {
@@ -45,7 +59,7 @@ typedef struct lin {
     const fvm_value *slots;
     size_t nslots;
     fvm_ir_func f;
-    fvm_ir_ref io;
+    fvm_ir_ref slots_p, out_p; /* the parameters */
     sval stack[MAX_DEPTH];
     int sp;
     int32_t *map;     /* slot number -> index in ls, or -1 */
@@ -131,7 +145,16 @@ static fvm_ir_ref to_i(lin *L, sval s)
     return s.t == VT_FLOAT ? fvm_ir_op1(&L->f, FVM_IR_F2I, FVM_IR_I64, s.r) : s.r;
 }
 
-static int32_t io_offset(uint32_t index) { return (int32_t)(8 * index); }
+/* Byte offsets of a value's type and payload in an fvm_value array. */
+static int32_t type_offset(uint32_t slot)
+{
+    return (int32_t)(slot * sizeof(fvm_value) + offsetof(fvm_value, type));
+}
+
+static int32_t payload_offset(uint32_t slot)
+{
+    return (int32_t)(slot * sizeof(fvm_value) + offsetof(fvm_value, as));
+}
 
 static lslot *slot_state(lin *L, uint16_t k)
 {
@@ -160,10 +183,14 @@ static bool slot_read(lin *L, uint16_t k, sval *out)
         }
         s->kind = v.type == FVM_T_FLOAT ? VT_FLOAT : v.type == FVM_T_BOOL ? VT_BOOL : VT_INT;
         s->read = true;
-        fvm_ir_ref args[1] = {L->io};
+        fvm_ir_ref args[1] = {L->slots_p};
         fvm_ir_type t = s->kind == VT_FLOAT ? FVM_IR_F64 : FVM_IR_I64;
-        s->cur = (sval){fvm_ir_emit(&L->f, FVM_IR_LOAD, t, args, 1, io_offset(L->map[k]), 0),
-                        s->kind};
+        fvm_ir_ref r = fvm_ir_emit(&L->f, FVM_IR_LOAD, t, args, 1, payload_offset(k), 0);
+        /* A Bool is the payload's first byte, as the interpreter reads it;
+         * the other bytes of the union may hold anything. */
+        if (s->kind == VT_BOOL)
+            r = fvm_ir_op2(&L->f, FVM_IR_AND, FVM_IR_I64, r, fvm_ir_const_i(&L->f, 0xff));
+        s->cur = (sval){r, s->kind};
         s->have = true;
     }
     *out = s->cur;
@@ -428,24 +455,52 @@ static bool build_op(lin *L, const fvm_op *op)
     }
 }
 
-static void store_io(lin *L, uint32_t index, fvm_ir_ref v)
+/* Store v as the value at index of the array at base: the type word (with
+ * the zero padding after it) and the payload. A Bool's payload is 0 or 1
+ * with zero bytes after it, as fvm_bool makes it. */
+static void store_value(lin *L, fvm_ir_ref base, uint32_t index, sval v)
 {
-    fvm_ir_ref args[2] = {L->io, v};
-    fvm_ir_emit(&L->f, FVM_IR_STORE, FVM_IR_VOID, args, 2, io_offset(index), 0);
+    uint64_t tag = vt_type[v.t]; /* type, then pad_ = 0 (little-endian) */
+    fvm_ir_ref args[2] = {base, fvm_ir_const_i(&L->f, (int64_t)tag)};
+    fvm_ir_emit(&L->f, FVM_IR_STORE, FVM_IR_VOID, args, 2, type_offset(index), 0);
+    args[1] = v.r;
+    fvm_ir_emit(&L->f, FVM_IR_STORE, FVM_IR_VOID, args, 2, payload_offset(index), 0);
+}
+
+/* The stores write the caller's values, so none may come before a guard:
+ * an exit must leave everything as it was. */
+static bool stores_follow_guards(const fvm_ir_func *f)
+{
+    bool stored = false;
+    for (fvm_ir_ref r = 1; r < f->ninsts; r++) {
+        const fvm_ir_inst *in = &f->insts[r];
+        if (in->dead)
+            continue;
+        if (in->op == FVM_IR_STORE)
+            stored = true;
+        else if (in->op == FVM_IR_GUARD && stored)
+            return false;
+    }
+    return true;
 }
 
 static bool build(lin *L)
 {
-    L->io = fvm_ir_emit(&L->f, FVM_IR_PARAM, FVM_IR_PTR, NULL, 0, 0, 0);
+    L->slots_p = fvm_ir_emit(&L->f, FVM_IR_PARAM, FVM_IR_PTR, NULL, 0, 0, 0);
+    L->out_p = fvm_ir_emit(&L->f, FVM_IR_PARAM, FVM_IR_PTR, NULL, 0, 0, 1);
     for (L->ip = 0; L->ip < L->c->len; L->ip++)
         if (!build_op(L, &L->c->ops[L->ip]))
             return false;
     for (uint32_t i = 0; i < L->nls; i++)
         if (L->ls[i].written)
-            store_io(L, i, L->ls[i].cur.r);
-    store_io(L, L->nls, L->stack[0].r);
+            store_value(L, L->slots_p, L->ls[i].slot, L->ls[i].cur);
+    store_value(L, L->out_p, 0, L->stack[0]);
     fvm_ir_emit(&L->f, FVM_IR_RET, FVM_IR_VOID, NULL, 0, 0, 0);
     fvm_ir_dce(&L->f);
+    if (!stores_follow_guards(&L->f)) {
+        L->why = "a store before a guard";
+        return false;
+    }
     return true;
 }
 
@@ -475,6 +530,24 @@ static uint16_t max_slot_used(const fvm_chunk *c)
     return m;
 }
 
+/* The run's tables: the slots to check, and those to release after. */
+static void set_slot_tables(fvm_linear_code *code, const lin *L)
+{
+    code->reads = fvm_xmalloc(((size_t)L->nls + 1) * sizeof *code->reads);
+    code->clobbers = fvm_xmalloc(((size_t)L->nls + 1) * sizeof *code->clobbers);
+    code->nreads = code->nclobbers = 0;
+    code->min_nslots = 0;
+    for (uint32_t i = 0; i < L->nls; i++) {
+        const lslot *s = &L->ls[i];
+        if (s->read)
+            code->reads[code->nreads++] = (read_slot){s->slot, vt_type[s->kind]};
+        else if (s->written)
+            code->clobbers[code->nclobbers++] = s->slot;
+        if ((size_t)s->slot + 1 > code->min_nslots)
+            code->min_nslots = (size_t)s->slot + 1;
+    }
+}
+
 static void dump_code(const fvm_ir_func *f, const uint32_t *offsets, const fvm_x64_buf *b,
                       fvm_buf *out)
 {
@@ -491,13 +564,11 @@ static void dump_code(const fvm_ir_func *f, const uint32_t *offsets, const fvm_x
                    b->len - offsets[f->ninsts]);
 }
 
-/* Build, allocate and lower into b; fills code's slot table and result type. */
-static bool generate(lin *L, fvm_linear_code *code, fvm_x64_buf *b, fvm_buf *dump_ir,
-                     fvm_buf *dump_asm)
+/* Build, allocate and lower into b. */
+static bool generate(lin *L, fvm_x64_buf *b, fvm_buf *dump_ir, fvm_buf *dump_asm)
 {
     if (!build(L))
         return false;
-    code->result_type = L->stack[0].t;
     fvm_ra_config cfg = {FVM_RA_DEFAULT_ALLOWED};
     fvm_ra_result ra;
     fvm_ra_run(&L->f, &cfg, &ra);
@@ -530,10 +601,10 @@ fvm_linear_code *fvm_linear_compile(const fvm_chunk *c, const fvm_value *slots, 
     fvm_linear_code *code = fvm_xcalloc(1, sizeof *code);
     fvm_x64_buf b;
     fvm_x64_buf_init(&b, 0);
-    bool ok = generate(&L, code, &b, dump_ir, dump_asm);
+    bool ok = generate(&L, &b, dump_ir, dump_asm);
     uint64_t t1 = now_ns();
     if (ok) {
-        code->entry = (int64_t (*)(int64_t *))fvm_mcode_add(arena, b.code, b.len);
+        code->entry = (linear_entry)fvm_mcode_add(arena, b.code, b.len);
         if (!code->entry)
             L.why = "code memory refused";
         ok = code->entry != NULL;
@@ -541,13 +612,7 @@ fvm_linear_code *fvm_linear_compile(const fvm_chunk *c, const fvm_value *slots, 
     if (stats)
         *stats = (fvm_linear_stats){t1 - t0, now_ns() - t1, fvm_ir_live_count(&L.f), b.len};
     if (ok) {
-        code->slots = L.ls;
-        code->nused = L.nls;
-        code->min_nslots = 0;
-        for (uint32_t i = 0; i < L.nls; i++)
-            if ((size_t)L.ls[i].slot + 1 > code->min_nslots)
-                code->min_nslots = (size_t)L.ls[i].slot + 1;
-        L.ls = NULL;
+        set_slot_tables(code, &L);
     } else {
         if (why_not)
             *why_not = L.why;
@@ -563,63 +628,46 @@ fvm_linear_code *fvm_linear_compile(const fvm_chunk *c, const fvm_value *slots, 
 
 /* ---- run ---------------------------------------------------------------------------------- */
 
-static fvm_value make_value(vt t, int64_t bits)
-{
-    if (t == VT_INT)
-        return fvm_int(bits);
-    if (t == VT_BOOL)
-        return fvm_bool(bits != 0);
-    double d;
-    memcpy(&d, &bits, sizeof d);
-    return fvm_float(d);
-}
-
-static bool kinds_match(const fvm_linear_code *code, const fvm_value *slots, size_t nslots)
-{
-    if (code->min_nslots > nslots || (code->min_nslots && !slots))
-        return false;
-    for (uint32_t i = 0; i < code->nused; i++) {
-        const lslot *s = &code->slots[i];
-        if (!s->read)
-            continue;
-        uint32_t t = slots[s->slot].type;
-        vt k = t == FVM_T_FLOAT ? VT_FLOAT : t == FVM_T_BOOL ? VT_BOOL : VT_INT;
-        if ((t != FVM_T_INT && t != FVM_T_FLOAT && t != FVM_T_BOOL) || k != s->kind)
-            return false;
-    }
-    return true;
-}
-
 bool fvm_linear_run(const fvm_linear_code *code, fvm_value *slots, size_t nslots, fvm_value *out)
 {
-    if (!code || !kinds_match(code, slots, nslots))
-        return false;
-    int64_t small[64];
-    int64_t *io = code->nused + 1 <= 64 ? small : fvm_xmalloc((code->nused + 1) * sizeof *io);
-    for (uint32_t i = 0; i < code->nused; i++) {
-        const fvm_value *v = &slots[code->slots[i].slot];
-        io[i] = !code->slots[i].read ? 0 : v->type == FVM_T_BOOL ? v->as.b : v->as.i;
-    }
-    bool done = code->entry(io) == 0;
-    if (done) {
-        for (uint32_t i = 0; i < code->nused; i++) {
-            const lslot *s = &code->slots[i];
-            if (!s->written)
-                continue;
-            fvm_release(slots[s->slot]);
-            slots[s->slot] = make_value((vt)s->cur.t, io[i]);
-        }
-        *out = make_value((vt)code->result_type, io[code->nused]);
-    }
-    if (io != small)
-        free(io);
-    return done;
+    return fvm_linear_exec(code, slots, nslots, out) == FVM_LINEAR_DONE;
+}
+
+/* The run of code that writes slots it does not read: their old values
+ * may be heap values, kept to be released once the code replaced them. */
+static fvm_linear_outcome exec_clobbering(const fvm_linear_code *code, fvm_value *slots,
+                                          fvm_value *out)
+{
+    fvm_value small[8];
+    fvm_value *old = code->nclobbers <= 8 ? small : fvm_xmalloc(code->nclobbers * sizeof *old);
+    for (uint32_t i = 0; i < code->nclobbers; i++)
+        old[i] = slots[code->clobbers[i]];
+    bool done = code->entry(slots, out) == 0;
+    for (uint32_t i = 0; done && i < code->nclobbers; i++)
+        fvm_release(old[i]);
+    if (old != small)
+        free(old);
+    return done ? FVM_LINEAR_DONE : FVM_LINEAR_EXITED;
+}
+
+fvm_linear_outcome fvm_linear_exec(const fvm_linear_code *code, fvm_value *slots, size_t nslots,
+                                   fvm_value *out)
+{
+    if (!code || code->min_nslots > nslots || (code->min_nslots && !slots))
+        return FVM_LINEAR_MISFIT;
+    for (uint32_t i = 0; i < code->nreads; i++)
+        if (slots[code->reads[i].slot].type != code->reads[i].type)
+            return FVM_LINEAR_MISFIT;
+    if (code->nclobbers)
+        return exec_clobbering(code, slots, out);
+    return code->entry(slots, out) == 0 ? FVM_LINEAR_DONE : FVM_LINEAR_EXITED;
 }
 
 void fvm_linear_free(fvm_linear_code *code)
 {
     if (!code)
         return;
-    free(code->slots);
+    free(code->reads);
+    free(code->clobbers);
     free(code);
 }

@@ -28,9 +28,9 @@
  * false, so the caller's interpreter run produces the Undef. A divisor that
  * is a constant zero makes the compile decline (it would always exit).
  *
- * The native code works on a private copy of the slots it uses; the copy
- * is written back only when the code completes, so an exit leaves the
- * caller's slots untouched. */
+ * The native code reads the caller's slots in place and writes the slots
+ * and the result only after its last guard (the compile checks this), so
+ * an exit leaves everything untouched; no copy is made. */
 #ifndef FVM_JIT_LINEAR_H
 #define FVM_JIT_LINEAR_H
 
@@ -63,10 +63,23 @@ fvm_linear_code *fvm_linear_compile(const fvm_chunk *c, const fvm_value *slots, 
                                     fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
                                     fvm_linear_stats *stats, const char **why_not);
 
+/* How a run ended: completed (*out holds the result, the written slots are
+ * replaced), or declined with nothing changed because the slots do not fit
+ * the code (a read slot of another kind, or too few slots) or because the
+ * code exited (a zero divisor). */
+typedef enum fvm_linear_outcome {
+    FVM_LINEAR_DONE,
+    FVM_LINEAR_MISFIT,
+    FVM_LINEAR_EXITED
+} fvm_linear_outcome;
+
 /* Run: slots are the caller's values (the written ones are replaced, the
- * old values released). False, with nothing changed, if the code cannot run
- * with these slots or exited (see above); else *out holds the result
- * (Int, Float or Bool). */
+ * old values released); the result in *out is Int, Float or Bool. A
+ * caller that remembers code can call this with any slots: a misfit is
+ * detected before anything is read. */
+fvm_linear_outcome fvm_linear_exec(const fvm_linear_code *code, fvm_value *slots, size_t nslots,
+                                   fvm_value *out);
+/* fvm_linear_exec(...) == FVM_LINEAR_DONE. */
 bool fvm_linear_run(const fvm_linear_code *code, fvm_value *slots, size_t nslots, fvm_value *out);
 
 /* Frees the metadata; the machine code stays in the arena until it is freed. */

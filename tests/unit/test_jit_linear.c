@@ -185,6 +185,89 @@ Test(jit_linear, refuses_short_slot_arrays_and_changed_kinds)
     fvm_mcode_free(mc);
 }
 
+Test(jit_linear, written_slots_release_their_old_values)
+{
+    fvm_mcode *mc = fvm_mcode_new(0);
+    /* Slot 1 is written, never read: it may hold a string. */
+    fvm_chunk *c = chunk_of(OPS(FVM_LOAD_INT(9), FVM_SET_SLOT(1), FVM_LOAD_INT(1), FVM_GET_SLOT(0),
+                                FVM_DIV()), NULL, 0);
+    fvm_value in[NSLOTS] = {fvm_int(4), fvm_str("abc", 3), fvm_int(0), fvm_int(0)};
+    const char *why = NULL;
+    fvm_linear_code *code = fvm_linear_compile(c, in, NSLOTS, mc, NULL, NULL, NULL, &why);
+    cr_assert_not_null(code);
+    fvm_value out = fvm_undef();
+    /* An exit leaves the string where it was, still owned by the slot. */
+    in[0] = fvm_int(0);
+    cr_assert_eq(fvm_linear_exec(code, in, NSLOTS, &out), FVM_LINEAR_EXITED);
+    cr_assert_eq(in[1].type, FVM_T_STR);
+    cr_assert_eq(out.type, FVM_T_UNDEF);
+    /* A completed run replaces it and releases it (a leak fails under ASan). */
+    in[0] = fvm_int(4);
+    cr_assert_eq(fvm_linear_exec(code, in, NSLOTS, &out), FVM_LINEAR_DONE);
+    cr_assert(in[1].type == FVM_T_INT && in[1].as.i == 9);
+    cr_assert(out.type == FVM_T_FLOAT && out.as.f == 0.25);
+    /* A read slot of another kind is a misfit, checked before anything. */
+    in[0] = fvm_str("x", 1);
+    in[1] = fvm_int(5);
+    cr_assert_eq(fvm_linear_exec(code, in, NSLOTS, &out), FVM_LINEAR_MISFIT);
+    cr_assert_eq(in[1].as.i, 5);
+    fvm_release(in[0]);
+    fvm_linear_free(code);
+    fvm_chunk_free(c);
+    fvm_mcode_free(mc);
+}
+
+Test(jit_linear, a_bool_slot_is_read_as_its_first_byte)
+{
+    /* The bytes of the union after the bool may hold anything. */
+    fvm_value s0 = {FVM_T_BOOL, 0, {.i = 0x7f7f7f7f7f7f7f01}};
+    fvm_value v = run_linear(OPS(FVM_GET_SLOT(0), FVM_LOAD_INT(0), FVM_BIT_OR()), s0);
+    cr_assert(v.type == FVM_T_INT && v.as.i == 1);
+    s0.as.i = 0x7f7f7f7f7f7f7f00;
+    v = run_linear(OPS(FVM_GET_SLOT(0), FVM_LOAD_INT(0), FVM_BIT_OR()), s0);
+    cr_assert(v.type == FVM_T_INT && v.as.i == 0);
+    /* A Bool written back is exactly fvm_bool's value. */
+    v = run_linear(OPS(FVM_GET_SLOT(0), FVM_LOG_NOT()), s0);
+    cr_assert(v.type == FVM_T_BOOL && v.pad_ == 0 && v.as.i == 1);
+}
+
+/* Through the context, whose fast path reuses the code run last. */
+Test(jit_linear, the_contexts_last_code_checks_every_call)
+{
+    fvm_jit *j = fvm_jit_new();
+    fvm_chunk *div = chunk_of(OPS(FVM_LOAD_INT(9), FVM_SET_SLOT(1), FVM_LOAD_INT(1),
+                                  FVM_GET_SLOT(0), FVM_DIV()), NULL, 0);
+    fvm_chunk *inc = chunk_of(OPS(FVM_GET_SLOT(0), FVM_INC()), NULL, 0);
+    fvm_value s[2] = {fvm_int(2), fvm_int(5)}, out = fvm_undef();
+    for (int round = 0; round < 2; round++) {
+        s[0] = fvm_int(2);
+        s[1] = fvm_int(5);
+        cr_assert_eq(fvm_jit_try_run_linear(j, div, s, 2, &out), FVM_JIT_OK);
+        cr_assert(out.type == FVM_T_FLOAT && out.as.f == 0.5 && s[1].as.i == 9);
+        s[0] = fvm_int(0);
+        s[1] = fvm_int(5);
+        out = fvm_undef();
+        cr_assert_eq(fvm_jit_try_run_linear(j, div, s, 2, &out), FVM_JIT_NOT_COMPILED);
+        cr_assert(out.type == FVM_T_UNDEF && s[1].as.i == 5);
+        cr_assert_eq(fvm_jit_try_run_linear(j, div, s, 1, &out), FVM_JIT_NOT_COMPILED);
+        s[0] = fvm_float(3.0);
+        cr_assert_eq(fvm_jit_try_run_linear(j, inc, s, 2, &out), FVM_JIT_OK);
+        cr_assert(out.type == FVM_T_INT && out.as.i == 4);
+        s[0] = fvm_int(3);
+        cr_assert_eq(fvm_jit_try_run_linear(j, inc, s, 2, &out), FVM_JIT_OK);
+        cr_assert(out.type == FVM_T_INT && out.as.i == 4);
+    }
+    fvm_jit_counters k;
+    fvm_jit_stats(j, &k);
+    /* div once (its compile for one slot fails), inc for a Float and an Int. */
+    cr_assert_eq(k.compiles, 3);
+    cr_assert_eq(k.compile_failures, 1);
+    cr_assert_eq(k.runs[FVM_JIT_LINEAR], 6);
+    fvm_jit_free(j);
+    fvm_chunk_free(div);
+    fvm_chunk_free(inc);
+}
+
 /* ---- differential ---------------------------------------------------------------------- */
 
 static uint64_t rng_state;

@@ -857,6 +857,36 @@ FVM_API bool fvm_jit_find_region(const fvm_chunk *c, size_t *start, size_t *end)
  * bounds or a jump leaves it. Free with fvm_chunk_free. */
 FVM_API fvm_chunk *fvm_jit_extract_region(const fvm_chunk *c, size_t start, size_t end);
 
+/* Disk cache: compiled machine code kept in files, so a later process can
+ * skip compiling (on by default; docs/FORMAT.md has the files). The
+ * directory is the context's setting if one was made, else
+ * FUSEVM_JIT_CACHE_DIR (empty, off, 0, no, none, false or disabled turn
+ * caching off), else $XDG_CACHE_HOME/fusevm-jit, else $HOME/.cache/fusevm-jit,
+ * else $TMPDIR (or /tmp)/fusevm-jit; resolved on every use. The directory
+ * is created with mode 0700; files in a directory, or files, that are not
+ * the user's own or are writable by group or others are never loaded. */
+#define FVM_JIT_CACHE_OFF ""
+/* The directory in use, or NULL when caching is off (valid until the next
+ * cache call on j). */
+FVM_API const char *fvm_jit_cache_dir(fvm_jit *j);
+/* dir NULL: back to the environment and defaults; FVM_JIT_CACHE_OFF:
+ * caching off for this context; otherwise the directory to use. */
+FVM_API void fvm_jit_set_cache_dir(fvm_jit *j, const char *dir);
+/* Bytes in the directory's *.fjit files, or -1 when caching is off. */
+FVM_API int64_t fvm_jit_cache_size_bytes(fvm_jit *j);
+/* The size cap: max < 0 goes back to FUSEVM_JIT_CACHE_MAX_BYTES (bytes, or
+ * with a k/m/g suffix; 0, off, none or unlimited for no cap) or the
+ * default 256 MiB; 0 means no cap. Writes evict the oldest files down to
+ * 80% of the cap once it is passed. */
+FVM_API void fvm_jit_set_cache_max_bytes(fvm_jit *j, int64_t max);
+/* The cap in force (0: none). */
+FVM_API uint64_t fvm_jit_cache_max_bytes(fvm_jit *j);
+/* Evict now if over the cap: the bytes deleted (0 when off, uncapped or
+ * under the cap). */
+FVM_API uint64_t fvm_jit_prune_cache(fvm_jit *j);
+/* Delete every *.fjit file in the directory (nothing else): how many. */
+FVM_API size_t fvm_jit_clear_cache(fvm_jit *j);
+
 /* ------------------------------------------------------------------------
  * The VM
  * ------------------------------------------------------------------------ */

@@ -63,6 +63,7 @@ struct fvm_jit {
     jit_entry *entries; /* open addressing, linear probing */
     size_t nentries, cap; /* cap is a power of two */
     fvm_mcode *mcode;     /* NULL until the first compile needs it */
+    fvm_diskcache *disk;  /* the persistent code cache's settings and state */
     unsigned dump_kinds;
     fvm_jit_dump_fn dump_fn;
     void *dump_ud;
@@ -107,6 +108,7 @@ fvm_jit *fvm_jit_new(void)
         if (v)
             parse_setting(v, pi->lo, pi->hi, &j->params[p]);
     }
+    j->disk = fvm_diskcache_new();
     return j;
 }
 
@@ -121,6 +123,7 @@ void fvm_jit_free(fvm_jit *j)
     }
     free(j->entries);
     fvm_mcode_free(j->mcode);
+    fvm_diskcache_free(j->disk);
     free(j);
 }
 
@@ -178,6 +181,11 @@ void fvm_jit_dump(fvm_jit *j, fvm_jit_dump_kind k, fvm_jit_tier t, const fvm_chu
 {
     if (fvm_jit_dumping(j, k))
         j->dump_fn(j->dump_ud, k, t, c, text, len);
+}
+
+fvm_diskcache *fvm_jit_diskcache(fvm_jit *j)
+{
+    return j->disk;
 }
 
 fvm_mcode *fvm_jit_mcode(fvm_jit *j)

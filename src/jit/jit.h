@@ -12,6 +12,7 @@
 #define FVM_JIT_H
 
 #include "chunk.h"
+#include "jit/diskcache.h"
 #include "jit/mcode.h"
 
 typedef struct fvm_jit_tier_ops {
@@ -46,6 +47,8 @@ void fvm_jit_count_run(fvm_jit *j, fvm_jit_tier t);
 /* The context's executable memory, mapped on first use with the
  * code_max_bytes setting of that moment; NULL only if memory runs out. */
 fvm_mcode *fvm_jit_mcode(fvm_jit *j);
+/* The context's persistent code cache (jit/diskcache.h). */
+fvm_diskcache *fvm_jit_diskcache(fvm_jit *j);
 
 /* Whether a dump hook wants kind k, and the call that feeds it. */
 bool fvm_jit_dumping(const fvm_jit *j, fvm_jit_dump_kind k);

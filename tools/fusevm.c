@@ -3,6 +3,7 @@
  *   fusevm run FILE [--result] [--jit=MODE] [--dump=LIST] [--stats]
  *   fusevm asm FILE -o OUT.fbc
  *   fusevm dis FILE [--annotate]
+ *   fusevm cache dir|size|prune|clear
  *
  * Exit status: 0 success, 1 runtime error, 2 usage or input error. */
 #include <errno.h>
@@ -314,6 +315,40 @@ static int cmd_dis(const cli_args *a)
 }
 
 /* ------------------------------------------------------------------------
+ * cache
+ * ------------------------------------------------------------------------ */
+
+/* The JIT disk cache as a fresh context resolves it (environment and
+ * defaults). The file argument is the action. */
+static int cmd_cache(const cli_args *a)
+{
+    static const char *const actions[] = {"dir", "size", "prune", "clear"};
+    size_t act = 0;
+    while (act < 4 && strcmp(a->file, actions[act]) != 0)
+        act++;
+    if (act == 4) {
+        fprintf(stderr, "fusevm cache: unknown action '%s' (try 'fusevm cache --help')\n", a->file);
+        return FVM_EXIT_USAGE;
+    }
+    fvm_jit *j = fvm_jit_new();
+    if (!j)
+        return FVM_EXIT_RUNTIME;
+    const char *dir = fvm_jit_cache_dir(j);
+    if (act == 0)
+        puts(dir ? dir : "off");
+    else if (act == 1 && !dir)
+        puts("off");
+    else if (act == 1)
+        printf("%lld\n", (long long)fvm_jit_cache_size_bytes(j));
+    else if (act == 2)
+        printf("%llu\n", (unsigned long long)fvm_jit_prune_cache(j));
+    else
+        printf("%zu\n", fvm_jit_clear_cache(j));
+    fvm_jit_free(j);
+    return FVM_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------
  * Commands and help
  * ------------------------------------------------------------------------ */
 
@@ -326,6 +361,7 @@ static const char main_help[] =
     "  import FILE -o OUT the same as asm, named for upstream JSON input\n"
     "  export FILE -o OUT write a program as upstream fusevm's serde JSON\n"
     "  dis FILE           print a program as text assembly\n"
+    "  cache ACTION       the JIT's disk cache: dir, size, prune or clear\n"
     "  help [COMMAND]     show this help, or a command's\n"
     "\n"
     "FILE is text assembly (.fasm), a binary chunk (.fbc) or upstream fusevm's\n"
@@ -397,6 +433,21 @@ static const command commands[] = {
      "                the ops it replaces\n"
      "  -h, --help    show this help\n",
      cmd_dis},
+    {"cache", 0,
+     "Usage: fusevm cache dir|size|prune|clear\n"
+     "\n"
+     "Manage the JIT's disk cache of compiled machine code.\n"
+     "\n"
+     "  dir     print the cache directory, or off\n"
+     "  size    print the bytes its *.fjit files hold, or off\n"
+     "  prune   if they exceed the cap, delete the oldest down to 80% of it;\n"
+     "          print the bytes deleted\n"
+     "  clear   delete every *.fjit file; print how many\n"
+     "\n"
+     "The directory is FUSEVM_JIT_CACHE_DIR (off, none, 0, ... turn caching\n"
+     "off), else $XDG_CACHE_HOME/fusevm-jit, else $HOME/.cache/fusevm-jit;\n"
+     "the cap is FUSEVM_JIT_CACHE_MAX_BYTES (e.g. 64m; 0 for none), else 256 MiB.\n",
+     cmd_cache},
 };
 
 static const command *find_command(const char *name)

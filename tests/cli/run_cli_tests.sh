@@ -273,5 +273,32 @@ expect "exported runs" 0 $'42\nfloat -inf' "" "$FUSEVM" run --result exported.js
 expect "export without -o" 2 "" "fusevm export: missing -o OUT (try 'fusevm export --help')" \
     "$FUSEVM" export answer.json
 
+# ---- the JIT disk cache -------------------------------------------------------------
+
+JC="$WORK/jitcache"
+expect "cache dir from the environment" 0 "$JC" "" env FUSEVM_JIT_CACHE_DIR="$JC" "$FUSEVM" cache dir
+expect "cache off" 0 "off" "" env FUSEVM_JIT_CACHE_DIR=" Off " "$FUSEVM" cache dir
+expect "cache size when off" 0 "off" "" env FUSEVM_JIT_CACHE_DIR=none "$FUSEVM" cache size
+expect "cache dir under XDG_CACHE_HOME" 0 "$WORK/xdg/fusevm-jit" "" \
+    env -u FUSEVM_JIT_CACHE_DIR XDG_CACHE_HOME="$WORK/xdg" "$FUSEVM" cache dir
+expect "cache dir under HOME" 0 "$WORK/home/.cache/fusevm-jit" "" \
+    env -u FUSEVM_JIT_CACHE_DIR -u XDG_CACHE_HOME HOME="$WORK/home" "$FUSEVM" cache dir
+expect "cache size of a missing directory" 0 "0" "" env FUSEVM_JIT_CACHE_DIR="$JC" "$FUSEVM" cache size
+mkdir -m 700 "$JC"
+head -c 100 /dev/zero >"$JC/old.fjit"
+head -c 100 /dev/zero >"$JC/new.fjit"
+echo keep >"$JC/keep.txt"
+touch -d '2001-01-01' "$JC/old.fjit"
+expect "cache size" 0 "200" "" env FUSEVM_JIT_CACHE_DIR="$JC" "$FUSEVM" cache size
+expect "cache prune under the cap" 0 "0" "" env FUSEVM_JIT_CACHE_DIR="$JC" "$FUSEVM" cache prune
+expect "cache prune over the cap" 0 "100" "" \
+    env FUSEVM_JIT_CACHE_DIR="$JC" FUSEVM_JIT_CACHE_MAX_BYTES=150 "$FUSEVM" cache prune
+expect "prune removed the oldest" 0 $'keep.txt\nnew.fjit' "" ls "$JC"
+expect "cache clear" 0 "1" "" env FUSEVM_JIT_CACHE_DIR="$JC" "$FUSEVM" cache clear
+expect "clear keeps other files" 0 "keep.txt" "" ls "$JC"
+expect "cache size after clear" 0 "0" "" env FUSEVM_JIT_CACHE_DIR="$JC" "$FUSEVM" cache size
+expect "cache unknown action" 2 "" "fusevm cache: unknown action 'purge' (try 'fusevm cache --help')" \
+    "$FUSEVM" cache purge
+
 echo "cli tests: $passed passed, $failed failed"
 [[ $failed == 0 ]]

@@ -835,6 +835,31 @@ Test(jit_diskcache, foreign_owner_refused, .init = redirect)
     free(dir);
 }
 
+/* With root, real ownership: files of another user are refused. */
+Test(jit_diskcache, real_foreign_owner_refused, .init = redirect)
+{
+    if (geteuid() != 0) {
+        cr_skip_test("chown to another user needs root; foreign_owner_refused covers the check");
+        return;
+    }
+    char *dir = tmp_dir();
+    store_pow(dir, &key_a, 0.5);
+    char *p = path_in(dir, BLOB_A);
+    cr_assert_eq(chown(p, 65534, 65534), 0);
+    bool hit;
+    cr_assert_str_eq(load_reason(dir, &key_a, &hit), "not owned by the current user");
+    cr_assert_eq(chown(p, 0, 0), 0);
+    cr_assert_eq(chown(dir, 65534, 65534), 0);
+    cr_assert_str_eq(load_reason(dir, &key_a, &hit), "not owned by the current user");
+    cr_assert_not(hit);
+    cr_assert_eq(chown(dir, 0, 0), 0);
+    load_reason(dir, &key_a, &hit);
+    cr_assert(hit);
+    free(p);
+    rm_rf(dir);
+    free(dir);
+}
+
 Test(jit_diskcache, symlink_and_non_regular_files_refused)
 {
     char *dir = tmp_dir();
@@ -880,6 +905,33 @@ Test(jit_diskcache, unwritable_directory_leaves_nothing)
     fvm_diskcache_free(d);
     fvm_x64_buf_free(&t.b);
     free(sub);
+    rm_rf(dir);
+    free(dir);
+}
+
+/* A rename that fails (a directory sits at the blob's name) removes its
+ * temporary; this works as root too. */
+Test(jit_diskcache, failed_rename_leaves_no_temporary)
+{
+    char *dir = tmp_dir();
+    char *p = path_in(dir, BLOB_A);
+    cr_assert_eq(mkdir(p, 0700), 0);
+    test_code t;
+    emit_pow(&t, 0.5, 0);
+    fvm_diskcache *d = cache_on(dir);
+    fvm_diskcache_code c = code_of(&t, NULL);
+    cr_assert_not(fvm_diskcache_store(d, &key_a, &c));
+    cr_assert_eq(count_files(dir, NULL), 1);
+    cr_assert_eq(count_files(dir, ".tmp"), 0);
+    fvm_diskcache_counts n;
+    fvm_diskcache_counts_get(d, &n);
+    cr_assert_eq(n.store_failures, 1);
+    fvm_mcode *mc = fvm_mcode_new(0);
+    cr_assert_null(fvm_diskcache_load(d, mc, &key_a, NULL, NULL));
+    fvm_mcode_free(mc);
+    fvm_diskcache_free(d);
+    fvm_x64_buf_free(&t.b);
+    free(p);
     rm_rf(dir);
     free(dir);
 }

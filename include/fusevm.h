@@ -866,8 +866,8 @@ FVM_API fvm_chunk *fvm_jit_extract_region(const fvm_chunk *c, size_t start, size
  * is created with mode 0700; files in a directory, or files, that are not
  * the user's own or are writable by group or others are never loaded. */
 #define FVM_JIT_CACHE_OFF ""
-/* The directory in use, or NULL when caching is off (valid until the next
- * cache call on j). */
+/* The directory in use, or NULL when caching is off (the string stays
+ * valid until the directory's setting or environment changes). */
 FVM_API const char *fvm_jit_cache_dir(fvm_jit *j);
 /* dir NULL: back to the environment and defaults; FVM_JIT_CACHE_OFF:
  * caching off for this context; otherwise the directory to use. */

@@ -146,7 +146,9 @@ void fvm_diskcache_set_dir(fvm_diskcache *d, const char *dir)
     }
 }
 
-/* Remember base + "/" + leaf as the resolved directory. */
+/* Remember base + "/" + leaf as the resolved directory. The string is
+ * replaced only when the resolution changes, so a pointer the public API
+ * handed out survives the tiers' own lookups. */
 static const char *set_resolved(fvm_diskcache *d, const char *base, const char *leaf)
 {
     size_t n = strlen(base);
@@ -157,6 +159,10 @@ static const char *set_resolved(fvm_diskcache *d, const char *base, const char *
     if (leaf)
         fvm_buf_printf(&b, "/%s", leaf);
     fvm_buf_putc(&b, 0);
+    if (d->resolved && strcmp(d->resolved, b.data) == 0) {
+        fvm_buf_free(&b);
+        return d->resolved;
+    }
     free(d->resolved);
     d->resolved = b.data;
     return d->resolved;

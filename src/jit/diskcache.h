@@ -91,8 +91,9 @@ void fvm_diskcache_free(fvm_diskcache *d);
  * $XDG_CACHE_HOME/fusevm-jit, $HOME/.cache/fusevm-jit, <tmp>/fusevm-jit);
  * "" (FVM_JIT_CACHE_OFF): caching off; anything else: that directory. */
 void fvm_diskcache_set_dir(fvm_diskcache *d, const char *dir);
-/* The directory in use now, or NULL when caching is off. The string is
- * valid until the next call on d. */
+/* The directory in use now, or NULL when caching is off. The string
+ * stays valid until the directory d resolves to changes (a setting or the
+ * environment) or d is freed. */
 const char *fvm_diskcache_dir(fvm_diskcache *d);
 /* max < 0: resolve from FUSEVM_JIT_CACHE_MAX_BYTES again, else the
  * default; 0: no cap; otherwise the cap in bytes. */

@@ -295,7 +295,8 @@ Test(jit_diskcache, public_api_on_a_context)
     unsetenv("XDG_CACHE_HOME");
     cr_assert_str_eq(fvm_jit_cache_dir(j), "/home/u/.cache/fusevm-jit");
     fvm_jit_set_cache_dir(j, dir);
-    cr_assert_str_eq(fvm_jit_cache_dir(j), dir);
+    const char *shown = fvm_jit_cache_dir(j);
+    cr_assert_str_eq(shown, dir);
     cr_assert_eq(fvm_jit_cache_size_bytes(j), 0);
     store_pow(dir, &key_a, 0.5);
     size_t len;
@@ -308,6 +309,9 @@ Test(jit_diskcache, public_api_on_a_context)
     store_pow(dir, &key_a, 0.5);
     cr_assert_eq(fvm_jit_clear_cache(j), 1);
     cr_assert_eq(fvm_jit_cache_size_bytes(j), 0);
+    /* The string shown stays valid while the directory is the same. */
+    cr_assert_eq(fvm_jit_cache_dir(j), shown);
+    cr_assert_str_eq(shown, dir);
     fvm_jit_set_cache_dir(j, FVM_JIT_CACHE_OFF);
     cr_assert_null(fvm_jit_cache_dir(j));
     cr_assert_eq(fvm_jit_cache_size_bytes(j), -1);

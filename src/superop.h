@@ -32,7 +32,11 @@
  *   SLOT_STEP        GetSlot a; Inc|Dec                   a, limit = +1 or -1
  *   SLOT_STEP_SET    GetSlot a; Inc|Dec; SetSlot c        a, c, limit = +1 or -1
  *   FLOAT_ARITH      LoadFloat k; Add|Sub|Mul             b = arith opcode, u.f = k
- * k of the Int forms must fit in 32 bits (it lives in limit). */
+ * k of the Int forms must fit in 32 bits (it lives in limit).
+ *
+ * JIT_ENTER is not a superinstruction: a JIT context puts it in its own
+ * copy of the execution ops, at the start of each region of native code
+ * (jit/block_api.c); the other fields are the replaced op's. */
 #define FVM_SUPEROP_LIST(X) \
     X(SLOT_PAIR, 2) \
     X(SLOT_ARITH_INT, 3) \
@@ -45,7 +49,8 @@
     X(SLOTS_ARITH_SET, 4) \
     X(SLOT_STEP, 2) \
     X(SLOT_STEP_SET, 3) \
-    X(FLOAT_ARITH, 2)
+    X(FLOAT_ARITH, 2) \
+    X(JIT_ENTER, 1)
 
 enum {
     FVM_XOP_BASE_ = FVM_OP_END,

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "arith.h"
+#include "jit/jit.h"
 #include "numfmt.h"
 #include "superop.h"
 #include "vm.h"
@@ -271,10 +272,10 @@ static void awk_warn_negative(const char *fn, double x)
         goto dispatch;                                                                             \
     } while (0)
 #else
-#define VM_DISPATCH() goto *labels[pc->code]
+#define VM_DISPATCH() goto *labels[op_code = pc->code]
 #define VM_CASE(name) L_##name:
 #define VM_FALLTHROUGH ((void)0)
-#define VM_NEXT() goto *labels[(++pc)->code]
+#define VM_NEXT() goto *labels[op_code = (++pc)->code]
 #endif
 
 /* Jump to op index t (t == len lands on the end marker). */
@@ -376,7 +377,7 @@ static void interpret(fvm_vm *vm)
     };
 #endif
     const fvm_chunk *chunk = vm->chunk;
-    const fvm_op *code = chunk->exec;
+    const fvm_op *code = vm->exec;
     const fvm_op *pc = code + vm->ip;
     fvm_value *sp = vm->stack + vm->sp;
     fvm_value *stack_end = vm->stack + vm->stack_cap;
@@ -384,11 +385,16 @@ static void interpret(fvm_vm *vm)
     fvm_value *slots = vm->slots + fr->slot_base;
     fvm_value *globals = vm->globals;
     fvm_value a, b, c, v;
+    /* The op being run: handlers shared by several ops read it here, not
+     * in op_code, because a JIT entry op runs the op it replaced. */
+    unsigned op_code;
 
     VM_DISPATCH();
 #ifdef FVM_DISPATCH_SWITCH
 dispatch:
-    switch (pc->code) {
+    op_code = pc->code;
+redispatch:
+    switch (op_code) {
 #endif
 
     /* --- constants and the stack --- */
@@ -537,7 +543,7 @@ dispatch:
             fvm_release(make_str(k));
         }
         fvm_release(a);
-        if (pc->code == FVM_OP_HASH_EXISTS) {
+        if (op_code == FVM_OP_HASH_EXISTS) {
             PUSH(fvm_bool(found != NULL));
         } else {
             v = found ? *found : fvm_undef();
@@ -678,7 +684,7 @@ dispatch:
         sp[-1] = fvm_bool(a.as.i cmp b.as.i);                                                      \
         VM_NEXT();                                                                                 \
     }                                                                                              \
-    sp[-1] = fvm_bool(fvm_num_compare(pc->code, a, b));                                            \
+    sp[-1] = fvm_bool(fvm_num_compare(op_code, a, b));                                            \
     fvm_release(a);                                                                                \
     fvm_release(b);                                                                                \
     VM_NEXT();
@@ -702,7 +708,7 @@ dispatch:
         b = POP();
         a = POP();
         int cmp = fvm_str_compare(a, b);
-        switch (pc->code) {
+        switch (op_code) {
         case FVM_OP_STR_EQ: v = fvm_bool(cmp == 0); break;
         case FVM_OP_STR_NE: v = fvm_bool(cmp != 0); break;
         case FVM_OP_STR_LT: v = fvm_bool(cmp < 0); break;
@@ -741,7 +747,7 @@ dispatch:
         b = POP();
         a = POP();
         int64_t x = fvm_to_int(a), y = fvm_to_int(b);
-        switch (pc->code) {
+        switch (op_code) {
         case FVM_OP_BIT_AND: v = fvm_int(x & y); break;
         case FVM_OP_BIT_OR: v = fvm_int(x | y); break;
         case FVM_OP_BIT_XOR: v = fvm_int(x ^ y); break;
@@ -779,7 +785,7 @@ dispatch:
 #undef COND_JUMP
     VM_CASE(JUMP_IF_TRUE_KEEP) VM_CASE(JUMP_IF_FALSE_KEEP) {
         bool t = sp > vm->stack && fvm_truthy(TOP());
-        if (t == (pc->code == FVM_OP_JUMP_IF_TRUE_KEEP))
+        if (t == (op_code == FVM_OP_JUMP_IF_TRUE_KEEP))
             VM_JUMP(pc->u.j.target);
         VM_NEXT();
     }
@@ -838,7 +844,7 @@ dispatch:
         }
         VM_FALLTHROUGH; /* to the general return */
     VM_CASE(RETURN) {
-        bool with_value = pc->code == FVM_OP_RETURN_VALUE;
+        bool with_value = op_code == FVM_OP_RETURN_VALUE;
         v = with_value ? POP() : fvm_undef();
         SAVE();
         uint32_t ret = FVM_RETURN_HALTS;
@@ -870,7 +876,7 @@ dispatch:
         VM_DISPATCH();
 
     /* --- I/O --- */
-    VM_CASE(PRINT) VM_CASE(PRINT_LN) STEP(print_values(vm, pc->a, pc->code == FVM_OP_PRINT_LN));
+    VM_CASE(PRINT) VM_CASE(PRINT_LN) STEP(print_values(vm, pc->a, op_code == FVM_OP_PRINT_LN));
     VM_CASE(READ_LINE)
         SAVE();
         fvm_push(vm, read_line(vm));
@@ -879,7 +885,7 @@ dispatch:
 
     /* --- collections --- */
     VM_CASE(RANGE) VM_CASE(RANGE_STEP) {
-        c = pc->code == FVM_OP_RANGE_STEP ? POP() : fvm_int(1);
+        c = op_code == FVM_OP_RANGE_STEP ? POP() : fvm_int(1);
         b = POP();
         a = POP();
         int64_t step = fvm_to_int(c);
@@ -921,7 +927,7 @@ dispatch:
     }
     VM_CASE(POST_INC_SLOT) VM_CASE(POST_DEC_SLOT) {
         int64_t old = SLOT_INT(pc->a);
-        int64_t d = pc->code == FVM_OP_POST_INC_SLOT ? 1 : -1;
+        int64_t d = op_code == FVM_OP_POST_INC_SLOT ? 1 : -1;
         SLOT_SET(pc->a, fvm_int(fvm_wrap_add(old, d)));
         PUSH(fvm_int(old));
         VM_NEXT();
@@ -1047,14 +1053,14 @@ dispatch:
     VM_CASE(AWK_STRTONUM) VM_CASE(AWK_SYSTIME) VM_CASE(AWK_RAND) VM_CASE(AWK_SRAND)
     VM_CASE(AWK_STRFTIME) VM_CASE(AWK_MKTIME) VM_CASE(AWK_ORD) VM_CASE(AWK_CHR)
     VM_CASE(AWK_MKBOOL) VM_CASE(AWK_INTDIV) VM_CASE(AWK_INTDIV0) VM_CASE(AWK_GENSUB)
-        STEP(fvm_awk_op(vm, pc->code, pc->a));
+        STEP(fvm_awk_op(vm, op_code, pc->a));
     VM_CASE(AWK_DIV) VM_CASE(AWK_DIV_JIT) VM_CASE(AWK_MOD) VM_CASE(AWK_MOD_JIT) {
         b = POP();
         a = POP();
         double d = fvm_to_float(b), x = fvm_to_float(a);
         fvm_release(a);
         fvm_release(b);
-        bool is_div = pc->code == FVM_OP_AWK_DIV || pc->code == FVM_OP_AWK_DIV_JIT;
+        bool is_div = op_code == FVM_OP_AWK_DIV || op_code == FVM_OP_AWK_DIV_JIT;
         if (d == 0.0) {
             SAVE();
             fvm_fail(vm, is_div ? "division by zero attempted" : "division by zero attempted in `%%'");
@@ -1072,7 +1078,7 @@ dispatch:
         a = POP();
         double x = fvm_to_float(a);
         fvm_release(a);
-        bool is_sqrt = pc->code == FVM_OP_AWK_SQRT_JIT;
+        bool is_sqrt = op_code == FVM_OP_AWK_SQRT_JIT;
         if (x < 0) {
             /* upstream answers a negative argument with the positive NaN
              * constant, not with the machine's NaN from sqrt/log */
@@ -1089,7 +1095,7 @@ dispatch:
         double x = fvm_to_float(a), n = fvm_to_float(b);
         fvm_release(a);
         fvm_release(b);
-        bool left = pc->code == FVM_OP_AWK_LSHIFT_JIT;
+        bool left = op_code == FVM_OP_AWK_LSHIFT_JIT;
         if (x < 0 || n < 0) {
             SAVE();
             fvm_fail(vm, "%s: negative values are not allowed", left ? "lshift" : "rshift");
@@ -1119,7 +1125,7 @@ dispatch:
         b = POP();
         a = POP();
         double x = float_of(a), y = float_of(b);
-        v = fvm_float(pc->code == FVM_OP_POW_FLOAT ? pow(x, y) : atan2(x, y));
+        v = fvm_float(op_code == FVM_OP_POW_FLOAT ? pow(x, y) : atan2(x, y));
         goto push_release_ab;
     }
     VM_CASE(SQRT_FLOAT) VM_CASE(SIN_FLOAT) VM_CASE(COS_FLOAT) VM_CASE(EXP_FLOAT) VM_CASE(LOG_FLOAT)
@@ -1130,7 +1136,7 @@ dispatch:
         a = POP();
         double x = float_of(a), r;
         fvm_release(a);
-        switch (pc->code) {
+        switch (op_code) {
         case FVM_OP_SQRT_FLOAT: r = sqrt(x); break;
         case FVM_OP_SIN_FLOAT: r = sin(x); break;
         case FVM_OP_COS_FLOAT: r = cos(x); break;
@@ -1173,7 +1179,7 @@ dispatch:
     VM_CASE(GCD_INT) VM_CASE(LCM_INT)
         b = POP();
         a = POP();
-        v = fvm_int(pc->code == FVM_OP_GCD_INT ? fvm_gcd_int(fvm_to_int(a), fvm_to_int(b))
+        v = fvm_int(op_code == FVM_OP_GCD_INT ? fvm_gcd_int(fvm_to_int(a), fvm_to_int(b))
                                               : fvm_lcm_int(fvm_to_int(a), fvm_to_int(b)));
         goto push_release_ab;
     VM_CASE(TIME_INT) PUSH(fvm_int((int64_t)time(NULL))); VM_NEXT();
@@ -1199,7 +1205,7 @@ dispatch:
     VM_CASE(GO) VM_CASE(CHAN_MAKE) VM_CASE(CHAN_SEND) VM_CASE(CHAN_RECV) VM_CASE(CHAN_CLOSE)
     VM_CASE(SELECT)
         SAVE();
-        scheduler_op(vm, pc->code);
+        scheduler_op(vm, op_code);
         goto stop;
 
     /* --- load-time superinstructions (superop.h): the whole sequence on
@@ -1212,6 +1218,23 @@ dispatch:
 #define INT_ARITH(op, x, y)                                                                        \
     ((op) == FVM_OP_ADD ? fvm_wrap_add(x, y) : (op) == FVM_OP_SUB ? fvm_wrap_sub(x, y)             \
                                               : fvm_wrap_mul(x, y))
+    XOP_CASE(JIT_ENTER) {
+        /* The start of a region of block-tier code (jit.h). */
+        SAVE();
+        vm->ip--;
+        int replaced = fvm_jit_block_enter_region(vm);
+        if (replaced < 0) {
+            LOAD();
+            VM_DISPATCH();
+        }
+        RELOAD();
+        op_code = (unsigned)replaced;
+#ifdef FVM_DISPATCH_SWITCH
+        goto redispatch;
+#else
+        goto *labels[op_code];
+#endif
+    }
     XOP_CASE(SLOT_PAIR)
         a = slots[pc->a];
         b = slots[pc->b];
@@ -1361,6 +1384,7 @@ fvm_result fvm_vm_run(fvm_vm *vm)
 {
     vm->awk_signal = -1;
     vm->raised = false;
+    vm->exec = vm->jit ? fvm_jit_block_exec(vm->jit, vm->chunk) : vm->chunk->exec;
     if (!vm->halted && vm->ip <= vm->chunk->len)
         interpret(vm);
     fvm_result r = {FVM_RUN_HALTED, fvm_undef()};

@@ -58,6 +58,7 @@ struct fvm_vm {
     size_t max_stack, max_frames;
     fvm_buf scratch; /* reused by Print and friends */
     fvm_jit *jit;    /* borrowed; NULL: interpreter only */
+    const fvm_op *exec; /* the ops run: the chunk's, or the JIT's copy */
 };
 
 /* How an out-of-line op implementation tells the loop to go on. These run
@@ -81,6 +82,9 @@ void fvm_stack_truncate(fvm_vm *vm, size_t depth);
 /* Grow the top frame so `slot` is inside it; false when there is no frame
  * (writes are then dropped). */
 bool fvm_slot_make_room(fvm_vm *vm, uint16_t slot);
+/* Make the top frame's slot window at least n cells (the new ones Undef)
+ * without changing its slot count; false when there is no frame. */
+bool fvm_slot_reserve(fvm_vm *vm, size_t n);
 
 /* Stack helpers for out-of-line ops. */
 void fvm_stack_grow(fvm_vm *vm, size_t need);

@@ -99,6 +99,18 @@ bool fvm_slot_make_room(fvm_vm *vm, uint16_t slot)
     return true;
 }
 
+bool fvm_slot_reserve(fvm_vm *vm, size_t n)
+{
+    if (vm->nframes < 2 || n > (size_t)UINT16_MAX + 1)
+        return false;
+    fvm_frame *top = &vm->frames[vm->nframes - 1];
+    if (n > top->slot_cap) {
+        slots_reserve(vm, top->slot_base + n);
+        top->slot_cap = (uint32_t)n;
+    }
+    return true;
+}
+
 fvm_step fvm_enter_sub(fvm_vm *vm, uint32_t entry_ip, size_t nargs)
 {
     size_t base = nargs > vm->sp ? 0 : vm->sp - nargs;

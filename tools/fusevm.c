@@ -132,28 +132,26 @@ static void write_output(void *ud, const char *bytes, size_t len)
     out->last = bytes[len - 1];
 }
 
-/* The modes this build runs are off and, when its code generator is in the
- * library, linear. */
+/* The modes this build runs: off, auto, and each tier whose code generator
+ * is in the library. */
 static int check_jit(const char *mode)
 {
-    static const char *const tiers[] = {"linear", "block", "trace"};
-    if (!mode || strcmp(mode, "off") == 0)
+    if (!mode || strcmp(mode, "off") == 0 || strcmp(mode, "auto") == 0)
         return FVM_EXIT_OK;
-    if (strcmp(mode, "linear") == 0 && fvm_jit_tier_available(FVM_JIT_LINEAR))
-        return FVM_EXIT_OK;
-    for (size_t i = 0; i < sizeof tiers / sizeof tiers[0]; i++) {
-        if (strcmp(mode, tiers[i]) == 0) {
-            fprintf(stderr, "fusevm: the %s tier is not available yet\n", mode);
-            return FVM_EXIT_USAGE;
-        }
+    for (fvm_jit_tier t = 0; t < FVM_JIT_TIER_COUNT; t++) {
+        if (strcmp(mode, fvm_jit_tier_name(t)) != 0)
+            continue;
+        if (fvm_jit_tier_available(t))
+            return FVM_EXIT_OK;
+        fprintf(stderr, "fusevm: the %s tier is not available yet\n", mode);
+        return FVM_EXIT_USAGE;
     }
-    if (strcmp(mode, "auto") == 0)
-        fprintf(stderr, "fusevm: --jit=auto is not available yet (no JIT tier is)\n");
-    else
-        fprintf(stderr, "fusevm run: unknown --jit mode '%s' (expected off, linear, block, trace or auto)\n",
-                mode);
+    fprintf(stderr, "fusevm run: unknown --jit mode '%s' (expected off, linear, block, trace or auto)\n",
+            mode);
     return FVM_EXIT_USAGE;
 }
+
+static bool mode_is(const char *mode, const char *name) { return mode && strcmp(mode, name) == 0; }
 
 static double now_ms(void)
 {
@@ -213,13 +211,22 @@ static int cmd_run(const cli_args *a)
     if (!c)
         return FVM_EXIT_USAGE;
     double t1 = now_ms();
-    fvm_jit *j = a->jit && strcmp(a->jit, "linear") == 0 ? fvm_cli_jit_new(a->dump) : NULL;
+    /* auto: the linear tier for a straight-line chunk, else the block tier.
+     * A command runs its program once, so block code compiles on the first
+     * entry unless FUSEVM_JIT_BLOCK_THRESHOLD says otherwise. */
+    bool linear = mode_is(a->jit, "linear") || mode_is(a->jit, "auto");
+    bool block = mode_is(a->jit, "block") || mode_is(a->jit, "auto");
+    fvm_jit *j = linear || block ? fvm_cli_jit_new(a->dump) : NULL;
+    if (block && !getenv("FUSEVM_JIT_BLOCK_THRESHOLD"))
+        fvm_jit_set_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD, 0);
     fvm_vm *vm = fvm_vm_new(c);
     output_state out = {false, 0};
     fvm_vm_set_output(vm, write_output, &out);
-    fvm_vm_set_jit(vm, j);
+    fvm_vm_set_jit(vm, block ? j : NULL);
     fvm_result r;
-    if (!j || !fvm_cli_run_linear(j, c, a->stats, &r))
+    bool linear_ran = linear && (block ? fvm_jit_is_linear_eligible(j, c) : true) &&
+                      fvm_cli_run_linear(j, c, a->stats && !block, &r);
+    if (!linear_ran)
         r = fvm_vm_run(vm);
     double t2 = now_ms();
     status = report(vm, r, a->result, &out);
@@ -383,10 +390,14 @@ static const command commands[] = {
      "  --result      then print the result on a line of its own, with its type:\n"
      "                int 42, float 4.5, str \"x\", undef, ...; halted when the\n"
      "                run ends with an empty stack\n"
-     "  --jit=MODE    off (the default), linear, block, trace or auto; linear\n"
-     "                (in builds with that tier) runs an eligible straight-line\n"
-     "                chunk as native code and any other in the interpreter;\n"
-     "                block, trace and auto are not available yet\n"
+     "  --jit=MODE    off (the default), linear, block or auto (trace is not\n"
+     "                available yet). linear runs an eligible straight-line\n"
+     "                chunk as native code; block runs each region of\n"
+     "                numeric ops with loops and branches (the whole chunk\n"
+     "                when it can) as native code, compiled when first\n"
+     "                entered (FUSEVM_JIT_BLOCK_THRESHOLD=N: after N entries);\n"
+     "                auto does linear where it applies, else block. The\n"
+     "                rest runs in the interpreter with the same results.\n"
      "  --dump=LIST   as chunks compile, print their JIT IR (ir) and machine\n"
      "                code (asm) to standard error; LIST is comma separated\n"
      "  --stats       print op counts, timings and the JIT counters to\n"

@@ -1,5 +1,39 @@
-/* The block tier (see block.h). */
+/* The block tier (see block.h).
+ *
+ * Compilation is an abstract interpretation of the chunk over static
+ * types. Basic blocks start at ip 0, at every jump target and after every
+ * jump. A block is compiled once per distinct entry state it is reached
+ * with (the operand stack's depth and types and each used slot's type:
+ * basic block versioning), so a loop whose counter starts Undef or whose
+ * sum starts as an Int and becomes a Float gets one version of its header
+ * per type and never needs a run-time type test. Up to MAX_VERSIONS per
+ * block; past that the compile declines. The versions and their entry
+ * states (with which slots may have been written) are found by running
+ * the blocks in order until nothing changes; the last run emits the IR.
+ *
+ * Values cross blocks through IR variables: one per used slot and class
+ * (integer or float) and one per stack depth and class. The IR's entry
+ * block loads the slots the code reads from the io array; the end block
+ * (ip == len) stores the written slots and the stack there; a guard stores
+ * the same state at its op, so the caller can resume the interpreter.
+ *
+ * io layout: io[i] for the i-th used slot (its raw word: an Int, a Bool as
+ * 0/1, a Float's bits), then io[nused + d] for stack depth d. */
 #include "jit/block.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jit/helpers.h"
+#include "jit/ir.h"
+#include "jit/ra.h"
+#include "jit/x64_lower.h"
+#include "opinfo.h"
+
+#define MAX_DEPTH 64
+#define MAX_USED 128
+#define MAX_VERSIONS 4
 
 bool fvm_block_op_ok(const fvm_chunk *c, size_t ip)
 {
@@ -32,4 +66,992 @@ bool fvm_block_op_ok(const fvm_chunk *c, size_t ip)
     default:
         return false;
     }
+}
+
+bool fvm_block_eligible(const fvm_chunk *c, const char **why_not)
+{
+    if (!c || c->len == 0) {
+        if (why_not)
+            *why_not = "empty chunk";
+        return false;
+    }
+    for (size_t ip = 0; ip < c->len; ip++)
+        if (!fvm_block_op_ok(c, ip)) {
+            if (why_not)
+                *why_not = "op not supported by the block tier";
+            return false;
+        }
+    return true;
+}
+
+/* ---- kinds ------------------------------------------------------------------------ */
+
+fvm_block_kind fvm_block_kind_of(fvm_value v)
+{
+    switch (v.type) {
+    case FVM_T_INT: return FVM_BK_INT;
+    case FVM_T_FLOAT: return FVM_BK_FLOAT;
+    case FVM_T_BOOL: return FVM_BK_BOOL;
+    case FVM_T_UNDEF: return FVM_BK_UNDEF;
+    default: return FVM_BK_OTHER;
+    }
+}
+
+static bool numeric(uint8_t t) { return t == FVM_BK_INT || t == FVM_BK_FLOAT || t == FVM_BK_BOOL; }
+
+uint64_t fvm_block_kinds_key(const fvm_value *slots, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325u ^ n;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ fvm_block_kind_of(slots[i])) * 0x100000001b3u;
+    return h;
+}
+
+/* ---- compiled code ------------------------------------------------------------------ */
+
+/* What a return (the end, or a guard's exit) leaves in io: the ip to go
+ * on at, the stack's types, and the written slots with their types. */
+typedef struct exit_rec {
+    uint32_t ip;
+    uint16_t depth, nslots;
+    uint32_t first; /* stack types at types[first..+depth), then nslots (used index, type) pairs */
+} exit_rec;
+
+struct fvm_block_code {
+    int64_t (*entry)(int64_t *io); /* returns its exit record */
+    uint32_t len;         /* the chunk's length: the ip of a completed run */
+    uint16_t *used;       /* used slot numbers */
+    uint8_t *kinds;       /* their kinds at entry */
+    uint32_t nused;
+    size_t min_nslots;
+    exit_rec *exits;      /* [s + 1]: the return through snapshot s */
+    uint32_t nexits;
+    uint8_t *types;
+    uint32_t io_words;
+};
+
+/* ---- the abstract state -------------------------------------------------------------- */
+
+typedef struct sval {
+    fvm_ir_ref r;
+    uint8_t t;      /* fvm_block_kind */
+    int32_t var;    /* the stack variable r was read from, unchanged; or -1 */
+} sval;
+
+typedef struct astate {
+    uint16_t depth;
+    uint8_t stack[MAX_DEPTH];
+    uint8_t slot[MAX_USED];
+    uint8_t dirty[MAX_USED];
+} astate;
+
+typedef struct builder {
+    const fvm_chunk *c;
+    fvm_ir_func f;
+    bool emit;          /* the final run: the IR is the result */
+    const char *why;
+    /* slots */
+    uint16_t used[MAX_USED];
+    uint32_t nused;
+    int32_t *slot_index; /* slot number (up to max_slot) -> used index, or -1 */
+    uint8_t kinds[MAX_USED];
+    /* blocks */
+    bool *leader;        /* per ip (0..len) */
+    int32_t *first_version; /* per leader ip: its first version, or -1 */
+    struct version {
+        astate st;       /* the entry state (dirty: may have been written) */
+        uint32_t ip, block;
+        int32_t next;    /* the next version of the same ip, or -1 */
+    } *vers;
+    size_t nvers, vers_cap;
+    bool changed;
+    astate start;        /* the state at ip 0 */
+    /* the block being built */
+    astate st;
+    sval stack[MAX_DEPTH];
+    bool dead;           /* the rest of the block is unreachable */
+    uint32_t ip;
+    fvm_ir_ref io;
+    int32_t slot_var[MAX_USED][2];  /* per used slot, per class (0 int, 1 float) */
+    int32_t stack_var[MAX_DEPTH][2];
+    /* exits, recorded while emitting */
+    exit_rec *exits;
+    size_t nexits, exits_cap;
+    uint8_t *types;
+    size_t ntypes, types_cap;
+} builder;
+
+static bool fail(builder *B, const char *why)
+{
+    if (!B->why)
+        B->why = why;
+    return false;
+}
+
+static int cls(uint8_t t) { return t == FVM_BK_FLOAT; }
+
+static fvm_ir_type ir_type(uint8_t t) { return t == FVM_BK_FLOAT ? FVM_IR_F64 : FVM_IR_I64; }
+
+static uint32_t var_for(builder *B, int32_t (*vars)[2], uint32_t i, uint8_t t)
+{
+    int32_t *v = &vars[i][cls(t)];
+    if (*v < 0)
+        *v = (int32_t)fvm_ir_var_new(&B->f, ir_type(t));
+    return (uint32_t)*v;
+}
+
+/* ---- exits --------------------------------------------------------------------------- */
+
+static void add_type(builder *B, uint8_t t)
+{
+    fvm_grow((void **)&B->types, &B->types_cap, B->ntypes + 1, 1);
+    B->types[B->ntypes++] = t;
+}
+
+/* Record what a return at `ip` in the current state leaves in io. */
+static void record_exit(builder *B, uint32_t ip)
+{
+    fvm_grow((void **)&B->exits, &B->exits_cap, B->nexits + 1, sizeof *B->exits);
+    exit_rec *e = &B->exits[B->nexits++];
+    *e = (exit_rec){ip, B->st.depth, 0, (uint32_t)B->ntypes};
+    for (uint32_t d = 0; d < B->st.depth; d++)
+        add_type(B, B->st.stack[d]);
+    for (uint32_t i = 0; i < B->nused; i++)
+        if (B->st.dirty[i] && B->st.slot[i] != FVM_BK_OTHER) {
+            add_type(B, (uint8_t)i);
+            add_type(B, B->st.slot[i]);
+            e->nslots++;
+        }
+}
+
+/* Leave native code before op `ip` unless cond holds; the state is the
+ * one before the op. cond 0 exits always. */
+static void guard(builder *B, fvm_ir_ref cond)
+{
+    if (!B->emit)
+        return;
+    fvm_ir_snap_entry e[MAX_DEPTH + MAX_USED];
+    size_t n = 0;
+    for (uint32_t d = 0; d < B->st.depth; d++)
+        if (numeric(B->stack[d].t))
+            e[n++] = (fvm_ir_snap_entry){FVM_IR_SNAP_STACK, B->stack[d].t, 0, d, B->stack[d].r};
+    for (uint32_t i = 0; i < B->nused; i++)
+        if (B->st.dirty[i] && numeric(B->st.slot[i]))
+            e[n++] = (fvm_ir_snap_entry){FVM_IR_SNAP_VAR, B->st.slot[i], 0, i,
+                                         var_for(B, B->slot_var, i, B->st.slot[i])};
+    uint32_t snap = fvm_ir_snap_add(&B->f, B->ip, e, n);
+    if (B->nexits != snap + 1) {
+        B->why = "snapshot numbering";
+        return;
+    }
+    record_exit(B, B->ip);
+    if (!cond)
+        cond = fvm_ir_const_i(&B->f, 0);
+    fvm_ir_emit(&B->f, FVM_IR_GUARD, FVM_IR_VOID, &cond, 1, 0, snap);
+}
+
+/* An op the native code does not model here: always leave before it. */
+static bool exit_here(builder *B)
+{
+    guard(B, 0);
+    B->dead = true;
+    return true;
+}
+
+/* ---- values --------------------------------------------------------------------------- */
+
+static void push(builder *B, fvm_ir_ref r, uint8_t t)
+{
+    B->stack[B->st.depth] = (sval){r, t, -1};
+    B->st.stack[B->st.depth++] = t;
+}
+
+static sval pop(builder *B)
+{
+    B->st.depth--;
+    return B->stack[B->st.depth];
+}
+
+static fvm_ir_ref to_f(builder *B, sval s)
+{
+    return s.t == FVM_BK_FLOAT ? s.r : fvm_ir_op1(&B->f, FVM_IR_I2F, FVM_IR_F64, s.r);
+}
+
+static fvm_ir_ref to_i(builder *B, sval s)
+{
+    return s.t == FVM_BK_FLOAT ? fvm_ir_op1(&B->f, FVM_IR_F2I, FVM_IR_I64, s.r) : s.r;
+}
+
+/* Truthiness as a value that is not 0 when true: NaN is true. */
+static fvm_ir_ref truth(builder *B, sval s)
+{
+    if (s.t == FVM_BK_FLOAT)
+        return fvm_ir_cmp(&B->f, FVM_IR_FCMP, FVM_IR_NE, s.r, fvm_ir_const_f(&B->f, 0.0));
+    if (s.t == FVM_BK_UNDEF)
+        return fvm_ir_const_i(&B->f, 0);
+    return s.r;
+}
+
+static fvm_ir_ref const_of(builder *B, fvm_value v, uint8_t *t)
+{
+    *t = fvm_block_kind_of(v);
+    if (v.type == FVM_T_FLOAT)
+        return fvm_ir_const_f(&B->f, v.as.f);
+    if (v.type == FVM_T_BOOL)
+        return fvm_ir_emit(&B->f, FVM_IR_CONST_I, FVM_IR_BOOL, NULL, 0, v.as.b, 0);
+    return fvm_ir_const_i(&B->f, v.type == FVM_T_INT ? v.as.i : 0);
+}
+
+/* ---- slots ----------------------------------------------------------------------------- */
+
+/* The slot's value; false if reading it leaves native code. */
+static bool slot_get(builder *B, uint16_t k, sval *out)
+{
+    uint32_t i = (uint32_t)B->slot_index[k];
+    uint8_t t = B->st.slot[i];
+    if (t == FVM_BK_OTHER) {
+        exit_here(B);
+        return false;
+    }
+    fvm_ir_ref r = t == FVM_BK_UNDEF ? fvm_ir_const_i(&B->f, 0)
+                                     : fvm_ir_vget(&B->f, var_for(B, B->slot_var, i, t));
+    *out = (sval){r, t, -1};
+    return true;
+}
+
+/* The slot as the fused ops read it (to_int; Undef is 0). */
+static bool slot_int(builder *B, uint16_t k, fvm_ir_ref *out)
+{
+    sval s;
+    if (!slot_get(B, k, &s))
+        return false;
+    *out = to_i(B, s);
+    return true;
+}
+
+static void slot_set(builder *B, uint16_t k, sval v)
+{
+    uint32_t i = (uint32_t)B->slot_index[k];
+    if (numeric(v.t))
+        fvm_ir_vset(&B->f, var_for(B, B->slot_var, i, v.t), v.r);
+    B->st.slot[i] = v.t;
+    B->st.dirty[i] = 1;
+}
+
+/* ---- blocks ---------------------------------------------------------------------------- */
+
+static bool same_types(const astate *a, const astate *b, uint32_t nused)
+{
+    return a->depth == b->depth && memcmp(a->stack, b->stack, a->depth) == 0 &&
+           memcmp(a->slot, b->slot, nused) == 0;
+}
+
+/* The version of leader `target` for the current state (created if new):
+ * its IR block, or UINT32_MAX when the compile must decline. */
+static uint32_t merge(builder *B, uint32_t target)
+{
+    int32_t *link = &B->first_version[target];
+    unsigned n = 0;
+    for (; *link >= 0; link = &B->vers[*link].next, n++) {
+        struct version *v = &B->vers[*link];
+        if (!same_types(&v->st, &B->st, B->nused))
+            continue;
+        for (uint32_t i = 0; i < B->nused; i++)
+            if (B->st.dirty[i] && !v->st.dirty[i]) {
+                v->st.dirty[i] = 1;
+                B->changed = true;
+            }
+        return v->block;
+    }
+    if (n == MAX_VERSIONS)
+        return fail(B, "a block is reached with more type states than the tier compiles"), UINT32_MAX;
+    fvm_grow((void **)&B->vers, &B->vers_cap, B->nvers + 1, sizeof *B->vers);
+    *link = (int32_t)B->nvers;
+    B->vers[B->nvers++] = (struct version){B->st, target, fvm_ir_block_alloc(&B->f), -1};
+    B->changed = true;
+    return B->vers[B->nvers - 1].block;
+}
+
+/* Hand the stack to the variables a successor block reads it from. */
+static void store_stack(builder *B)
+{
+    for (uint32_t d = 0; d < B->st.depth; d++) {
+        sval *s = &B->stack[d];
+        if (!numeric(s->t))
+            continue;
+        uint32_t v = var_for(B, B->stack_var, d, s->t);
+        if (s->var != (int32_t)v)
+            fvm_ir_vset(&B->f, v, s->r);
+    }
+}
+
+static bool jump(builder *B, uint32_t target)
+{
+    uint32_t block = merge(B, target);
+    if (block == UINT32_MAX)
+        return false;
+    store_stack(B);
+    fvm_ir_jmp(&B->f, block);
+    B->dead = true;
+    return true;
+}
+
+/* Branch to `taken` when cond is true (false, if `when` is false), else
+ * fall through to ip + 1. */
+static bool branch(builder *B, fvm_ir_ref cond, bool when, uint32_t taken)
+{
+    uint32_t t = merge(B, taken), n = merge(B, B->ip + 1);
+    if (t == UINT32_MAX || n == UINT32_MAX)
+        return false;
+    store_stack(B);
+    fvm_ir_br(&B->f, cond, when ? t : n, when ? n : t);
+    B->dead = true;
+    return true;
+}
+
+/* Start building a version of a leader from its entry state. */
+static void enter_block(builder *B, const struct version *v)
+{
+    B->st = v->st;
+    B->dead = false;
+    fvm_ir_block_enter(&B->f, v->block);
+    for (uint32_t d = 0; d < B->st.depth; d++) {
+        uint8_t t = B->st.stack[d];
+        if (numeric(t)) {
+            uint32_t v = var_for(B, B->stack_var, d, t);
+            B->stack[d] = (sval){fvm_ir_vget(&B->f, v), t, (int32_t)v};
+        } else
+            B->stack[d] = (sval){fvm_ir_const_i(&B->f, 0), t, -1};
+    }
+}
+
+/* ---- ops ------------------------------------------------------------------------------- */
+
+/* Numeric operands or leave: Undef and other values go to the interpreter. */
+static bool operands_numeric(builder *B, unsigned n)
+{
+    for (unsigned k = 1; k <= n; k++)
+        if (!numeric(B->stack[B->st.depth - k].t))
+            return exit_here(B), false;
+    return true;
+}
+
+static void arith(builder *B, unsigned code)
+{
+    sval b = pop(B), a = pop(B);
+    static const fvm_ir_op iops[] = {FVM_IR_ADD, FVM_IR_SUB, FVM_IR_MUL};
+    static const fvm_ir_op fops[] = {FVM_IR_FADD, FVM_IR_FSUB, FVM_IR_FMUL};
+    unsigned k = code - FVM_OP_ADD;
+    if (a.t == FVM_BK_INT && b.t == FVM_BK_INT)
+        push(B, fvm_ir_op2(&B->f, iops[k], FVM_IR_I64, a.r, b.r), FVM_BK_INT);
+    else
+        push(B, fvm_ir_op2(&B->f, fops[k], FVM_IR_F64, to_f(B, a), to_f(B, b)), FVM_BK_FLOAT);
+}
+
+/* Div and the AWK divisions: a zero divisor is left to the interpreter
+ * (Undef, or its error). */
+static void divide(builder *B, unsigned code)
+{
+    sval b = B->stack[B->st.depth - 1], a = B->stack[B->st.depth - 2];
+    fvm_ir_ref d = to_f(B, b), n = to_f(B, a);
+    guard(B, fvm_ir_cmp(&B->f, FVM_IR_FCMP, FVM_IR_NE, d, fvm_ir_const_f(&B->f, 0.0)));
+    B->st.depth -= 2;
+    if (code == FVM_OP_AWK_MOD_JIT) {
+        fvm_ir_ref args[2] = {n, d};
+        push(B, fvm_ir_call(&B->f, FVM_JIT_HELPER_FMOD, args, 2), FVM_BK_FLOAT);
+    } else
+        push(B, fvm_ir_op2(&B->f, FVM_IR_FDIV, FVM_IR_F64, n, d), FVM_BK_FLOAT);
+}
+
+static void call_math(builder *B, uint32_t helper, unsigned nargs)
+{
+    fvm_ir_ref args[2];
+    for (unsigned k = nargs; k-- > 0;)
+        args[k] = to_f(B, pop(B));
+    push(B, fvm_ir_call(&B->f, helper, args, nargs), FVM_BK_FLOAT);
+}
+
+static fvm_ir_ref compare(builder *B, fvm_ir_cond cond, sval a, sval b)
+{
+    if (a.t == FVM_BK_INT && b.t == FVM_BK_INT)
+        return fvm_ir_cmp(&B->f, FVM_IR_ICMP, cond, a.r, b.r);
+    return fvm_ir_cmp(&B->f, FVM_IR_FCMP, cond, to_f(B, a), to_f(B, b));
+}
+
+static uint32_t math_helper(unsigned code)
+{
+    switch (code) {
+    case FVM_OP_SIN_FLOAT: return FVM_JIT_HELPER_SIN;
+    case FVM_OP_COS_FLOAT: return FVM_JIT_HELPER_COS;
+    case FVM_OP_EXP_FLOAT: return FVM_JIT_HELPER_EXP;
+    case FVM_OP_LOG_FLOAT: return FVM_JIT_HELPER_LOG;
+    case FVM_OP_CEIL_FLOAT: return FVM_JIT_HELPER_CEIL;
+    case FVM_OP_FLOOR_FLOAT: return FVM_JIT_HELPER_FLOOR;
+    case FVM_OP_TRUNC_FLOAT: return FVM_JIT_HELPER_TRUNC;
+    case FVM_OP_ROUND_FLOAT: return FVM_JIT_HELPER_ROUND;
+    case FVM_OP_TAN_FLOAT: return FVM_JIT_HELPER_TAN;
+    case FVM_OP_ASIN_FLOAT: return FVM_JIT_HELPER_ASIN;
+    case FVM_OP_ACOS_FLOAT: return FVM_JIT_HELPER_ACOS;
+    case FVM_OP_ATAN_FLOAT: return FVM_JIT_HELPER_ATAN;
+    case FVM_OP_SINH_FLOAT: return FVM_JIT_HELPER_SINH;
+    case FVM_OP_COSH_FLOAT: return FVM_JIT_HELPER_COSH;
+    case FVM_OP_TANH_FLOAT: return FVM_JIT_HELPER_TANH;
+    case FVM_OP_LOG2_FLOAT: return FVM_JIT_HELPER_LOG2;
+    default: return FVM_JIT_HELPER_LOG10;
+    }
+}
+
+/* Numeric ops with their operands on the stack (numeric already). */
+static void numeric_op(builder *B, unsigned code)
+{
+    sval a, b;
+    switch (code) {
+    case FVM_OP_ADD: case FVM_OP_SUB: case FVM_OP_MUL: arith(B, code); return;
+    case FVM_OP_DIV: case FVM_OP_AWK_DIV_JIT: case FVM_OP_AWK_MOD_JIT: divide(B, code); return;
+    case FVM_OP_MOD:
+        b = pop(B), a = pop(B);
+        if (a.t == FVM_BK_INT && b.t == FVM_BK_INT)
+            push(B, fvm_ir_op2(&B->f, FVM_IR_MOD, FVM_IR_I64, a.r, b.r), FVM_BK_INT);
+        else {
+            push(B, a.r, a.t);
+            push(B, b.r, b.t);
+            call_math(B, FVM_JIT_HELPER_FMOD, 2);
+        }
+        return;
+    case FVM_OP_POW: case FVM_OP_POW_FLOAT: call_math(B, FVM_JIT_HELPER_POW, 2); return;
+    case FVM_OP_ATAN2_FLOAT: call_math(B, FVM_JIT_HELPER_ATAN2, 2); return;
+    case FVM_OP_NEGATE:
+        a = pop(B);
+        if (a.t == FVM_BK_INT)
+            push(B, fvm_ir_op1(&B->f, FVM_IR_NEG, FVM_IR_I64, a.r), FVM_BK_INT);
+        else
+            push(B, fvm_ir_op1(&B->f, FVM_IR_FNEG, FVM_IR_F64, to_f(B, a)), FVM_BK_FLOAT);
+        return;
+    case FVM_OP_INC: case FVM_OP_DEC:
+        a = pop(B);
+        push(B, fvm_ir_op2(&B->f, FVM_IR_ADD, FVM_IR_I64, to_i(B, a),
+                           fvm_ir_const_i(&B->f, code == FVM_OP_INC ? 1 : -1)), FVM_BK_INT);
+        return;
+    case FVM_OP_NUM_EQ: case FVM_OP_NUM_NE: case FVM_OP_NUM_LT: case FVM_OP_NUM_GT:
+    case FVM_OP_NUM_LE: case FVM_OP_NUM_GE:
+        b = pop(B), a = pop(B);
+        push(B, compare(B, (fvm_ir_cond)(code - FVM_OP_NUM_EQ), a, b), FVM_BK_BOOL);
+        return;
+    case FVM_OP_SPACESHIP:
+        b = pop(B), a = pop(B);
+        push(B, fvm_ir_op2(&B->f, FVM_IR_SUB, FVM_IR_I64, compare(B, FVM_IR_GT, a, b),
+                           compare(B, FVM_IR_LT, a, b)), FVM_BK_INT);
+        return;
+    case FVM_OP_LOG_NOT:
+        a = pop(B);
+        if (a.t == FVM_BK_FLOAT)
+            push(B, fvm_ir_cmp(&B->f, FVM_IR_FCMP, FVM_IR_EQ, a.r, fvm_ir_const_f(&B->f, 0.0)),
+                 FVM_BK_BOOL);
+        else
+            push(B, fvm_ir_cmp(&B->f, FVM_IR_ICMP, FVM_IR_EQ, a.r, fvm_ir_const_i(&B->f, 0)),
+                 FVM_BK_BOOL);
+        return;
+    case FVM_OP_BIT_AND: case FVM_OP_BIT_OR: case FVM_OP_BIT_XOR: case FVM_OP_SHL: case FVM_OP_SHR: {
+        b = pop(B), a = pop(B);
+        fvm_ir_op op = code == FVM_OP_BIT_AND ? FVM_IR_AND
+                     : code == FVM_OP_BIT_OR  ? FVM_IR_OR
+                     : code == FVM_OP_BIT_XOR ? FVM_IR_XOR
+                     : code == FVM_OP_SHL     ? FVM_IR_SHL
+                                              : FVM_IR_SAR;
+        push(B, fvm_ir_op2(&B->f, op, FVM_IR_I64, to_i(B, a), to_i(B, b)), FVM_BK_INT);
+        return;
+    }
+    case FVM_OP_BIT_NOT:
+        a = pop(B);
+        push(B, fvm_ir_op1(&B->f, FVM_IR_NOT, FVM_IR_I64, to_i(B, a)), FVM_BK_INT);
+        return;
+    case FVM_OP_TRUNC_INT: a = pop(B); push(B, to_i(B, a), FVM_BK_INT); return;
+    case FVM_OP_ABS_FLOAT: case FVM_OP_SQRT_FLOAT:
+        a = pop(B);
+        push(B, fvm_ir_op1(&B->f, code == FVM_OP_ABS_FLOAT ? FVM_IR_FABS : FVM_IR_FSQRT, FVM_IR_F64,
+                           to_f(B, a)), FVM_BK_FLOAT);
+        return;
+    default:
+        call_math(B, math_helper(code), 1);
+        return;
+    }
+}
+
+static void stack_op(builder *B, unsigned code)
+{
+    sval *s = B->stack;
+    uint32_t n = B->st.depth;
+    sval a, b, c;
+    switch (code) {
+    case FVM_OP_POP: B->st.depth--; return;
+    case FVM_OP_DUP: a = s[n - 1]; push(B, a.r, a.t); return;
+    case FVM_OP_DUP2: a = s[n - 2], b = s[n - 1]; push(B, a.r, a.t); push(B, b.r, b.t); return;
+    case FVM_OP_SWAP: a = s[n - 1], b = s[n - 2]; B->st.depth -= 2; push(B, a.r, a.t); push(B, b.r, b.t); return;
+    default: /* Rot: [a, b, c] -> [b, c, a] */
+        a = s[n - 3], b = s[n - 2], c = s[n - 1];
+        B->st.depth -= 3;
+        push(B, b.r, b.t);
+        push(B, c.r, c.t);
+        push(B, a.r, a.t);
+        return;
+    }
+}
+
+/* PreInc/PreDec/PostInc/PostDec and the void form: the slot read with
+ * to_int, written back as Int; pre pushes the new value, post the old. */
+static bool slot_step(builder *B, const fvm_op *op)
+{
+    fvm_ir_ref old;
+    if (!slot_int(B, op->a, &old))
+        return true;
+    bool dec = op->code == FVM_OP_PRE_DEC_SLOT || op->code == FVM_OP_POST_DEC_SLOT;
+    fvm_ir_ref n = fvm_ir_op2(&B->f, FVM_IR_ADD, FVM_IR_I64, old, fvm_ir_const_i(&B->f, dec ? -1 : 1));
+    slot_set(B, op->a, (sval){n, FVM_BK_INT, -1});
+    if (op->code == FVM_OP_POST_INC_SLOT || op->code == FVM_OP_POST_DEC_SLOT)
+        push(B, old, FVM_BK_INT);
+    else if (op->code != FVM_OP_PRE_INC_SLOT_VOID)
+        push(B, n, FVM_BK_INT);
+    return true;
+}
+
+/* AccumSumLoop(sum, i, limit): when i < limit, sum += i + (i+1) + ... +
+ * (limit-1) and i = limit, as the interpreter's closed form (wrapping):
+ * with n = limit - i, the sum is n*i + n*(n-1)/2, and n*(n-1)/2 is
+ * (n>>1)*(n-1) + (n&1)*((n-1)>>1) in unsigned arithmetic. Both slots become
+ * Int either way. */
+static bool accum_sum_loop(builder *B, const fvm_op *op)
+{
+    fvm_ir_ref sum, i;
+    if (!slot_int(B, op->a, &sum) || !slot_int(B, op->b, &i))
+        return true;
+    slot_set(B, op->a, (sval){sum, FVM_BK_INT, -1});
+    slot_set(B, op->b, (sval){i, FVM_BK_INT, -1});
+    fvm_ir_func *f = &B->f;
+    fvm_ir_ref limit = fvm_ir_const_i(f, op->u.j.limit);
+    uint32_t body = fvm_ir_block_alloc(f), join = fvm_ir_block_alloc(f);
+    fvm_ir_br(f, fvm_ir_cmp(f, FVM_IR_ICMP, FVM_IR_LT, i, limit), body, join);
+    fvm_ir_block_enter(f, body);
+    uint32_t ia = (uint32_t)B->slot_index[op->a], ib = (uint32_t)B->slot_index[op->b];
+    i = fvm_ir_vget(f, var_for(B, B->slot_var, ib, FVM_BK_INT));
+    sum = ia == ib ? i : fvm_ir_vget(f, var_for(B, B->slot_var, ia, FVM_BK_INT));
+    fvm_ir_ref one = fvm_ir_const_i(f, 1);
+    fvm_ir_ref n = fvm_ir_op2(f, FVM_IR_SUB, FVM_IR_I64, limit, i);
+    fvm_ir_ref n1 = fvm_ir_op2(f, FVM_IR_SUB, FVM_IR_I64, n, one);
+    fvm_ir_ref even = fvm_ir_op2(f, FVM_IR_MUL, FVM_IR_I64, fvm_ir_op2(f, FVM_IR_SHR, FVM_IR_I64, n, one), n1);
+    fvm_ir_ref odd = fvm_ir_op2(f, FVM_IR_MUL, FVM_IR_I64, fvm_ir_op2(f, FVM_IR_AND, FVM_IR_I64, n, one),
+                                fvm_ir_op2(f, FVM_IR_SHR, FVM_IR_I64, n1, one));
+    fvm_ir_ref add = fvm_ir_op2(f, FVM_IR_ADD, FVM_IR_I64, fvm_ir_op2(f, FVM_IR_MUL, FVM_IR_I64, n, i),
+                                fvm_ir_op2(f, FVM_IR_ADD, FVM_IR_I64, even, odd));
+    slot_set(B, op->a, (sval){fvm_ir_op2(f, FVM_IR_ADD, FVM_IR_I64, sum, add), FVM_BK_INT, -1});
+    slot_set(B, op->b, (sval){limit, FVM_BK_INT, -1});
+    fvm_ir_jmp(f, join);
+    fvm_ir_block_enter(f, join);
+    return true;
+}
+
+static bool control_op(builder *B, const fvm_op *op)
+{
+    uint32_t t = op->u.j.target;
+    fvm_ir_func *f = &B->f;
+    sval a;
+    fvm_ir_ref v;
+
+    switch (op->code) {
+    case FVM_OP_JUMP: return jump(B, t);
+    case FVM_OP_JUMP_IF_TRUE: case FVM_OP_JUMP_IF_FALSE:
+        a = pop(B);
+        return branch(B, truth(B, a), op->code == FVM_OP_JUMP_IF_TRUE, t);
+    case FVM_OP_JUMP_IF_TRUE_KEEP: case FVM_OP_JUMP_IF_FALSE_KEEP:
+        return branch(B, truth(B, B->stack[B->st.depth - 1]), op->code == FVM_OP_JUMP_IF_TRUE_KEEP, t);
+    case FVM_OP_SLOT_LT_INT_JUMP_IF_FALSE:
+        if (!slot_int(B, op->a, &v))
+            return true;
+        return branch(B, fvm_ir_cmp(f, FVM_IR_ICMP, FVM_IR_GE, v, fvm_ir_const_i(f, op->u.j.limit)), true, t);
+    default: /* SlotIncLtIntJumpBack */
+        if (!slot_int(B, op->a, &v))
+            return true;
+        v = fvm_ir_op2(f, FVM_IR_ADD, FVM_IR_I64, v, fvm_ir_const_i(f, 1));
+        slot_set(B, op->a, (sval){v, FVM_BK_INT, -1});
+        return branch(B, fvm_ir_cmp(f, FVM_IR_ICMP, FVM_IR_LT, v, fvm_ir_const_i(f, op->u.j.limit)), true, t);
+    }
+}
+
+/* One op; false when the compile must decline. */
+static bool build_op(builder *B, const fvm_op *op)
+{
+    const fvm_opinfo *oi = &fvm_opinfo_table[op->code];
+    if (B->st.depth < oi->pop)
+        return fail(B, "pops an empty stack");
+    if (B->st.depth - oi->pop + oi->push > MAX_DEPTH)
+        return fail(B, "operand stack deeper than the tier keeps");
+    sval a;
+    uint8_t t;
+    fvm_ir_ref r;
+    switch (op->code) {
+    case FVM_OP_NOP: return true;
+    case FVM_OP_LOAD_INT: push(B, fvm_ir_const_i(&B->f, op->u.i), FVM_BK_INT); return true;
+    case FVM_OP_LOAD_FLOAT: push(B, fvm_ir_const_f(&B->f, op->u.f), FVM_BK_FLOAT); return true;
+    case FVM_OP_LOAD_CONST:
+        r = const_of(B, B->c->consts[op->a], &t);
+        push(B, r, t);
+        return true;
+    case FVM_OP_LOAD_TRUE: case FVM_OP_LOAD_FALSE:
+        r = const_of(B, fvm_bool(op->code == FVM_OP_LOAD_TRUE), &t);
+        push(B, r, t);
+        return true;
+    case FVM_OP_LOAD_UNDEF: push(B, fvm_ir_const_i(&B->f, 0), FVM_BK_UNDEF); return true;
+    case FVM_OP_POP: case FVM_OP_DUP: case FVM_OP_DUP2: case FVM_OP_SWAP: case FVM_OP_ROT:
+        stack_op(B, op->code);
+        return true;
+    case FVM_OP_GET_SLOT:
+        if (slot_get(B, op->a, &a))
+            push(B, a.r, a.t);
+        return true;
+    case FVM_OP_SET_SLOT: slot_set(B, op->a, pop(B)); return true;
+    case FVM_OP_ADD_ASSIGN_SLOT_VOID: {
+        fvm_ir_ref x, y;
+        if (!slot_int(B, op->a, &x) || !slot_int(B, op->b, &y))
+            return true;
+        slot_set(B, op->a, (sval){fvm_ir_op2(&B->f, FVM_IR_ADD, FVM_IR_I64, x, y), FVM_BK_INT, -1});
+        return true;
+    }
+    case FVM_OP_PRE_INC_SLOT: case FVM_OP_PRE_INC_SLOT_VOID: case FVM_OP_PRE_DEC_SLOT:
+    case FVM_OP_POST_INC_SLOT: case FVM_OP_POST_DEC_SLOT:
+        return slot_step(B, op);
+    case FVM_OP_ACCUM_SUM_LOOP: return accum_sum_loop(B, op);
+    default:
+        break;
+    }
+    if (oi->flags & FVM_OPF_JUMP || op->code == FVM_OP_SLOT_LT_INT_JUMP_IF_FALSE ||
+        op->code == FVM_OP_SLOT_INC_LT_INT_JUMP_BACK)
+        return control_op(B, op);
+    if (operands_numeric(B, (unsigned)oi->pop))
+        numeric_op(B, op->code);
+    return true;
+}
+
+/* The end (ip == len): store the written slots and the stack, and return
+ * an exit record (numbered like a snapshot's, whose guard never exists). */
+static void build_end(builder *B)
+{
+    if (!B->emit)
+        return;
+    uint32_t rec = (uint32_t)fvm_ir_snap_add(&B->f, (uint32_t)B->c->len, NULL, 0) + 1;
+    if (B->nexits != rec) {
+        B->why = "snapshot numbering";
+        return;
+    }
+    record_exit(B, (uint32_t)B->c->len);
+    for (uint32_t i = 0; i < B->nused; i++)
+        if (B->st.dirty[i] && numeric(B->st.slot[i])) {
+            fvm_ir_ref args[2] = {B->io, fvm_ir_vget(&B->f, var_for(B, B->slot_var, i, B->st.slot[i]))};
+            fvm_ir_emit(&B->f, FVM_IR_STORE, FVM_IR_VOID, args, 2, 8 * (int64_t)i, 0);
+        }
+    for (uint32_t d = 0; d < B->st.depth; d++)
+        if (numeric(B->stack[d].t)) {
+            fvm_ir_ref args[2] = {B->io, B->stack[d].r};
+            fvm_ir_emit(&B->f, FVM_IR_STORE, FVM_IR_VOID, args, 2, 8 * (int64_t)(B->nused + d), 0);
+        }
+    fvm_ir_emit(&B->f, FVM_IR_RET, FVM_IR_VOID, NULL, 0, 0, rec);
+}
+
+/* Entry: load the slots the code may read into their variables. */
+static void build_entry(builder *B)
+{
+    B->io = fvm_ir_emit(&B->f, FVM_IR_PARAM, FVM_IR_PTR, NULL, 0, 0, 0);
+    B->f.exit_base = B->io;
+    B->f.exit_stack = B->nused;
+    for (uint32_t i = 0; i < B->nused; i++) {
+        uint8_t t = B->kinds[i];
+        if (!numeric(t))
+            continue;
+        fvm_ir_ref args[1] = {B->io};
+        fvm_ir_ref v = fvm_ir_emit(&B->f, FVM_IR_LOAD, ir_type(t), args, 1, 8 * (int64_t)i, 0);
+        fvm_ir_vset(&B->f, var_for(B, B->slot_var, i, t), v);
+    }
+    B->st = B->start;
+    jump(B, 0);
+}
+
+/* Build one version: its ops up to the next leader (falling into it) or
+ * until the block ends. */
+static bool build_version(builder *B, const struct version *v)
+{
+    const fvm_chunk *c = B->c;
+    enter_block(B, v);
+    for (B->ip = v->ip;; B->ip++) {
+        if (B->ip == c->len) {
+            build_end(B);
+            return !B->why;
+        }
+        if (!build_op(B, &c->ops[B->ip]) || B->why)
+            return false;
+        if (B->dead)
+            return true;
+        if (B->leader[B->ip + 1])
+            return jump(B, B->ip + 1);
+    }
+}
+
+/* One run over every version known, in ip order. */
+static bool run_blocks(builder *B)
+{
+    const fvm_chunk *c = B->c;
+    fvm_ir_init(&B->f);
+    memset(B->slot_var, 0xff, sizeof B->slot_var);
+    memset(B->stack_var, 0xff, sizeof B->stack_var);
+    B->nexits = 1; /* record 0 is never returned */
+    B->ntypes = 0;
+    fvm_grow((void **)&B->exits, &B->exits_cap, 1, sizeof *B->exits);
+    for (size_t k = 0; k < B->nvers; k++)
+        B->vers[k].block = fvm_ir_block_alloc(&B->f);
+    build_entry(B);
+    for (uint32_t ip = 0; ip <= c->len; ip++) {
+        if (!B->leader[ip])
+            continue;
+        /* Versions made during this run are built in the next. */
+        for (int32_t k = B->first_version[ip]; k >= 0; k = B->vers[k].next) {
+            struct version v = B->vers[k];
+            if (!build_version(B, &v))
+                return false;
+        }
+    }
+    return !B->why;
+}
+
+/* Leaders: ip 0, every jump target, and the op after every jump. */
+static void find_blocks(builder *B)
+{
+    const fvm_chunk *c = B->c;
+    for (uint32_t ip = 0; ip <= c->len; ip++) {
+        B->leader[ip] = ip == 0;
+        B->first_version[ip] = -1;
+    }
+    for (uint32_t ip = 0; ip < c->len; ip++) {
+        const fvm_op *op = &c->ops[ip];
+        if (!(fvm_opinfo_table[op->code].flags & FVM_OPF_JUMP) &&
+            op->code != FVM_OP_SLOT_LT_INT_JUMP_IF_FALSE && op->code != FVM_OP_SLOT_INC_LT_INT_JUMP_BACK)
+            continue;
+        B->leader[op->u.j.target] = true;
+        B->leader[ip + 1] = true;
+    }
+}
+
+static bool collect_slots(builder *B, const fvm_value *slots, size_t nslots)
+{
+    const fvm_chunk *c = B->c;
+    for (size_t ip = 0; ip < c->len; ip++) {
+        const fvm_op *op = &c->ops[ip];
+        uint16_t ks[2];
+        unsigned n = 0;
+        switch (op->code) {
+        case FVM_OP_ADD_ASSIGN_SLOT_VOID: case FVM_OP_ACCUM_SUM_LOOP:
+            ks[n++] = op->a;
+            ks[n++] = op->b;
+            break;
+        case FVM_OP_GET_SLOT: case FVM_OP_SET_SLOT: case FVM_OP_PRE_INC_SLOT:
+        case FVM_OP_PRE_INC_SLOT_VOID: case FVM_OP_PRE_DEC_SLOT: case FVM_OP_POST_INC_SLOT:
+        case FVM_OP_POST_DEC_SLOT: case FVM_OP_SLOT_LT_INT_JUMP_IF_FALSE:
+        case FVM_OP_SLOT_INC_LT_INT_JUMP_BACK:
+            ks[n++] = op->a;
+            break;
+        default:
+            break;
+        }
+        for (unsigned k = 0; k < n; k++) {
+            if (B->slot_index[ks[k]] >= 0)
+                continue;
+            if (B->nused == MAX_USED)
+                return fail(B, "more slots than the tier keeps");
+            if (ks[k] >= nslots)
+                return fail(B, "slot beyond the slots passed");
+            B->slot_index[ks[k]] = (int32_t)B->nused;
+            B->kinds[B->nused] = (uint8_t)fvm_block_kind_of(slots[ks[k]]);
+            B->used[B->nused++] = ks[k];
+        }
+    }
+    return true;
+}
+
+/* ---- compile ------------------------------------------------------------------------------ */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool infer_and_build(builder *B)
+{
+    memset(&B->start, 0, sizeof B->start);
+    memcpy(B->start.slot, B->kinds, B->nused);
+    /* Versions are only added (at most MAX_VERSIONS per leader) and dirty
+     * bits only set, so this ends. */
+    do {
+        B->changed = false;
+        bool ok = run_blocks(B);
+        fvm_ir_free(&B->f);
+        if (!ok)
+            return false;
+    } while (B->changed);
+    B->emit = true;
+    return run_blocks(B) && !B->changed;
+}
+
+static fvm_block_code *finish(builder *B, fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm)
+{
+    fvm_ir_dce(&B->f);
+    fvm_ra_config cfg = {FVM_RA_DEFAULT_ALLOWED};
+    fvm_ra_result ra;
+    fvm_ra_run(&B->f, &cfg, &ra);
+    if (dump_ir) {
+        fvm_ir_dump(&B->f, dump_ir);
+        fvm_ra_dump(&B->f, &ra, dump_ir);
+    }
+    fvm_x64_buf xb;
+    fvm_x64_buf_init(&xb, 0);
+    bool ok = fvm_x64_lower(&B->f, &ra, &xb, NULL, &B->why);
+    fvm_ra_free(&ra);
+    fvm_block_code *code = NULL;
+    void *entry = ok ? fvm_mcode_add(arena, xb.code, xb.len) : NULL;
+    if (ok && !entry)
+        B->why = "code memory refused";
+    if (entry) {
+        if (dump_asm)
+            for (size_t k = 0; k < xb.len; k++)
+                fvm_buf_printf(dump_asm, "%02x%s", xb.code[k], k + 1 == xb.len || k % 32 == 31 ? "\n" : "");
+        code = fvm_xcalloc(1, sizeof *code);
+        code->entry = (int64_t (*)(int64_t *))entry;
+        code->len = (uint32_t)B->c->len;
+        code->nused = B->nused;
+        code->used = fvm_xmalloc((B->nused + 1) * sizeof *code->used);
+        code->kinds = fvm_xmalloc(B->nused + 1);
+        memcpy(code->used, B->used, B->nused * sizeof *code->used);
+        memcpy(code->kinds, B->kinds, B->nused);
+        for (uint32_t i = 0; i < B->nused; i++)
+            if ((size_t)B->used[i] + 1 > code->min_nslots)
+                code->min_nslots = (size_t)B->used[i] + 1;
+        code->exits = B->exits;
+        code->nexits = (uint32_t)B->nexits;
+        code->types = B->types;
+        code->io_words = B->nused + MAX_DEPTH;
+        B->exits = NULL;
+        B->types = NULL;
+    }
+    fvm_x64_buf_free(&xb);
+    return code;
+}
+
+fvm_block_code *fvm_block_compile(const fvm_chunk *c, const fvm_value *slots, size_t nslots,
+                                  fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
+                                  fvm_block_stats *stats, const char **why_not)
+{
+    if (!fvm_block_eligible(c, why_not))
+        return NULL;
+    uint64_t t0 = now_ns();
+    builder B = {.c = c};
+    size_t nmap = c->max_slot < 0 ? 1 : (size_t)c->max_slot + 1;
+    B.slot_index = fvm_xmalloc(nmap * sizeof *B.slot_index);
+    memset(B.slot_index, 0xff, nmap * sizeof *B.slot_index);
+    B.leader = fvm_xmalloc((c->len + 1) * sizeof *B.leader);
+    B.first_version = fvm_xmalloc((c->len + 1) * sizeof *B.first_version);
+    fvm_block_code *code = NULL;
+    if (collect_slots(&B, slots, slots ? nslots : 0)) {
+        find_blocks(&B);
+        if (infer_and_build(&B))
+            code = finish(&B, arena, dump_ir, dump_asm);
+    }
+    if (stats)
+        *stats = (fvm_block_stats){now_ns() - t0, B.f.ninsts};
+    if (!code && why_not)
+        *why_not = B.why ? B.why : "compile failed";
+    fvm_ir_free(&B.f);
+    free(B.slot_index);
+    free(B.leader);
+    free(B.first_version);
+    free(B.vers);
+    free(B.exits);
+    free(B.types);
+    return code;
+}
+
+void fvm_block_free(fvm_block_code *code)
+{
+    if (!code)
+        return;
+    free(code->used);
+    free(code->kinds);
+    free(code->exits);
+    free(code->types);
+    free(code);
+}
+
+/* ---- run ---------------------------------------------------------------------------------- */
+
+static fvm_value make_value(uint8_t t, int64_t bits)
+{
+    switch (t) {
+    case FVM_BK_INT: return fvm_int(bits);
+    case FVM_BK_BOOL: return fvm_bool(bits != 0);
+    case FVM_BK_FLOAT: {
+        double d;
+        memcpy(&d, &bits, sizeof d);
+        return fvm_float(d);
+    }
+    default: return fvm_undef();
+    }
+}
+
+size_t fvm_block_io_words(const fvm_block_code *code) { return code->io_words; }
+
+size_t fvm_block_min_slots(const fvm_block_code *code) { return code->min_nslots; }
+
+bool fvm_block_enter(const fvm_block_code *code, const fvm_value *slots, size_t nslots,
+                     int64_t *io, fvm_block_exit *out)
+{
+    if (code->min_nslots > nslots || (code->min_nslots && !slots))
+        return false;
+    for (uint32_t i = 0; i < code->nused; i++) {
+        const fvm_value *v = &slots[code->used[i]];
+        uint8_t k = (uint8_t)fvm_block_kind_of(*v);
+        if (k != code->kinds[i])
+            return false;
+        io[i] = k == FVM_BK_BOOL ? v->as.b : k == FVM_BK_INT || k == FVM_BK_FLOAT ? v->as.i : 0;
+    }
+    int64_t r = code->entry(io);
+    const exit_rec *e = &code->exits[r];
+    *out = (fvm_block_exit){e->ip, e->depth, (uint32_t)r, e->ip == code->len};
+    return true;
+}
+
+fvm_value fvm_block_stack_value(const fvm_block_code *code, const fvm_block_exit *x,
+                                const int64_t *io, uint32_t d)
+{
+    const exit_rec *e = &code->exits[x->rec];
+    return make_value(code->types[e->first + d], io[code->nused + d]);
+}
+
+void fvm_block_write_slots(const fvm_block_code *code, const fvm_block_exit *x, const int64_t *io,
+                           fvm_value *slots)
+{
+    const exit_rec *e = &code->exits[x->rec];
+    const uint8_t *p = code->types + e->first + e->depth;
+    for (uint32_t k = 0; k < e->nslots; k++, p += 2) {
+        uint32_t i = p[0];
+        fvm_value *dst = &slots[code->used[i]];
+        fvm_release(*dst);
+        *dst = make_value(p[1], io[i]);
+    }
+}
+
+uint32_t fvm_block_written_max(const fvm_block_code *code, const fvm_block_exit *x)
+{
+    const exit_rec *e = &code->exits[x->rec];
+    const uint8_t *p = code->types + e->first + e->depth;
+    uint32_t m = 0;
+    for (uint32_t k = 0; k < e->nslots; k++, p += 2)
+        if ((uint32_t)code->used[p[0]] + 1 > m)
+            m = (uint32_t)code->used[p[0]] + 1;
+    return m;
 }

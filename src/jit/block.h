@@ -30,5 +30,66 @@
 
 /* Whether op ip of c is one the block tier compiles (validation only). */
 bool fvm_block_op_ok(const fvm_chunk *c, size_t ip);
+/* Whether every op of a non-empty c is; *why_not (may be NULL) says why not. */
+bool fvm_block_eligible(const fvm_chunk *c, const char **why_not);
+
+/* The kinds code is specialised on. */
+typedef enum fvm_block_kind {
+    FVM_BK_INT = 1,
+    FVM_BK_FLOAT,
+    FVM_BK_BOOL,
+    FVM_BK_UNDEF,
+    FVM_BK_OTHER /* any other value: reading it leaves native code */
+} fvm_block_kind;
+
+fvm_block_kind fvm_block_kind_of(fvm_value v);
+/* A cache subkey naming the kinds of slots[0..n). */
+uint64_t fvm_block_kinds_key(const fvm_value *slots, size_t n);
+
+typedef struct fvm_block_code fvm_block_code;
+
+typedef struct fvm_block_stats {
+    uint64_t compile_ns; /* type inference, IR, allocation, lowering, commit */
+    size_t ir_insts;
+} fvm_block_stats;
+
+/* Compile c for the kinds of slots[0..nslots) it uses, into arena. dump_ir
+ * / dump_asm / stats may be NULL. NULL (and *why_not) if c is not eligible
+ * or the compile declined: a slot at or past nslots, a join where a slot or
+ * stack value would have two types, a stack deeper than 64 at any point,
+ * more than 128 slots, or code memory refused. */
+fvm_block_code *fvm_block_compile(const fvm_chunk *c, const fvm_value *slots, size_t nslots,
+                                  fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
+                                  fvm_block_stats *stats, const char **why_not);
+/* Frees the metadata; the machine code stays in its arena. */
+void fvm_block_free(fvm_block_code *code);
+
+/* Where a run stopped: at the end (ip == len) or at a guard's op. */
+typedef struct fvm_block_exit {
+    uint32_t ip;    /* op to go on at */
+    uint32_t depth; /* stack values the code left in io */
+    uint32_t rec;   /* the exit record */
+    bool completed; /* ran to the end (ip == the chunk's length) */
+} fvm_block_exit;
+
+/* Words the io array of a run needs. */
+size_t fvm_block_io_words(const fvm_block_code *code);
+/* Slots a run reads (the highest used + 1). */
+size_t fvm_block_min_slots(const fvm_block_code *code);
+/* Run the code on slots[0..nslots): false, with nothing run, when the
+ * slots are too few or their kinds differ from the compiled ones. The
+ * native code works in io (fvm_block_io_words words); the slots are not
+ * changed: apply the result with fvm_block_write_slots and take the stack
+ * values with fvm_block_stack_value. */
+bool fvm_block_enter(const fvm_block_code *code, const fvm_value *slots, size_t nslots,
+                     int64_t *io, fvm_block_exit *out);
+/* Write the slots the run changed (as of its exit) into slots; the old
+ * values are released. slots must have fvm_block_written_max entries. */
+void fvm_block_write_slots(const fvm_block_code *code, const fvm_block_exit *x, const int64_t *io,
+                           fvm_value *slots);
+uint32_t fvm_block_written_max(const fvm_block_code *code, const fvm_block_exit *x);
+/* Stack value d (from the bottom) at the exit. */
+fvm_value fvm_block_stack_value(const fvm_block_code *code, const fvm_block_exit *x,
+                                const int64_t *io, uint32_t d);
 
 #endif

@@ -8,7 +8,7 @@
 #include "arith.h"
 #include "jit/helpers.h"
 
-enum { P = 1, C = 2 };
+enum { P = 1, C = 2, R = 4 };
 
 typedef struct op_info {
     const char *name;
@@ -34,6 +34,11 @@ bool fvm_ir_op_pure(const fvm_ir_func *f, const fvm_ir_inst *in)
     return op_table[in->op].flags & P;
 }
 
+bool fvm_ir_op_removable(const fvm_ir_func *f, const fvm_ir_inst *in)
+{
+    return fvm_ir_op_pure(f, in) || (op_table[in->op].flags & R);
+}
+
 void fvm_ir_init(fvm_ir_func *f)
 {
     memset(f, 0, sizeof *f);
@@ -51,18 +56,58 @@ void fvm_ir_free(fvm_ir_func *f)
     free(f->snaps);
     free(f->snap_entries);
     free(f->cse);
+    free(f->var_types);
     memset(f, 0, sizeof *f);
 }
 
-uint32_t fvm_ir_block_new(fvm_ir_func *f)
+uint32_t fvm_ir_block_alloc(fvm_ir_func *f) { return f->nblocks++; }
+
+void fvm_ir_block_enter(fvm_ir_func *f, uint32_t block)
 {
     /* Hash-consing only shares values inside one block: a value of another
      * block need not dominate the new one. */
     if (f->cse)
         memset(f->cse, 0, f->cse_cap * sizeof *f->cse);
     f->cse_count = 0;
-    f->cur_block = f->nblocks++;
-    return f->cur_block;
+    f->cur_block = block;
+}
+
+uint32_t fvm_ir_block_new(fvm_ir_func *f)
+{
+    uint32_t b = fvm_ir_block_alloc(f);
+    fvm_ir_block_enter(f, b);
+    return b;
+}
+
+uint32_t fvm_ir_var_new(fvm_ir_func *f, fvm_ir_type type)
+{
+    fvm_grow((void **)&f->var_types, &f->vars_cap, f->nvars + 1, sizeof *f->var_types);
+    f->var_types[f->nvars] = (uint8_t)type;
+    return (uint32_t)f->nvars++;
+}
+
+fvm_ir_ref fvm_ir_vget(fvm_ir_func *f, uint32_t var)
+{
+    return fvm_ir_emit(f, FVM_IR_VGET, (fvm_ir_type)f->var_types[var], NULL, 0, 0, var);
+}
+
+void fvm_ir_vset(fvm_ir_func *f, uint32_t var, fvm_ir_ref v)
+{
+    fvm_ir_emit(f, FVM_IR_VSET, FVM_IR_VOID, &v, 1, 0, var);
+}
+
+void fvm_ir_jmp(fvm_ir_func *f, uint32_t block)
+{
+    fvm_ir_emit(f, FVM_IR_JMP, FVM_IR_VOID, NULL, 0, 0, block);
+}
+
+void fvm_ir_br(fvm_ir_func *f, fvm_ir_ref cond, uint32_t if_true, uint32_t if_false)
+{
+    if (f->fold && f->insts[cond].op == FVM_IR_CONST_I) {
+        fvm_ir_jmp(f, f->insts[cond].imm ? if_true : if_false);
+        return;
+    }
+    fvm_ir_emit(f, FVM_IR_BR, FVM_IR_VOID, &cond, 1, if_false, if_true);
 }
 
 bool fvm_ir_is_const(const fvm_ir_func *f, fvm_ir_ref r)
@@ -215,6 +260,7 @@ static fvm_ir_ref fold_int(fvm_ir_func *f, const fvm_ir_inst *in)
     case FVM_IR_XOR: return fvm_ir_const_i(f, x ^ y);
     case FVM_IR_SHL: return fvm_ir_const_i(f, (int64_t)((uint64_t)x << (y & 63)));
     case FVM_IR_SAR: return fvm_ir_const_i(f, x >> (y & 63));
+    case FVM_IR_SHR: return fvm_ir_const_i(f, (int64_t)((uint64_t)x >> (y & 63)));
     case FVM_IR_NEG: return fvm_ir_const_i(f, fvm_wrap_neg(x));
     case FVM_IR_NOT: return fvm_ir_const_i(f, ~x);
     case FVM_IR_ICMP: return const_bool(f, cmp_i((fvm_ir_cond)in->aux, x, y));
@@ -326,6 +372,7 @@ static fvm_ir_ref fold_algebra(fvm_ir_func *f, const fvm_ir_inst *in)
         return bc && c == 0 ? a : 0;
     case FVM_IR_SHL:
     case FVM_IR_SAR:
+    case FVM_IR_SHR:
         return bc && (c & 63) == 0 ? a : 0;
     case FVM_IR_NEG:
     case FVM_IR_NOT:
@@ -419,7 +466,7 @@ void fvm_ir_dce(fvm_ir_func *f)
         fvm_ir_inst *in = &f->insts[r];
         if (in->dead)
             continue;
-        if (!fvm_ir_op_pure(f, in))
+        if (!fvm_ir_op_removable(f, in))
             live[r] = true;
         if (!live[r])
             continue;
@@ -428,7 +475,8 @@ void fvm_ir_dce(fvm_ir_func *f)
         if (in->op == FVM_IR_GUARD) {
             const fvm_ir_snap *s = &f->snaps[in->aux];
             for (uint32_t k = 0; k < s->count; k++)
-                live[f->snap_entries[s->first + k].value] = true;
+                if (f->snap_entries[s->first + k].kind != FVM_IR_SNAP_VAR)
+                    live[f->snap_entries[s->first + k].value] = true;
         }
     }
     for (size_t r = 1; r < f->ninsts; r++)
@@ -472,13 +520,18 @@ static void dump_inst(const fvm_ir_func *f, fvm_ir_ref r, fvm_buf *out)
     case FVM_IR_LOAD:
     case FVM_IR_STORE: fvm_buf_printf(out, ", +%lld", (long long)in->imm); break;
     case FVM_IR_RET: fvm_buf_printf(out, " %u", in->aux); break;
+    case FVM_IR_VGET:
+    case FVM_IR_VSET: fvm_buf_printf(out, "%sx%u", in->nargs ? ", " : " ", in->aux); break;
+    case FVM_IR_JMP: fvm_buf_printf(out, " block%u", in->aux); break;
+    case FVM_IR_BR: fvm_buf_printf(out, ", block%u, block%lld", in->aux, (long long)in->imm); break;
     case FVM_IR_GUARD: {
         const fvm_ir_snap *s = &f->snaps[in->aux];
         fvm_buf_printf(out, " snap%u ip=%u [", in->aux, s->ip);
         for (uint32_t k = 0; k < s->count; k++) {
             const fvm_ir_snap_entry *e = &f->snap_entries[s->first + k];
-            fvm_buf_printf(out, "%s%s%u=v%u", k ? " " : "", e->kind == FVM_IR_SNAP_SLOT ? "s" : "t",
-                           e->index, e->value);
+            static const char *const kinds[] = {"s", "t", "w"};
+            fvm_buf_printf(out, "%s%s%u=%s%u", k ? " " : "", kinds[e->kind], e->index,
+                           e->kind == FVM_IR_SNAP_VAR ? "x" : "v", e->value);
         }
         fvm_buf_putc(out, ']');
         break;

@@ -20,6 +20,12 @@
  * signed zeros. Folding uses the same C expressions the interpreter uses, so
  * a folded constant has the bits the interpreter would compute.
  *
+ * Variables carry values across blocks: VGET reads a variable, VSET writes
+ * it, and each variable has one home for the whole function (the register
+ * allocator picks it), so a loop keeps its variables in registers without
+ * phi moves. A value never lives past its block except through a variable
+ * (function parameters excepted). JMP and BR end a block.
+ *
  * Guards exit the function when their condition is false. Each carries a
  * snapshot: the bytecode ip to resume at and, for every live slot and stack
  * entry, the SSA value that holds it (entries also name an inlined frame
@@ -54,10 +60,11 @@ typedef enum fvm_ir_cond {
 } fvm_ir_cond;
 
 /* X(ENUM, name, nargs, flags). P: pure (foldable, CSE-able, removable when
- * unused); C: commutative. Operand meaning, `imm` and `aux` are given per op:
+ * unused); C: commutative; R: removable when unused but not CSE-able. Operand meaning, `imm` and `aux` are given per op:
  *   CONST_I   imm = the integer             CONST_F  imm = the double's bits
  *   PARAM     aux = parameter index (function parameters in block 0)
- *   SHL, SAR  count masked with 63          MOD      Int Mod: by 0 or -1 is 0
+ *   SHL, SAR, SHR  count masked with 63 (SHR logical)
+ *   MOD       Int Mod: by 0 or -1 is 0
  *   ICMP/FCMP aux = fvm_ir_cond, BOOL result
  *   F2I       truncate, saturating, NaN -> 0 (the interpreter's to_int)
  *   LOAD      arg0 = PTR base, imm = byte offset; the instruction's type
@@ -65,7 +72,12 @@ typedef enum fvm_ir_cond {
  *   CALL      aux = helper id (helpers.h), args = arguments; pure if the
  *             helper is
  *   GUARD     arg0 = BOOL condition; exit unless true; aux = snapshot id
- *   RET       aux = status returned (0 = completed) */
+ *   RET       aux = status returned (0 = completed)
+ *   VGET      aux = variable; the variable's type
+ *   VSET      arg0 = value, aux = variable
+ *   JMP       aux = target block
+ *   BR        arg0 = condition (BOOL or I64, true when not 0), aux = block
+ *             when true, imm = block when false */
 #define FVM_IR_OP_LIST(X)                                                                           \
     X(NOP, "nop", 0, 0)                                                                             \
     X(CONST_I, "const", 0, P)                                                                       \
@@ -80,6 +92,7 @@ typedef enum fvm_ir_cond {
     X(XOR, "xor", 2, P | C)                                                                         \
     X(SHL, "shl", 2, P)                                                                             \
     X(SAR, "sar", 2, P)                                                                             \
+    X(SHR, "shr", 2, P)                                                                             \
     X(NEG, "neg", 1, P)                                                                             \
     X(NOT, "not", 1, P)                                                                             \
     X(ICMP, "icmp", 2, P)                                                                           \
@@ -97,7 +110,11 @@ typedef enum fvm_ir_cond {
     X(STORE, "store", 2, 0)                                                                         \
     X(CALL, "call", -1, 0)                                                                          \
     X(GUARD, "guard", 1, 0)                                                                         \
-    X(RET, "ret", 0, 0)
+    X(RET, "ret", 0, 0)                                                                             \
+    X(VGET, "vget", 0, R)                                                                           \
+    X(VSET, "vset", 1, 0)                                                                           \
+    X(JMP, "jmp", 0, 0)                                                                             \
+    X(BR, "br", 1, 0)
 
 typedef enum fvm_ir_op {
 #define FVM_IR_OP_ENUM(e, n, a, f) FVM_IR_##e,
@@ -121,7 +138,13 @@ typedef struct fvm_ir_inst {
     int64_t imm;
 } fvm_ir_inst;
 
-typedef enum fvm_ir_snap_kind { FVM_IR_SNAP_SLOT, FVM_IR_SNAP_STACK } fvm_ir_snap_kind;
+/* SLOT and STACK entries name an SSA value; a VAR entry's value is a
+ * variable number (its current value at the guard). */
+typedef enum fvm_ir_snap_kind {
+    FVM_IR_SNAP_SLOT,
+    FVM_IR_SNAP_STACK,
+    FVM_IR_SNAP_VAR
+} fvm_ir_snap_kind;
 
 typedef struct fvm_ir_snap_entry {
     uint8_t kind;     /* fvm_ir_snap_kind */
@@ -148,6 +171,13 @@ typedef struct fvm_ir_func {
     fvm_ir_ref *cse;  /* open-addressing hash of pure instructions of the current block */
     size_t cse_cap, cse_count;
     bool fold;        /* fold and hash-cons while emitting (on by default) */
+    uint8_t *var_types; /* per variable: its fvm_ir_type */
+    size_t nvars, vars_cap;
+    /* When set (a PTR value live everywhere), a guard that fails stores its
+     * snapshot there before exiting: SLOT and VAR entries at word `index`,
+     * STACK entries at word exit_stack + index. */
+    fvm_ir_ref exit_base;
+    uint32_t exit_stack;
 } fvm_ir_func;
 
 void fvm_ir_init(fvm_ir_func *f);
@@ -155,6 +185,18 @@ void fvm_ir_free(fvm_ir_func *f);
 
 /* Start a new block and make it current; returns its number. */
 uint32_t fvm_ir_block_new(fvm_ir_func *f);
+/* Number a block without entering it (for forward jumps), and enter a
+ * numbered block. A block's instructions must be emitted together: enter
+ * each block once, in layout order. */
+uint32_t fvm_ir_block_alloc(fvm_ir_func *f);
+void fvm_ir_block_enter(fvm_ir_func *f, uint32_t block);
+
+/* A new variable of the given type; returns its number. */
+uint32_t fvm_ir_var_new(fvm_ir_func *f, fvm_ir_type type);
+fvm_ir_ref fvm_ir_vget(fvm_ir_func *f, uint32_t var);
+void fvm_ir_vset(fvm_ir_func *f, uint32_t var, fvm_ir_ref v);
+void fvm_ir_jmp(fvm_ir_func *f, uint32_t block);
+void fvm_ir_br(fvm_ir_func *f, fvm_ir_ref cond, uint32_t if_true, uint32_t if_false);
 
 /* Emit (fold, hash-cons) an instruction; returns the value it defines, an
  * equal earlier value, or a constant. args may be NULL when nargs is 0. */
@@ -181,6 +223,8 @@ size_t fvm_ir_live_count(const fvm_ir_func *f);
 
 const char *fvm_ir_op_name(fvm_ir_op op);
 bool fvm_ir_op_pure(const fvm_ir_func *f, const fvm_ir_inst *in);
+/* Whether DCE may remove in when its value is unused. */
+bool fvm_ir_op_removable(const fvm_ir_func *f, const fvm_ir_inst *in);
 /* Append the text form, one instruction a line, dead ones left out. */
 void fvm_ir_dump(const fvm_ir_func *f, fvm_buf *out);
 

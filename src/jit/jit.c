@@ -73,6 +73,8 @@ struct fvm_jit {
      * code checks the kinds of the slots it reads itself). */
     uint64_t linear_last_hash;
     void *linear_last;
+    int awk_trap;           /* the block tier's AWK division trap (0: none) */
+    fvm_jit_regions *regions; /* per chunk: where the VM enters block code */
 };
 
 /* A decimal integer in [lo, hi], surrounded by optional whitespace, with
@@ -122,6 +124,7 @@ void fvm_jit_free(fvm_jit *j)
             e->ops->release(e->code);
     }
     free(j->entries);
+    fvm_jit_regions_free(j->regions);
     fvm_mcode_free(j->mcode);
     fvm_diskcache_free(j->disk);
     free(j);
@@ -410,7 +413,8 @@ static const fvm_jit_tier_ops linear_tier = {FVM_JIT_LINEAR, linear_eligible, li
                                              linear_release, linear_run};
 
 /* The code generator of each tier this build has; NULL: not available. */
-static const fvm_jit_tier_ops *const tier_table[FVM_JIT_TIER_COUNT] = {&linear_tier, NULL, NULL};
+static const fvm_jit_tier_ops *const tier_table[FVM_JIT_TIER_COUNT] = {&linear_tier,
+                                                                      &fvm_block_tier, NULL};
 
 bool fvm_jit_tier_available(fvm_jit_tier t)
 {
@@ -460,6 +464,20 @@ fvm_jit_status fvm_jit_try_run_linear(fvm_jit *j, const fvm_chunk *c, fvm_value 
     }
     return linear_lookup_run(j, c, slots, nslots, out);
 }
+
+bool fvm_jit_is_compiled(const fvm_jit *j, const fvm_jit_tier_ops *t, uint64_t op_hash)
+{
+    for (size_t i = 0; i < j->cap; i++) {
+        const jit_entry *e = &j->entries[i];
+        if (e->state == ENTRY_COMPILED && e->ops == t && e->op_hash == op_hash)
+            return true;
+    }
+    return false;
+}
+
+int *fvm_jit_awk_trap(fvm_jit *j) { return &j->awk_trap; }
+
+fvm_jit_regions **fvm_jit_regions_of(fvm_jit *j) { return &j->regions; }
 
 /* ------------------------------------------------------------------------
  * VMs

@@ -50,6 +50,26 @@ fvm_mcode *fvm_jit_mcode(fvm_jit *j);
 /* The context's persistent code cache (jit/diskcache.h). */
 fvm_diskcache *fvm_jit_diskcache(fvm_jit *j);
 
+/* Whether code for op_hash (any subkey) is compiled under tier t. */
+bool fvm_jit_is_compiled(const fvm_jit *j, const fvm_jit_tier_ops *t, uint64_t op_hash);
+/* The block tier's AWK division trap cell. */
+int *fvm_jit_awk_trap(fvm_jit *j);
+/* The block tier's per-chunk region table (block_api.c owns it). */
+typedef struct fvm_jit_regions fvm_jit_regions;
+fvm_jit_regions **fvm_jit_regions_of(fvm_jit *j);
+void fvm_jit_regions_free(fvm_jit_regions *r);
+extern const fvm_jit_tier_ops fvm_block_tier;
+
+/* The ops the VM should run c from: c->exec, or a copy in which the op at
+ * the start of each block region is FVM_XOP_JIT_ENTER (block_api.c). The
+ * copy lives as long as j. */
+const fvm_op *fvm_jit_block_exec(fvm_jit *j, const fvm_chunk *c);
+/* For FVM_XOP_JIT_ENTER at vm->ip (the VM saved its state): run the region
+ * natively and return -1 with the VM's slots, stack and ip where the
+ * interpreter would have left them, or return the op code the entry op
+ * replaced, for the interpreter to run instead. */
+int fvm_jit_block_enter_region(fvm_vm *vm);
+
 /* Whether a dump hook wants kind k, and the call that feeds it. */
 bool fvm_jit_dumping(const fvm_jit *j, fvm_jit_dump_kind k);
 void fvm_jit_dump(fvm_jit *j, fvm_jit_dump_kind k, fvm_jit_tier t, const fvm_chunk *c,

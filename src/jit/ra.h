@@ -15,10 +15,20 @@
  * and a float live across a call is spilled (every XMM register is
  * caller-saved); the lowering saves the callee-saved registers it uses.
  *
- * The intervals of a multi-block function are taken over the linear order
- * of its instructions; tiers with loops extend a value that is live around
- * a back edge to the end of the loop before allocating (block parameters
- * are defined at their block's start). */
+ * Variables (ir.h) get a home first, for the whole function: the most used
+ * ones a register (callee-saved GPRs for integers; XMM registers for
+ * floats, saved around helper calls by the lowering), the rest a frame
+ * slot. Temporaries are then allocated among the registers left. A value
+ * read from a variable (VGET) lives in the variable's home itself when the
+ * variable is not written while the value is still needed; a value written
+ * to a variable (VSET) is computed straight into the home when nothing
+ * between its definition and the write still needs the old contents (no
+ * read of the variable, no guard, no other write). Loops thus run on their
+ * variables in place, without copies.
+ *
+ * Values only cross blocks through variables, except function parameters
+ * and any other value used outside its block, whose interval is extended
+ * to the end of the function (safe around every back edge). */
 #ifndef FVM_JIT_RA_H
 #define FVM_JIT_RA_H
 
@@ -40,6 +50,10 @@ typedef struct fvm_ra_config {
 typedef struct fvm_ra_result {
     fvm_x64_reg *reg;      /* per value: its register, or FVM_X64_NOREG */
     int32_t *spill;        /* per value: its spill slot (8 bytes each), or -1 */
+    fvm_x64_reg *home;     /* per variable: its register, or FVM_X64_NOREG */
+    int32_t *home_spill;   /* per variable without a register: its frame slot */
+    int32_t *home_save;    /* per variable in a caller-saved register, when the
+                              function calls helpers: where calls save it; or -1 */
     uint32_t nspill;       /* spill slots used */
     fvm_x64_regset used;   /* registers assigned to some value */
     uint32_t max_pressure; /* most values live at once (both classes) */

@@ -9,9 +9,15 @@
  *
  * Frame: the callee-saved registers the allocation uses are pushed, then
  * the spill area is reserved so that RSP is 16-byte aligned at every call.
- * Guards jump to per-snapshot exit stubs after the body, which return the
- * snapshot id + 1 through the common epilogue. Float constants and the sign
- * and magnitude masks sit in a constant pool after the code. */
+ * Guards jump to per-snapshot exit stubs after the body, which store the
+ * snapshot (when the function has an exit area) and return the snapshot
+ * id + 1 through the common epilogue. Float constants and the sign and
+ * magnitude masks sit in a constant pool after the code.
+ *
+ * Blocks are laid out in instruction order; a jump to the block that
+ * follows is left out, and a compare whose only use is the branch right
+ * after it becomes a compare-and-jump. Variables live in the homes the
+ * allocator gave them; XMM homes are saved around helper calls. */
 #include "jit/x64_lower.h"
 
 #include <stdlib.h>
@@ -30,6 +36,8 @@ typedef struct lower {
     fvm_x64_buf *b;
     fvm_x64_label *pool;  /* per CONST_F value: its pool label, or FVM_X64_UNBOUND */
     fvm_x64_label *exits; /* per snapshot: its exit stub, or FVM_X64_UNBOUND */
+    fvm_x64_label *blocks; /* per block: its label */
+    uint32_t *uses;        /* per value: operand and snapshot uses */
     fvm_x64_label sign_mask, abs_mask, epilogue;
     bool need_sign, need_abs;
     fvm_x64_reg saved[6];
@@ -155,7 +163,7 @@ static void lower_alu(lower *L, fvm_ir_ref v, const fvm_ir_inst *in)
 static void lower_shift(lower *L, fvm_ir_ref v, const fvm_ir_inst *in)
 {
     fvm_x64_reg rd = dst_reg(L, v, G_T2);
-    fvm_x64_shift op = in->op == FVM_IR_SHL ? FVM_X64_SHL : FVM_X64_SAR;
+    fvm_x64_shift op = in->op == FVM_IR_SHL ? FVM_X64_SHL : in->op == FVM_IR_SAR ? FVM_X64_SAR : FVM_X64_SHR;
     if (I(L, in->args[1])->op == FVM_IR_CONST_I) {
         load_gpr(L, rd, in->args[0]);
         fvm_x64_shift_ri(L->b, op, rd, (uint8_t)(I(L, in->args[1])->imm & 63));
@@ -336,6 +344,27 @@ static void lower_store(lower *L, const fvm_ir_inst *in)
         fvm_x64_mov_mr(L->b, m, src_gpr(L, in->args[1], G_T2));
 }
 
+/* Store (or reload, except `keep`) the variables whose homes a call
+ * destroys. */
+static void save_homes(lower *L, bool save, fvm_x64_reg keep)
+{
+    for (size_t x = 0; x < L->f->nvars; x++) {
+        if (L->ra->home_save[x] < 0 || L->ra->home[x] == keep)
+            continue;
+        fvm_x64_mem m = fvm_x64_mem_base(FVM_X64_RSP, 8 * L->ra->home_save[x]);
+        fvm_x64_reg r = L->ra->home[x];
+        if (fvm_x64_is_xmm(r)) {
+            if (save)
+                fvm_x64_movsd_mr(L->b, m, r);
+            else
+                fvm_x64_sse_rm(L->b, FVM_X64_MOVSD, r, m);
+        } else if (save)
+            fvm_x64_mov_mr(L->b, m, r);
+        else
+            fvm_x64_mov_rm(L->b, r, m);
+    }
+}
+
 static bool lower_call(lower *L, fvm_ir_ref v, const fvm_ir_inst *in)
 {
     const fvm_jit_helper *h = fvm_jit_helper_get(in->aux);
@@ -346,12 +375,137 @@ static bool lower_call(lower *L, fvm_ir_ref v, const fvm_ir_inst *in)
         load_xmm(L, (fvm_x64_reg)(X_T1 + i), in->args[i]);
     for (unsigned i = 0; i < in->nargs; i++)
         fvm_x64_sse_rr(L->b, FVM_X64_MOVAPS, fvm_x64_float_arg(i), (fvm_x64_reg)(X_T1 + i));
+    save_homes(L, true, FVM_X64_NOREG);
     fvm_x64_call_abs(L->b, h->id, h->addr);
     fvm_x64_reg rd = dst_reg(L, v, X_T2);
     if (rd != FVM_X64_XMM0)
         fvm_x64_sse_rr(L->b, FVM_X64_MOVAPS, rd, FVM_X64_XMM0);
+    save_homes(L, false, rd); /* the result may be computed into a home */
     finish_def(L, v, rd);
     return true;
+}
+
+/* ---- variables and control flow ------------------------------------------------------ */
+
+static fvm_x64_mem home_mem(const lower *L, uint32_t var)
+{
+    return fvm_x64_mem_base(FVM_X64_RSP, 8 * L->ra->home_spill[var]);
+}
+
+static void lower_vget(lower *L, fvm_ir_ref v, const fvm_ir_inst *in)
+{
+    fvm_x64_reg h = L->ra->home[in->aux];
+    bool xmm = in->type == FVM_IR_F64;
+    fvm_x64_reg rd = dst_reg(L, v, xmm ? X_T2 : G_T2);
+    if (rd == h)
+        return;
+    if (h == FVM_X64_NOREG) {
+        if (xmm)
+            fvm_x64_sse_rm(L->b, FVM_X64_MOVSD, rd, home_mem(L, in->aux));
+        else
+            fvm_x64_mov_rm(L->b, rd, home_mem(L, in->aux));
+    } else if (xmm)
+        fvm_x64_sse_rr(L->b, FVM_X64_MOVAPS, rd, h);
+    else
+        fvm_x64_mov_rr(L->b, rd, h);
+    finish_def(L, v, rd);
+}
+
+static void lower_vset(lower *L, const fvm_ir_inst *in)
+{
+    fvm_x64_reg h = L->ra->home[in->aux];
+    fvm_ir_ref v = in->args[0];
+    bool xmm = L->f->var_types[in->aux] == FVM_IR_F64;
+    if (h != FVM_X64_NOREG) {
+        if (xmm)
+            load_xmm(L, h, v);
+        else
+            load_gpr(L, h, v);
+    } else if (xmm)
+        fvm_x64_movsd_mr(L->b, home_mem(L, in->aux), src_xmm(L, v, X_T1));
+    else
+        fvm_x64_mov_mr(L->b, home_mem(L, in->aux), src_gpr(L, v, G_T1));
+}
+
+/* The block laid out after instruction r's, or UINT32_MAX. */
+static uint32_t next_block(const lower *L, fvm_ir_ref r)
+{
+    return r + 1 < L->f->ninsts ? L->f->insts[r + 1].block : UINT32_MAX;
+}
+
+static void jump_to(lower *L, fvm_ir_ref r, uint32_t block)
+{
+    if (block != next_block(L, r))
+        fvm_x64_jmp(L->b, L->blocks[block]);
+}
+
+/* Whether compare v is used only by the branch right after it. */
+static bool fusable_compare(const lower *L, fvm_ir_ref v)
+{
+    const fvm_ir_inst *in = I(L, v);
+    if ((in->op != FVM_IR_ICMP && in->op != FVM_IR_FCMP) || L->uses[v] != 1)
+        return false;
+    fvm_ir_ref n = v + 1;
+    while (n < L->f->ninsts && I(L, n)->dead)
+        n++;
+    return n < L->f->ninsts && I(L, n)->op == FVM_IR_BR && I(L, n)->args[0] == v &&
+           I(L, n)->block == in->block;
+}
+
+/* Jump to `target` when compare c holds (when it fails, for an ICMP with
+ * `invert`); `otherwise` is where an unordered FCMP EQ goes. */
+static void compare_jump(lower *L, const fvm_ir_inst *c, fvm_x64_label target,
+                         fvm_x64_label otherwise, bool invert)
+{
+    fvm_ir_cond cond = (fvm_ir_cond)c->aux;
+    if (c->op == FVM_IR_ICMP) {
+        fvm_x64_reg ra = src_gpr(L, c->args[0], G_T1);
+        if (imm32(L, c->args[1]))
+            fvm_x64_alu_ri(L->b, FVM_X64_CMP, ra, (int32_t)I(L, c->args[1])->imm);
+        else
+            fvm_x64_alu_rr(L->b, FVM_X64_CMP, ra, src_gpr(L, c->args[1], G_T2));
+        fvm_x64_cc cc = int_cc(cond);
+        fvm_x64_jcc(L->b, invert ? fvm_x64_cc_invert(cc) : cc, target);
+        return;
+    }
+    fvm_x64_reg xa = src_xmm(L, c->args[0], X_T1), xb = src_xmm(L, c->args[1], X_T2);
+    bool swap = cond == FVM_IR_LT || cond == FVM_IR_LE;
+    fvm_x64_sse_rr(L->b, FVM_X64_UCOMISD, swap ? xb : xa, swap ? xa : xb);
+    switch (cond) {
+    case FVM_IR_EQ: /* ZF and not unordered */
+        fvm_x64_jcc(L->b, FVM_X64_CC_P, otherwise);
+        fvm_x64_jcc(L->b, FVM_X64_CC_E, target);
+        break;
+    case FVM_IR_NE: /* not ZF, or unordered */
+        fvm_x64_jcc(L->b, FVM_X64_CC_P, target);
+        fvm_x64_jcc(L->b, FVM_X64_CC_NE, target);
+        break;
+    case FVM_IR_LT: case FVM_IR_GT: fvm_x64_jcc(L->b, FVM_X64_CC_A, target); break;
+    default: fvm_x64_jcc(L->b, FVM_X64_CC_AE, target); break;
+    }
+}
+
+static void lower_br(lower *L, fvm_ir_ref r, const fvm_ir_inst *in)
+{
+    uint32_t t = in->aux, e = (uint32_t)in->imm;
+    fvm_ir_ref c = in->args[0];
+    bool fall_true = t == next_block(L, r);
+    if (fusable_compare(L, c) && I(L, c)->op == FVM_IR_FCMP) {
+        compare_jump(L, I(L, c), L->blocks[t], L->blocks[e], false);
+        jump_to(L, r, e);
+        return;
+    }
+    /* Integer conditions jump to the false block when the true block
+     * follows, so a loop's back edge needs one branch. */
+    if (fusable_compare(L, c))
+        compare_jump(L, I(L, c), L->blocks[fall_true ? e : t], 0, fall_true);
+    else {
+        fvm_x64_reg rc = src_gpr(L, c, G_T1);
+        fvm_x64_test_rr(L->b, rc, rc);
+        fvm_x64_jcc(L->b, fall_true ? FVM_X64_CC_E : FVM_X64_CC_NE, L->blocks[fall_true ? e : t]);
+    }
+    if (!fall_true)
+        jump_to(L, r, e);
 }
 
 static void lower_guard(lower *L, const fvm_ir_inst *in)
@@ -373,15 +527,21 @@ static bool lower_inst(lower *L, fvm_ir_ref v)
     case FVM_IR_XOR:
         lower_alu(L, v, in);
         return true;
-    case FVM_IR_SHL: case FVM_IR_SAR: lower_shift(L, v, in); return true;
+    case FVM_IR_SHL: case FVM_IR_SAR: case FVM_IR_SHR: lower_shift(L, v, in); return true;
     case FVM_IR_NEG: case FVM_IR_NOT: lower_unary_int(L, v, in); return true;
     case FVM_IR_MOD: lower_mod(L, v, in); return true;
-    case FVM_IR_ICMP: lower_icmp(L, v, in); return true;
+    case FVM_IR_ICMP:
+        if (!fusable_compare(L, v))
+            lower_icmp(L, v, in);
+        return true;
     case FVM_IR_FADD: case FVM_IR_FSUB: case FVM_IR_FMUL: case FVM_IR_FDIV:
         lower_fbin(L, v, in);
         return true;
     case FVM_IR_FNEG: case FVM_IR_FABS: case FVM_IR_FSQRT: lower_funary(L, v, in); return true;
-    case FVM_IR_FCMP: lower_fcmp(L, v, in); return true;
+    case FVM_IR_FCMP:
+        if (!fusable_compare(L, v))
+            lower_fcmp(L, v, in);
+        return true;
     case FVM_IR_I2F: lower_i2f(L, v, in); return true;
     case FVM_IR_F2I: lower_f2i(L, v, in); return true;
     case FVM_IR_LOAD: lower_load(L, v, in); return true;
@@ -392,6 +552,10 @@ static bool lower_inst(lower *L, fvm_ir_ref v)
         fvm_x64_mov_ri(L->b, FVM_X64_RAX, in->aux);
         fvm_x64_jmp(L->b, L->epilogue);
         return true;
+    case FVM_IR_VGET: lower_vget(L, v, in); return true;
+    case FVM_IR_VSET: lower_vset(L, in); return true;
+    case FVM_IR_JMP: jump_to(L, v, in->aux); return true;
+    case FVM_IR_BR: lower_br(L, v, in); return true;
     default:
         return false;
     }
@@ -445,12 +609,41 @@ static void epilogue(lower *L)
     fvm_x64_ret(L->b);
 }
 
+/* Store snapshot s into the exit area (base in R11). */
+static void store_snapshot(lower *L, size_t s)
+{
+    const fvm_ir_func *f = L->f;
+    load_gpr(L, G_T2, f->exit_base);
+    const fvm_ir_snap *snap = &f->snaps[s];
+    for (uint32_t k = 0; k < snap->count; k++) {
+        const fvm_ir_snap_entry *e = &f->snap_entries[snap->first + k];
+        uint32_t word = e->kind == FVM_IR_SNAP_STACK ? f->exit_stack + e->index : e->index;
+        fvm_x64_mem m = fvm_x64_mem_base(G_T2, (int32_t)(8 * word));
+        if (e->kind == FVM_IR_SNAP_VAR) {
+            fvm_x64_reg h = L->ra->home[e->value];
+            bool xmm = f->var_types[e->value] == FVM_IR_F64;
+            if (h == FVM_X64_NOREG) {
+                fvm_x64_mov_rm(L->b, G_T1, home_mem(L, e->value));
+                fvm_x64_mov_mr(L->b, m, G_T1);
+            } else if (xmm)
+                fvm_x64_movsd_mr(L->b, m, h);
+            else
+                fvm_x64_mov_mr(L->b, m, h);
+        } else if (I(L, e->value)->type == FVM_IR_F64 && I(L, e->value)->op != FVM_IR_CONST_F)
+            fvm_x64_movsd_mr(L->b, m, src_xmm(L, e->value, X_T1));
+        else
+            fvm_x64_mov_mr(L->b, m, src_gpr(L, e->value, G_T1));
+    }
+}
+
 static void exit_stubs(lower *L)
 {
     for (size_t s = 0; s < L->f->nsnaps; s++) {
         if (L->exits[s] == FVM_X64_UNBOUND)
             continue;
         fvm_x64_label_bind(L->b, L->exits[s]);
+        if (L->f->exit_base)
+            store_snapshot(L, s);
         fvm_x64_mov_ri(L->b, FVM_X64_RAX, (int64_t)s + 1);
         fvm_x64_jmp(L->b, L->epilogue);
     }
@@ -476,6 +669,25 @@ static void constant_pool(lower *L)
         }
 }
 
+static uint32_t *count_uses(const fvm_ir_func *f)
+{
+    uint32_t *uses = fvm_xcalloc(f->ninsts + 1, sizeof *uses);
+    for (fvm_ir_ref r = 1; r < f->ninsts; r++) {
+        const fvm_ir_inst *in = &f->insts[r];
+        if (in->dead)
+            continue;
+        for (unsigned i = 0; i < in->nargs; i++)
+            uses[in->args[i]]++;
+        if (in->op == FVM_IR_GUARD) {
+            const fvm_ir_snap *s = &f->snaps[in->aux];
+            for (uint32_t k = 0; k < s->count; k++)
+                if (f->snap_entries[s->first + k].kind != FVM_IR_SNAP_VAR)
+                    uses[f->snap_entries[s->first + k].value]++;
+        }
+    }
+    return uses;
+}
+
 bool fvm_x64_lower(const fvm_ir_func *f, const fvm_ra_result *ra, fvm_x64_buf *b,
                    uint32_t *offsets, const char **why_not)
 {
@@ -489,12 +701,21 @@ bool fvm_x64_lower(const fvm_ir_func *f, const fvm_ra_result *ra, fvm_x64_buf *b
     L.sign_mask = fvm_x64_label_new(b);
     L.abs_mask = fvm_x64_label_new(b);
     L.epilogue = fvm_x64_label_new(b);
+    L.blocks = fvm_xmalloc((f->nblocks + 1) * sizeof *L.blocks);
+    for (uint32_t k = 0; k < f->nblocks; k++)
+        L.blocks[k] = fvm_x64_label_new(b);
+    L.uses = count_uses(f);
     bool ok = prologue(&L);
     if (!ok)
         *why_not = "more than two function parameters";
+    uint32_t block = UINT32_MAX;
     for (fvm_ir_ref r = 1; ok && r < f->ninsts; r++) {
         if (offsets)
             offsets[r] = (uint32_t)b->len;
+        if (f->insts[r].block != block) {
+            block = f->insts[r].block;
+            fvm_x64_label_bind(b, L.blocks[block]);
+        }
         if (!f->insts[r].dead && !lower_inst(&L, r)) {
             *why_not = "instruction has no x86-64 lowering";
             ok = false;
@@ -513,5 +734,7 @@ bool fvm_x64_lower(const fvm_ir_func *f, const fvm_ra_result *ra, fvm_x64_buf *b
     }
     free(L.pool);
     free(L.exits);
+    free(L.blocks);
+    free(L.uses);
     return ok;
 }

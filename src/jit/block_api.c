@@ -1,0 +1,302 @@
+/* The block tier's place in the JIT context (jit.h) and its public entry
+ * points: the standalone fvm_jit_try_run_block* calls, and the regions the
+ * VM enters native code at (jit.h, fvm_jit_block_exec).
+ *
+ * The VM runs a chunk through the block tier one region at a time: every
+ * maximal run of eligible ops whose jumps stay inside it (region.h), the
+ * whole chunk when it is all eligible. Each region is compiled as a chunk
+ * of its own (fvm_jit_extract_region), so its code is cached by that
+ * chunk's op_hash and the kinds of its slots like any block chunk. The
+ * interpreter meets a region through an execution copy of the chunk's ops
+ * in which the op at the region's start is replaced by FVM_XOP_JIT_ENTER:
+ * that op asks fvm_jit_block_enter_region to run the region natively, and
+ * when it declines (not hot yet, or the compile failed) runs the op it
+ * replaced. Native code that leaves early (a guard) or reaches the end
+ * hands back the slots it wrote and its operand stack, and the interpreter
+ * goes on at the op the code stopped before, in exactly the state it
+ * would have reached itself. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "jit/block.h"
+#include "jit/jit.h"
+#include "jit/region.h"
+#include "superop.h"
+#include "vm.h"
+
+/* ---- the tier -------------------------------------------------------------------------- */
+
+static bool block_eligible(const fvm_chunk *c) { return fvm_block_eligible(c, NULL); }
+
+static void flush_dump(fvm_jit *j, fvm_jit_dump_kind k, const fvm_chunk *c, fvm_buf *b)
+{
+    if (b->len)
+        fvm_jit_dump(j, k, FVM_JIT_BLOCK, c, b->data, b->len);
+    fvm_buf_free(b);
+}
+
+static void *block_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slots, size_t nslots,
+                           const char **why)
+{
+    fvm_mcode *mc = fvm_jit_mcode(j);
+    if (!mc) {
+        *why = "no code memory";
+        return NULL;
+    }
+    fvm_buf ir = {NULL, 0, 0}, code = {NULL, 0, 0};
+    bool want_ir = fvm_jit_dumping(j, FVM_JIT_DUMP_IR);
+    bool want_code = fvm_jit_dumping(j, FVM_JIT_DUMP_CODE);
+    fvm_block_code *bc = fvm_block_compile(c, slots, nslots, mc, want_ir ? &ir : NULL,
+                                           want_code ? &code : NULL, NULL, why);
+    flush_dump(j, FVM_JIT_DUMP_IR, c, &ir);
+    flush_dump(j, FVM_JIT_DUMP_CODE, c, &code);
+    return bc;
+}
+
+static void block_release(void *code) { fvm_block_free(code); }
+
+/* Runs go through run_block and fvm_jit_block_enter_region, which handle
+ * the tier's exits, so the generic run hook is not used. */
+const fvm_jit_tier_ops fvm_block_tier = {FVM_JIT_BLOCK, block_eligible, block_compile,
+                                         block_release, NULL};
+
+/* ---- the standalone API -------------------------------------------------------------- */
+
+static size_t slots_of(const fvm_chunk *c) { return c->max_slot < 0 ? 0 : (size_t)c->max_slot + 1; }
+
+static fvm_jit_status run_block(fvm_jit *j, const fvm_chunk *c, fvm_value *slots, size_t nslots,
+                                fvm_value *out, uint64_t threshold)
+{
+    if (!j || !c || !out || (nslots && !slots))
+        return FVM_JIT_NOT_COMPILED;
+    size_t n = slots_of(c);
+    if (n > nslots)
+        return FVM_JIT_NOT_COMPILED;
+    uint64_t key = fvm_block_kinds_key(slots, n);
+    fvm_block_code *code = fvm_jit_code_for(j, &fvm_block_tier, c, key, slots, nslots, threshold);
+    if (!code)
+        return FVM_JIT_NOT_COMPILED;
+    int64_t small[256];
+    size_t words = fvm_block_io_words(code);
+    int64_t *io = words <= 256 ? small : fvm_xmalloc(words * sizeof *io);
+    fvm_block_exit x;
+    fvm_jit_status st = FVM_JIT_NOT_COMPILED;
+    if (fvm_block_enter(code, slots, nslots, io, &x)) {
+        if (x.completed) {
+            fvm_block_write_slots(code, &x, io, slots);
+            *out = x.depth ? fvm_block_stack_value(code, &x, io, x.depth - 1) : fvm_undef();
+            st = x.depth ? FVM_JIT_OK : FVM_JIT_HALTED;
+            fvm_jit_count_run(j, FVM_JIT_BLOCK);
+        } else if (c->ops[x.ip].code == FVM_OP_AWK_DIV_JIT || c->ops[x.ip].code == FVM_OP_AWK_MOD_JIT)
+            *fvm_jit_awk_trap(j) = c->ops[x.ip].code == FVM_OP_AWK_DIV_JIT ? 1 : 2;
+    }
+    if (io != small)
+        free(io);
+    return st;
+}
+
+bool fvm_jit_is_block_eligible(fvm_jit *j, const fvm_chunk *c)
+{
+    (void)j;
+    return c && block_eligible(c);
+}
+
+fvm_jit_status fvm_jit_try_run_block(fvm_jit *j, const fvm_chunk *c, fvm_value *slots, size_t nslots,
+                                     fvm_value *out)
+{
+    return run_block(j, c, slots, nslots, out,
+                     j ? fvm_jit_get_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD) : 0);
+}
+
+fvm_jit_status fvm_jit_try_run_block_eager(fvm_jit *j, const fvm_chunk *c, fvm_value *slots,
+                                           size_t nslots, fvm_value *out)
+{
+    return run_block(j, c, slots, nslots, out, 0);
+}
+
+fvm_jit_status fvm_jit_try_run_block_kinded(fvm_jit *j, const fvm_chunk *c, int64_t *slots,
+                                            const fvm_jit_slot_kind *kinds, size_t nslots,
+                                            bool eager, fvm_value *out)
+{
+    if (nslots && !slots)
+        return FVM_JIT_NOT_COMPILED;
+    fvm_value *vals = fvm_xmalloc((nslots + 1) * sizeof *vals);
+    for (size_t i = 0; i < nslots; i++) {
+        double d;
+        memcpy(&d, &slots[i], sizeof d);
+        vals[i] = kinds && kinds[i] == FVM_JIT_SLOT_FLOAT ? fvm_float(d) : fvm_int(slots[i]);
+    }
+    fvm_jit_status st = eager ? fvm_jit_try_run_block_eager(j, c, vals, nslots, out)
+                              : fvm_jit_try_run_block(j, c, vals, nslots, out);
+    bool changed_kind = false;
+    for (size_t i = 0; i < nslots && st != FVM_JIT_NOT_COMPILED; i++)
+        changed_kind |= (vals[i].type == FVM_T_FLOAT) != (kinds && kinds[i] == FVM_JIT_SLOT_FLOAT);
+    if (changed_kind) {
+        st = FVM_JIT_NOT_COMPILED;
+        fvm_release(*out);
+    }
+    for (size_t i = 0; i < nslots && st != FVM_JIT_NOT_COMPILED; i++)
+        slots[i] = vals[i].type == FVM_T_BOOL ? vals[i].as.b : vals[i].as.i;
+    free(vals);
+    return st;
+}
+
+bool fvm_jit_block_is_compiled(fvm_jit *j, const fvm_chunk *c)
+{
+    return j && c && fvm_jit_is_compiled(j, &fvm_block_tier, c->op_hash);
+}
+
+int fvm_jit_take_awk_div_trap(fvm_jit *j)
+{
+    if (!j)
+        return 0;
+    int t = *fvm_jit_awk_trap(j);
+    *fvm_jit_awk_trap(j) = 0;
+    return t;
+}
+
+const char *fvm_jit_awk_div_trap_message(int trap)
+{
+    return trap == 1 ? "division by zero attempted"
+         : trap == 2 ? "division by zero attempted in `%'"
+                     : NULL;
+}
+
+/* ---- regions for the VM --------------------------------------------------------------- */
+
+typedef struct region {
+    uint32_t start, end;
+    uint16_t replaced;  /* the execution op FVM_XOP_JIT_ENTER stands in for */
+    fvm_chunk *chunk;   /* ops [start, end) on their own */
+} region;
+
+typedef struct chunk_regions {
+    uint64_t op_hash;
+    fvm_op *exec;       /* the execution copy with entry ops; NULL: no regions */
+    region *regions;    /* ascending by start */
+    size_t nregions;
+} chunk_regions;
+
+struct fvm_jit_regions {
+    chunk_regions *v;
+    size_t n, cap;
+};
+
+void fvm_jit_regions_free(fvm_jit_regions *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        for (size_t k = 0; k < r->v[i].nregions; k++)
+            fvm_chunk_free(r->v[i].regions[k].chunk);
+        free(r->v[i].regions);
+        free(r->v[i].exec);
+    }
+    free(r->v);
+    free(r);
+}
+
+static void analyse(chunk_regions *cr, const fvm_chunk *c)
+{
+    size_t n = fvm_block_regions(c, NULL, 0);
+    fvm_block_region *found = fvm_xmalloc((n + 1) * sizeof *found);
+    fvm_block_regions(c, found, n);
+    cr->regions = fvm_xcalloc(n + 1, sizeof *cr->regions);
+    for (size_t k = 0; k < n; k++) {
+        fvm_chunk *rc = fvm_jit_extract_region(c, found[k].start, found[k].end);
+        if (!rc)
+            continue;
+        if (!cr->exec) {
+            cr->exec = fvm_xmalloc((c->len + 1) * sizeof *cr->exec);
+            memcpy(cr->exec, c->exec, (c->len + 1) * sizeof *cr->exec);
+        }
+        region *r = &cr->regions[cr->nregions++];
+        *r = (region){found[k].start, found[k].end, cr->exec[found[k].start].code, rc};
+        cr->exec[r->start].code = FVM_XOP_JIT_ENTER;
+    }
+    free(found);
+}
+
+const fvm_op *fvm_jit_block_exec(fvm_jit *j, const fvm_chunk *c)
+{
+    fvm_jit_regions **rp = fvm_jit_regions_of(j);
+    if (!*rp)
+        *rp = fvm_xcalloc(1, sizeof **rp);
+    fvm_jit_regions *t = *rp;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->v[i].op_hash == c->op_hash)
+            return t->v[i].exec ? t->v[i].exec : c->exec;
+    fvm_grow((void **)&t->v, &t->cap, t->n + 1, sizeof *t->v);
+    chunk_regions *cr = &t->v[t->n++];
+    *cr = (chunk_regions){c->op_hash, NULL, NULL, 0};
+    analyse(cr, c);
+    return cr->exec ? cr->exec : c->exec;
+}
+
+static const region *region_at(fvm_jit *j, const fvm_chunk *c, size_t ip)
+{
+    fvm_jit_regions *t = *fvm_jit_regions_of(j);
+    for (size_t i = 0; t && i < t->n; i++) {
+        if (t->v[i].op_hash != c->op_hash)
+            continue;
+        size_t lo = 0, hi = t->v[i].nregions;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            const region *r = &t->v[i].regions[mid];
+            if (r->start == ip)
+                return r;
+            if (r->start < ip)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+    }
+    return NULL;
+}
+
+/* Apply a run's exit to the VM: slots, stack, ip. */
+static void resume(fvm_vm *vm, const region *r, fvm_block_code *code, const fvm_block_exit *x,
+                   const int64_t *io)
+{
+    uint32_t wmax = fvm_block_written_max(code, x);
+    if (wmax)
+        fvm_slot_make_room(vm, (uint16_t)(wmax - 1));
+    fvm_frame *fr = &vm->frames[vm->nframes - 1];
+    fvm_block_write_slots(code, x, io, vm->slots + fr->slot_base);
+    for (uint32_t d = 0; d < x->depth; d++)
+        fvm_push(vm, fvm_block_stack_value(code, x, io, d));
+    vm->ip = r->start + x->ip;
+}
+
+int fvm_jit_block_enter_region(fvm_vm *vm)
+{
+    fvm_jit *j = vm->jit;
+    const region *r = region_at(j, vm->chunk, vm->ip);
+    if (!r)
+        return -1; /* cannot happen: entry ops are only at region starts */
+    int replaced = r->replaced;
+    size_t n = slots_of(r->chunk);
+    if (vm->nframes < 2 || (n && !fvm_slot_reserve(vm, n)))
+        return replaced;
+    fvm_frame *fr = &vm->frames[vm->nframes - 1];
+    fvm_value *slots = vm->slots + fr->slot_base;
+    uint64_t key = fvm_block_kinds_key(slots, n);
+    fvm_block_code *code = fvm_jit_code_for(j, &fvm_block_tier, r->chunk, key, slots, n,
+                                            fvm_jit_get_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD));
+    if (!code)
+        return replaced;
+    int64_t small[256];
+    size_t words = fvm_block_io_words(code);
+    int64_t *io = words <= 256 ? small : fvm_xmalloc(words * sizeof *io);
+    fvm_block_exit x;
+    bool ran = fvm_block_enter(code, slots, n, io, &x);
+    if (ran) {
+        resume(vm, r, code, &x, io);
+        fvm_jit_count_run(j, FVM_JIT_BLOCK);
+    }
+    if (io != small)
+        free(io);
+    /* Code that stops at the region's first op (it met a value there it
+     * leaves to the interpreter) must not be entered again for that op. */
+    return ran && x.ip != 0 ? -1 : replaced;
+}

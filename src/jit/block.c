@@ -33,7 +33,7 @@
 
 #define MAX_DEPTH 64
 #define MAX_USED 128
-#define MAX_VERSIONS 4
+#define MAX_VERSIONS 8
 
 bool fvm_block_op_ok(const fvm_chunk *c, size_t ip)
 {
@@ -114,6 +114,7 @@ uint64_t fvm_block_kinds_key(const fvm_value *slots, size_t n)
 typedef struct exit_rec {
     uint32_t ip;
     uint16_t depth, nslots;
+    bool zero_divisor; /* the guard of a division found its divisor 0 */
     uint32_t first; /* stack types at types[first..+depth), then nslots (used index, type) pairs */
 } exit_rec;
 
@@ -209,11 +210,11 @@ static void add_type(builder *B, uint8_t t)
 }
 
 /* Record what a return at `ip` in the current state leaves in io. */
-static void record_exit(builder *B, uint32_t ip)
+static void record_exit(builder *B, uint32_t ip, bool zero_divisor)
 {
     fvm_grow((void **)&B->exits, &B->exits_cap, B->nexits + 1, sizeof *B->exits);
     exit_rec *e = &B->exits[B->nexits++];
-    *e = (exit_rec){ip, B->st.depth, 0, (uint32_t)B->ntypes};
+    *e = (exit_rec){ip, B->st.depth, 0, zero_divisor, (uint32_t)B->ntypes};
     for (uint32_t d = 0; d < B->st.depth; d++)
         add_type(B, B->st.stack[d]);
     for (uint32_t i = 0; i < B->nused; i++)
@@ -226,7 +227,7 @@ static void record_exit(builder *B, uint32_t ip)
 
 /* Leave native code before op `ip` unless cond holds; the state is the
  * one before the op. cond 0 exits always. */
-static void guard(builder *B, fvm_ir_ref cond)
+static void guard(builder *B, fvm_ir_ref cond, bool zero_divisor)
 {
     if (!B->emit)
         return;
@@ -244,7 +245,7 @@ static void guard(builder *B, fvm_ir_ref cond)
         B->why = "snapshot numbering";
         return;
     }
-    record_exit(B, B->ip);
+    record_exit(B, B->ip, zero_divisor);
     if (!cond)
         cond = fvm_ir_const_i(&B->f, 0);
     fvm_ir_emit(&B->f, FVM_IR_GUARD, FVM_IR_VOID, &cond, 1, 0, snap);
@@ -253,7 +254,7 @@ static void guard(builder *B, fvm_ir_ref cond)
 /* An op the native code does not model here: always leave before it. */
 static bool exit_here(builder *B)
 {
-    guard(B, 0);
+    guard(B, 0, false);
     B->dead = true;
     return true;
 }
@@ -272,13 +273,19 @@ static sval pop(builder *B)
     return B->stack[B->st.depth];
 }
 
+/* to_float and to_int of a numeric value (Undef is 0, as the
+ * interpreter converts it). */
 static fvm_ir_ref to_f(builder *B, sval s)
 {
+    if (s.t == FVM_BK_UNDEF)
+        return fvm_ir_const_f(&B->f, 0.0);
     return s.t == FVM_BK_FLOAT ? s.r : fvm_ir_op1(&B->f, FVM_IR_I2F, FVM_IR_F64, s.r);
 }
 
 static fvm_ir_ref to_i(builder *B, sval s)
 {
+    if (s.t == FVM_BK_UNDEF)
+        return fvm_ir_const_i(&B->f, 0);
     return s.t == FVM_BK_FLOAT ? fvm_ir_op1(&B->f, FVM_IR_F2I, FVM_IR_I64, s.r) : s.r;
 }
 
@@ -418,8 +425,8 @@ static void enter_block(builder *B, const struct version *v)
     for (uint32_t d = 0; d < B->st.depth; d++) {
         uint8_t t = B->st.stack[d];
         if (numeric(t)) {
-            uint32_t v = var_for(B, B->stack_var, d, t);
-            B->stack[d] = (sval){fvm_ir_vget(&B->f, v), t, (int32_t)v};
+            uint32_t x = var_for(B, B->stack_var, d, t);
+            B->stack[d] = (sval){fvm_ir_vget(&B->f, x), t, (int32_t)x};
         } else
             B->stack[d] = (sval){fvm_ir_const_i(&B->f, 0), t, -1};
     }
@@ -427,12 +434,15 @@ static void enter_block(builder *B, const struct version *v)
 
 /* ---- ops ------------------------------------------------------------------------------- */
 
-/* Numeric operands or leave: Undef and other values go to the interpreter. */
+/* Operands the ops convert (numbers, and Undef as 0) or leave: any other
+ * value goes to the interpreter. */
 static bool operands_numeric(builder *B, unsigned n)
 {
-    for (unsigned k = 1; k <= n; k++)
-        if (!numeric(B->stack[B->st.depth - k].t))
+    for (unsigned k = 1; k <= n; k++) {
+        uint8_t t = B->stack[B->st.depth - k].t;
+        if (!numeric(t) && t != FVM_BK_UNDEF)
             return exit_here(B), false;
+    }
     return true;
 }
 
@@ -454,7 +464,7 @@ static void divide(builder *B, unsigned code)
 {
     sval b = B->stack[B->st.depth - 1], a = B->stack[B->st.depth - 2];
     fvm_ir_ref d = to_f(B, b), n = to_f(B, a);
-    guard(B, fvm_ir_cmp(&B->f, FVM_IR_FCMP, FVM_IR_NE, d, fvm_ir_const_f(&B->f, 0.0)));
+    guard(B, fvm_ir_cmp(&B->f, FVM_IR_FCMP, FVM_IR_NE, d, fvm_ir_const_f(&B->f, 0.0)), true);
     B->st.depth -= 2;
     if (code == FVM_OP_AWK_MOD_JIT) {
         fvm_ir_ref args[2] = {n, d};
@@ -741,7 +751,7 @@ static void build_end(builder *B)
         B->why = "snapshot numbering";
         return;
     }
-    record_exit(B, (uint32_t)B->c->len);
+    record_exit(B, (uint32_t)B->c->len, false);
     for (uint32_t i = 0; i < B->nused; i++)
         if (B->st.dirty[i] && numeric(B->st.slot[i])) {
             fvm_ir_ref args[2] = {B->io, fvm_ir_vget(&B->f, var_for(B, B->slot_var, i, B->st.slot[i]))};
@@ -1021,7 +1031,7 @@ bool fvm_block_enter(const fvm_block_code *code, const fvm_value *slots, size_t 
     }
     int64_t r = code->entry(io);
     const exit_rec *e = &code->exits[r];
-    *out = (fvm_block_exit){e->ip, e->depth, (uint32_t)r, e->ip == code->len};
+    *out = (fvm_block_exit){e->ip, e->depth, (uint32_t)r, e->ip == code->len, e->zero_divisor};
     return true;
 }
 

@@ -70,6 +70,7 @@ typedef struct fvm_block_exit {
     uint32_t depth; /* stack values the code left in io */
     uint32_t rec;   /* the exit record */
     bool completed; /* ran to the end (ip == the chunk's length) */
+    bool zero_divisor; /* left at a division whose divisor is 0 */
 } fvm_block_exit;
 
 /* Words the io array of a run needs. */

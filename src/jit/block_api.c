@@ -87,7 +87,8 @@ static fvm_jit_status run_block(fvm_jit *j, const fvm_chunk *c, fvm_value *slots
             *out = x.depth ? fvm_block_stack_value(code, &x, io, x.depth - 1) : fvm_undef();
             st = x.depth ? FVM_JIT_OK : FVM_JIT_HALTED;
             fvm_jit_count_run(j, FVM_JIT_BLOCK);
-        } else if (c->ops[x.ip].code == FVM_OP_AWK_DIV_JIT || c->ops[x.ip].code == FVM_OP_AWK_MOD_JIT)
+        } else if (x.zero_divisor && (c->ops[x.ip].code == FVM_OP_AWK_DIV_JIT ||
+                                      c->ops[x.ip].code == FVM_OP_AWK_MOD_JIT))
             *fvm_jit_awk_trap(j) = c->ops[x.ip].code == FVM_OP_AWK_DIV_JIT ? 1 : 2;
     }
     if (io != small)

@@ -37,6 +37,7 @@ typedef struct lower {
     fvm_x64_label *pool;  /* per CONST_F value: its pool label, or FVM_X64_UNBOUND */
     fvm_x64_label *exits; /* per snapshot: its exit stub, or FVM_X64_UNBOUND */
     fvm_x64_label *blocks; /* per block: its label */
+    fvm_ir_ref *first;     /* per block: its first live instruction, or 0 */
     uint32_t *uses;        /* per value: operand and snapshot uses */
     fvm_x64_label sign_mask, abs_mask, epilogue;
     bool need_sign, need_abs;
@@ -433,8 +434,28 @@ static uint32_t next_block(const lower *L, fvm_ir_ref r)
     return r + 1 < L->f->ninsts ? L->f->insts[r + 1].block : UINT32_MAX;
 }
 
+/* Where a jump to `block` may go instead: past blocks that only jump. */
+static uint32_t resolve(const lower *L, uint32_t block)
+{
+    for (int hops = 0; hops < 8; hops++) {
+        fvm_ir_ref r = L->first[block];
+        if (!r || I(L, r)->op != FVM_IR_JMP || I(L, r)->aux == block)
+            break;
+        block = I(L, r)->aux;
+    }
+    return block;
+}
+
+/* Whether `block` was laid out at or before instruction r's block (a jump
+ * there closes a loop). */
+static bool backward(const lower *L, fvm_ir_ref r, uint32_t block)
+{
+    return L->first[block] && L->first[block] <= r;
+}
+
 static void jump_to(lower *L, fvm_ir_ref r, uint32_t block)
 {
+    block = resolve(L, block);
     if (block != next_block(L, r))
         fvm_x64_jmp(L->b, L->blocks[block]);
 }
@@ -485,27 +506,30 @@ static void compare_jump(lower *L, const fvm_ir_inst *c, fvm_x64_label target,
     }
 }
 
+/* A conditional branch. The conditional jump goes where it pays: to the
+ * false block when the true block follows or when the false block closes
+ * a loop (so a loop's back edge is one compare-and-jump); else to the true
+ * block. Float compares are never inverted (NaN). */
 static void lower_br(lower *L, fvm_ir_ref r, const fvm_ir_inst *in)
 {
-    uint32_t t = in->aux, e = (uint32_t)in->imm;
+    uint32_t t = resolve(L, in->aux), e = resolve(L, (uint32_t)in->imm);
     fvm_ir_ref c = in->args[0];
-    bool fall_true = t == next_block(L, r);
-    if (fusable_compare(L, c) && I(L, c)->op == FVM_IR_FCMP) {
+    bool fused = fusable_compare(L, c);
+    if (fused && I(L, c)->op == FVM_IR_FCMP) {
         compare_jump(L, I(L, c), L->blocks[t], L->blocks[e], false);
         jump_to(L, r, e);
         return;
     }
-    /* Integer conditions jump to the false block when the true block
-     * follows, so a loop's back edge needs one branch. */
-    if (fusable_compare(L, c))
-        compare_jump(L, I(L, c), L->blocks[fall_true ? e : t], 0, fall_true);
+    bool invert = t == next_block(L, r) || (backward(L, r, e) && !backward(L, r, t));
+    uint32_t target = invert ? e : t, other = invert ? t : e;
+    if (fused)
+        compare_jump(L, I(L, c), L->blocks[target], 0, invert);
     else {
         fvm_x64_reg rc = src_gpr(L, c, G_T1);
         fvm_x64_test_rr(L->b, rc, rc);
-        fvm_x64_jcc(L->b, fall_true ? FVM_X64_CC_E : FVM_X64_CC_NE, L->blocks[fall_true ? e : t]);
+        fvm_x64_jcc(L->b, invert ? FVM_X64_CC_E : FVM_X64_CC_NE, L->blocks[target]);
     }
-    if (!fall_true)
-        jump_to(L, r, e);
+    jump_to(L, r, other);
 }
 
 static void lower_guard(lower *L, const fvm_ir_inst *in)
@@ -705,6 +729,10 @@ bool fvm_x64_lower(const fvm_ir_func *f, const fvm_ra_result *ra, fvm_x64_buf *b
     for (uint32_t k = 0; k < f->nblocks; k++)
         L.blocks[k] = fvm_x64_label_new(b);
     L.uses = count_uses(f);
+    L.first = fvm_xcalloc(f->nblocks + 1, sizeof *L.first);
+    for (fvm_ir_ref r = f->ninsts; r-- > 1;)
+        if (!f->insts[r].dead)
+            L.first[f->insts[r].block] = r;
     bool ok = prologue(&L);
     if (!ok)
         *why_not = "more than two function parameters";
@@ -736,5 +764,6 @@ bool fvm_x64_lower(const fvm_ir_func *f, const fvm_ra_result *ra, fvm_x64_buf *b
     free(L.exits);
     free(L.blocks);
     free(L.uses);
+    free(L.first);
     return ok;
 }

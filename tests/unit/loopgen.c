@@ -153,10 +153,19 @@ static bool small(lg_gen *g)
 
 static void expr(lg_gen *g, lg_kind k);
 
+/* A kind for a place that takes anything: Undef is rarer than the numbers
+ * (the tier leaves most ops on Undef to the interpreter). */
+static lg_kind any_kind(lg_gen *g)
+{
+    static const lg_kind kinds[] = {K_INT, K_INT, K_INT, K_INT, K_FLOAT, K_FLOAT, K_FLOAT,
+                                    K_BOOL, K_BOOL, K_UNDEF};
+    return kinds[rnd(g, COUNT(kinds))];
+}
+
 static void leaf(lg_gen *g, lg_kind k)
 {
     if (k == K_ANY)
-        k = rnd(g, 3) ? (lg_kind)rnd(g, 4) : K_ANY;
+        k = rnd(g, 4) ? any_kind(g) : K_ANY;
     unsigned r = (unsigned)rnd(g, 4);
     int s = pick_slot(g, k, false);
     if (r == 0 && s >= 0) {
@@ -393,7 +402,7 @@ static void any_expr(lg_gen *g)
         emit_code(g, PICK(&g->r, mixed));
         break;
     case 1: ternary(g, K_ANY); break;
-    default: expr(g, (lg_kind)rnd(g, 4)); break;
+    default: expr(g, any_kind(g)); break;
     }
 }
 
@@ -705,7 +714,7 @@ static uint64_t ending(lg_gen *g)
         expr(g, (lg_kind)rnd(g, 5));
         break;
     case 3: ternary(g, (lg_kind)rnd(g, 5)); break; /* its join is the chunk's end */
-    default: expr(g, rnd(g, 4) ? (lg_kind)rnd(g, 4) : K_ANY); break;
+    default: expr(g, rnd(g, 4) ? any_kind(g) : K_ANY); break;
     }
     return since(g, start);
 }

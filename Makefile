@@ -37,7 +37,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/test_unit
 
 .PHONY: all lib cli test unit cli-test conformance corpus asan test-switch fuzz bench bench-quick \
-        install install-test corpus-linear bench-jit check clean
+        install install-test corpus-linear corpus-block bench-jit check clean
 
 all: lib cli
 
@@ -146,12 +146,18 @@ install-test: all
 
 # Everything CI runs: the suites in the normal, sanitizer and switch-dispatch
 # builds, the fuzzers for a fixed budget, an install, and the quick benchmarks.
-check: test asan test-switch install-test corpus-linear fuzz bench-quick
+check: test asan test-switch install-test corpus-linear corpus-block fuzz bench-quick
 	@echo "check: every suite passed"
 
 # The corpus again with the linear JIT tier taking every chunk it can.
 corpus-linear: $(CLI)
 	bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=linear
+
+# And with the block tier compiling every region on its first entry, then
+# with auto (linear where it applies, else block).
+corpus-block: $(CLI)
+	FUSEVM_JIT_BLOCK_THRESHOLD=0 bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=block
+	bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=auto
 
 # ---- fuzzing ---------------------------------------------------------------
 # Every tests/fuzz/fuzz_<name>.c is a libFuzzer target, linked with the whole

@@ -4,7 +4,15 @@
  * cached after the first call) and the same computation in C. The three
  * checksums must agree. Also the linear tier's compile time for chunks of 20
  * and 1,000 ops, taken from the JIT context's counters (code generation plus
- * making the code executable).
+ * making the code executable): in steady state (many chunks compiled in one
+ * context) and for the first compile of a fresh context, which also maps
+ * and pre-faults its code memory.
+ *
+ *   jit_linear [N [COMPILES]] [--json]
+ *
+ * N calls per kernel (default 200,000), COMPILES compiles per compile-time
+ * figure (default 51); --json prints one JSON object for bench/run.py
+ * instead of the table. Exit status 1 if the checksums disagree.
  *
  *   make bench-jit            (built with -O2 against build/libfusevm.a)
  */
@@ -84,7 +92,14 @@ static double as_number(fvm_value v)
     return v.type == FVM_T_FLOAT ? v.as.f : (double)v.as.i;
 }
 
-static void run_kernel(int which, long n, fvm_jit *jit)
+typedef struct kernel_result {
+    double c_ns, linear_ns, interp_ns; /* per call */
+    double sum_c, sum_linear, sum_interp;
+    long native; /* calls the linear tier ran */
+    bool ok;
+} kernel_result;
+
+static kernel_result run_kernel(int which, long n, fvm_jit *jit)
 {
     const kernel *k = &kernels[which];
     fvm_chunk *c = build(k);
@@ -113,60 +128,147 @@ static void run_kernel(int which, long n, fvm_jit *jit)
         sum_c += c_kernel(which, i);
     double t3 = now();
 
-    bool ok = native == n && sum_i == sum_j && sum_j == sum_c;
-    printf("%-13s %6.1f ns %8.1f ns %8.1f ns   %5.2fx C   %6.1fx faster than interp   %s\n",
-           k->name, (t3 - t2) / n * 1e9, (t2 - t1) / n * 1e9, (t1 - t0) / n * 1e9,
-           (t2 - t1) / (t3 - t2), (t1 - t0) / (t2 - t1), ok ? "checksums agree" : "MISMATCH");
-    if (!ok)
-        exit(1);
     fvm_vm_free(vm);
     fvm_chunk_free(c);
+    return (kernel_result){(t3 - t2) / n * 1e9, (t2 - t1) / n * 1e9, (t1 - t0) / n * 1e9, sum_c,
+                           sum_j, sum_i, native, native == n && sum_i == sum_j && sum_j == sum_c};
 }
 
-/* Compile time of a chain of `ops` ops (GetSlot 0 then LoadInt/Add pairs
- * with varying constants so nothing folds into one constant), each compile
- * in a fresh context; the median of `times` compiles. */
-static void compile_time(int ops, int times)
+/* A chain of `ops` ops: GetSlot 0 then LoadInt/Add pairs with constants
+ * varying with `variant`, so nothing folds into one constant and each
+ * variant is a different chunk. */
+static fvm_chunk *chain(int ops, int variant)
+{
+    fvm_builder *b = fvm_builder_new();
+    fvm_emit(b, FVM_GET_SLOT(0), 1);
+    for (int i = 1; i + 1 < ops; i += 2) {
+        fvm_emit(b, FVM_LOAD_INT(i * 7 + variant), 1);
+        fvm_emit(b, (i / 2) % 2 ? FVM_MUL() : FVM_BIT_XOR(), 1);
+    }
+    fvm_chunk *c = fvm_build(b);
+    fvm_builder_free(b);
+    return c;
+}
+
+/* Compile c in j (its first run); the nanoseconds the context counted. */
+static double compile_ns(fvm_jit *j, const fvm_chunk *c)
+{
+    fvm_jit_counters before, after;
+    fvm_jit_stats(j, &before);
+    fvm_value slot = fvm_int(3), out;
+    if (fvm_jit_try_run_linear(j, c, &slot, 1, &out) != FVM_JIT_OK) {
+        fprintf(stderr, "jit_linear: the linear tier did not run a %zu-op chain\n", fvm_chunk_len(c));
+        exit(1);
+    }
+    fvm_jit_stats(j, &after);
+    return (double)(after.compile_ns - before.compile_ns);
+}
+
+static double median(double *v, int n)
+{
+    for (int a = 0; a < n; a++) /* insertion sort */
+        for (int b = a; b > 0 && v[b - 1] > v[b]; b--) {
+            double x = v[b];
+            v[b] = v[b - 1];
+            v[b - 1] = x;
+        }
+    return v[n / 2];
+}
+
+typedef struct compile_result {
+    int ops;
+    double steady_ns, first_ns; /* medians */
+} compile_result;
+
+/* Median compile time of `times` different chains of `ops` ops, compiled
+ * one after the other in one context, and of the first compile in `times`
+ * fresh contexts. */
+static compile_result compile_time(int ops, int times)
 {
     double *ns = malloc(sizeof(double) * (size_t)times);
+    compile_result r = {ops, 0, 0};
+    fvm_jit *j = fvm_jit_new();
+    fvm_chunk *warm = chain(ops, -1); /* maps the context's code memory */
+    compile_ns(j, warm);
+    fvm_chunk_free(warm);
     for (int t = 0; t < times; t++) {
-        fvm_builder *b = fvm_builder_new();
-        fvm_emit(b, FVM_GET_SLOT(0), 1);
-        for (int i = 1; i + 1 < ops; i += 2) {
-            fvm_emit(b, FVM_LOAD_INT(i * 7 + t), 1);
-            fvm_emit(b, (i / 2) % 2 ? FVM_MUL() : FVM_BIT_XOR(), 1);
-        }
-        fvm_chunk *c = fvm_build(b);
-        fvm_builder_free(b);
-        fvm_jit *j = fvm_jit_new();
-        fvm_value slot = fvm_int(3), out;
-        fvm_jit_try_run_linear(j, c, &slot, 1, &out);
-        fvm_jit_counters k;
-        fvm_jit_stats(j, &k);
-        ns[t] = (double)k.compile_ns;
+        fvm_chunk *c = chain(ops, t);
+        ns[t] = compile_ns(j, c);
+        fvm_chunk_free(c);
+    }
+    fvm_jit_free(j);
+    r.steady_ns = median(ns, times);
+    for (int t = 0; t < times; t++) {
+        fvm_chunk *c = chain(ops, t);
+        j = fvm_jit_new();
+        ns[t] = compile_ns(j, c);
         fvm_jit_free(j);
         fvm_chunk_free(c);
     }
-    for (int a = 0; a < times; a++) /* insertion sort for the median */
-        for (int b = a; b > 0 && ns[b - 1] > ns[b]; b--) {
-            double x = ns[b];
-            ns[b] = ns[b - 1];
-            ns[b - 1] = x;
-        }
-    printf("compile %4d ops: %8.1f us (%.0f ns per op), code generation and mprotect\n", ops,
-           ns[times / 2] / 1e3, ns[times / 2] / ops);
+    r.first_ns = median(ns, times);
     free(ns);
+    return r;
+}
+
+static void print_table(const kernel_result *k, const compile_result *cr, int ncr)
+{
+    printf("kernel        C/call    linear/call  interp/call\n");
+    for (int i = 0; i < 4; i++)
+        printf("%-13s %6.1f ns %8.1f ns %8.1f ns   %5.2fx C   %6.1fx faster than interp   %s\n",
+               kernels[i].name, k[i].c_ns, k[i].linear_ns, k[i].interp_ns,
+               k[i].linear_ns / k[i].c_ns, k[i].interp_ns / k[i].linear_ns,
+               k[i].ok ? "checksums agree" : "MISMATCH");
+    for (int i = 0; i < ncr; i++)
+        printf("compile %4d ops: %8.1f us (%.0f ns per op) in a warm context, %.1f us as a "
+               "fresh context's first compile\n", cr[i].ops, cr[i].steady_ns / 1e3,
+               cr[i].steady_ns / cr[i].ops, cr[i].first_ns / 1e3);
+}
+
+static void print_json(const kernel_result *k, long n, const compile_result *cr, int ncr)
+{
+    printf("{\"calls\": %ld, \"kernels\": {", n);
+    for (int i = 0; i < 4; i++)
+        printf("%s\"%s\": {\"c_ns\": %.3f, \"linear_ns\": %.3f, \"interp_ns\": %.3f, "
+               "\"sum_c\": %.17g, \"sum_linear\": %.17g, \"sum_interp\": %.17g, "
+               "\"native\": %ld, \"agree\": %s}", i ? ", " : "", kernels[i].name, k[i].c_ns,
+               k[i].linear_ns, k[i].interp_ns, k[i].sum_c, k[i].sum_linear, k[i].sum_interp,
+               k[i].native, k[i].ok ? "true" : "false");
+    printf("}, \"compile\": [");
+    for (int i = 0; i < ncr; i++)
+        printf("%s{\"ops\": %d, \"steady_ns\": %.0f, \"first_ns\": %.0f}", i ? ", " : "",
+               cr[i].ops, cr[i].steady_ns, cr[i].first_ns);
+    printf("]}\n");
 }
 
 int main(int argc, char **argv)
 {
-    long n = argc > 1 ? atol(argv[1]) : 200000;
+    long n = 200000;
+    int times = 51, nargs = 0;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (nargs++ == 0)
+            n = atol(argv[i]);
+        else
+            times = atoi(argv[i]);
+    }
+    if (n < 1 || times < 1) {
+        fprintf(stderr, "usage: jit_linear [N [COMPILES]] [--json]\n");
+        return 2;
+    }
     fvm_jit *jit = fvm_jit_new();
-    printf("kernel        C/call    linear/call  interp/call\n");
-    for (int k = 0; k < 4; k++)
-        run_kernel(k, n, jit);
+    kernel_result k[4];
+    bool ok = true;
+    for (int i = 0; i < 4; i++) {
+        k[i] = run_kernel(i, n, jit);
+        ok = ok && k[i].ok;
+    }
     fvm_jit_free(jit);
-    compile_time(20, 51);
-    compile_time(1000, 21);
-    return 0;
+    compile_result cr[2] = {compile_time(20, times), compile_time(1000, times / 2 + 1)};
+    if (json)
+        print_json(k, n, cr, 2);
+    else
+        print_table(k, cr, 2);
+    return ok ? 0 : 1;
 }

@@ -32,6 +32,16 @@ MODES = [
     ("interp", []),
 ]
 
+# The linear JIT tier is a mode of its own: it compiles a straight-line
+# chunk, which no workload above is (each loops), so it runs in-process
+# through bench/jit_linear.c, built against the static library: upstream's
+# jit_vs_interp kernels through fvm_jit_try_run_linear against the same
+# computation in C and the interpreter, and the tier's compile times.
+LINEAR = "linear"
+LINEAR_CALLS = (200_000, 20_000)   # calls per kernel (full, quick)
+LINEAR_COMPILES = (51, 11)         # compiles per compile-time figure
+LINEAR_KERNELS = ["slot_add", "slot_mixed", "slot_bitwise", "slot_float"]
+
 M64 = 1 << 64
 
 
@@ -68,6 +78,38 @@ def slot_bitwise_sum(n):
         table.append(x)
     full, rest = divmod(n, 256)
     return full * sum(table) + sum(table[:rest])
+
+
+def linear_kernel_values(name, n):
+    """What jit_linear.c's kernel `name` returns for slot0 = 0..n-1, as the
+    numbers it sums (None when only C can say: slot_float)."""
+    if name == "slot_add":
+        return (float(i + 100) for i in range(n))
+    if name == "slot_mixed":
+        a, b = 1, 0
+        for _ in range(100):
+            a, b = a * 3 % M64, (b * 3 + 5) % M64
+        return (float(wrap64(a * i + b)) for i in range(n))
+    if name == "slot_bitwise":
+        table = []
+        for low in range(256):
+            x = low
+            for _ in range(200):
+                x = ((x & 0xFF) << 3) ^ 0x1234
+            table.append(float(x))
+        return (table[i & 0xFF] for i in range(n))
+    return None
+
+
+def linear_checksum(name, n):
+    """The sum jit_linear.c accumulates (in the same order, in doubles)."""
+    values = linear_kernel_values(name, n)
+    if values is None:
+        return None
+    total = 0.0
+    for v in values:
+        total += v
+    return total
 
 
 class Workload:
@@ -563,6 +605,100 @@ def jump_ceiling(args):
     return best
 
 
+# ----------------------------------------------------------------------------
+# The linear JIT tier (in-process, bench/jit_linear.c)
+
+
+def run_linear(args, log):
+    """Build bench/jit_linear.c against the static library and run it
+    args.runs times. Returns a dict: status ("ok", "skip", "fail", "wrong"),
+    reason, and with results the median of every figure per kernel and per
+    compile size, each run's figures, and the checksums."""
+    res = {"status": "ok", "reason": ""}
+    if not args.gcc:
+        return dict(res, status="skip", reason="gcc not found")
+    if not os.path.exists(args.lib):
+        return dict(res, status="skip", reason="%s not found: build it with make" % args.lib)
+    exe = os.path.join(args.build_dir, "jit_linear")
+    os.makedirs(args.build_dir, exist_ok=True)
+    cmd = [args.gcc, "-std=c11", "-O2", "-Wall", "-Wextra", "-I", os.path.join(ROOT, "include"),
+           "-o", exe, os.path.join(HERE, "jit_linear.c"), args.lib, "-lm"]
+    built = subprocess.run(cmd, capture_output=True, text=True)
+    if built.returncode != 0:
+        return dict(res, status="fail", reason="compiling jit_linear.c failed: "
+                    + last_line(built.stderr))
+    calls = LINEAR_CALLS[1 if args.quick else 0]
+    compiles = LINEAR_COMPILES[1 if args.quick else 0]
+    runs = []
+    for _ in range(args.runs):
+        out = subprocess.run([exe, str(calls), str(compiles), "--json"], capture_output=True,
+                             text=True, timeout=args.timeout)
+        try:
+            doc = json.loads(out.stdout)
+        except ValueError:
+            return dict(res, status="fail", reason="exit status %d: %s"
+                        % (out.returncode, last_line(out.stderr) or last_line(out.stdout)))
+        runs.append(doc)
+        if out.returncode != 0:
+            break
+    res["calls"], res["runs"] = calls, runs
+    res["kernels"] = {}
+    for name in LINEAR_KERNELS:
+        per_run = [r["kernels"][name] for r in runs]
+        k = {f: statistics.median(r[f] for r in per_run) for f in ("c_ns", "linear_ns", "interp_ns")}
+        k["checksum"] = per_run[0]["sum_c"]
+        expect = linear_checksum(name, calls)
+        bad = next((r for r in per_run if not r["agree"] or r["native"] != calls), None)
+        if bad:
+            k["status"] = "wrong"
+            k["reason"] = ("sums C %r, linear %r, interpreter %r; %d of %d calls native"
+                           % (bad["sum_c"], bad["sum_linear"], bad["sum_interp"], bad["native"],
+                              calls))
+        elif expect is not None and any(r["sum_c"] != expect for r in per_run):
+            k["status"] = "wrong"
+            k["reason"] = "sum %r, expected %r" % (per_run[0]["sum_c"], expect)
+        else:
+            k["status"] = "ok" if expect is not None else "ok (C, linear and interpreter agree)"
+        res["kernels"][name] = k
+        if k["status"] == "wrong":
+            res["status"], res["reason"] = "wrong", "%s: %s" % (name, k["reason"])
+    res["compile"] = [{"ops": c["ops"],
+                       "steady_ns": statistics.median(r["compile"][i]["steady_ns"] for r in runs),
+                       "first_ns": statistics.median(r["compile"][i]["first_ns"] for r in runs)}
+                      for i, c in enumerate(runs[0]["compile"])]
+    log("%-17s " % LINEAR + "  ".join("%s %.1f ns" % (name, res["kernels"][name]["linear_ns"])
+                                      for name in LINEAR_KERNELS))
+    return res
+
+
+def report_linear(res, args, out):
+    print("", file=out)
+    if res["status"] == "skip":
+        print("linear JIT tier: skipped: %s" % res["reason"], file=out)
+        return
+    if "kernels" not in res:
+        print("linear JIT tier: FAIL: %s" % res["reason"], file=out)
+        return
+    print("linear JIT tier (bench/jit_linear.c, in-process): median of %d run%s, %d calls per "
+          "kernel, time per call in ns" % (len(res["runs"]), "" if len(res["runs"]) == 1 else "s",
+                                            res["calls"]), file=out)
+    rows = []
+    for name in LINEAR_KERNELS:
+        k = res["kernels"][name]
+        rows.append([name, "%.1f" % k["c_ns"], "%.1f" % k["linear_ns"], "%.1f" % k["interp_ns"],
+                     fmt_ratio(k["linear_ns"] / k["c_ns"]), fmt_ratio(k["interp_ns"] / k["linear_ns"]),
+                     "WRONG" if k["status"] == "wrong" else "ok"])
+    print_table(["kernel", "C", "linear", "interp", "linear xC", "interp / linear", "checksum"],
+                rows, out)
+    for c in res["compile"]:
+        print("compile %d ops: %.1f us (%.0f ns per op) in a warm context; %.1f us as a fresh "
+              "context's first compile (maps its code memory)"
+              % (c["ops"], c["steady_ns"] / 1e3, c["steady_ns"] / c["ops"], c["first_ns"] / 1e3),
+              file=out)
+    if res["status"] != "ok":
+        print("linear JIT tier: %s: %s" % (res["status"].upper(), res["reason"]), file=out)
+
+
 def host_info():
     cpu = "unknown CPU"
     try:
@@ -589,9 +725,11 @@ def main():
     ap.add_argument("--runs", type=int, help="runs per workload and peer (default 5, quick 1)")
     ap.add_argument("--only", help="comma-separated workload names")
     ap.add_argument("--modes", help="comma-separated fusevm modes (default: all of "
-                    + ", ".join(m for m, _ in MODES) + ")")
+                    + ", ".join([m for m, _ in MODES] + [LINEAR]) + ")")
     ap.add_argument("--fusevm", default=os.path.join(ROOT, "build", "fusevm"),
                     help="the fusevm command (default build/fusevm)")
+    ap.add_argument("--lib", help="the static library the linear tier's harness links "
+                    "(default: libfusevm.a beside the fusevm command)")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "bench"),
                     help="where C baselines and quick programs go (default build/bench)")
     ap.add_argument("--json", help="results file (default bench/results/latest.json, "
@@ -600,8 +738,9 @@ def main():
     args = ap.parse_args()
     args.runs = args.runs or (1 if args.quick else 5)
     args.modes = args.modes.split(",") if args.modes else None
+    args.lib = args.lib or os.path.join(os.path.dirname(args.fusevm), "libfusevm.a")
     if args.modes:
-        unknown = set(args.modes) - {m for m, _ in MODES}
+        unknown = set(args.modes) - {m for m, _ in MODES} - {LINEAR}
         if unknown:
             raise SystemExit("unknown mode(s): %s" % ", ".join(sorted(unknown)))
     workloads = WORKLOADS
@@ -619,10 +758,15 @@ def main():
                                         os.path.join(args.build_dir, "spawn"))
     if not args.spawn:
         log("gcc not found: timing from Python; peak memory includes the runner's own")
-    paths = fasm_paths(workloads + [STARTUP], args)
-    peers = make_peers(args, workloads + [STARTUP], lambda w: paths[w.name], log)
-
-    startup = run_workload(STARTUP, peers, args)
+    want = lambda mode: not args.modes or mode in args.modes
+    if not any(want(m) for m, _ in MODES):
+        workloads = []
+    if workloads:
+        paths = fasm_paths(workloads + [STARTUP], args)
+        peers = make_peers(args, workloads + [STARTUP], lambda w: paths[w.name], log)
+        startup = run_workload(STARTUP, peers, args)
+    else:
+        peers, startup = [], {}
     results = {}
     for w in workloads:
         cells = run_workload(w, peers, args)
@@ -633,9 +777,17 @@ def main():
             for p in peers))
     if any(w.nops for w in workloads):
         args.jump_ceiling = jump_ceiling(args)
+    linear = run_linear(args, log) if want(LINEAR) else None
     info["load_end"] = round(os.getloadavg()[0], 2)
 
-    report(results, startup, peers, args, info, sys.stdout)
+    if workloads:
+        report(results, startup, peers, args, info, sys.stdout)
+    else:
+        print("\nhost: %s, %d cores, load average %s at start, %s at end; fusevm %s"
+              % (info["cpu"], info["cores"], info["load_start"], info["load_end"],
+                 info["commit"]))
+    if linear:
+        report_linear(linear, args, sys.stdout)
 
     path = args.json or os.path.join(
         HERE, "results", "latest-quick.json" if args.quick else "latest.json")
@@ -660,6 +812,8 @@ def main():
             doc["workloads"][w.name]["nops"] = w.nops(*w.size_values(args.quick))
     if getattr(args, "jump_ceiling", None):
         doc["jump_ceiling_g_per_s"] = args.jump_ceiling
+    if linear:
+        doc[LINEAR] = linear
     with open(path, "w") as f:
         json.dump(doc, f, indent=1)
         f.write("\n")
@@ -667,6 +821,8 @@ def main():
 
     bad = [(name, n) for name, cells in list(results.items()) + [("empty", startup)]
            for n, c in cells.items() if c.status in ("wrong", "fail", "timeout", "unchecked")]
+    if linear and linear["status"] in ("wrong", "fail"):
+        bad.append((LINEAR, linear["reason"]))
     if bad:
         print("FAILED: " + ", ".join("%s (%s)" % b for b in bad), file=sys.stderr)
         return 1

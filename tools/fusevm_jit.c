@@ -173,6 +173,9 @@ bool fvm_cli_run_linear(fvm_jit *j, const fvm_chunk *c, bool stats, fvm_result *
         const char *why = fvm_jit_last_failure(j);
         if (!fvm_jit_is_linear_eligible(j, c))
             fprintf(stderr, "fusevm: jit: the chunk is not eligible for the linear tier; interpreting it\n");
+        else if (why && strstr(why, "read before it is written"))
+            fprintf(stderr, "fusevm: jit: no native code for the chunk (%s, and this command "
+                    "starts every slot as Undef); interpreting it\n", why);
         else
             fprintf(stderr, "fusevm: jit: no native code for the chunk (%s); interpreting it\n",
                     why ? why : "linear: declined");

@@ -178,7 +178,7 @@ static bool slot_read(lin *L, uint16_t k, sval *out)
     if (!s->have) {
         fvm_value v = L->slots[k];
         if (!numeric_const(v)) {
-            L->why = "a slot the code reads is not Int, Float or Bool";
+            L->why = "a slot read before it is written holds no Int, Float or Bool";
             return false;
         }
         s->kind = v.type == FVM_T_FLOAT ? VT_FLOAT : v.type == FVM_T_BOOL ? VT_BOOL : VT_INT;

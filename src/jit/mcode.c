@@ -1,27 +1,42 @@
 /* Executable memory (see mcode.h).
  *
- * Cost, and why an arena: page-table system calls dominate compile latency.
- * Measured on the development machine (a Firecracker VM, 2 vCPUs, heavily
- * loaded; 4 KiB pages; wall-clock, single thread): a bare system call
- * 1.2 us, mprotect that changes a written page ~80 us, the first write to
- * a fresh page ~35 us; one mapping per function (mmap, copy, mprotect to
- * read+execute, munmap) 220-290 us (~100 us of CPU time), while a commit
- * into this arena costs 137-157 us (~57 us CPU) for a 412-byte function.
- * Encoding that function (81 instructions) takes ~1.3 us of CPU, so the
- * arena is far over the ~10 us budget on this machine; kernels on bare
- * metal are much cheaper per call, but the system calls stay the largest
- * item, so callers should commit many functions per reservation where
- * they can (a chunk's functions together, a disk cache load in one go).
+ * Cost, and the layout that follows from it. Page-table changes dominate
+ * compile latency. Measured on the development machine (a Firecracker VM
+ * with paravirtualised page tables, 2 vCPUs, 4 KiB pages, wall clock,
+ * medians of 61-101 runs, machine idle; docs/ARCHITECTURE.md, "Code
+ * memory", has the whole table):
  *
- * A commit costs one mprotect, plus one more when the code starts on a page
- * that already holds committed code; an owner maps an area of AREA_SIZE
- * once and the first write to each of its pages faults once.
+ *     bare system call                               1.0 us
+ *     mprotect of a page with no PTE yet             1.4 us
+ *     mprotect that changes a present PTE            5.3-5.8 us per page
+ *     first write to a fresh page (page fault)       9.5 us
+ *     MADV_POPULATE_WRITE of 16 pages                6.5 us (0.4 us a page)
+ *     mmap of 256 KiB (untouched)                    1.7 us
+ *
+ * (With the other vCPU busy, an mprotect that removes write permission,
+ * which flushes the TLB, takes 40-48 us, and a fault up to 58 us.) So the
+ * cost of a commit is the number of PTEs whose protection changes, plus a
+ * fault for every page written for the first time. Appending to a page
+ * that already holds executable code takes two changes (to read+write and
+ * back); starting on a fresh page takes one. Hence:
+ *
+ *  - each reservation starts on a page that has never been executable, so
+ *    a commit is one mprotect over the new code's pages and committed code
+ *    is never made writable again (another thread may run it meanwhile);
+ *  - pages are pre-faulted in batches (MADV_POPULATE_WRITE, 16 pages at a
+ *    time, ahead of the reservations), so no commit takes a page fault;
+ *  - only when the code_max_bytes limit leaves no fresh page does a
+ *    reservation pack into the tail of the last committed page, which is
+ *    made writable until the commit or abort (as mcode.h warns).
+ *
+ * The price is memory: a function added alone occupies whole pages.
+ * Callers that compile several functions together put them in one
+ * reservation, which shares pages and costs one mprotect for all.
  *
  * Layout of the last area: [0, used) holds committed code, and its pages
  * (up to the page holding byte used - 1) are read+execute; every page after
- * is read+write and has never held committed code. A reservation starts at
- * used rounded up to 16, so at most its first page is executable and has
- * to be made writable. Older areas are never written again. */
+ * is read+write and has never held committed code; [0, populated) has been
+ * pre-faulted. Older areas are never written again. */
 #include "jit/mcode.h"
 
 #include <stdbool.h>
@@ -33,8 +48,11 @@
 
 #include "util.h"
 
-/* Address space per area; pages are only backed once written. */
+/* Address space per area; pages are backed as they are pre-faulted. */
 #define AREA_SIZE ((size_t)256 * 1024)
+/* Pages pre-faulted at a time: one call per 16 pages costs 0.4 us a page,
+ * a single page 2.1 us (a fault 9.5 us). */
+#define POPULATE_PAGES 16
 /* Function entries are aligned so that 16-byte constants placed at aligned
  * offsets inside a function's code (andpd/xorpd operands) stay aligned. */
 #define CODE_ALIGN 16
@@ -48,6 +66,7 @@ struct fvm_mcode {
     mcode_area *areas;
     size_t nareas, areas_cap;
     size_t used;     /* committed bytes at the start of the last area */
+    size_t populated; /* pre-faulted bytes at the start of the last area */
     size_t mapped;   /* sum of the area sizes */
     size_t max_bytes;
     size_t page;
@@ -103,7 +122,7 @@ static bool new_area(fvm_mcode *mc, size_t len)
     mc->areas = areas;
     mc->areas[mc->nareas++] = (mcode_area){p, size};
     mc->mapped += size;
-    mc->used = 0;
+    mc->used = mc->populated = 0;
     return true;
 }
 
@@ -112,23 +131,57 @@ static mcode_area *last_area(fvm_mcode *mc)
     return mc->nareas ? &mc->areas[mc->nareas - 1] : NULL;
 }
 
+/* Pre-fault the last area's pages up to byte end (and a batch beyond), so
+ * that writing the code takes no page faults. A kernel without
+ * MADV_POPULATE_WRITE (before Linux 5.14) refuses, and the pages then
+ * fault in as they are written. */
+static void populate(fvm_mcode *mc, mcode_area *a, size_t end)
+{
+    if (end <= mc->populated)
+        return;
+    size_t batch = mc->populated + POPULATE_PAGES * mc->page;
+    size_t to = round_up(end > batch ? end : batch, mc->page);
+    if (to > a->size)
+        to = a->size;
+#ifdef MADV_POPULATE_WRITE
+    madvise(a->base + mc->populated, to - mc->populated, MADV_POPULATE_WRITE);
+#endif
+    mc->populated = to;
+}
+
+/* Where a reservation of len bytes starts in the last area (mapping a new
+ * one if need be): the first page after the committed code, or, when the
+ * limit leaves no such page, the tail of the last committed page (*flip:
+ * that page is executable). SIZE_MAX if nothing fits. */
+static size_t place(fvm_mcode *mc, size_t len, bool *flip)
+{
+    mcode_area *a = last_area(mc);
+    size_t fresh = round_up(mc->used, mc->page);
+    *flip = false;
+    if (a && fresh <= a->size && a->size - fresh >= len)
+        return fresh;
+    if (new_area(mc, len))
+        return 0;
+    size_t tail = round_up(mc->used, CODE_ALIGN);
+    if (!a || tail > a->size || a->size - tail < len)
+        return SIZE_MAX;
+    *flip = tail < fresh;
+    return tail;
+}
+
 void *fvm_mcode_reserve(fvm_mcode *mc, size_t len)
 {
     if (mc->broken || mc->open || len == 0 || len > SIZE_MAX / 2)
         return NULL;
+    bool flip;
+    size_t start = place(mc, len, &flip);
+    if (start == SIZE_MAX)
+        return NULL;
     mcode_area *a = last_area(mc);
-    size_t start = round_up(mc->used, CODE_ALIGN);
-    if (!a || start > a->size || a->size - start < len) {
-        if (!new_area(mc, len))
-            return NULL;
-        a = last_area(mc);
-        start = 0;
-    }
-    /* The page holding the end of the committed code is executable. */
     size_t first_page = start / mc->page * mc->page;
-    bool flip = first_page < round_up(mc->used, mc->page);
     if (flip && mprotect(a->base + first_page, mc->page, PROT_READ | PROT_WRITE) != 0)
         return NULL;
+    populate(mc, a, start + len);
     mc->open = a->base + start;
     mc->open_len = len;
     mc->open_flipped = flip;

@@ -1,8 +1,8 @@
 /* Executable memory for generated code, never writable and executable at
  * once (W^X).
  *
- * An fvm_mcode belongs to one owner (a JIT context) and packs that owner's
- * functions into shared pages. Code goes in through a reservation:
+ * An fvm_mcode belongs to one owner (a JIT context) and holds that owner's
+ * functions. Code goes in through a reservation:
  *
  *     uint8_t *p = fvm_mcode_reserve(mc, len);   writable, not executable
  *     ... copy or write up to len bytes at p (several functions may share
@@ -13,8 +13,12 @@
  * three for code already in a buffer. Committed code stays until
  * fvm_mcode_free releases everything at once.
  *
- * A reservation that starts on a page already holding committed code turns
- * that page writable until the commit or abort, so the owner's code must
+ * A reservation starts on a page of its own (making a shared page writable
+ * again would cost a second protection change, mcode.c has the figures), so
+ * functions added one by one each take whole pages; functions written into
+ * one reservation share them. Only when the max_bytes limit leaves no fresh
+ * page does a reservation start in the tail of the last committed page,
+ * which is then writable until the commit or abort: the owner's code must
  * not run on another thread meanwhile (running it on this thread is fine:
  * a compile started from inside generated code returns into it only after
  * the commit). */

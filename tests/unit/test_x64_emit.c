@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "jit/mcode.h"
 #include "jit/x64_emit.h"
@@ -1288,25 +1289,10 @@ Test(mcode, writing_committed_code_faults)
     fvm_mcode_free(mc);
 }
 
-/* Small functions share pages; appending to a page with committed code
- * leaves that code runnable afterwards, and no page is ever rwx. */
-Test(mcode, functions_share_pages)
+static void assert_no_rwx_mapping(void)
 {
-    fvm_mcode *mc = fvm_mcode_new(0);
-    enum { N = 300 };
-    static fn_i_v fns[N];
-    for (int i = 0; i < N; i++) {
-        uint8_t code[] = {0xb8, (uint8_t)i, (uint8_t)(i >> 8), 0, 0, 0xc3};
-        fns[i] = (fn_i_v)fvm_mcode_add(mc, code, sizeof code);
-        cr_assert_not_null(fns[i]);
-        cr_assert_eq((uintptr_t)fns[i] % 16, 0);
-        if (i > 0)
-            cr_assert_eq((uintptr_t)fns[i] - (uintptr_t)fns[i - 1], 16);
-    }
-    for (int i = 0; i < N; i++)
-        cr_assert_eq(fns[i](), i);
-    cr_assert_eq(fvm_mcode_mapped(mc), 256 * 1024);
     FILE *f = fopen("/proc/self/maps", "r");
+    cr_assert_not_null(f);
     char line[512];
     while (fgets(line, sizeof line, f)) {
         char perms[5];
@@ -1314,6 +1300,40 @@ Test(mcode, functions_share_pages)
         cr_assert(!(perms[1] == 'w' && perms[2] == 'x'), "%s", line);
     }
     fclose(f);
+}
+
+/* Functions added one by one each start on a page of their own, so a
+ * commit never makes a page with committed code writable again (the code
+ * stays runnable while a reservation is open); functions written into one
+ * reservation share pages. No page is ever rwx. */
+Test(mcode, one_page_per_commit_shared_within_a_reservation)
+{
+    fvm_mcode *mc = fvm_mcode_new(0);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    enum { N = 100 };
+    static fn_i_v fns[N];
+    for (int i = 0; i < N; i++) {
+        uint8_t code[] = {0xb8, (uint8_t)i, (uint8_t)(i >> 8), 0, 0, 0xc3};
+        fns[i] = (fn_i_v)fvm_mcode_add(mc, code, sizeof code);
+        cr_assert_not_null(fns[i]);
+        cr_assert_eq((uintptr_t)fns[i] % page, 0);
+    }
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(fns[i](), i);
+    size_t areas = (N * page + 256 * 1024 - 1) / (256 * 1024);
+    cr_assert_eq(fvm_mcode_mapped(mc), areas * 256 * 1024);
+    uint8_t *p = fvm_mcode_reserve(mc, 16 * N);
+    cr_assert_not_null(p);
+    char perms[5];
+    perms_of((void *)fns[N - 1], perms);
+    cr_assert_str_eq(perms, "r-xp");
+    cr_assert_eq(fns[N - 1](), N - 1);
+    for (int i = 0; i < N; i++)
+        memcpy(p + 16 * i, (const uint8_t[]){0xb8, (uint8_t)(i + 1), 0, 0, 0, 0xc3}, 6);
+    cr_assert_eq(fvm_mcode_commit(mc, 16 * N), p);
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(((fn_i_v)(p + 16 * i))(), i + 1);
+    assert_no_rwx_mapping();
     fvm_mcode_free(mc);
 }
 
@@ -1376,8 +1396,16 @@ Test(mcode, large_code_and_limits)
     cr_assert_not_null(f);
     cr_assert_eq(fvm_mcode_mapped(mc), 8192);
     cr_assert_null(fvm_mcode_reserve(mc, 8192));
-    cr_assert_not_null(fvm_mcode_reserve(mc, 8192 - 16));
+    /* No fresh page is left: the reservation packs into the tail of the
+     * committed page, writable (not executable) until the abort. */
+    uint8_t *tail = fvm_mcode_reserve(mc, 8192 - 16);
+    cr_assert_eq(tail, (uint8_t *)f + 16);
+    char perms[5];
+    perms_of((void *)f, perms);
+    cr_assert_str_eq(perms, "rw-p");
     fvm_mcode_abort(mc);
+    perms_of((void *)f, perms);
+    cr_assert_str_eq(perms, "r-xp");
     cr_assert_eq(f(), 42);
     fvm_mcode_free(mc);
     free(code);

@@ -736,6 +736,9 @@ typedef struct fvm_jit_counters {
     uint64_t blacklisted;       /* chunks given up on after repeated failure */
     uint64_t runs[FVM_JIT_TIER_COUNT]; /* native runs, per fvm_jit_tier */
     uint64_t code_bytes;        /* executable memory mapped */
+    uint64_t disk_loads;        /* compiles answered from the disk cache
+                                   (counted in compiles too) */
+    uint64_t disk_stores;       /* compiled code written to the disk cache */
 } fvm_jit_counters;
 
 typedef enum fvm_jit_status {

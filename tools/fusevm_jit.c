@@ -190,8 +190,11 @@ void fvm_cli_print_jit_stats(const fvm_jit *j)
     fprintf(stderr,
             "fusevm: jit: %" PRIu64 " compiled, %" PRIu64 " failed, %" PRIu64 " ineligible, %" PRIu64
             " blacklisted; compile %.3f ms; cache hits %" PRIu64 ", negative hits %" PRIu64
-            "; runs linear %" PRIu64 ", block %" PRIu64 ", trace %" PRIu64 "; code %" PRIu64 " bytes\n",
+            "; runs linear %" PRIu64 ", block %" PRIu64 ", trace %" PRIu64 "; code %" PRIu64
+            " bytes; disk cache loads %" PRIu64 ", stores %" PRIu64 "\n",
             s.compiles, s.compile_failures, s.ineligible, s.blacklisted, (double)s.compile_ns / 1e6,
             s.cache_hits, s.negative_hits, s.runs[FVM_JIT_LINEAR], s.runs[FVM_JIT_BLOCK],
-            s.runs[FVM_JIT_TRACE], s.code_bytes);
+            s.runs[FVM_JIT_TRACE], s.code_bytes, s.disk_loads, s.disk_stores);
+    if (fvm_jit_last_failure(j))
+        fprintf(stderr, "fusevm: jit: last failed compile: %s\n", fvm_jit_last_failure(j));
 }

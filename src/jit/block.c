@@ -128,7 +128,10 @@ struct fvm_block_code {
     exit_rec *exits;      /* [s + 1]: the return through snapshot s */
     uint32_t nexits;
     uint8_t *types;
+    uint32_t ntypes;
     uint32_t io_words;
+    fvm_x64_buf image;    /* the code before it became executable */
+    bool has_image;
 };
 
 /* ---- the abstract state -------------------------------------------------------------- */
@@ -357,10 +360,10 @@ static bool same_types(const astate *a, const astate *b, uint32_t nused)
  * its IR block, or UINT32_MAX when the compile must decline. */
 static uint32_t merge(builder *B, uint32_t target)
 {
-    int32_t *link = &B->first_version[target];
+    int32_t last = -1; /* an index: growing vers may move it */
     unsigned n = 0;
-    for (; *link >= 0; link = &B->vers[*link].next, n++) {
-        struct version *v = &B->vers[*link];
+    for (int32_t k = B->first_version[target]; k >= 0; last = k, k = B->vers[k].next, n++) {
+        struct version *v = &B->vers[k];
         if (!same_types(&v->st, &B->st, B->nused))
             continue;
         for (uint32_t i = 0; i < B->nused; i++)
@@ -373,7 +376,7 @@ static uint32_t merge(builder *B, uint32_t target)
     if (n == MAX_VERSIONS)
         return fail(B, "a block is reached with more type states than the tier compiles"), UINT32_MAX;
     fvm_grow((void **)&B->vers, &B->vers_cap, B->nvers + 1, sizeof *B->vers);
-    *link = (int32_t)B->nvers;
+    *(last < 0 ? &B->first_version[target] : &B->vers[last].next) = (int32_t)B->nvers;
     B->vers[B->nvers++] = (struct version){B->st, target, fvm_ir_block_alloc(&B->f), -1};
     B->changed = true;
     return B->vers[B->nvers - 1].block;
@@ -813,6 +816,7 @@ static bool run_blocks(builder *B)
     B->nexits = 1; /* record 0 is never returned */
     B->ntypes = 0;
     fvm_grow((void **)&B->exits, &B->exits_cap, 1, sizeof *B->exits);
+    B->exits[0] = (exit_rec){0};
     for (size_t k = 0; k < B->nvers; k++)
         B->vers[k].block = fvm_ir_block_alloc(&B->f);
     build_entry(B);
@@ -921,16 +925,17 @@ static fvm_block_code *finish(builder *B, fvm_mcode *arena, fvm_buf *dump_ir, fv
     }
     fvm_x64_buf xb;
     fvm_x64_buf_init(&xb, 0);
-    bool ok = fvm_x64_lower(&B->f, &ra, &xb, NULL, &B->why);
+    uint32_t *offsets = dump_asm ? fvm_xcalloc(B->f.ninsts + 1, sizeof *offsets) : NULL;
+    bool ok = fvm_x64_lower(&B->f, &ra, &xb, offsets, &B->why);
     fvm_ra_free(&ra);
+    if (ok && dump_asm)
+        fvm_x64_dump_code(&B->f, offsets, &xb, dump_asm);
+    free(offsets);
     fvm_block_code *code = NULL;
     void *entry = ok ? fvm_mcode_add(arena, xb.code, xb.len) : NULL;
     if (ok && !entry)
         B->why = "code memory refused";
     if (entry) {
-        if (dump_asm)
-            for (size_t k = 0; k < xb.len; k++)
-                fvm_buf_printf(dump_asm, "%02x%s", xb.code[k], k + 1 == xb.len || k % 32 == 31 ? "\n" : "");
         code = fvm_xcalloc(1, sizeof *code);
         code->entry = (int64_t (*)(int64_t *))entry;
         code->len = (uint32_t)B->c->len;
@@ -945,11 +950,14 @@ static fvm_block_code *finish(builder *B, fvm_mcode *arena, fvm_buf *dump_ir, fv
         code->exits = B->exits;
         code->nexits = (uint32_t)B->nexits;
         code->types = B->types;
+        code->ntypes = (uint32_t)B->ntypes;
         code->io_words = B->nused + MAX_DEPTH;
+        code->image = xb;
+        code->has_image = true;
         B->exits = NULL;
         B->types = NULL;
-    }
-    fvm_x64_buf_free(&xb);
+    } else
+        fvm_x64_buf_free(&xb);
     return code;
 }
 
@@ -986,10 +994,23 @@ fvm_block_code *fvm_block_compile(const fvm_chunk *c, const fvm_value *slots, si
     return code;
 }
 
+const fvm_x64_buf *fvm_block_image(const fvm_block_code *code)
+{
+    return code->has_image ? &code->image : NULL;
+}
+
+void fvm_block_drop_image(fvm_block_code *code)
+{
+    if (code->has_image)
+        fvm_x64_buf_free(&code->image);
+    code->has_image = false;
+}
+
 void fvm_block_free(fvm_block_code *code)
 {
     if (!code)
         return;
+    fvm_block_drop_image(code);
     free(code->used);
     free(code->kinds);
     free(code->exits);
@@ -1030,6 +1051,8 @@ bool fvm_block_enter(const fvm_block_code *code, const fvm_value *slots, size_t 
         io[i] = k == FVM_BK_BOOL ? v->as.b : k == FVM_BK_INT || k == FVM_BK_FLOAT ? v->as.i : 0;
     }
     int64_t r = code->entry(io);
+    if ((uint64_t)r >= code->nexits)
+        r = 0; /* cannot happen; record 0 resumes at the start with nothing */
     const exit_rec *e = &code->exits[r];
     *out = (fvm_block_exit){e->ip, e->depth, (uint32_t)r, e->ip == code->len, e->zero_divisor};
     return true;
@@ -1064,4 +1087,128 @@ uint32_t fvm_block_written_max(const fvm_block_code *code, const fvm_block_exit 
         if ((uint32_t)code->used[p[0]] + 1 > m)
             m = (uint32_t)code->used[p[0]] + 1;
     return m;
+}
+
+/* ---- persisting ---------------------------------------------------------------------------- */
+
+/* The metadata as little-endian 32-bit words: len, nused, nexits, ntypes;
+ * per used slot its number and kind; per exit record ip, depth, nslots,
+ * zero_divisor, first; then the types, one per word. */
+static void put32(fvm_buf *out, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    fvm_buf_put(out, b, 4);
+}
+
+void fvm_block_save_meta(const fvm_block_code *code, fvm_buf *out)
+{
+    put32(out, code->len);
+    put32(out, code->nused);
+    put32(out, code->nexits);
+    put32(out, code->ntypes);
+    for (uint32_t i = 0; i < code->nused; i++) {
+        put32(out, code->used[i]);
+        put32(out, code->kinds[i]);
+    }
+    for (uint32_t k = 0; k < code->nexits; k++) {
+        const exit_rec *e = &code->exits[k];
+        put32(out, e->ip);
+        put32(out, e->depth);
+        put32(out, e->nslots);
+        put32(out, e->zero_divisor);
+        put32(out, e->first);
+    }
+    for (uint32_t k = 0; k < code->ntypes; k++)
+        put32(out, code->types[k]);
+}
+
+typedef struct reader {
+    const uint8_t *p, *end;
+    bool ok;
+} reader;
+
+static uint32_t get32(reader *r, uint32_t max)
+{
+    if (r->end - r->p < 4) {
+        r->ok = false;
+        return 0;
+    }
+    uint32_t v = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 |
+                 (uint32_t)r->p[3] << 24;
+    r->p += 4;
+    if (v > max)
+        r->ok = false;
+    return v;
+}
+
+static bool valid_kind(uint32_t k) { return k >= FVM_BK_INT && k <= FVM_BK_OTHER; }
+
+/* Every exit record's stack types and slot pairs inside types, with kinds
+ * and used indices in range. */
+static bool exits_valid(const fvm_block_code *code)
+{
+    for (uint32_t k = 0; k < code->nexits; k++) {
+        const exit_rec *e = &code->exits[k];
+        if ((uint64_t)e->first + e->depth + 2u * e->nslots > code->ntypes)
+            return false;
+        const uint8_t *t = code->types + e->first;
+        for (uint32_t d = 0; d < e->depth; d++)
+            if (!valid_kind(t[d]))
+                return false;
+        for (uint32_t s = 0; s < e->nslots; s++)
+            if (t[e->depth + 2 * s] >= code->nused || !valid_kind(t[e->depth + 2 * s + 1]))
+                return false;
+    }
+    return true;
+}
+
+fvm_block_code *fvm_block_from_meta(const void *meta, size_t len, void *entry)
+{
+    reader r = {meta, (const uint8_t *)meta + len, true};
+    fvm_block_code *code = fvm_xcalloc(1, sizeof *code);
+    code->entry = (int64_t (*)(int64_t *))entry;
+    code->len = get32(&r, UINT32_MAX - 1);
+    code->nused = get32(&r, MAX_USED);
+    code->nexits = get32(&r, 1u << 24);
+    code->ntypes = get32(&r, 1u << 28);
+    if (r.ok && (code->nexits == 0 || (size_t)(r.end - r.p) / 4 < (size_t)2 * code->nused +
+                                          (size_t)5 * code->nexits + code->ntypes))
+        r.ok = false;
+    if (r.ok) {
+        code->used = fvm_xmalloc((code->nused + 1) * sizeof *code->used);
+        code->kinds = fvm_xmalloc(code->nused + 1);
+        code->exits = fvm_xmalloc(code->nexits * sizeof *code->exits);
+        code->types = fvm_xmalloc(code->ntypes + 1);
+        for (uint32_t i = 0; i < code->nused; i++) {
+            code->used[i] = (uint16_t)get32(&r, UINT16_MAX);
+            code->kinds[i] = (uint8_t)get32(&r, FVM_BK_OTHER);
+            if ((size_t)code->used[i] + 1 > code->min_nslots)
+                code->min_nslots = (size_t)code->used[i] + 1;
+            r.ok &= valid_kind(code->kinds[i]);
+        }
+        for (uint32_t k = 0; k < code->nexits; k++) {
+            exit_rec *e = &code->exits[k];
+            e->ip = get32(&r, code->len);
+            e->depth = (uint16_t)get32(&r, MAX_DEPTH);
+            e->nslots = (uint16_t)get32(&r, MAX_USED);
+            e->zero_divisor = get32(&r, 1) != 0;
+            e->first = get32(&r, code->ntypes);
+        }
+        for (uint32_t k = 0; k < code->ntypes; k++)
+            code->types[k] = (uint8_t)get32(&r, UINT8_MAX);
+        code->io_words = code->nused + MAX_DEPTH;
+    }
+    if (!r.ok || r.p != r.end || !exits_valid(code)) {
+        fvm_block_free(code);
+        return NULL;
+    }
+    return code;
+}
+
+uint64_t fvm_block_kinds_verify(const fvm_value *slots, size_t n)
+{
+    uint64_t h = 0x84222325cbf29ce4u;
+    for (size_t i = 0; i < n; i++)
+        h = (h + fvm_block_kind_of(slots[i]) + 1) * 0x9e3779b97f4a7c15u;
+    return h ^ n;
 }

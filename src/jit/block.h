@@ -26,6 +26,7 @@
 
 #include "chunk.h"
 #include "jit/mcode.h"
+#include "jit/x64_emit.h"
 #include "util.h"
 
 /* Whether op ip of c is one the block tier compiles (validation only). */
@@ -61,6 +62,21 @@ typedef struct fvm_block_stats {
 fvm_block_code *fvm_block_compile(const fvm_chunk *c, const fvm_value *slots, size_t nslots,
                                   fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
                                   fvm_block_stats *stats, const char **why_not);
+/* The machine code of the most recent successful fvm_block_compile on this
+ * handle, as the encoder produced it (entry at offset 0, relocations
+ * included), for the disk cache: valid until fvm_block_drop_image or
+ * fvm_block_free. */
+const fvm_x64_buf *fvm_block_image(const fvm_block_code *code);
+void fvm_block_drop_image(fvm_block_code *code);
+
+/* What the disk cache keeps beside the code: everything but the entry
+ * address, appended to out; and a handle rebuilt from it around code
+ * loaded at entry (NULL if meta is malformed). */
+void fvm_block_save_meta(const fvm_block_code *code, fvm_buf *out);
+fvm_block_code *fvm_block_from_meta(const void *meta, size_t len, void *entry);
+/* A second hash of the kinds (not the cache subkey), for the disk cache's
+ * verification word. */
+uint64_t fvm_block_kinds_verify(const fvm_value *slots, size_t n);
 /* Frees the metadata; the machine code stays in its arena. */
 void fvm_block_free(fvm_block_code *code);
 

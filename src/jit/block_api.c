@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "jit/block.h"
+#include "jit/diskcache.h"
 #include "jit/jit.h"
 #include "jit/region.h"
 #include "superop.h"
@@ -35,6 +36,43 @@ static void flush_dump(fvm_jit *j, fvm_jit_dump_kind k, const fvm_chunk *c, fvm_
     fvm_buf_free(b);
 }
 
+static size_t slots_of(const fvm_chunk *c) { return c->max_slot < 0 ? 0 : (size_t)c->max_slot + 1; }
+
+/* The disk cache's name for c's code for these slots. */
+static fvm_diskcache_key disk_key(const fvm_chunk *c, const fvm_value *slots)
+{
+    size_t n = slots_of(c);
+    return (fvm_diskcache_key){FVM_JIT_BLOCK, c->op_hash, fvm_block_kinds_key(slots, n),
+                               fvm_block_kinds_verify(slots, n)};
+}
+
+/* Code from the disk cache, or NULL (a miss, or metadata that does not
+ * parse: then the compile overwrites the file). */
+static fvm_block_code *disk_load(fvm_jit *j, fvm_mcode *mc, const fvm_diskcache_key *k)
+{
+    fvm_buf meta = {NULL, 0, 0};
+    void *entry = fvm_diskcache_load(fvm_jit_diskcache(j), mc, k, &meta, NULL);
+    fvm_block_code *code = entry ? fvm_block_from_meta(meta.data, meta.len, entry) : NULL;
+    fvm_buf_free(&meta);
+    if (code)
+        fvm_jit_count_disk(j, true);
+    return code;
+}
+
+/* Best effort: a failed store changes nothing but the next process's work. */
+static void disk_store(fvm_jit *j, const fvm_diskcache_key *k, fvm_block_code *code)
+{
+    const fvm_x64_buf *img = fvm_block_image(code);
+    fvm_buf meta = {NULL, 0, 0};
+    fvm_block_save_meta(code, &meta);
+    fvm_diskcache_code blob = {img->code, img->len, 0, img->relocs, img->nrelocs, 0, 0,
+                               meta.data, meta.len};
+    if (fvm_diskcache_store(fvm_jit_diskcache(j), k, &blob))
+        fvm_jit_count_disk(j, false);
+    fvm_buf_free(&meta);
+    fvm_block_drop_image(code);
+}
+
 static void *block_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slots, size_t nslots,
                            const char **why)
 {
@@ -43,6 +81,11 @@ static void *block_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slot
         *why = "no code memory";
         return NULL;
     }
+    fvm_diskcache_key key = disk_key(c, slots);
+    bool dumping = fvm_jit_dumping(j, FVM_JIT_DUMP_IR) || fvm_jit_dumping(j, FVM_JIT_DUMP_CODE);
+    fvm_block_code *loaded = dumping ? NULL : disk_load(j, mc, &key);
+    if (loaded)
+        return loaded;
     fvm_buf ir = {NULL, 0, 0}, code = {NULL, 0, 0};
     bool want_ir = fvm_jit_dumping(j, FVM_JIT_DUMP_IR);
     bool want_code = fvm_jit_dumping(j, FVM_JIT_DUMP_CODE);
@@ -50,6 +93,8 @@ static void *block_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slot
                                            want_code ? &code : NULL, NULL, why);
     flush_dump(j, FVM_JIT_DUMP_IR, c, &ir);
     flush_dump(j, FVM_JIT_DUMP_CODE, c, &code);
+    if (bc)
+        disk_store(j, &key, bc);
     return bc;
 }
 
@@ -61,8 +106,6 @@ const fvm_jit_tier_ops fvm_block_tier = {FVM_JIT_BLOCK, block_eligible, block_co
                                          block_release, NULL};
 
 /* ---- the standalone API -------------------------------------------------------------- */
-
-static size_t slots_of(const fvm_chunk *c) { return c->max_slot < 0 ? 0 : (size_t)c->max_slot + 1; }
 
 static fvm_jit_status run_block(fvm_jit *j, const fvm_chunk *c, fvm_value *slots, size_t nslots,
                                 fvm_value *out, uint64_t threshold)

@@ -198,6 +198,14 @@ fvm_mcode *fvm_jit_mcode(fvm_jit *j)
     return j->mcode;
 }
 
+void fvm_jit_count_disk(fvm_jit *j, bool load)
+{
+    if (load)
+        j->stats.disk_loads++;
+    else
+        j->stats.disk_stores++;
+}
+
 void fvm_jit_count_run(fvm_jit *j, fvm_jit_tier t)
 {
     if ((unsigned)t < FVM_JIT_TIER_COUNT)

@@ -44,6 +44,8 @@ void *fvm_jit_code_for(fvm_jit *j, const fvm_jit_tier_ops *t, const fvm_chunk *c
 uint64_t fvm_jit_slot_kinds_key(const fvm_value *slots, size_t n);
 /* Count one native run of a tier's code. */
 void fvm_jit_count_run(fvm_jit *j, fvm_jit_tier t);
+/* Count code a tier loaded from (load) or stored to the disk cache. */
+void fvm_jit_count_disk(fvm_jit *j, bool load);
 /* The context's executable memory, mapped on first use with the
  * code_max_bytes setting of that moment; NULL only if memory runs out. */
 fvm_mcode *fvm_jit_mcode(fvm_jit *j);

@@ -767,3 +767,19 @@ bool fvm_x64_lower(const fvm_ir_func *f, const fvm_ra_result *ra, fvm_x64_buf *b
     free(L.first);
     return ok;
 }
+
+void fvm_x64_dump_code(const fvm_ir_func *f, const uint32_t *offsets, const fvm_x64_buf *b,
+                       fvm_buf *out)
+{
+    for (fvm_ir_ref r = 1; r < f->ninsts; r++) {
+        if (f->insts[r].dead || offsets[r + 1] == offsets[r])
+            continue;
+        fvm_buf_printf(out, "%06x  v%-5u %-6s ", offsets[r], r,
+                       fvm_ir_op_name((fvm_ir_op)f->insts[r].op));
+        for (uint32_t k = offsets[r]; k < offsets[r + 1]; k++)
+            fvm_buf_printf(out, "%02x", b->code[k]);
+        fvm_buf_putc(out, '\n');
+    }
+    fvm_buf_printf(out, "%06x  exits, epilogue, constants (%zu bytes)\n", offsets[f->ninsts],
+                   b->len - offsets[f->ninsts]);
+}

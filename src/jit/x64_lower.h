@@ -16,4 +16,10 @@
 bool fvm_x64_lower(const fvm_ir_func *f, const fvm_ra_result *ra, fvm_x64_buf *b,
                    uint32_t *offsets, const char **why_not);
 
+/* The --dump=asm text: per live instruction with code, a line "offset  vN
+ * op  bytes" (hex), then one for the exits, epilogue and constants.
+ * offsets is what fvm_x64_lower filled in. */
+void fvm_x64_dump_code(const fvm_ir_func *f, const uint32_t *offsets, const fvm_x64_buf *b,
+                       fvm_buf *out);
+
 #endif

@@ -154,12 +154,13 @@ expect_match "stats on stderr" 0 '^fusevm: stats: 5 ops in 1 chunk, 0 constants;
 
 # ---- JIT modes -----------------------------------------------------------------
 
+# No disk cache unless a test names one.
+export FUSEVM_JIT_CACHE_DIR=off
+
 expect "jit off" 0 "42" "" "$FUSEVM" run --jit=off answer.fasm
 expect "jit off: no JIT line in stats" 0 "0" "" \
     bash -c "'$FUSEVM' run --jit=off --stats answer.fasm 2>&1 >/dev/null | grep -c 'jit:' || true"
-for tier in block trace; do
-    expect "jit $tier" 2 "" "fusevm: the $tier tier is not available yet" "$FUSEVM" run --jit=$tier answer.fasm
-done
+expect "jit trace" 2 "" "fusevm: the trace tier is not available yet" "$FUSEVM" run --jit=trace answer.fasm
 printf 'LoadInt 4\nLoadInt 5\nAdd\n' >sum.fasm
 if "$FUSEVM" run --jit=linear sum.fasm 2>&1 | grep -q 'not available yet'; then
     expect "jit linear (not in this build)" 2 "" "fusevm: the linear tier is not available yet" \
@@ -167,7 +168,7 @@ if "$FUSEVM" run --jit=linear sum.fasm 2>&1 | grep -q 'not available yet'; then
 else
     expect "jit linear result" 0 "int 9" "" "$FUSEVM" run --jit=linear --result sum.fasm
     expect_match "jit linear stats" 0 \
-        '^fusevm: jit: 1 compiled, 0 failed, 0 ineligible, 0 blacklisted; compile [0-9.]+ ms; cache hits 0, negative hits 0; runs linear 1, block 0, trace 0; code [0-9]+ bytes$' \
+        '^fusevm: jit: 1 compiled, 0 failed, 0 ineligible, 0 blacklisted; compile [0-9.]+ ms; cache hits 0, negative hits 0; runs linear 1, block 0, trace 0; code [0-9]+ bytes; disk cache loads 0, stores 0$' \
         "$FUSEVM" run --jit=linear --stats sum.fasm
     expect_match "jit linear, ineligible chunk interpreted" 0 \
         '^fusevm: jit: the chunk is not eligible for the linear tier; interpreting it$' \
@@ -188,8 +189,32 @@ expect "dump unknown item" 2 "" "fusevm run: unknown --dump item 'bogus' (expect
     "$FUSEVM" run --dump=ir,bogus answer.fasm
 expect "dump empty item" 2 "" "fusevm run: unknown --dump item '' (expected ir or asm)" \
     "$FUSEVM" run --dump= answer.fasm
-expect "jit auto" 2 "" "fusevm: --jit=auto is not available yet (no JIT tier is)" \
-    "$FUSEVM" run --jit=auto answer.fasm
+# The block tier: a counted loop, then a PrintLn the interpreter runs after
+# the native region.
+printf 'LoadInt 0\nSetSlot 0\nLoadInt 0\nSetSlot 1\nloop:\nGetSlot 0\nGetSlot 1\nAdd\nSetSlot 0\nSlotIncLtIntJumpBack 1 1000 loop\nGetSlot 0\nPrintLn 1\n' >loop.fasm
+expect "jit block output" 0 "499500" "" "$FUSEVM" run --jit=block loop.fasm
+expect_match "jit block stats" 0 \
+    '^fusevm: jit: 1 compiled, 0 failed, 0 ineligible, 0 blacklisted; compile [0-9.]+ ms; cache hits 0, negative hits 0; runs linear 0, block 1, trace 0; code [0-9]+ bytes; disk cache loads 0, stores 0$' \
+    "$FUSEVM" run --jit=block --stats loop.fasm
+expect_match "jit block threshold from the environment: no compile on the first entry" 0 \
+    '; runs linear 0, block 0, trace 0;' \
+    env FUSEVM_JIT_BLOCK_THRESHOLD=1 "$FUSEVM" run --jit=block --stats loop.fasm
+expect_match "jit block, IR dumped" 0 '^---- block IR of chunk [0-9a-f]{16}$' \
+    "$FUSEVM" run --jit=block --dump=ir loop.fasm
+expect_match "jit block, machine code disassembled" 0 '^    [0-9a-f]{6}  add +' \
+    "$FUSEVM" run --jit=block --dump=asm loop.fasm
+expect "jit auto, a loop: block" 0 "499500" "" "$FUSEVM" run --jit=auto loop.fasm
+expect_match "jit auto, a loop: block stats" 0 '; runs linear 0, block 1, trace 0;' \
+    "$FUSEVM" run --jit=auto --stats loop.fasm
+expect_match "jit auto, straight line: linear" 0 '; runs linear 1, block 0, trace 0;' \
+    "$FUSEVM" run --jit=auto --stats sum.fasm
+mkdir -m 700 blockcache
+expect_match "jit block, cold disk cache: stored" 0 'disk cache loads 0, stores 1$' \
+    env FUSEVM_JIT_CACHE_DIR="$PWD/blockcache" "$FUSEVM" run --jit=block --stats loop.fasm
+expect_match "jit block, warm disk cache: loaded" 0 'disk cache loads 1, stores 0$' \
+    env FUSEVM_JIT_CACHE_DIR="$PWD/blockcache" "$FUSEVM" run --jit=block --stats loop.fasm
+expect "jit block, warm disk cache: same output" 0 "499500" "" \
+    env FUSEVM_JIT_CACHE_DIR="$PWD/blockcache" "$FUSEVM" run --jit=block loop.fasm
 expect "jit unknown" 2 "" \
     "fusevm run: unknown --jit mode 'fast' (expected off, linear, block, trace or auto)" \
     "$FUSEVM" run --jit=fast answer.fasm

@@ -317,7 +317,8 @@ static bool is_ci(const fvm_ir_func *f, fvm_ir_ref r, int64_t v)
 static fvm_ir_ref fold_algebra(fvm_ir_func *f, const fvm_ir_inst *in)
 {
     fvm_ir_ref a = in->args[0], b = in->nargs > 1 ? in->args[1] : 0;
-    const fvm_ir_inst *ai = &f->insts[a];
+    /* A copy: emitting below may move f->insts. */
+    const fvm_ir_inst a_copy = f->insts[a], *ai = &a_copy;
     bool bc = b && f->insts[b].op == FVM_IR_CONST_I;
     int64_t c = bc ? ci(f, b) : 0;
     switch (in->op) {

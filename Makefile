@@ -205,11 +205,15 @@ bench-quick: cli
 	python3 bench/run.py --quick --fusevm $(CLI) --build-dir $(BUILD)/bench $(BENCH_ARGS)
 
 # The linear JIT tier on upstream's jit_vs_interp kernels against C and the
-# interpreter, and its compile time (bench/jit_linear.c).
+# interpreter, and its compile time (bench/jit_linear.c); the block tier's
+# compile latency and disk cache load and store (bench/jit_block.c).
 bench-jit: lib
 	$(CC) -std=c11 -O2 -Wall -Wextra -Iinclude -o $(BUILD)/bench-jit-linear bench/jit_linear.c \
 	  $(STATIC) -lm
+	$(CC) -std=c11 -O2 -Wall -Wextra -Iinclude -o $(BUILD)/bench-jit-block bench/jit_block.c \
+	  $(STATIC) -lm
 	$(BUILD)/bench-jit-linear
+	$(BUILD)/bench-jit-block
 
 # ---- install ---------------------------------------------------------------
 

@@ -26,11 +26,18 @@ ROOT = os.path.dirname(HERE)
 
 # Execution modes of fusevm: (column name, arguments added to
 # `fusevm run FILE`). Each JIT tier adds a line here when it exists, e.g.
-# ("linear", ["--jit=linear"]), ("block", ["--jit=block"]),
-# ("trace", ["--jit=trace"]).
+# ("trace", ["--jit=trace"]). `--jit=block` compiles each region on its
+# first entry (the command runs its program once).
 MODES = [
     ("interp", []),
+    ("block", ["--jit=block"]),
 ]
+
+# The runner never reads or writes the user's JIT disk cache: every command
+# it starts gets FUSEVM_JIT_CACHE_DIR=off unless the caller set the variable,
+# so a block-tier time is a compile and a run, never a load from a cache
+# that an earlier run filled.
+CACHE_ENV = "FUSEVM_JIT_CACHE_DIR"
 
 # The linear JIT tier is a mode of its own: it compiles a straight-line
 # chunk, which no workload above is (each loops), so it runs in-process
@@ -41,6 +48,20 @@ LINEAR = "linear"
 LINEAR_CALLS = (200_000, 20_000)   # calls per kernel (full, quick)
 LINEAR_COMPILES = (51, 11)         # compiles per compile-time figure
 LINEAR_KERNELS = ["slot_add", "slot_mixed", "slot_bitwise", "slot_float"]
+
+# The block tier's figures: the block mode against C on the workloads
+# without calls (the tier compiles their whole loop), with its targets, and
+# its compile latency and disk cache through bench/jit_block.c (run with
+# the block mode; the harness carries its own targets).
+BLOCK = "block"
+BLOCK_WORKLOADS = ["sum_loop", "nested_loop", "dispatch_counter", "loop_with_branch",
+                   "slot_mixed", "slot_bitwise", "slot_float"]
+BLOCK_TARGET = 1.3           # each workload: block time / C time at most this
+BLOCK_GEOMEAN_TARGET = 1.15  # and their geometric mean at most this
+BLOCK_COMPILES = (201, 21)   # chunks per compile-latency figure (full, quick)
+BLOCK_LATENCY = [("memory", "compile + executable (disk cache off)"),
+                 ("store", "compile + write to the disk cache"),
+                 ("load", "load from the disk cache")]
 
 M64 = 1 << 64
 
@@ -510,6 +531,7 @@ def report(results, startup, peers, args, info, out):
     print("host: %s, %d cores, load average %s at start, %s at end; fusevm %s"
           % (info["cpu"], info["cores"], info["load_start"], info["load_end"], info["commit"]),
           file=out)
+    print(info["jit_cache"], file=out)
     if info["load_start"] > 1.0:
         print("note: other processes were busy at the start (load above 1); "
               "figures are noisier than usual", file=out)
@@ -609,38 +631,48 @@ def jump_ceiling(args):
 # The linear JIT tier (in-process, bench/jit_linear.c)
 
 
-def run_linear(args, log):
-    """Build bench/jit_linear.c against the static library and run it
-    args.runs times. Returns a dict: status ("ok", "skip", "fail", "wrong"),
-    reason, and with results the median of every figure per kernel and per
-    compile size, each run's figures, and the checksums."""
+def run_harness(args, name, argv):
+    """Build bench/NAME.c against the static library and run it args.runs
+    times with argv; returns (result, runs): result a dict with status
+    ("ok", "skip", "fail") and reason, runs the JSON each run printed."""
     res = {"status": "ok", "reason": ""}
     if not args.gcc:
-        return dict(res, status="skip", reason="gcc not found")
+        return dict(res, status="skip", reason="gcc not found"), []
     if not os.path.exists(args.lib):
-        return dict(res, status="skip", reason="%s not found: build it with make" % args.lib)
-    exe = os.path.join(args.build_dir, "jit_linear")
+        return dict(res, status="skip", reason="%s not found: build it with make" % args.lib), []
+    exe = os.path.join(args.build_dir, name)
     os.makedirs(args.build_dir, exist_ok=True)
     cmd = [args.gcc, "-std=c11", "-O2", "-Wall", "-Wextra", "-I", os.path.join(ROOT, "include"),
-           "-o", exe, os.path.join(HERE, "jit_linear.c"), args.lib, "-lm"]
+           "-o", exe, os.path.join(HERE, name + ".c"), args.lib, "-lm"]
     built = subprocess.run(cmd, capture_output=True, text=True)
     if built.returncode != 0:
-        return dict(res, status="fail", reason="compiling jit_linear.c failed: "
-                    + last_line(built.stderr))
-    calls = LINEAR_CALLS[1 if args.quick else 0]
-    compiles = LINEAR_COMPILES[1 if args.quick else 0]
+        return dict(res, status="fail", reason="compiling %s.c failed: %s"
+                    % (name, last_line(built.stderr))), []
     runs = []
     for _ in range(args.runs):
-        out = subprocess.run([exe, str(calls), str(compiles), "--json"], capture_output=True,
-                             text=True, timeout=args.timeout)
+        out = subprocess.run([exe] + argv + ["--json"], capture_output=True, text=True,
+                             timeout=args.timeout)
         try:
             doc = json.loads(out.stdout)
         except ValueError:
             return dict(res, status="fail", reason="exit status %d: %s"
-                        % (out.returncode, last_line(out.stderr) or last_line(out.stdout)))
+                        % (out.returncode, last_line(out.stderr) or last_line(out.stdout))), runs
         runs.append(doc)
         if out.returncode != 0:
             break
+    return res, runs
+
+
+def run_linear(args, log):
+    """Run bench/jit_linear.c (run_harness). Returns a dict: status ("ok",
+    "skip", "fail", "wrong"), reason, and with results the median of every
+    figure per kernel and per compile size, each run's figures, and the
+    checksums."""
+    calls = LINEAR_CALLS[1 if args.quick else 0]
+    compiles = LINEAR_COMPILES[1 if args.quick else 0]
+    res, runs = run_harness(args, "jit_linear", [str(calls), str(compiles)])
+    if res["status"] != "ok":
+        return res
     res["calls"], res["runs"] = calls, runs
     res["kernels"] = {}
     for name in LINEAR_KERNELS:
@@ -699,6 +731,111 @@ def report_linear(res, args, out):
         print("linear JIT tier: %s: %s" % (res["status"].upper(), res["reason"]), file=out)
 
 
+# ----------------------------------------------------------------------------
+# The block JIT tier: its figures against C, its compile latency and disk
+# cache (in-process, bench/jit_block.c)
+
+
+def block_ratios(results):
+    """The block mode against C on BLOCK_WORKLOADS (those that ran), with
+    the targets: a dict for the report and the JSON results."""
+    rows = {}
+    for name in BLOCK_WORKLOADS:
+        cells = results.get(name)
+        if not cells or BLOCK not in cells:
+            continue
+        r = ratio(cells, BLOCK, "C")
+        rows[name] = {"c_s": cells["C"].median if "C" in cells and cells["C"].times else None,
+                      "block_s": cells[BLOCK].median if cells[BLOCK].times else None,
+                      "block_x_c": r, "target": BLOCK_TARGET,
+                      "met": r is not None and r <= BLOCK_TARGET}
+        if r is None:
+            rows[name]["status"] = next((cells[p].status + ": " + cells[p].reason
+                                         for p in ("C", BLOCK)
+                                         if p in cells and cells[p].status != "ok"),
+                                        "no C time")
+    gm = geomean(row["block_x_c"] for row in rows.values())
+    complete = (len(rows) == len(BLOCK_WORKLOADS)
+                and all(r["block_x_c"] is not None for r in rows.values()))
+    return {"workloads": rows, "geomean": gm, "geomean_target": BLOCK_GEOMEAN_TARGET,
+            "geomean_over": len([r for r in rows.values() if r["block_x_c"] is not None]),
+            "geomean_met": complete and gm <= BLOCK_GEOMEAN_TARGET}
+
+
+def run_block_latency(args, log):
+    """Run bench/jit_block.c (run_harness). Returns a dict: status, reason
+    and with results, per figure of BLOCK_LATENCY, the median over the runs
+    of each run's medians (steady state and first compile), the least
+    minimum, the target and whether the median meets it; and each run's
+    figures."""
+    compiles = BLOCK_COMPILES[1 if args.quick else 0]
+    res, runs = run_harness(args, "jit_block", [str(compiles)])
+    if res["status"] != "ok":
+        return res
+    res["compiles"], res["runs"] = compiles, runs
+    for key, _ in BLOCK_LATENCY:
+        per_run = [r[key] for r in runs]
+        fig = {f: statistics.median(r[f] for r in per_run)
+               for f in ("median_ns", "first_median_ns")}
+        fig.update(min_ns=min(r["min_ns"] for r in per_run),
+                   first_min_ns=min(r["first_min_ns"] for r in per_run),
+                   target_ns=per_run[0]["target_ns"])
+        fig["met"] = fig["median_ns"] < fig["target_ns"]
+        res[key] = fig
+    log("%-17s " % "block compile" + "  ".join("%s %.1f us" % (key, res[key]["median_ns"] / 1e3)
+                                                for key, _ in BLOCK_LATENCY))
+    return res
+
+
+def met_text(met):
+    return "met" if met else "NOT MET"
+
+
+def report_block(ratios, latency, args, out):
+    print("", file=out)
+    if ratios["workloads"]:
+        print("block JIT tier against gcc -O2 (workloads without calls; block xC is block time"
+              " / C time)", file=out)
+        if args.quick:
+            print("quick sizes: start-up is most of these times; the targets are for full sizes",
+                  file=out)
+        rows = []
+        for name, r in ratios["workloads"].items():
+            rows.append([name, fmt_time(r["c_s"]) if r["c_s"] is not None else "-",
+                         fmt_time(r["block_s"]) if r["block_s"] is not None else "-",
+                         fmt_ratio(r["block_x_c"]), "<= %.2f" % r["target"],
+                         met_text(r["met"]) if r["block_x_c"] is not None
+                         else "- (%s)" % r["status"]])
+        gm = ratios["geomean"]
+        over = ratios["geomean_over"]
+        rows += [None, ["geometric mean" + ("" if over == len(BLOCK_WORKLOADS)
+                                            else " (%d of %d)" % (over, len(BLOCK_WORKLOADS))),
+                        "", "", fmt_ratio(gm), "<= %.2f" % ratios["geomean_target"],
+                        met_text(ratios["geomean_met"]) if gm is not None else "-"]]
+        print_table(["workload", "C s", "block s", "block xC", "target", "target met"], rows, out)
+    if latency is None:
+        return
+    if latency["status"] == "skip":
+        print("block tier compile latency: skipped: %s" % latency["reason"], file=out)
+        return
+    if latency["status"] != "ok":
+        print("block tier compile latency: FAIL: %s" % latency["reason"], file=out)
+        return
+    runs = len(latency["runs"])
+    print("", file=out)
+    print("block tier compile latency (bench/jit_block.c, in-process): the unfused sum loop,"
+          " %d distinct chunks per figure, median of %d run%s, microseconds"
+          % (latency["compiles"], runs, "" if runs == 1 else "s"), file=out)
+    rows = [[what, "%.1f" % (f["median_ns"] / 1e3), "%.1f" % (f["min_ns"] / 1e3),
+             "< %g" % (f["target_ns"] / 1e3), met_text(f["met"]),
+             "%.1f" % (f["first_median_ns"] / 1e3), "%.1f" % (f["first_min_ns"] / 1e3)]
+            for key, what in BLOCK_LATENCY for f in [latency[key]]]
+    print_table(["", "median", "min", "target", "target met", "first", "first min"], rows, out)
+    print("median, min: steady state (one context, one new chunk after another); first: a fresh"
+          " context's first compile, which also maps its code memory (and, storing, scans the"
+          " cache directory)", file=out)
+
+
 def host_info():
     cpu = "unknown CPU"
     try:
@@ -753,6 +890,13 @@ def main():
 
     log = lambda msg: print(msg, file=sys.stderr, flush=True)
     info = host_info()
+    if CACHE_ENV in os.environ:
+        info["jit_cache"] = ("JIT disk cache: %s=%r, set by the caller (block-tier times may "
+                             "include loads from it)" % (CACHE_ENV, os.environ[CACHE_ENV]))
+    else:
+        os.environ[CACHE_ENV] = "off"
+        info["jit_cache"] = ("JIT disk cache: off for every command (%s=off): each block-tier "
+                             "time includes its compiles" % CACHE_ENV)
     args.gcc = shutil.which("gcc")
     args.spawn = args.gcc and compile_c(args.gcc, os.path.join(HERE, "spawn.c"),
                                         os.path.join(args.build_dir, "spawn"))
@@ -778,6 +922,8 @@ def main():
     if any(w.nops for w in workloads):
         args.jump_ceiling = jump_ceiling(args)
     linear = run_linear(args, log) if want(LINEAR) else None
+    latency = run_block_latency(args, log) if want(BLOCK) else None
+    ratios = block_ratios(results)
     info["load_end"] = round(os.getloadavg()[0], 2)
 
     if workloads:
@@ -788,6 +934,8 @@ def main():
                  info["commit"]))
     if linear:
         report_linear(linear, args, sys.stdout)
+    if ratios["workloads"] or latency:
+        report_block(ratios, latency, args, sys.stdout)
 
     path = args.json or os.path.join(
         HERE, "results", "latest-quick.json" if args.quick else "latest.json")
@@ -814,6 +962,10 @@ def main():
         doc["jump_ceiling_g_per_s"] = args.jump_ceiling
     if linear:
         doc[LINEAR] = linear
+    if ratios["workloads"]:
+        doc["block_vs_c"] = ratios
+    if latency:
+        doc["block_compile"] = latency
     with open(path, "w") as f:
         json.dump(doc, f, indent=1)
         f.write("\n")
@@ -823,6 +975,8 @@ def main():
            for n, c in cells.items() if c.status in ("wrong", "fail", "timeout", "unchecked")]
     if linear and linear["status"] in ("wrong", "fail"):
         bad.append((LINEAR, linear["reason"]))
+    if latency and latency["status"] == "fail":
+        bad.append(("block compile latency", latency["reason"]))
     if bad:
         print("FAILED: " + ", ".join("%s (%s)" % b for b in bad), file=sys.stderr)
         return 1

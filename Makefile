@@ -37,7 +37,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/test_unit
 
 .PHONY: all lib cli test unit cli-test conformance corpus asan test-switch fuzz bench bench-quick \
-        install install-test corpus-linear corpus-block bench-jit check clean
+        install install-test corpus-linear corpus-block corpus-cache bench-jit check clean
 
 all: lib cli
 
@@ -64,8 +64,10 @@ $(CLI): $(CLI_SRC) $(STATIC) $(wildcard tools/*.h)
 $(UNIT_BIN): $(UNIT_SRC) $(STATIC) $(wildcard tests/unit/*.h) tools/json_chunk.c tools/json_chunk.h
 	$(CC) $(CFLAGS) -o $@ $(UNIT_SRC) tools/json_chunk.c $(STATIC) $(LDFLAGS) -lcriterion -ljson-c -lcapstone $(LIBS)
 
+# The JIT disk cache is off (tests of the cache name their own directories),
+# so a test run never reads or writes the user's cache.
 unit: $(UNIT_BIN)
-	$(UNIT_BIN) --jobs 2
+	FUSEVM_JIT_CACHE_DIR=off $(UNIT_BIN) --jobs 2
 
 # Upstream's serde JSON programs against the blocks upstream printed for them
 # (tests/conformance/runner.c, vectors in tests/conformance/vectors).
@@ -146,7 +148,7 @@ install-test: all
 
 # Everything CI runs: the suites in the normal, sanitizer and switch-dispatch
 # builds, the fuzzers for a fixed budget, an install, and the quick benchmarks.
-check: test asan test-switch install-test corpus-linear corpus-block fuzz bench-quick
+check: test asan test-switch install-test corpus-linear corpus-block corpus-cache fuzz bench-quick
 	@echo "check: every suite passed"
 
 # The corpus again with the linear JIT tier taking every chunk it can.
@@ -158,6 +160,12 @@ corpus-linear: $(CLI)
 corpus-block: $(CLI)
 	FUSEVM_JIT_BLOCK_THRESHOLD=0 bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=block
 	bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=auto
+
+# The JIT disk cache: every program with a cold cache, then twice on one
+# directory (the second run loads what the first stored); both must pass.
+corpus-cache: $(CLI)
+	bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=auto --cache=cold
+	bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=auto --cache=warm
 
 # ---- fuzzing ---------------------------------------------------------------
 # Every tests/fuzz/fuzz_<name>.c is a libFuzzer target, linked with the whole

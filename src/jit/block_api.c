@@ -48,27 +48,20 @@ static fvm_diskcache_key disk_key(const fvm_chunk *c, const fvm_value *slots)
 
 /* Code from the disk cache, or NULL (a miss, or metadata that does not
  * parse: then the compile overwrites the file). */
-static fvm_block_code *disk_load(fvm_jit *j, fvm_mcode *mc, const fvm_diskcache_key *k)
+static fvm_block_code *disk_load(fvm_jit *j, const fvm_diskcache_key *k)
 {
     fvm_buf meta = {NULL, 0, 0};
-    void *entry = fvm_diskcache_load(fvm_jit_diskcache(j), mc, k, &meta, NULL);
+    void *entry = fvm_jit_disk_load(j, k, &meta);
     fvm_block_code *code = entry ? fvm_block_from_meta(meta.data, meta.len, entry) : NULL;
     fvm_buf_free(&meta);
-    if (code)
-        fvm_jit_count_disk(j, true);
     return code;
 }
 
-/* Best effort: a failed store changes nothing but the next process's work. */
 static void disk_store(fvm_jit *j, const fvm_diskcache_key *k, fvm_block_code *code)
 {
-    const fvm_x64_buf *img = fvm_block_image(code);
     fvm_buf meta = {NULL, 0, 0};
     fvm_block_save_meta(code, &meta);
-    fvm_diskcache_code blob = {img->code, img->len, 0, img->relocs, img->nrelocs, 0, 0,
-                               meta.data, meta.len};
-    if (fvm_diskcache_store(fvm_jit_diskcache(j), k, &blob))
-        fvm_jit_count_disk(j, false);
+    fvm_jit_disk_store(j, k, fvm_block_image(code), &meta);
     fvm_buf_free(&meta);
     fvm_block_drop_image(code);
 }
@@ -82,8 +75,7 @@ static void *block_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slot
         return NULL;
     }
     fvm_diskcache_key key = disk_key(c, slots);
-    bool dumping = fvm_jit_dumping(j, FVM_JIT_DUMP_IR) || fvm_jit_dumping(j, FVM_JIT_DUMP_CODE);
-    fvm_block_code *loaded = dumping ? NULL : disk_load(j, mc, &key);
+    fvm_block_code *loaded = disk_load(j, &key);
     if (loaded)
         return loaded;
     fvm_buf ir = {NULL, 0, 0}, code = {NULL, 0, 0};

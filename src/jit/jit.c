@@ -198,11 +198,24 @@ fvm_mcode *fvm_jit_mcode(fvm_jit *j)
     return j->mcode;
 }
 
-void fvm_jit_count_disk(fvm_jit *j, bool load)
+void *fvm_jit_disk_load(fvm_jit *j, const fvm_diskcache_key *k, fvm_buf *meta)
 {
-    if (load)
+    if (j->dump_kinds || !fvm_jit_mcode(j))
+        return NULL;
+    void *entry = fvm_diskcache_load(j->disk, j->mcode, k, meta, NULL);
+    if (entry)
         j->stats.disk_loads++;
-    else
+    return entry;
+}
+
+void fvm_jit_disk_store(fvm_jit *j, const fvm_diskcache_key *k, const fvm_x64_buf *image,
+                        const fvm_buf *meta)
+{
+    /* The code assumes only the x86-64 baseline (SSE2), so it needs no
+     * CPU feature bits. */
+    fvm_diskcache_code blob = {image->code, image->len, 0, image->relocs, image->nrelocs, 0, 0,
+                               meta->data, meta->len};
+    if (fvm_diskcache_store(j->disk, k, &blob))
         j->stats.disk_stores++;
 }
 
@@ -389,6 +402,15 @@ static void flush_dump(fvm_jit *j, fvm_jit_dump_kind k, const fvm_chunk *c, fvm_
     fvm_buf_free(b);
 }
 
+/* A second hash of the slots' types, for the disk cache's verify word. */
+static uint64_t kinds_verify(const fvm_value *slots, size_t n)
+{
+    uint64_t h = 0x84222325cbf29ce4u;
+    for (size_t i = 0; i < n; i++)
+        h = (h + slots[i].type + 1) * 0x9e3779b97f4a7c15u;
+    return h ^ n;
+}
+
 static void *linear_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slots, size_t nslots,
                             const char **why)
 {
@@ -397,13 +419,31 @@ static void *linear_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slo
         *why = "no code memory";
         return NULL;
     }
+    /* Named on disk by the kinds of the slots the chunk can touch, as in
+     * the in-memory cache, and verified by a second hash of them. */
+    size_t used = c->max_slot < 0 ? 0 : (size_t)c->max_slot + 1;
+    used = used < nslots ? used : nslots;
+    fvm_diskcache_key key = {FVM_JIT_LINEAR, c->op_hash, fvm_jit_slot_kinds_key(slots, used),
+                             kinds_verify(slots, used)};
+    fvm_buf meta = {NULL, 0, 0};
+    void *entry = fvm_jit_disk_load(j, &key, &meta);
+    fvm_linear_code *lc = entry ? fvm_linear_from_meta(meta.data, meta.len, entry) : NULL;
+    fvm_buf_free(&meta);
+    if (lc)
+        return lc;
     fvm_buf ir = {NULL, 0, 0}, code = {NULL, 0, 0};
     bool want_ir = fvm_jit_dumping(j, FVM_JIT_DUMP_IR);
     bool want_code = fvm_jit_dumping(j, FVM_JIT_DUMP_CODE);
-    fvm_linear_code *lc = fvm_linear_compile(c, slots, nslots, mc, want_ir ? &ir : NULL,
-                                             want_code ? &code : NULL, NULL, why);
+    lc = fvm_linear_compile(c, slots, nslots, mc, want_ir ? &ir : NULL, want_code ? &code : NULL,
+                            NULL, why);
     flush_dump(j, FVM_JIT_DUMP_IR, c, &ir);
     flush_dump(j, FVM_JIT_DUMP_CODE, c, &code);
+    if (lc) {
+        fvm_linear_save_meta(lc, &meta);
+        fvm_jit_disk_store(j, &key, fvm_linear_image(lc), &meta);
+        fvm_buf_free(&meta);
+        fvm_linear_drop_image(lc);
+    }
     return lc;
 }
 

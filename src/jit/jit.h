@@ -44,8 +44,14 @@ void *fvm_jit_code_for(fvm_jit *j, const fvm_jit_tier_ops *t, const fvm_chunk *c
 uint64_t fvm_jit_slot_kinds_key(const fvm_value *slots, size_t n);
 /* Count one native run of a tier's code. */
 void fvm_jit_count_run(fvm_jit *j, fvm_jit_tier t);
-/* Count code a tier loaded from (load) or stored to the disk cache. */
-void fvm_jit_count_disk(fvm_jit *j, bool load);
+/* The disk cache around a tier's compile. fvm_jit_disk_load: the entry of
+ * code stored under k, loaded into the context's code memory with the
+ * tier's metadata appended to *meta, or NULL (a miss); skipped while a dump
+ * hook wants the compile itself. fvm_jit_disk_store: best effort, a failure
+ * changes nothing but the next process's work. Both keep the counters. */
+void *fvm_jit_disk_load(fvm_jit *j, const fvm_diskcache_key *k, fvm_buf *meta);
+void fvm_jit_disk_store(fvm_jit *j, const fvm_diskcache_key *k, const fvm_x64_buf *image,
+                        const fvm_buf *meta);
 /* The context's executable memory, mapped on first use with the
  * code_max_bytes setting of that moment; NULL only if memory runs out. */
 fvm_mcode *fvm_jit_mcode(fvm_jit *j);

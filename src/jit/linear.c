@@ -52,6 +52,8 @@ struct fvm_linear_code {
     uint32_t *clobbers; /* slots written but not read: any value, released on completion */
     uint32_t nreads, nclobbers;
     size_t min_nslots;
+    fvm_x64_buf image;  /* the code before it became executable */
+    bool has_image;
 };
 
 typedef struct lin {
@@ -613,6 +615,9 @@ fvm_linear_code *fvm_linear_compile(const fvm_chunk *c, const fvm_value *slots, 
         *stats = (fvm_linear_stats){t1 - t0, now_ns() - t1, fvm_ir_live_count(&L.f), b.len};
     if (ok) {
         set_slot_tables(code, &L);
+        code->image = b;
+        code->has_image = true;
+        fvm_x64_buf_init(&b, 0);
     } else {
         if (why_not)
             *why_not = L.why;
@@ -663,10 +668,88 @@ fvm_linear_outcome fvm_linear_exec(const fvm_linear_code *code, fvm_value *slots
     return code->entry(slots, out) == 0 ? FVM_LINEAR_DONE : FVM_LINEAR_EXITED;
 }
 
+const fvm_x64_buf *fvm_linear_image(const fvm_linear_code *code)
+{
+    return code->has_image ? &code->image : NULL;
+}
+
+void fvm_linear_drop_image(fvm_linear_code *code)
+{
+    if (code->has_image)
+        fvm_x64_buf_free(&code->image);
+    code->has_image = false;
+}
+
+/* The metadata: nreads, nclobbers, then each read's slot and type and each
+ * clobbered slot, all little-endian 32-bit words. */
+static void put32(fvm_buf *out, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    fvm_buf_put(out, b, 4);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void fvm_linear_save_meta(const fvm_linear_code *code, fvm_buf *out)
+{
+    put32(out, code->nreads);
+    put32(out, code->nclobbers);
+    for (uint32_t i = 0; i < code->nreads; i++) {
+        put32(out, code->reads[i].slot);
+        put32(out, code->reads[i].type);
+    }
+    for (uint32_t i = 0; i < code->nclobbers; i++)
+        put32(out, code->clobbers[i]);
+}
+
+fvm_linear_code *fvm_linear_from_meta(const void *meta, size_t len, void *entry)
+{
+    const uint8_t *p = meta;
+    if (len < 8)
+        return NULL;
+    uint32_t nreads = get32(p), nclobbers = get32(p + 4);
+    if (nreads > UINT16_MAX + 1u || nclobbers > UINT16_MAX + 1u ||
+        len != 8 + 8 * (size_t)nreads + 4 * (size_t)nclobbers)
+        return NULL;
+    fvm_linear_code *code = fvm_xcalloc(1, sizeof *code);
+    code->entry = (linear_entry)entry;
+    code->reads = fvm_xmalloc(((size_t)nreads + 1) * sizeof *code->reads);
+    code->clobbers = fvm_xmalloc(((size_t)nclobbers + 1) * sizeof *code->clobbers);
+    bool ok = true;
+    p += 8;
+    for (uint32_t i = 0; i < nreads; i++, p += 8) {
+        code->reads[i] = (read_slot){get32(p), get32(p + 4)};
+        ok &= code->reads[i].slot <= UINT16_MAX &&
+              (code->reads[i].type == FVM_T_INT || code->reads[i].type == FVM_T_FLOAT ||
+               code->reads[i].type == FVM_T_BOOL);
+    }
+    for (uint32_t i = 0; i < nclobbers; i++, p += 4) {
+        code->clobbers[i] = get32(p);
+        ok &= code->clobbers[i] <= UINT16_MAX;
+    }
+    code->nreads = nreads;
+    code->nclobbers = nclobbers;
+    for (uint32_t i = 0; i < nreads; i++)
+        if ((size_t)code->reads[i].slot + 1 > code->min_nslots)
+            code->min_nslots = (size_t)code->reads[i].slot + 1;
+    for (uint32_t i = 0; i < nclobbers; i++)
+        if ((size_t)code->clobbers[i] + 1 > code->min_nslots)
+            code->min_nslots = (size_t)code->clobbers[i] + 1;
+    if (!ok) {
+        fvm_linear_free(code);
+        return NULL;
+    }
+    return code;
+}
+
 void fvm_linear_free(fvm_linear_code *code)
 {
     if (!code)
         return;
+    fvm_linear_drop_image(code);
     free(code->reads);
     free(code->clobbers);
     free(code);

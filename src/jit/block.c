@@ -62,7 +62,11 @@ bool fvm_block_op_ok(const fvm_chunk *c, size_t ip)
     case FVM_OP_JUMP_IF_FALSE: case FVM_OP_JUMP_IF_TRUE_KEEP: case FVM_OP_JUMP_IF_FALSE_KEEP:
     case FVM_OP_SLOT_LT_INT_JUMP_IF_FALSE: case FVM_OP_SLOT_INC_LT_INT_JUMP_BACK:
     case FVM_OP_ACCUM_SUM_LOOP: case FVM_OP_AWK_DIV_JIT: case FVM_OP_AWK_MOD_JIT:
+    case FVM_OP_AWK_INT: case FVM_OP_AWK_SIN: case FVM_OP_AWK_COS: case FVM_OP_AWK_EXP:
+    case FVM_OP_AWK_ATAN2:
         return true;
+    case FVM_OP_AWK_AND: case FVM_OP_AWK_OR: case FVM_OP_AWK_XOR:
+        return op->a >= 1 && op->a <= 16; /* operands the tier folds inline */
     default:
         return false;
     }
@@ -514,9 +518,37 @@ static uint32_t math_helper(unsigned code)
     }
 }
 
-/* Numeric ops with their operands on the stack (numeric already). */
-static void numeric_op(builder *B, unsigned code)
+/* AwkInt: trunc, an Int when in [-2^63, 2^63] (the top saturating), else
+ * the interpreter's Float (infinities, NaN, huge values): left to it. */
+static void awk_int(builder *B)
 {
+    fvm_ir_func *f = &B->f;
+    fvm_ir_ref x = to_f(B, B->stack[B->st.depth - 1]);
+    fvm_ir_ref t = fvm_ir_call(f, FVM_JIT_HELPER_TRUNC, &x, 1);
+    fvm_ir_ref lo = fvm_ir_cmp(f, FVM_IR_FCMP, FVM_IR_GE, t, fvm_ir_const_f(f, -9223372036854775808.0));
+    fvm_ir_ref hi = fvm_ir_cmp(f, FVM_IR_FCMP, FVM_IR_LE, t, fvm_ir_const_f(f, 9223372036854775808.0));
+    guard(B, fvm_ir_op2(f, FVM_IR_AND, FVM_IR_BOOL, lo, hi), false);
+    B->st.depth--;
+    push(B, fvm_ir_op1(f, FVM_IR_F2I, FVM_IR_I64, t), FVM_BK_INT);
+}
+
+/* and/or/xor of n operands, each to_float then to an integer (saturating,
+ * NaN 0), as awk.c folds them. */
+static void awk_bitfold(builder *B, unsigned code, unsigned n)
+{
+    fvm_ir_op op = code == FVM_OP_AWK_AND ? FVM_IR_AND : code == FVM_OP_AWK_OR ? FVM_IR_OR : FVM_IR_XOR;
+    fvm_ir_ref acc = 0;
+    for (unsigned k = 0; k < n; k++) {
+        fvm_ir_ref x = fvm_ir_op1(&B->f, FVM_IR_F2I, FVM_IR_I64, to_f(B, pop(B)));
+        acc = k ? fvm_ir_op2(&B->f, op, FVM_IR_I64, acc, x) : x;
+    }
+    push(B, acc, FVM_BK_INT);
+}
+
+/* Numeric ops with their operands on the stack (numeric already). */
+static void numeric_op(builder *B, const fvm_op *o)
+{
+    unsigned code = o->code;
     sval a, b;
     switch (code) {
     case FVM_OP_ADD: case FVM_OP_SUB: case FVM_OP_MUL: arith(B, code); return;
@@ -579,6 +611,14 @@ static void numeric_op(builder *B, unsigned code)
         push(B, fvm_ir_op1(&B->f, FVM_IR_NOT, FVM_IR_I64, to_i(B, a)), FVM_BK_INT);
         return;
     case FVM_OP_TRUNC_INT: a = pop(B); push(B, to_i(B, a), FVM_BK_INT); return;
+    case FVM_OP_AWK_INT: awk_int(B); return;
+    case FVM_OP_AWK_SIN: call_math(B, FVM_JIT_HELPER_AWK_SIN, 1); return;
+    case FVM_OP_AWK_COS: call_math(B, FVM_JIT_HELPER_AWK_COS, 1); return;
+    case FVM_OP_AWK_EXP: call_math(B, FVM_JIT_HELPER_AWK_EXP, 1); return;
+    case FVM_OP_AWK_ATAN2: call_math(B, FVM_JIT_HELPER_AWK_ATAN2, 2); return;
+    case FVM_OP_AWK_AND: case FVM_OP_AWK_OR: case FVM_OP_AWK_XOR:
+        awk_bitfold(B, code, (unsigned)o->a);
+        return;
     case FVM_OP_ABS_FLOAT: case FVM_OP_SQRT_FLOAT:
         a = pop(B);
         push(B, fvm_ir_op1(&B->f, code == FVM_OP_ABS_FLOAT ? FVM_IR_FABS : FVM_IR_FSQRT, FVM_IR_F64,
@@ -738,8 +778,11 @@ static bool build_op(builder *B, const fvm_op *op)
     if (oi->flags & FVM_OPF_JUMP || op->code == FVM_OP_SLOT_LT_INT_JUMP_IF_FALSE ||
         op->code == FVM_OP_SLOT_INC_LT_INT_JUMP_BACK)
         return control_op(B, op);
-    if (operands_numeric(B, (unsigned)oi->pop))
-        numeric_op(B, op->code);
+    unsigned npop = oi->pop >= 0 ? (unsigned)oi->pop : (unsigned)op->a;
+    if (B->st.depth < npop)
+        return fail(B, "pops an empty stack");
+    if (operands_numeric(B, npop))
+        numeric_op(B, op);
     return true;
 }
 
@@ -913,7 +956,10 @@ static bool infer_and_build(builder *B)
     return run_blocks(B) && !B->changed;
 }
 
-static fvm_block_code *finish(builder *B, fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm)
+static uint64_t now_ns(void);
+
+static fvm_block_code *finish(builder *B, fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
+                              uint64_t *t_commit)
 {
     fvm_ir_dce(&B->f);
     fvm_ra_config cfg = {FVM_RA_DEFAULT_ALLOWED};
@@ -932,6 +978,7 @@ static fvm_block_code *finish(builder *B, fvm_mcode *arena, fvm_buf *dump_ir, fv
         fvm_x64_dump_code(&B->f, offsets, &xb, dump_asm);
     free(offsets);
     fvm_block_code *code = NULL;
+    *t_commit = now_ns();
     void *entry = ok ? fvm_mcode_add(arena, xb.code, xb.len) : NULL;
     if (ok && !entry)
         B->why = "code memory refused";
@@ -975,13 +1022,17 @@ fvm_block_code *fvm_block_compile(const fvm_chunk *c, const fvm_value *slots, si
     B.leader = fvm_xmalloc((c->len + 1) * sizeof *B.leader);
     B.first_version = fvm_xmalloc((c->len + 1) * sizeof *B.first_version);
     fvm_block_code *code = NULL;
+    uint64_t t1 = 0;
     if (collect_slots(&B, slots, slots ? nslots : 0)) {
         find_blocks(&B);
         if (infer_and_build(&B))
-            code = finish(&B, arena, dump_ir, dump_asm);
+            code = finish(&B, arena, dump_ir, dump_asm, &t1);
     }
+    uint64_t t2 = now_ns();
+    if (!t1)
+        t1 = t2;
     if (stats)
-        *stats = (fvm_block_stats){now_ns() - t0, B.f.ninsts};
+        *stats = (fvm_block_stats){t1 - t0, t2 - t1, B.f.ninsts};
     if (!code && why_not)
         *why_not = B.why ? B.why : "compile failed";
     fvm_ir_free(&B.f);

@@ -36,6 +36,17 @@ UNARY(fvm_jit_floor, floor)
 UNARY(fvm_jit_trunc, trunc)
 UNARY(fvm_jit_round, nearbyint) /* RoundFloat: ties to even, as the interpreter */
 
+/* The AWK functions answer a NaN with the positive quiet NaN, as awk.c. */
+static double canon(double r) { return isnan(r) ? NAN : r; }
+static double awk_sin(double x) { return canon(sin(x)); }
+static double awk_cos(double x) { return canon(cos(x)); }
+static double awk_exp(double x) { return canon(exp(x)); }
+static double awk_atan2(double y, double x) { return canon(atan2(y, x)); }
+UNARY(fvm_jit_awk_sin, awk_sin)
+UNARY(fvm_jit_awk_cos, awk_cos)
+UNARY(fvm_jit_awk_exp, awk_exp)
+BINARY(fvm_jit_awk_atan2, awk_atan2)
+
 static const fvm_jit_helper helpers[] = {
 #define FVM_JIT_HELPER_ROW(e, id, sym, n, pure) {id, #sym, (uint64_t)(uintptr_t)sym, n, pure},
     FVM_JIT_HELPER_LIST(FVM_JIT_HELPER_ROW)

@@ -33,7 +33,11 @@
     X(CEIL, 17, fvm_jit_ceil, 1, true)                                                              \
     X(FLOOR, 18, fvm_jit_floor, 1, true)                                                            \
     X(TRUNC, 19, fvm_jit_trunc, 1, true)                                                            \
-    X(ROUND, 20, fvm_jit_round, 1, true)
+    X(ROUND, 20, fvm_jit_round, 1, true)                                                            \
+    X(AWK_SIN, 21, fvm_jit_awk_sin, 1, true)                                                        \
+    X(AWK_COS, 22, fvm_jit_awk_cos, 1, true)                                                        \
+    X(AWK_EXP, 23, fvm_jit_awk_exp, 1, true)                                                        \
+    X(AWK_ATAN2, 24, fvm_jit_awk_atan2, 2, true)
 
 enum {
 #define FVM_JIT_HELPER_ENUM(e, id, sym, n, pure) FVM_JIT_HELPER_##e = id,

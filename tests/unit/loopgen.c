@@ -115,7 +115,8 @@ static size_t emit(lg_gen *g, fvm_op op)
         fprintf(stderr, "loopgen: more than %d ops\n", LG_MAX_OPS);
         abort();
     }
-    g->depth += fvm_opinfo_table[op.code].push - fvm_opinfo_table[op.code].pop;
+    const fvm_opinfo *oi = &fvm_opinfo_table[op.code];
+    g->depth += oi->push - (oi->pop < 0 ? (int)op.a : oi->pop); /* -1: the operand counts */
     g->ops[g->n] = op;
     return g->n++;
 }
@@ -208,17 +209,21 @@ static void keep(lg_gen *g, lg_kind k)
 }
 
 static const unsigned int_arith[] = {FVM_OP_ADD, FVM_OP_SUB, FVM_OP_MUL, FVM_OP_MOD};
-static const unsigned to_int_unary[] = {FVM_OP_INC, FVM_OP_DEC, FVM_OP_BIT_NOT, FVM_OP_TRUNC_INT};
+static const unsigned to_int_unary[] = {FVM_OP_INC, FVM_OP_DEC, FVM_OP_BIT_NOT, FVM_OP_TRUNC_INT,
+                                        FVM_OP_AWK_INT};
+static const unsigned awk_fold[] = {FVM_OP_AWK_AND, FVM_OP_AWK_OR, FVM_OP_AWK_XOR};
 static const unsigned to_int_binary[] = {FVM_OP_BIT_AND, FVM_OP_BIT_OR, FVM_OP_BIT_XOR,
                                          FVM_OP_SHL, FVM_OP_SHR, FVM_OP_SPACESHIP};
 static const unsigned slot_int_ops[] = {FVM_OP_PRE_INC_SLOT, FVM_OP_PRE_DEC_SLOT,
                                         FVM_OP_POST_INC_SLOT, FVM_OP_POST_DEC_SLOT};
-static const unsigned float_binary[] = {FVM_OP_POW, FVM_OP_POW_FLOAT, FVM_OP_ATAN2_FLOAT};
+static const unsigned float_binary[] = {FVM_OP_POW, FVM_OP_POW_FLOAT, FVM_OP_ATAN2_FLOAT,
+                                        FVM_OP_AWK_ATAN2};
 static const unsigned float_unary[] = {
     FVM_OP_SQRT_FLOAT, FVM_OP_SIN_FLOAT, FVM_OP_COS_FLOAT, FVM_OP_EXP_FLOAT, FVM_OP_LOG_FLOAT,
     FVM_OP_ABS_FLOAT, FVM_OP_CEIL_FLOAT, FVM_OP_FLOOR_FLOAT, FVM_OP_TRUNC_FLOAT, FVM_OP_ROUND_FLOAT,
     FVM_OP_TAN_FLOAT, FVM_OP_ASIN_FLOAT, FVM_OP_ACOS_FLOAT, FVM_OP_ATAN_FLOAT, FVM_OP_SINH_FLOAT,
-    FVM_OP_COSH_FLOAT, FVM_OP_TANH_FLOAT, FVM_OP_LOG2_FLOAT, FVM_OP_LOG10_FLOAT};
+    FVM_OP_COSH_FLOAT, FVM_OP_TANH_FLOAT, FVM_OP_LOG2_FLOAT, FVM_OP_LOG10_FLOAT,
+    FVM_OP_AWK_SIN, FVM_OP_AWK_COS, FVM_OP_AWK_EXP};
 static const unsigned compares[] = {FVM_OP_NUM_EQ, FVM_OP_NUM_NE, FVM_OP_NUM_LT,
                                     FVM_OP_NUM_GT, FVM_OP_NUM_LE, FVM_OP_NUM_GE};
 
@@ -259,7 +264,11 @@ static void int_expr(lg_gen *g)
     case 2:
         expr(g, K_ANY);
         expr(g, K_ANY);
-        emit_code(g, PICK(&g->r, to_int_binary));
+        if (rnd(g, 4) == 0) { /* AWK's and/or/xor of two operands */
+            fvm_op op = {(uint16_t)PICK(&g->r, awk_fold), 2, 0, 0, {0}};
+            emit(g, op);
+        } else
+            emit_code(g, PICK(&g->r, to_int_binary));
         break;
     case 3:
         expr(g, K_INT);

@@ -369,7 +369,7 @@ Test(jit_block, eligibility_is_per_op)
         yes += want;
         fvm_chunk_free(c);
     }
-    cr_assert_eq(yes, 75, "%u ops eligible", yes);
+    cr_assert_eq(yes, 80, "%u ops eligible", yes);
     /* Spot checks: ours accepts upstream's missing Keep jumps, Dup2 and
      * LoadUndef; a String constant, strings and calls are out. */
     const fvm_op in[] = {FVM_NOP(), FVM_DUP2(), FVM_LOAD_UNDEF(), FVM_JUMP_IF_TRUE_KEEP(0),
@@ -412,4 +412,33 @@ Test(jit_block, a_string_slot_declines_without_writing)
     size_t len;
     cr_assert_str_eq(fvm_str_bytes(s[0], &len), "12");
     fvm_value_drop(s[0]);
+}
+
+Test(jit_block, awk_int_math_and_bit_folds)
+{
+    /* AwkInt truncates to an Int while the value fits; past 2^63 (or for
+     * NaN) the interpreter's Float comes from the interpreter. */
+    fvm_value s[1] = {fvm_float(-2.7)}, out;
+    cr_assert_eq(eager(OPS(FVM_GET_SLOT(0), FVM_AWK_INT()), s, 1, &out), FVM_JIT_OK);
+    EXPECT_INT(out, -2);
+    s[0] = fvm_float(1e300);
+    cr_assert_eq(eager(OPS(FVM_GET_SLOT(0), FVM_AWK_INT()), s, 1, &out), FVM_JIT_NOT_COMPILED);
+    s[0] = fvm_float(9223372036854775808.0); /* 2^63 saturates, as awk.c */
+    cr_assert_eq(eager(OPS(FVM_GET_SLOT(0), FVM_AWK_INT()), s, 1, &out), FVM_JIT_OK);
+    EXPECT_INT(out, INT64_MAX);
+    /* The AWK math functions answer NaN with the positive quiet NaN. */
+    s[0] = fvm_float(-INFINITY);
+    cr_assert_eq(eager(OPS(FVM_GET_SLOT(0), FVM_AWK_SIN()), s, 1, &out), FVM_JIT_OK);
+    EXPECT_FLOAT(out, (double)NAN);
+    cr_assert_eq(eager(OPS(FVM_GET_SLOT(0), FVM_LOAD_FLOAT(1.0), FVM_AWK_ATAN2()), s, 1, &out),
+                 FVM_JIT_OK);
+    EXPECT_FLOAT(out, atan2(-INFINITY, 1.0));
+    /* and/or/xor of three operands, each to_float then to an integer. */
+    s[0] = fvm_float(10.9);
+    cr_assert_eq(eager(OPS(FVM_LOAD_INT(14), FVM_GET_SLOT(0), FVM_LOAD_TRUE(), FVM_AWK_OR(3)), s, 1,
+                       &out), FVM_JIT_OK);
+    EXPECT_INT(out, 14 | 10 | 1);
+    cr_assert_eq(eager(OPS(FVM_LOAD_INT(14), FVM_GET_SLOT(0), FVM_LOAD_INT(7), FVM_AWK_AND(3)), s, 1,
+                       &out), FVM_JIT_OK);
+    EXPECT_INT(out, 14 & 10 & 7);
 }

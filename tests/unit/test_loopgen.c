@@ -35,10 +35,10 @@ static int join_depths(const fvm_chunk *c)
             continue;
         const fvm_op *op = &c->ops[ip];
         const fvm_opinfo *oi = &fvm_opinfo_table[op->code];
-        int d = at[ip];
-        if (d < oi->pop)
+        int d = at[ip], pop = oi->pop < 0 ? (int)op->a : oi->pop; /* -1: the operand counts */
+        if (d < pop)
             bad = 1;
-        d += oi->push - oi->pop;
+        d += oi->push - pop;
         size_t next[2] = {ip + 1, 0};
         size_t nnext = op->code == FVM_OP_JUMP ? 0 : 1;
         if (op->code == FVM_OP_JUMP)

@@ -50,7 +50,8 @@ uint64_t fvm_block_kinds_key(const fvm_value *slots, size_t n);
 typedef struct fvm_block_code fvm_block_code;
 
 typedef struct fvm_block_stats {
-    uint64_t compile_ns; /* type inference, IR, allocation, lowering, commit */
+    uint64_t codegen_ns; /* type inference, IR, allocation, lowering */
+    uint64_t commit_ns;  /* copying into the arena and making it executable */
     size_t ir_insts;
 } fvm_block_stats;
 

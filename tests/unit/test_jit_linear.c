@@ -412,6 +412,7 @@ Test(jit_linear, differential_against_the_interpreter, .timeout = 60)
             mc = fvm_mcode_new(0);
         }
     }
+    fprintf(stderr, "linear differential: %lu chunks, %d ran natively\n", iters, ran);
     cr_assert_gt(ran, (int)(iters / 2), "only %d of %lu chunks ran natively", ran, iters);
     fvm_mcode_free(mc);
 }

@@ -166,12 +166,18 @@ static figure first(const char *dir, expect_disk disk, int32_t base, double *ns,
     return summarise(ns, times);
 }
 
+/* Where the cache directory goes: its file system's costs (creating an
+ * inode, above all) are part of the store figure. */
+static const char *tmp_parent(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    return tmp && *tmp ? tmp : "/tmp";
+}
+
 /* A fresh private directory for the disk cache (mkdtemp makes it 0700). */
 static char *make_dir(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    if (!tmp || !*tmp)
-        tmp = "/tmp";
+    const char *tmp = tmp_parent();
     size_t size = strlen(tmp) + sizeof "/fusevm-jit-block-XXXXXX";
     char *path = malloc(size);
     if (!path) {
@@ -276,7 +282,7 @@ static void print_table(const results *r, int times)
     row rows[3];
     rows_of(r, rows);
     printf("block tier compile latency, the unfused sum loop, %d chunks per figure, "
-           "microseconds\n", times);
+           "microseconds; disk cache under %s\n", times, tmp_parent());
     printf("%-7s %8s %8s %8s %-8s %8s %10s\n", "", "median", "min", "target", "", "first",
            "first min");
     for (int i = 0; i < 3; i++) {
@@ -297,7 +303,10 @@ static void print_json(const results *r, int times)
 {
     row rows[3];
     rows_of(r, rows);
-    printf("{\"compiles\": %d", times);
+    printf("{\"compiles\": %d, \"tmpdir\": \"", times);
+    for (const char *p = tmp_parent(); *p; p++) /* a JSON string */
+        printf(*p == '"' || *p == '\\' ? "\\%c" : (unsigned char)*p < 0x20 ? "?" : "%c", *p);
+    printf("\"");
     for (int i = 0; i < 3; i++)
         printf(", \"%s\": {\"median_ns\": %.0f, \"min_ns\": %.0f, \"first_median_ns\": %.0f, "
                "\"first_min_ns\": %.0f, \"target_ns\": %.0f}", rows[i].name,

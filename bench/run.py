@@ -772,7 +772,7 @@ def run_block_latency(args, log):
     res, runs = run_harness(args, "jit_block", [str(compiles)])
     if res["status"] != "ok":
         return res
-    res["compiles"], res["runs"] = compiles, runs
+    res["compiles"], res["runs"], res["tmpdir"] = compiles, runs, runs[0]["tmpdir"]
     for key, _ in BLOCK_LATENCY:
         per_run = [r[key] for r in runs]
         fig = {f: statistics.median(r[f] for r in per_run)
@@ -824,8 +824,9 @@ def report_block(ratios, latency, args, out):
     runs = len(latency["runs"])
     print("", file=out)
     print("block tier compile latency (bench/jit_block.c, in-process): the unfused sum loop,"
-          " %d distinct chunks per figure, median of %d run%s, microseconds"
-          % (latency["compiles"], runs, "" if runs == 1 else "s"), file=out)
+          " %d distinct chunks per figure, median of %d run%s, microseconds; disk cache in a"
+          " new directory under %s (TMPDIR)"
+          % (latency["compiles"], runs, "" if runs == 1 else "s", latency["tmpdir"]), file=out)
     rows = [[what, "%.1f" % (f["median_ns"] / 1e3), "%.1f" % (f["min_ns"] / 1e3),
              "< %g" % (f["target_ns"] / 1e3), met_text(f["met"]),
              "%.1f" % (f["first_median_ns"] / 1e3), "%.1f" % (f["first_min_ns"] / 1e3)]

@@ -239,7 +239,19 @@ static void lower_fbin(lower *L, fvm_ir_ref v, const fvm_ir_inst *in)
     fvm_ir_ref a = in->args[0], b = in->args[1];
     fvm_x64_reg rd = dst_reg(L, v, X_T2);
     fvm_x64_reg rb;
-    if (reg_of(L, b) == rd && reg_of(L, a) != rd) {
+    if (I(L, b)->op == FVM_IR_CONST_F) { /* the pool operand directly */
+        load_xmm(L, rd, a);
+        fvm_x64_sse_rm(L->b, op, rd, fvm_x64_mem_label(pool_label(L, b), 0));
+        finish_def(L, v, rd);
+        return;
+    }
+    bool comm = in->op == FVM_IR_FADD || in->op == FVM_IR_FMUL;
+    if (reg_of(L, b) == rd && reg_of(L, a) != rd && comm) {
+        fvm_ir_ref t = a; /* b is already where the result goes */
+        a = b;
+        b = t;
+        rb = src_xmm(L, b, X_T1);
+    } else if (reg_of(L, b) == rd && reg_of(L, a) != rd) {
         fvm_x64_sse_rr(L->b, FVM_X64_MOVAPS, X_T1, rd); /* loading a would clobber b */
         rb = X_T1;
     } else
@@ -514,6 +526,10 @@ static void lower_br(lower *L, fvm_ir_ref r, const fvm_ir_inst *in)
 {
     uint32_t t = resolve(L, in->aux), e = resolve(L, (uint32_t)in->imm);
     fvm_ir_ref c = in->args[0];
+    if (t == e) { /* both ways lead to the same place (an empty if) */
+        jump_to(L, r, t);
+        return;
+    }
     bool fused = fusable_compare(L, c);
     if (fused && I(L, c)->op == FVM_IR_FCMP) {
         compare_jump(L, I(L, c), L->blocks[t], L->blocks[e], false);

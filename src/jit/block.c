@@ -1213,7 +1213,7 @@ static bool exits_valid(const fvm_block_code *code)
     return true;
 }
 
-fvm_block_code *fvm_block_from_meta(const void *meta, size_t len, void *entry)
+fvm_block_code *fvm_block_from_meta(const void *meta, size_t len, void *entry, size_t chunk_len)
 {
     reader r = {meta, (const uint8_t *)meta + len, true};
     fvm_block_code *code = fvm_xcalloc(1, sizeof *code);
@@ -1249,7 +1249,7 @@ fvm_block_code *fvm_block_from_meta(const void *meta, size_t len, void *entry)
             code->types[k] = (uint8_t)get32(&r, UINT8_MAX);
         code->io_words = code->nused + MAX_DEPTH;
     }
-    if (!r.ok || r.p != r.end || !exits_valid(code)) {
+    if (!r.ok || r.p != r.end || code->len != chunk_len || !exits_valid(code)) {
         fvm_block_free(code);
         return NULL;
     }

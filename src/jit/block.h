@@ -72,9 +72,10 @@ void fvm_block_drop_image(fvm_block_code *code);
 
 /* What the disk cache keeps beside the code: everything but the entry
  * address, appended to out; and a handle rebuilt from it around code
- * loaded at entry (NULL if meta is malformed). */
+ * loaded at entry for a chunk of chunk_len ops (NULL if meta is malformed
+ * or was made for another length). */
 void fvm_block_save_meta(const fvm_block_code *code, fvm_buf *out);
-fvm_block_code *fvm_block_from_meta(const void *meta, size_t len, void *entry);
+fvm_block_code *fvm_block_from_meta(const void *meta, size_t len, void *entry, size_t chunk_len);
 /* A second hash of the kinds (not the cache subkey), for the disk cache's
  * verification word. */
 uint64_t fvm_block_kinds_verify(const fvm_value *slots, size_t n);

@@ -48,12 +48,14 @@ static fvm_diskcache_key disk_key(const fvm_chunk *c, const fvm_value *slots)
 
 /* Code from the disk cache, or NULL (a miss, or metadata that does not
  * parse: then the compile overwrites the file). */
-static fvm_block_code *disk_load(fvm_jit *j, const fvm_diskcache_key *k)
+static fvm_block_code *disk_load(fvm_jit *j, const fvm_chunk *c, const fvm_diskcache_key *k)
 {
     fvm_buf meta = {NULL, 0, 0};
     void *entry = fvm_jit_disk_load(j, k, &meta);
-    fvm_block_code *code = entry ? fvm_block_from_meta(meta.data, meta.len, entry) : NULL;
+    fvm_block_code *code = entry ? fvm_block_from_meta(meta.data, meta.len, entry, c->len) : NULL;
     fvm_buf_free(&meta);
+    if (code)
+        fvm_jit_disk_loaded(j);
     return code;
 }
 
@@ -75,7 +77,7 @@ static void *block_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slot
         return NULL;
     }
     fvm_diskcache_key key = disk_key(c, slots);
-    fvm_block_code *loaded = disk_load(j, &key);
+    fvm_block_code *loaded = disk_load(j, c, &key);
     if (loaded)
         return loaded;
     fvm_buf ir = {NULL, 0, 0}, code = {NULL, 0, 0};

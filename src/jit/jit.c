@@ -202,11 +202,10 @@ void *fvm_jit_disk_load(fvm_jit *j, const fvm_diskcache_key *k, fvm_buf *meta)
 {
     if (j->dump_kinds || !fvm_jit_mcode(j))
         return NULL;
-    void *entry = fvm_diskcache_load(j->disk, j->mcode, k, meta, NULL);
-    if (entry)
-        j->stats.disk_loads++;
-    return entry;
+    return fvm_diskcache_load(j->disk, j->mcode, k, meta, NULL);
 }
+
+void fvm_jit_disk_loaded(fvm_jit *j) { j->stats.disk_loads++; }
 
 void fvm_jit_disk_store(fvm_jit *j, const fvm_diskcache_key *k, const fvm_x64_buf *image,
                         const fvm_buf *meta)
@@ -429,8 +428,10 @@ static void *linear_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slo
     void *entry = fvm_jit_disk_load(j, &key, &meta);
     fvm_linear_code *lc = entry ? fvm_linear_from_meta(meta.data, meta.len, entry) : NULL;
     fvm_buf_free(&meta);
-    if (lc)
+    if (lc) {
+        fvm_jit_disk_loaded(j);
         return lc;
+    }
     fvm_buf ir = {NULL, 0, 0}, code = {NULL, 0, 0};
     bool want_ir = fvm_jit_dumping(j, FVM_JIT_DUMP_IR);
     bool want_code = fvm_jit_dumping(j, FVM_JIT_DUMP_CODE);

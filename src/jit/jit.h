@@ -47,9 +47,12 @@ void fvm_jit_count_run(fvm_jit *j, fvm_jit_tier t);
 /* The disk cache around a tier's compile. fvm_jit_disk_load: the entry of
  * code stored under k, loaded into the context's code memory with the
  * tier's metadata appended to *meta, or NULL (a miss); skipped while a dump
- * hook wants the compile itself. fvm_jit_disk_store: best effort, a failure
- * changes nothing but the next process's work. Both keep the counters. */
+ * hook wants the compile itself. The tier counts the load with
+ * fvm_jit_disk_loaded once its metadata made a handle (else it compiles
+ * and stores over the file). fvm_jit_disk_store: best effort, a failure
+ * changes nothing but the next process's work; counted when it succeeds. */
 void *fvm_jit_disk_load(fvm_jit *j, const fvm_diskcache_key *k, fvm_buf *meta);
+void fvm_jit_disk_loaded(fvm_jit *j);
 void fvm_jit_disk_store(fvm_jit *j, const fvm_diskcache_key *k, const fvm_x64_buf *image,
                         const fvm_buf *meta);
 /* The context's executable memory, mapped on first use with the

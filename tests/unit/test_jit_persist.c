@@ -1408,3 +1408,31 @@ Test(jit_persist, a_vm_on_a_cold_and_a_warm_cache)
     fvm_chunk_free(c);
     drop_dir(dir);
 }
+
+/* A blob whose checksum is right but whose tier metadata does not parse
+ * (no exit records): the tier refuses it, compiles, stores over it, and
+ * does not count a disk load. */
+Test(jit_persist, bad_metadata_under_a_good_checksum_is_refused)
+{
+    char *dir = tmp_dir();
+    fvm_chunk *c = sum_loop(100);
+    outcome cold = run_fresh(dir, BLK_EAGER, c, int_slots, 2);
+    expect_cold(&cold, "cold");
+    char *path = only_file(dir, ".blk.fjit");
+    size_t n;
+    uint8_t *b = read_file(path, &n);
+    memset(b + 69 + 8, 0, 4); /* metadata word 2: the exit record count */
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i + 8 < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3u;
+    for (int i = 0; i < 8; i++)
+        b[n - 8 + i] = (uint8_t)(h >> 8 * i);
+    write_file(path, b, n);
+    outcome again = run_fresh(dir, BLK_EAGER, c, int_slots, 2);
+    expect_cold(&again, "refused metadata");
+    expect_same(&again, &cold, 2, "refused metadata");
+    free(b);
+    free(path);
+    fvm_chunk_free(c);
+    drop_dir(dir);
+}

@@ -28,6 +28,7 @@
 #include "jit/helpers.h"
 #include "jit/ir.h"
 #include "jit/ra.h"
+#include "jit/typed.h"
 #include "jit/x64_lower.h"
 #include "opinfo.h"
 
@@ -90,24 +91,13 @@ bool fvm_block_eligible(const fvm_chunk *c, const char **why_not)
 
 /* ---- kinds ------------------------------------------------------------------------ */
 
-fvm_block_kind fvm_block_kind_of(fvm_value v)
-{
-    switch (v.type) {
-    case FVM_T_INT: return FVM_BK_INT;
-    case FVM_T_FLOAT: return FVM_BK_FLOAT;
-    case FVM_T_BOOL: return FVM_BK_BOOL;
-    case FVM_T_UNDEF: return FVM_BK_UNDEF;
-    default: return FVM_BK_OTHER;
-    }
-}
-
-static bool numeric(uint8_t t) { return t == FVM_BK_INT || t == FVM_BK_FLOAT || t == FVM_BK_BOOL; }
+static bool numeric(uint8_t t) { return fvm_jit_kind_numeric(t); }
 
 uint64_t fvm_block_kinds_key(const fvm_value *slots, size_t n)
 {
     uint64_t h = 0xcbf29ce484222325u ^ n;
     for (size_t i = 0; i < n; i++)
-        h = (h ^ fvm_block_kind_of(slots[i])) * 0x100000001b3u;
+        h = (h ^ fvm_jit_kind_of(slots[i])) * 0x100000001b3u;
     return h;
 }
 
@@ -196,9 +186,9 @@ static bool fail(builder *B, const char *why)
     return false;
 }
 
-static int cls(uint8_t t) { return t == FVM_BK_FLOAT; }
+static int cls(uint8_t t) { return t == FVM_JK_FLOAT; }
 
-static fvm_ir_type ir_type(uint8_t t) { return t == FVM_BK_FLOAT ? FVM_IR_F64 : FVM_IR_I64; }
+static fvm_ir_type ir_type(uint8_t t) { return fvm_jit_kind_ir(t); }
 
 static uint32_t var_for(builder *B, int32_t (*vars)[2], uint32_t i, uint8_t t)
 {
@@ -225,7 +215,7 @@ static void record_exit(builder *B, uint32_t ip, bool zero_divisor)
     for (uint32_t d = 0; d < B->st.depth; d++)
         add_type(B, B->st.stack[d]);
     for (uint32_t i = 0; i < B->nused; i++)
-        if (B->st.dirty[i] && B->st.slot[i] != FVM_BK_OTHER) {
+        if (B->st.dirty[i] && B->st.slot[i] != FVM_JK_OTHER) {
             add_type(B, (uint8_t)i);
             add_type(B, B->st.slot[i]);
             e->nslots++;
@@ -280,41 +270,9 @@ static sval pop(builder *B)
     return B->stack[B->st.depth];
 }
 
-/* to_float and to_int of a numeric value (Undef is 0, as the
- * interpreter converts it). */
-static fvm_ir_ref to_f(builder *B, sval s)
-{
-    if (s.t == FVM_BK_UNDEF)
-        return fvm_ir_const_f(&B->f, 0.0);
-    return s.t == FVM_BK_FLOAT ? s.r : fvm_ir_op1(&B->f, FVM_IR_I2F, FVM_IR_F64, s.r);
-}
-
-static fvm_ir_ref to_i(builder *B, sval s)
-{
-    if (s.t == FVM_BK_UNDEF)
-        return fvm_ir_const_i(&B->f, 0);
-    return s.t == FVM_BK_FLOAT ? fvm_ir_op1(&B->f, FVM_IR_F2I, FVM_IR_I64, s.r) : s.r;
-}
-
-/* Truthiness as a value that is not 0 when true: NaN is true. */
-static fvm_ir_ref truth(builder *B, sval s)
-{
-    if (s.t == FVM_BK_FLOAT)
-        return fvm_ir_cmp(&B->f, FVM_IR_FCMP, FVM_IR_NE, s.r, fvm_ir_const_f(&B->f, 0.0));
-    if (s.t == FVM_BK_UNDEF)
-        return fvm_ir_const_i(&B->f, 0);
-    return s.r;
-}
-
-static fvm_ir_ref const_of(builder *B, fvm_value v, uint8_t *t)
-{
-    *t = fvm_block_kind_of(v);
-    if (v.type == FVM_T_FLOAT)
-        return fvm_ir_const_f(&B->f, v.as.f);
-    if (v.type == FVM_T_BOOL)
-        return fvm_ir_emit(&B->f, FVM_IR_CONST_I, FVM_IR_BOOL, NULL, 0, v.as.b, 0);
-    return fvm_ir_const_i(&B->f, v.type == FVM_T_INT ? v.as.i : 0);
-}
+static fvm_ir_ref to_f(builder *B, sval s) { return fvm_tv_to_float(&B->f, (fvm_tv){s.r, s.t}); }
+static fvm_ir_ref to_i(builder *B, sval s) { return fvm_tv_to_int(&B->f, (fvm_tv){s.r, s.t}); }
+static fvm_ir_ref truth(builder *B, sval s) { return fvm_tv_truth(&B->f, (fvm_tv){s.r, s.t}); }
 
 /* ---- slots ----------------------------------------------------------------------------- */
 
@@ -323,11 +281,11 @@ static bool slot_get(builder *B, uint16_t k, sval *out)
 {
     uint32_t i = (uint32_t)B->slot_index[k];
     uint8_t t = B->st.slot[i];
-    if (t == FVM_BK_OTHER) {
+    if (t == FVM_JK_OTHER) {
         exit_here(B);
         return false;
     }
-    fvm_ir_ref r = t == FVM_BK_UNDEF ? fvm_ir_const_i(&B->f, 0)
+    fvm_ir_ref r = t == FVM_JK_UNDEF ? fvm_ir_const_i(&B->f, 0)
                                      : fvm_ir_vget(&B->f, var_for(B, B->slot_var, i, t));
     *out = (sval){r, t, -1};
     return true;
@@ -447,75 +405,25 @@ static bool operands_numeric(builder *B, unsigned n)
 {
     for (unsigned k = 1; k <= n; k++) {
         uint8_t t = B->stack[B->st.depth - k].t;
-        if (!numeric(t) && t != FVM_BK_UNDEF)
+        if (!numeric(t) && t != FVM_JK_UNDEF)
             return exit_here(B), false;
     }
     return true;
-}
-
-static void arith(builder *B, unsigned code)
-{
-    sval b = pop(B), a = pop(B);
-    static const fvm_ir_op iops[] = {FVM_IR_ADD, FVM_IR_SUB, FVM_IR_MUL};
-    static const fvm_ir_op fops[] = {FVM_IR_FADD, FVM_IR_FSUB, FVM_IR_FMUL};
-    unsigned k = code - FVM_OP_ADD;
-    if (a.t == FVM_BK_INT && b.t == FVM_BK_INT)
-        push(B, fvm_ir_op2(&B->f, iops[k], FVM_IR_I64, a.r, b.r), FVM_BK_INT);
-    else
-        push(B, fvm_ir_op2(&B->f, fops[k], FVM_IR_F64, to_f(B, a), to_f(B, b)), FVM_BK_FLOAT);
 }
 
 /* Div and the AWK divisions: a zero divisor is left to the interpreter
  * (Undef, or its error). */
 static void divide(builder *B, unsigned code)
 {
-    sval b = B->stack[B->st.depth - 1], a = B->stack[B->st.depth - 2];
-    fvm_ir_ref d = to_f(B, b), n = to_f(B, a);
-    guard(B, fvm_ir_cmp(&B->f, FVM_IR_FCMP, FVM_IR_NE, d, fvm_ir_const_f(&B->f, 0.0)), true);
+    fvm_ir_func *f = &B->f;
+    fvm_ir_ref d = to_f(B, B->stack[B->st.depth - 1]), n = to_f(B, B->stack[B->st.depth - 2]);
+    guard(B, fvm_ir_cmp(f, FVM_IR_FCMP, FVM_IR_NE, d, fvm_ir_const_f(f, 0.0)), true);
     B->st.depth -= 2;
     if (code == FVM_OP_AWK_MOD_JIT) {
         fvm_ir_ref args[2] = {n, d};
-        push(B, fvm_ir_call(&B->f, FVM_JIT_HELPER_FMOD, args, 2), FVM_BK_FLOAT);
+        push(B, fvm_ir_call(f, FVM_JIT_HELPER_FMOD, args, 2), FVM_JK_FLOAT);
     } else
-        push(B, fvm_ir_op2(&B->f, FVM_IR_FDIV, FVM_IR_F64, n, d), FVM_BK_FLOAT);
-}
-
-static void call_math(builder *B, uint32_t helper, unsigned nargs)
-{
-    fvm_ir_ref args[2];
-    for (unsigned k = nargs; k-- > 0;)
-        args[k] = to_f(B, pop(B));
-    push(B, fvm_ir_call(&B->f, helper, args, nargs), FVM_BK_FLOAT);
-}
-
-static fvm_ir_ref compare(builder *B, fvm_ir_cond cond, sval a, sval b)
-{
-    if (a.t == FVM_BK_INT && b.t == FVM_BK_INT)
-        return fvm_ir_cmp(&B->f, FVM_IR_ICMP, cond, a.r, b.r);
-    return fvm_ir_cmp(&B->f, FVM_IR_FCMP, cond, to_f(B, a), to_f(B, b));
-}
-
-static uint32_t math_helper(unsigned code)
-{
-    switch (code) {
-    case FVM_OP_SIN_FLOAT: return FVM_JIT_HELPER_SIN;
-    case FVM_OP_COS_FLOAT: return FVM_JIT_HELPER_COS;
-    case FVM_OP_EXP_FLOAT: return FVM_JIT_HELPER_EXP;
-    case FVM_OP_LOG_FLOAT: return FVM_JIT_HELPER_LOG;
-    case FVM_OP_CEIL_FLOAT: return FVM_JIT_HELPER_CEIL;
-    case FVM_OP_FLOOR_FLOAT: return FVM_JIT_HELPER_FLOOR;
-    case FVM_OP_TRUNC_FLOAT: return FVM_JIT_HELPER_TRUNC;
-    case FVM_OP_ROUND_FLOAT: return FVM_JIT_HELPER_ROUND;
-    case FVM_OP_TAN_FLOAT: return FVM_JIT_HELPER_TAN;
-    case FVM_OP_ASIN_FLOAT: return FVM_JIT_HELPER_ASIN;
-    case FVM_OP_ACOS_FLOAT: return FVM_JIT_HELPER_ACOS;
-    case FVM_OP_ATAN_FLOAT: return FVM_JIT_HELPER_ATAN;
-    case FVM_OP_SINH_FLOAT: return FVM_JIT_HELPER_SINH;
-    case FVM_OP_COSH_FLOAT: return FVM_JIT_HELPER_COSH;
-    case FVM_OP_TANH_FLOAT: return FVM_JIT_HELPER_TANH;
-    case FVM_OP_LOG2_FLOAT: return FVM_JIT_HELPER_LOG2;
-    default: return FVM_JIT_HELPER_LOG10;
-    }
+        push(B, fvm_ir_op2(f, FVM_IR_FDIV, FVM_IR_F64, n, d), FVM_JK_FLOAT);
 }
 
 /* AwkInt: trunc, an Int when in [-2^63, 2^63] (the top saturating), else
@@ -529,104 +437,26 @@ static void awk_int(builder *B)
     fvm_ir_ref hi = fvm_ir_cmp(f, FVM_IR_FCMP, FVM_IR_LE, t, fvm_ir_const_f(f, 9223372036854775808.0));
     guard(B, fvm_ir_op2(f, FVM_IR_AND, FVM_IR_BOOL, lo, hi), false);
     B->st.depth--;
-    push(B, fvm_ir_op1(f, FVM_IR_F2I, FVM_IR_I64, t), FVM_BK_INT);
+    push(B, fvm_ir_op1(f, FVM_IR_F2I, FVM_IR_I64, t), FVM_JK_INT);
 }
 
-/* and/or/xor of n operands, each to_float then to an integer (saturating,
- * NaN 0), as awk.c folds them. */
-static void awk_bitfold(builder *B, unsigned code, unsigned n)
+/* Numeric ops on npop operands on the stack (numbers or Undef). */
+static void numeric_op(builder *B, const fvm_op *o, unsigned npop)
 {
-    fvm_ir_op op = code == FVM_OP_AWK_AND ? FVM_IR_AND : code == FVM_OP_AWK_OR ? FVM_IR_OR : FVM_IR_XOR;
-    fvm_ir_ref acc = 0;
-    for (unsigned k = 0; k < n; k++) {
-        fvm_ir_ref x = fvm_ir_op1(&B->f, FVM_IR_F2I, FVM_IR_I64, to_f(B, pop(B)));
-        acc = k ? fvm_ir_op2(&B->f, op, FVM_IR_I64, acc, x) : x;
-    }
-    push(B, acc, FVM_BK_INT);
-}
-
-/* Numeric ops with their operands on the stack (numeric already). */
-static void numeric_op(builder *B, const fvm_op *o)
-{
-    unsigned code = o->code;
-    sval a, b;
-    switch (code) {
-    case FVM_OP_ADD: case FVM_OP_SUB: case FVM_OP_MUL: arith(B, code); return;
-    case FVM_OP_DIV: case FVM_OP_AWK_DIV_JIT: case FVM_OP_AWK_MOD_JIT: divide(B, code); return;
-    case FVM_OP_MOD:
-        b = pop(B), a = pop(B);
-        if (a.t == FVM_BK_INT && b.t == FVM_BK_INT)
-            push(B, fvm_ir_op2(&B->f, FVM_IR_MOD, FVM_IR_I64, a.r, b.r), FVM_BK_INT);
-        else {
-            push(B, a.r, a.t);
-            push(B, b.r, b.t);
-            call_math(B, FVM_JIT_HELPER_FMOD, 2);
-        }
-        return;
-    case FVM_OP_POW: case FVM_OP_POW_FLOAT: call_math(B, FVM_JIT_HELPER_POW, 2); return;
-    case FVM_OP_ATAN2_FLOAT: call_math(B, FVM_JIT_HELPER_ATAN2, 2); return;
-    case FVM_OP_NEGATE:
-        a = pop(B);
-        if (a.t == FVM_BK_INT)
-            push(B, fvm_ir_op1(&B->f, FVM_IR_NEG, FVM_IR_I64, a.r), FVM_BK_INT);
-        else
-            push(B, fvm_ir_op1(&B->f, FVM_IR_FNEG, FVM_IR_F64, to_f(B, a)), FVM_BK_FLOAT);
-        return;
-    case FVM_OP_INC: case FVM_OP_DEC:
-        a = pop(B);
-        push(B, fvm_ir_op2(&B->f, FVM_IR_ADD, FVM_IR_I64, to_i(B, a),
-                           fvm_ir_const_i(&B->f, code == FVM_OP_INC ? 1 : -1)), FVM_BK_INT);
-        return;
-    case FVM_OP_NUM_EQ: case FVM_OP_NUM_NE: case FVM_OP_NUM_LT: case FVM_OP_NUM_GT:
-    case FVM_OP_NUM_LE: case FVM_OP_NUM_GE:
-        b = pop(B), a = pop(B);
-        push(B, compare(B, (fvm_ir_cond)(code - FVM_OP_NUM_EQ), a, b), FVM_BK_BOOL);
-        return;
-    case FVM_OP_SPACESHIP:
-        b = pop(B), a = pop(B);
-        push(B, fvm_ir_op2(&B->f, FVM_IR_SUB, FVM_IR_I64, compare(B, FVM_IR_GT, a, b),
-                           compare(B, FVM_IR_LT, a, b)), FVM_BK_INT);
-        return;
-    case FVM_OP_LOG_NOT:
-        a = pop(B);
-        if (a.t == FVM_BK_FLOAT)
-            push(B, fvm_ir_cmp(&B->f, FVM_IR_FCMP, FVM_IR_EQ, a.r, fvm_ir_const_f(&B->f, 0.0)),
-                 FVM_BK_BOOL);
-        else
-            push(B, fvm_ir_cmp(&B->f, FVM_IR_ICMP, FVM_IR_EQ, a.r, fvm_ir_const_i(&B->f, 0)),
-                 FVM_BK_BOOL);
-        return;
-    case FVM_OP_BIT_AND: case FVM_OP_BIT_OR: case FVM_OP_BIT_XOR: case FVM_OP_SHL: case FVM_OP_SHR: {
-        b = pop(B), a = pop(B);
-        fvm_ir_op op = code == FVM_OP_BIT_AND ? FVM_IR_AND
-                     : code == FVM_OP_BIT_OR  ? FVM_IR_OR
-                     : code == FVM_OP_BIT_XOR ? FVM_IR_XOR
-                     : code == FVM_OP_SHL     ? FVM_IR_SHL
-                                              : FVM_IR_SAR;
-        push(B, fvm_ir_op2(&B->f, op, FVM_IR_I64, to_i(B, a), to_i(B, b)), FVM_BK_INT);
-        return;
-    }
-    case FVM_OP_BIT_NOT:
-        a = pop(B);
-        push(B, fvm_ir_op1(&B->f, FVM_IR_NOT, FVM_IR_I64, to_i(B, a)), FVM_BK_INT);
-        return;
-    case FVM_OP_TRUNC_INT: a = pop(B); push(B, to_i(B, a), FVM_BK_INT); return;
+    switch (o->code) {
+    case FVM_OP_DIV: case FVM_OP_AWK_DIV_JIT: case FVM_OP_AWK_MOD_JIT: divide(B, o->code); return;
     case FVM_OP_AWK_INT: awk_int(B); return;
-    case FVM_OP_AWK_SIN: call_math(B, FVM_JIT_HELPER_AWK_SIN, 1); return;
-    case FVM_OP_AWK_COS: call_math(B, FVM_JIT_HELPER_AWK_COS, 1); return;
-    case FVM_OP_AWK_EXP: call_math(B, FVM_JIT_HELPER_AWK_EXP, 1); return;
-    case FVM_OP_AWK_ATAN2: call_math(B, FVM_JIT_HELPER_AWK_ATAN2, 2); return;
-    case FVM_OP_AWK_AND: case FVM_OP_AWK_OR: case FVM_OP_AWK_XOR:
-        awk_bitfold(B, code, (unsigned)o->a);
+    default: {
+        fvm_tv args[16];
+        for (unsigned k = 0; k < npop; k++) {
+            const sval *v = &B->stack[B->st.depth - npop + k];
+            args[k] = (fvm_tv){v->r, v->t};
+        }
+        fvm_tv r = fvm_tv_op(&B->f, o->code, args, npop);
+        B->st.depth -= npop;
+        push(B, r.r, r.k);
         return;
-    case FVM_OP_ABS_FLOAT: case FVM_OP_SQRT_FLOAT:
-        a = pop(B);
-        push(B, fvm_ir_op1(&B->f, code == FVM_OP_ABS_FLOAT ? FVM_IR_FABS : FVM_IR_FSQRT, FVM_IR_F64,
-                           to_f(B, a)), FVM_BK_FLOAT);
-        return;
-    default:
-        call_math(B, math_helper(code), 1);
-        return;
+    }
     }
 }
 
@@ -659,11 +489,11 @@ static bool slot_step(builder *B, const fvm_op *op)
         return true;
     bool dec = op->code == FVM_OP_PRE_DEC_SLOT || op->code == FVM_OP_POST_DEC_SLOT;
     fvm_ir_ref n = fvm_ir_op2(&B->f, FVM_IR_ADD, FVM_IR_I64, old, fvm_ir_const_i(&B->f, dec ? -1 : 1));
-    slot_set(B, op->a, (sval){n, FVM_BK_INT, -1});
+    slot_set(B, op->a, (sval){n, FVM_JK_INT, -1});
     if (op->code == FVM_OP_POST_INC_SLOT || op->code == FVM_OP_POST_DEC_SLOT)
-        push(B, old, FVM_BK_INT);
+        push(B, old, FVM_JK_INT);
     else if (op->code != FVM_OP_PRE_INC_SLOT_VOID)
-        push(B, n, FVM_BK_INT);
+        push(B, n, FVM_JK_INT);
     return true;
 }
 
@@ -677,16 +507,16 @@ static bool accum_sum_loop(builder *B, const fvm_op *op)
     fvm_ir_ref sum, i;
     if (!slot_int(B, op->a, &sum) || !slot_int(B, op->b, &i))
         return true;
-    slot_set(B, op->a, (sval){sum, FVM_BK_INT, -1});
-    slot_set(B, op->b, (sval){i, FVM_BK_INT, -1});
+    slot_set(B, op->a, (sval){sum, FVM_JK_INT, -1});
+    slot_set(B, op->b, (sval){i, FVM_JK_INT, -1});
     fvm_ir_func *f = &B->f;
     fvm_ir_ref limit = fvm_ir_const_i(f, op->u.j.limit);
     uint32_t body = fvm_ir_block_alloc(f), join = fvm_ir_block_alloc(f);
     fvm_ir_br(f, fvm_ir_cmp(f, FVM_IR_ICMP, FVM_IR_LT, i, limit), body, join);
     fvm_ir_block_enter(f, body);
     uint32_t ia = (uint32_t)B->slot_index[op->a], ib = (uint32_t)B->slot_index[op->b];
-    i = fvm_ir_vget(f, var_for(B, B->slot_var, ib, FVM_BK_INT));
-    sum = ia == ib ? i : fvm_ir_vget(f, var_for(B, B->slot_var, ia, FVM_BK_INT));
+    i = fvm_ir_vget(f, var_for(B, B->slot_var, ib, FVM_JK_INT));
+    sum = ia == ib ? i : fvm_ir_vget(f, var_for(B, B->slot_var, ia, FVM_JK_INT));
     fvm_ir_ref one = fvm_ir_const_i(f, 1);
     fvm_ir_ref n = fvm_ir_op2(f, FVM_IR_SUB, FVM_IR_I64, limit, i);
     fvm_ir_ref n1 = fvm_ir_op2(f, FVM_IR_SUB, FVM_IR_I64, n, one);
@@ -695,8 +525,8 @@ static bool accum_sum_loop(builder *B, const fvm_op *op)
                                 fvm_ir_op2(f, FVM_IR_SHR, FVM_IR_I64, n1, one));
     fvm_ir_ref add = fvm_ir_op2(f, FVM_IR_ADD, FVM_IR_I64, fvm_ir_op2(f, FVM_IR_MUL, FVM_IR_I64, n, i),
                                 fvm_ir_op2(f, FVM_IR_ADD, FVM_IR_I64, even, odd));
-    slot_set(B, op->a, (sval){fvm_ir_op2(f, FVM_IR_ADD, FVM_IR_I64, sum, add), FVM_BK_INT, -1});
-    slot_set(B, op->b, (sval){limit, FVM_BK_INT, -1});
+    slot_set(B, op->a, (sval){fvm_ir_op2(f, FVM_IR_ADD, FVM_IR_I64, sum, add), FVM_JK_INT, -1});
+    slot_set(B, op->b, (sval){limit, FVM_JK_INT, -1});
     fvm_ir_jmp(f, join);
     fvm_ir_block_enter(f, join);
     return true;
@@ -724,7 +554,7 @@ static bool control_op(builder *B, const fvm_op *op)
         if (!slot_int(B, op->a, &v))
             return true;
         v = fvm_ir_op2(f, FVM_IR_ADD, FVM_IR_I64, v, fvm_ir_const_i(f, 1));
-        slot_set(B, op->a, (sval){v, FVM_BK_INT, -1});
+        slot_set(B, op->a, (sval){v, FVM_JK_INT, -1});
         return branch(B, fvm_ir_cmp(f, FVM_IR_ICMP, FVM_IR_LT, v, fvm_ir_const_i(f, op->u.j.limit)), true, t);
     }
 }
@@ -738,21 +568,17 @@ static bool build_op(builder *B, const fvm_op *op)
     if (B->st.depth - oi->pop + oi->push > MAX_DEPTH)
         return fail(B, "operand stack deeper than the tier keeps");
     sval a;
-    uint8_t t;
-    fvm_ir_ref r;
+    fvm_tv tv;
     switch (op->code) {
     case FVM_OP_NOP: return true;
-    case FVM_OP_LOAD_INT: push(B, fvm_ir_const_i(&B->f, op->u.i), FVM_BK_INT); return true;
-    case FVM_OP_LOAD_FLOAT: push(B, fvm_ir_const_f(&B->f, op->u.f), FVM_BK_FLOAT); return true;
-    case FVM_OP_LOAD_CONST:
-        r = const_of(B, B->c->consts[op->a], &t);
-        push(B, r, t);
-        return true;
+    case FVM_OP_LOAD_INT: push(B, fvm_ir_const_i(&B->f, op->u.i), FVM_JK_INT); return true;
+    case FVM_OP_LOAD_FLOAT: push(B, fvm_ir_const_f(&B->f, op->u.f), FVM_JK_FLOAT); return true;
+    case FVM_OP_LOAD_CONST: tv = fvm_tv_const(&B->f, B->c->consts[op->a]); push(B, tv.r, tv.k); return true;
     case FVM_OP_LOAD_TRUE: case FVM_OP_LOAD_FALSE:
-        r = const_of(B, fvm_bool(op->code == FVM_OP_LOAD_TRUE), &t);
-        push(B, r, t);
+        tv = fvm_tv_const(&B->f, fvm_bool(op->code == FVM_OP_LOAD_TRUE));
+        push(B, tv.r, tv.k);
         return true;
-    case FVM_OP_LOAD_UNDEF: push(B, fvm_ir_const_i(&B->f, 0), FVM_BK_UNDEF); return true;
+    case FVM_OP_LOAD_UNDEF: push(B, fvm_ir_const_i(&B->f, 0), FVM_JK_UNDEF); return true;
     case FVM_OP_POP: case FVM_OP_DUP: case FVM_OP_DUP2: case FVM_OP_SWAP: case FVM_OP_ROT:
         stack_op(B, op->code);
         return true;
@@ -765,7 +591,7 @@ static bool build_op(builder *B, const fvm_op *op)
         fvm_ir_ref x, y;
         if (!slot_int(B, op->a, &x) || !slot_int(B, op->b, &y))
             return true;
-        slot_set(B, op->a, (sval){fvm_ir_op2(&B->f, FVM_IR_ADD, FVM_IR_I64, x, y), FVM_BK_INT, -1});
+        slot_set(B, op->a, (sval){fvm_ir_op2(&B->f, FVM_IR_ADD, FVM_IR_I64, x, y), FVM_JK_INT, -1});
         return true;
     }
     case FVM_OP_PRE_INC_SLOT: case FVM_OP_PRE_INC_SLOT_VOID: case FVM_OP_PRE_DEC_SLOT:
@@ -782,7 +608,7 @@ static bool build_op(builder *B, const fvm_op *op)
     if (B->st.depth < npop)
         return fail(B, "pops an empty stack");
     if (operands_numeric(B, npop))
-        numeric_op(B, op);
+        numeric_op(B, op, npop);
     return true;
 }
 
@@ -923,7 +749,7 @@ static bool collect_slots(builder *B, const fvm_value *slots, size_t nslots)
             if (ks[k] >= nslots)
                 return fail(B, "slot beyond the slots passed");
             B->slot_index[ks[k]] = (int32_t)B->nused;
-            B->kinds[B->nused] = (uint8_t)fvm_block_kind_of(slots[ks[k]]);
+            B->kinds[B->nused] = (uint8_t)fvm_jit_kind_of(slots[ks[k]]);
             B->used[B->nused++] = ks[k];
         }
     }
@@ -1074,9 +900,9 @@ void fvm_block_free(fvm_block_code *code)
 static fvm_value make_value(uint8_t t, int64_t bits)
 {
     switch (t) {
-    case FVM_BK_INT: return fvm_int(bits);
-    case FVM_BK_BOOL: return fvm_bool(bits != 0);
-    case FVM_BK_FLOAT: {
+    case FVM_JK_INT: return fvm_int(bits);
+    case FVM_JK_BOOL: return fvm_bool(bits != 0);
+    case FVM_JK_FLOAT: {
         double d;
         memcpy(&d, &bits, sizeof d);
         return fvm_float(d);
@@ -1096,10 +922,10 @@ bool fvm_block_enter(const fvm_block_code *code, const fvm_value *slots, size_t 
         return false;
     for (uint32_t i = 0; i < code->nused; i++) {
         const fvm_value *v = &slots[code->used[i]];
-        uint8_t k = (uint8_t)fvm_block_kind_of(*v);
+        uint8_t k = (uint8_t)fvm_jit_kind_of(*v);
         if (k != code->kinds[i])
             return false;
-        io[i] = k == FVM_BK_BOOL ? v->as.b : k == FVM_BK_INT || k == FVM_BK_FLOAT ? v->as.i : 0;
+        io[i] = k == FVM_JK_BOOL ? v->as.b : k == FVM_JK_INT || k == FVM_JK_FLOAT ? v->as.i : 0;
     }
     int64_t r = code->entry(io);
     if ((uint64_t)r >= code->nexits)
@@ -1192,7 +1018,7 @@ static uint32_t get32(reader *r, uint32_t max)
     return v;
 }
 
-static bool valid_kind(uint32_t k) { return k >= FVM_BK_INT && k <= FVM_BK_OTHER; }
+static bool valid_kind(uint32_t k) { return k >= FVM_JK_INT && k <= FVM_JK_OTHER; }
 
 /* Every exit record's stack types and slot pairs inside types, with kinds
  * and used indices in range. */
@@ -1232,7 +1058,7 @@ fvm_block_code *fvm_block_from_meta(const void *meta, size_t len, void *entry, s
         code->types = fvm_xmalloc(code->ntypes + 1);
         for (uint32_t i = 0; i < code->nused; i++) {
             code->used[i] = (uint16_t)get32(&r, UINT16_MAX);
-            code->kinds[i] = (uint8_t)get32(&r, FVM_BK_OTHER);
+            code->kinds[i] = (uint8_t)get32(&r, FVM_JK_OTHER);
             if ((size_t)code->used[i] + 1 > code->min_nslots)
                 code->min_nslots = (size_t)code->used[i] + 1;
             r.ok &= valid_kind(code->kinds[i]);
@@ -1260,6 +1086,6 @@ uint64_t fvm_block_kinds_verify(const fvm_value *slots, size_t n)
 {
     uint64_t h = 0x84222325cbf29ce4u;
     for (size_t i = 0; i < n; i++)
-        h = (h + fvm_block_kind_of(slots[i]) + 1) * 0x9e3779b97f4a7c15u;
+        h = (h + fvm_jit_kind_of(slots[i]) + 1) * 0x9e3779b97f4a7c15u;
     return h ^ n;
 }

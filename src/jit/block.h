@@ -7,7 +7,7 @@
  * the AWK divisions. Frames, calls, strings, collections and I/O are not.
  * A compile may still decline (block.c explains when).
  *
- * Slot kinds: code is specialised on the kinds (Int, Float, Bool, Undef,
+ * Slot kinds: code is specialised on the kinds (typed.h: Int, Float, Bool, Undef,
  * other) of the slots the chunk uses, taken from the slot values at compile
  * time; fvm_block_run checks them again and declines on a mismatch.
  *
@@ -26,6 +26,7 @@
 
 #include "chunk.h"
 #include "jit/mcode.h"
+#include "jit/typed.h"
 #include "jit/x64_emit.h"
 #include "util.h"
 
@@ -34,16 +35,6 @@ bool fvm_block_op_ok(const fvm_chunk *c, size_t ip);
 /* Whether every op of a non-empty c is; *why_not (may be NULL) says why not. */
 bool fvm_block_eligible(const fvm_chunk *c, const char **why_not);
 
-/* The kinds code is specialised on. */
-typedef enum fvm_block_kind {
-    FVM_BK_INT = 1,
-    FVM_BK_FLOAT,
-    FVM_BK_BOOL,
-    FVM_BK_UNDEF,
-    FVM_BK_OTHER /* any other value: reading it leaves native code */
-} fvm_block_kind;
-
-fvm_block_kind fvm_block_kind_of(fvm_value v);
 /* A cache subkey naming the kinds of slots[0..n). */
 uint64_t fvm_block_kinds_key(const fvm_value *slots, size_t n);
 

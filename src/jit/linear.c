@@ -8,28 +8,26 @@
 #include <string.h>
 #include <time.h>
 
-#include "jit/helpers.h"
 #include "jit/ir.h"
 #include "jit/ra.h"
+#include "jit/typed.h"
 #include "jit/x64_lower.h"
 #include "opinfo.h"
 
 #define MAX_DEPTH 256
 
-/* The language type of a value on the abstract stack or in a slot. Int and
- * Bool travel as I64 (Bool as 0/1), Float as F64. */
-typedef enum vt { VT_INT, VT_FLOAT, VT_BOOL } vt;
-/* The fvm_type of each vt. */
-static const uint32_t vt_type[] = {FVM_T_INT, FVM_T_FLOAT, FVM_T_BOOL};
+/* Values on the abstract stack and in slots are typed values (typed.h)
+ * of kind Int, Float or Bool. The fvm_type of each kind: */
+static uint32_t kind_type(uint8_t k)
+{
+    return k == FVM_JK_FLOAT ? FVM_T_FLOAT : k == FVM_JK_BOOL ? FVM_T_BOOL : FVM_T_INT;
+}
 
-typedef struct sval {
-    fvm_ir_ref r;
-    uint8_t t; /* vt */
-} sval;
+typedef fvm_tv sval;
 
 typedef struct lslot {
     uint16_t slot;
-    uint8_t kind;     /* vt read on entry (if read) */
+    uint8_t kind;     /* fvm_jit_kind read on entry (if read) */
     bool read, written;
     bool have;        /* cur holds the slot's current value */
     sval cur;
@@ -134,18 +132,11 @@ bool fvm_linear_eligible(const fvm_chunk *c, const char **why_not)
 
 /* ---- building the IR ----------------------------------------------------------------- */
 
-static void push(lin *L, fvm_ir_ref r, vt t) { L->stack[L->sp++] = (sval){r, (uint8_t)t}; }
+static void push(lin *L, fvm_ir_ref r, uint8_t k) { L->stack[L->sp++] = (sval){r, k}; }
 static sval pop(lin *L) { return L->stack[--L->sp]; }
 
-static fvm_ir_ref to_f(lin *L, sval s)
-{
-    return s.t == VT_FLOAT ? s.r : fvm_ir_op1(&L->f, FVM_IR_I2F, FVM_IR_F64, s.r);
-}
-
-static fvm_ir_ref to_i(lin *L, sval s)
-{
-    return s.t == VT_FLOAT ? fvm_ir_op1(&L->f, FVM_IR_F2I, FVM_IR_I64, s.r) : s.r;
-}
+static fvm_ir_ref to_f(lin *L, sval s) { return fvm_tv_to_float(&L->f, s); }
+static fvm_ir_ref to_i(lin *L, sval s) { return fvm_tv_to_int(&L->f, s); }
 
 /* Byte offsets of a value's type and payload in an fvm_value array. */
 static int32_t type_offset(uint32_t slot)
@@ -183,14 +174,14 @@ static bool slot_read(lin *L, uint16_t k, sval *out)
             L->why = "a slot read before it is written holds no Int, Float or Bool";
             return false;
         }
-        s->kind = v.type == FVM_T_FLOAT ? VT_FLOAT : v.type == FVM_T_BOOL ? VT_BOOL : VT_INT;
+        s->kind = (uint8_t)fvm_jit_kind_of(v);
         s->read = true;
         fvm_ir_ref args[1] = {L->slots_p};
-        fvm_ir_type t = s->kind == VT_FLOAT ? FVM_IR_F64 : FVM_IR_I64;
+        fvm_ir_type t = fvm_jit_kind_ir(s->kind);
         fvm_ir_ref r = fvm_ir_emit(&L->f, FVM_IR_LOAD, t, args, 1, payload_offset(k), 0);
         /* A Bool is the payload's first byte, as the interpreter reads it;
          * the other bytes of the union may hold anything. */
-        if (s->kind == VT_BOOL)
+        if (s->kind == FVM_JK_BOOL)
             r = fvm_ir_op2(&L->f, FVM_IR_AND, FVM_IR_I64, r, fvm_ir_const_i(&L->f, 0xff));
         s->cur = (sval){r, s->kind};
         s->have = true;
@@ -216,11 +207,11 @@ static bool guard_nonzero(lin *L, fvm_ir_ref d)
     fvm_ir_snap_entry *e = fvm_xmalloc(((size_t)L->sp + L->nls) * sizeof *e);
     size_t n = 0;
     for (int i = 0; i < L->sp; i++)
-        e[n++] = (fvm_ir_snap_entry){FVM_IR_SNAP_STACK, L->stack[i].t, 0, (uint32_t)i,
+        e[n++] = (fvm_ir_snap_entry){FVM_IR_SNAP_STACK, L->stack[i].k, 0, (uint32_t)i,
                                      L->stack[i].r};
     for (uint32_t i = 0; i < L->nls; i++)
         if (L->ls[i].have)
-            e[n++] = (fvm_ir_snap_entry){FVM_IR_SNAP_SLOT, L->ls[i].cur.t, 0, L->ls[i].slot,
+            e[n++] = (fvm_ir_snap_entry){FVM_IR_SNAP_SLOT, L->ls[i].cur.k, 0, L->ls[i].slot,
                                          L->ls[i].cur.r};
     uint32_t snap = fvm_ir_snap_add(&L->f, L->ip, e, n);
     free(e);
@@ -231,71 +222,6 @@ static bool guard_nonzero(lin *L, fvm_ir_ref d)
         return false;
     }
     return true;
-}
-
-static void arith(lin *L, unsigned code)
-{
-    sval b = pop(L), a = pop(L);
-    static const fvm_ir_op iops[] = {FVM_IR_ADD, FVM_IR_SUB, FVM_IR_MUL};
-    static const fvm_ir_op fops[] = {FVM_IR_FADD, FVM_IR_FSUB, FVM_IR_FMUL};
-    unsigned k = code - FVM_OP_ADD;
-    if (a.t == VT_INT && b.t == VT_INT)
-        push(L, fvm_ir_op2(&L->f, iops[k], FVM_IR_I64, a.r, b.r), VT_INT);
-    else
-        push(L, fvm_ir_op2(&L->f, fops[k], FVM_IR_F64, to_f(L, a), to_f(L, b)), VT_FLOAT);
-}
-
-static void call2(lin *L, uint32_t helper, sval a, sval b)
-{
-    fvm_ir_ref args[2] = {to_f(L, a), to_f(L, b)};
-    push(L, fvm_ir_call(&L->f, helper, args, 2), VT_FLOAT);
-}
-
-static void call1(lin *L, uint32_t helper, sval a)
-{
-    fvm_ir_ref args[1] = {to_f(L, a)};
-    push(L, fvm_ir_call(&L->f, helper, args, 1), VT_FLOAT);
-}
-
-static fvm_ir_ref compare(lin *L, fvm_ir_cond cond, sval a, sval b)
-{
-    if (a.t == VT_INT && b.t == VT_INT)
-        return fvm_ir_cmp(&L->f, FVM_IR_ICMP, cond, a.r, b.r);
-    return fvm_ir_cmp(&L->f, FVM_IR_FCMP, cond, to_f(L, a), to_f(L, b));
-}
-
-static void bitwise(lin *L, unsigned code)
-{
-    sval b = pop(L), a = pop(L);
-    fvm_ir_op op = code == FVM_OP_BIT_AND ? FVM_IR_AND
-                 : code == FVM_OP_BIT_OR  ? FVM_IR_OR
-                 : code == FVM_OP_BIT_XOR ? FVM_IR_XOR
-                 : code == FVM_OP_SHL     ? FVM_IR_SHL
-                                          : FVM_IR_SAR;
-    push(L, fvm_ir_op2(&L->f, op, FVM_IR_I64, to_i(L, a), to_i(L, b)), VT_INT);
-}
-
-static uint32_t math_helper(unsigned code)
-{
-    switch (code) {
-    case FVM_OP_SIN_FLOAT: return FVM_JIT_HELPER_SIN;
-    case FVM_OP_COS_FLOAT: return FVM_JIT_HELPER_COS;
-    case FVM_OP_EXP_FLOAT: return FVM_JIT_HELPER_EXP;
-    case FVM_OP_LOG_FLOAT: return FVM_JIT_HELPER_LOG;
-    case FVM_OP_CEIL_FLOAT: return FVM_JIT_HELPER_CEIL;
-    case FVM_OP_FLOOR_FLOAT: return FVM_JIT_HELPER_FLOOR;
-    case FVM_OP_TRUNC_FLOAT: return FVM_JIT_HELPER_TRUNC;
-    case FVM_OP_ROUND_FLOAT: return FVM_JIT_HELPER_ROUND;
-    case FVM_OP_TAN_FLOAT: return FVM_JIT_HELPER_TAN;
-    case FVM_OP_ASIN_FLOAT: return FVM_JIT_HELPER_ASIN;
-    case FVM_OP_ACOS_FLOAT: return FVM_JIT_HELPER_ACOS;
-    case FVM_OP_ATAN_FLOAT: return FVM_JIT_HELPER_ATAN;
-    case FVM_OP_SINH_FLOAT: return FVM_JIT_HELPER_SINH;
-    case FVM_OP_COSH_FLOAT: return FVM_JIT_HELPER_COSH;
-    case FVM_OP_TANH_FLOAT: return FVM_JIT_HELPER_TANH;
-    case FVM_OP_LOG2_FLOAT: return FVM_JIT_HELPER_LOG2;
-    default: return FVM_JIT_HELPER_LOG10;
-    }
 }
 
 /* PreInc/PreDec/PostInc/PostDec and their void form: the slot read with
@@ -309,12 +235,12 @@ static bool slot_step(lin *L, const fvm_op *op)
     bool dec = op->code == FVM_OP_PRE_DEC_SLOT || op->code == FVM_OP_POST_DEC_SLOT;
     fvm_ir_ref old = to_i(L, s);
     fvm_ir_ref n = fvm_ir_op2(&L->f, FVM_IR_ADD, FVM_IR_I64, old, fvm_ir_const_i(&L->f, dec ? -1 : 1));
-    if (!slot_write(L, op->a, (sval){n, VT_INT}))
+    if (!slot_write(L, op->a, (sval){n, FVM_JK_INT}))
         return false;
     if (op->code == FVM_OP_POST_INC_SLOT || op->code == FVM_OP_POST_DEC_SLOT)
-        push(L, old, VT_INT);
+        push(L, old, FVM_JK_INT);
     else if (op->code != FVM_OP_PRE_INC_SLOT_VOID)
-        push(L, n, VT_INT);
+        push(L, n, FVM_JK_INT);
     return true;
 }
 
@@ -325,7 +251,7 @@ static bool slot_op(lin *L, const fvm_op *op)
     case FVM_OP_GET_SLOT:
         if (!slot_read(L, op->a, &a))
             return false;
-        push(L, a.r, (vt)a.t);
+        push(L, a.r, a.k);
         return true;
     case FVM_OP_SET_SLOT:
         return slot_write(L, op->a, pop(L));
@@ -334,7 +260,7 @@ static bool slot_op(lin *L, const fvm_op *op)
             return false;
         return slot_write(L, op->a,
                           (sval){fvm_ir_op2(&L->f, FVM_IR_ADD, FVM_IR_I64, to_i(L, a), to_i(L, b)),
-                                 VT_INT});
+                                 FVM_JK_INT});
     default:
         return slot_step(L, op);
     }
@@ -342,12 +268,8 @@ static bool slot_op(lin *L, const fvm_op *op)
 
 static void load_const(lin *L, fvm_value v)
 {
-    if (v.type == FVM_T_FLOAT)
-        push(L, fvm_ir_const_f(&L->f, v.as.f), VT_FLOAT);
-    else if (v.type == FVM_T_BOOL)
-        push(L, fvm_ir_emit(&L->f, FVM_IR_CONST_I, FVM_IR_BOOL, NULL, 0, v.as.b, 0), VT_BOOL);
-    else
-        push(L, fvm_ir_const_i(&L->f, v.as.i), VT_INT);
+    sval t = fvm_tv_const(&L->f, v);
+    push(L, t.r, t.k);
 }
 
 static bool stack_op(lin *L, unsigned code)
@@ -355,7 +277,7 @@ static bool stack_op(lin *L, unsigned code)
     sval a, b, c;
     switch (code) {
     case FVM_OP_POP: L->sp--; return true;
-    case FVM_OP_DUP: a = L->stack[L->sp - 1]; push(L, a.r, (vt)a.t); return true;
+    case FVM_OP_DUP: a = L->stack[L->sp - 1]; push(L, a.r, a.k); return true;
     case FVM_OP_SWAP:
         a = L->stack[L->sp - 1];
         L->stack[L->sp - 1] = L->stack[L->sp - 2];
@@ -374,7 +296,6 @@ static bool stack_op(lin *L, unsigned code)
 
 static bool build_op(lin *L, const fvm_op *op)
 {
-    sval a, b;
     unsigned code = op->code;
     switch (code) {
     case FVM_OP_LOAD_INT: load_const(L, fvm_int(op->u.i)); return true;
@@ -382,78 +303,29 @@ static bool build_op(lin *L, const fvm_op *op)
     case FVM_OP_LOAD_CONST: load_const(L, L->c->consts[op->a]); return true;
     case FVM_OP_LOAD_TRUE: load_const(L, fvm_bool(true)); return true;
     case FVM_OP_LOAD_FALSE: load_const(L, fvm_bool(false)); return true;
-    case FVM_OP_ADD: case FVM_OP_SUB: case FVM_OP_MUL: arith(L, code); return true;
     case FVM_OP_DIV: {
-        b = pop(L), a = pop(L);
+        sval b = pop(L), a = pop(L);
         fvm_ir_ref d = to_f(L, b), n = to_f(L, a);
         L->sp += 2; /* the snapshot shows the stack before the op */
         bool ok = guard_nonzero(L, d);
         L->sp -= 2;
-        push(L, fvm_ir_op2(&L->f, FVM_IR_FDIV, FVM_IR_F64, n, d), VT_FLOAT);
+        push(L, fvm_ir_op2(&L->f, FVM_IR_FDIV, FVM_IR_F64, n, d), FVM_JK_FLOAT);
         return ok;
     }
-    case FVM_OP_MOD:
-        b = pop(L), a = pop(L);
-        if (a.t == VT_INT && b.t == VT_INT)
-            push(L, fvm_ir_op2(&L->f, FVM_IR_MOD, FVM_IR_I64, a.r, b.r), VT_INT);
-        else
-            call2(L, FVM_JIT_HELPER_FMOD, a, b);
-        return true;
-    case FVM_OP_POW: case FVM_OP_POW_FLOAT: case FVM_OP_ATAN2_FLOAT:
-        b = pop(L), a = pop(L);
-        call2(L, code == FVM_OP_ATAN2_FLOAT ? FVM_JIT_HELPER_ATAN2 : FVM_JIT_HELPER_POW, a, b);
-        return true;
-    case FVM_OP_NEGATE:
-        a = pop(L);
-        if (a.t == VT_INT)
-            push(L, fvm_ir_op1(&L->f, FVM_IR_NEG, FVM_IR_I64, a.r), VT_INT);
-        else
-            push(L, fvm_ir_op1(&L->f, FVM_IR_FNEG, FVM_IR_F64, to_f(L, a)), VT_FLOAT);
-        return true;
-    case FVM_OP_INC: case FVM_OP_DEC:
-        a = pop(L);
-        push(L, fvm_ir_op2(&L->f, FVM_IR_ADD, FVM_IR_I64, to_i(L, a),
-                           fvm_ir_const_i(&L->f, code == FVM_OP_INC ? 1 : -1)), VT_INT);
-        return true;
-    case FVM_OP_NUM_EQ: case FVM_OP_NUM_NE: case FVM_OP_NUM_LT: case FVM_OP_NUM_GT:
-    case FVM_OP_NUM_LE: case FVM_OP_NUM_GE:
-        b = pop(L), a = pop(L);
-        push(L, compare(L, (fvm_ir_cond)(code - FVM_OP_NUM_EQ), a, b), VT_BOOL);
-        return true;
-    case FVM_OP_SPACESHIP:
-        b = pop(L), a = pop(L);
-        push(L, fvm_ir_op2(&L->f, FVM_IR_SUB, FVM_IR_I64, compare(L, FVM_IR_GT, a, b),
-                           compare(L, FVM_IR_LT, a, b)), VT_INT);
-        return true;
-    case FVM_OP_LOG_NOT: /* !truthy: Int/Bool == 0; Float == 0.0 (NaN is truthy) */
-        a = pop(L);
-        if (a.t == VT_FLOAT)
-            push(L, fvm_ir_cmp(&L->f, FVM_IR_FCMP, FVM_IR_EQ, a.r, fvm_ir_const_f(&L->f, 0.0)), VT_BOOL);
-        else
-            push(L, fvm_ir_cmp(&L->f, FVM_IR_ICMP, FVM_IR_EQ, a.r, fvm_ir_const_i(&L->f, 0)), VT_BOOL);
-        return true;
-    case FVM_OP_BIT_AND: case FVM_OP_BIT_OR: case FVM_OP_BIT_XOR: case FVM_OP_SHL: case FVM_OP_SHR:
-        bitwise(L, code);
-        return true;
-    case FVM_OP_BIT_NOT:
-        a = pop(L);
-        push(L, fvm_ir_op1(&L->f, FVM_IR_NOT, FVM_IR_I64, to_i(L, a)), VT_INT);
-        return true;
-    case FVM_OP_TRUNC_INT: a = pop(L); push(L, to_i(L, a), VT_INT); return true;
-    case FVM_OP_ABS_FLOAT: case FVM_OP_SQRT_FLOAT:
-        a = pop(L);
-        push(L, fvm_ir_op1(&L->f, code == FVM_OP_ABS_FLOAT ? FVM_IR_FABS : FVM_IR_FSQRT, FVM_IR_F64,
-                           to_f(L, a)), VT_FLOAT);
-        return true;
     case FVM_OP_GET_SLOT: case FVM_OP_SET_SLOT: case FVM_OP_ADD_ASSIGN_SLOT_VOID:
     case FVM_OP_PRE_INC_SLOT: case FVM_OP_PRE_INC_SLOT_VOID: case FVM_OP_PRE_DEC_SLOT:
     case FVM_OP_POST_INC_SLOT: case FVM_OP_POST_DEC_SLOT:
         return slot_op(L, op);
-    default:
+    default: {
         if (stack_op(L, code))
             return true;
-        call1(L, math_helper(code), pop(L));
+        /* Every other accepted op is a typed numeric op. */
+        unsigned n = (unsigned)fvm_opinfo_table[code].pop;
+        L->sp -= (int)n;
+        sval r = fvm_tv_op(&L->f, code, &L->stack[L->sp], n);
+        push(L, r.r, r.k);
         return true;
+    }
     }
 }
 
@@ -462,7 +334,7 @@ static bool build_op(lin *L, const fvm_op *op)
  * with zero bytes after it, as fvm_bool makes it. */
 static void store_value(lin *L, fvm_ir_ref base, uint32_t index, sval v)
 {
-    uint64_t tag = vt_type[v.t]; /* type, then pad_ = 0 (little-endian) */
+    uint64_t tag = kind_type(v.k); /* type, then pad_ = 0 (little-endian) */
     fvm_ir_ref args[2] = {base, fvm_ir_const_i(&L->f, (int64_t)tag)};
     fvm_ir_emit(&L->f, FVM_IR_STORE, FVM_IR_VOID, args, 2, type_offset(index), 0);
     args[1] = v.r;
@@ -542,7 +414,7 @@ static void set_slot_tables(fvm_linear_code *code, const lin *L)
     for (uint32_t i = 0; i < L->nls; i++) {
         const lslot *s = &L->ls[i];
         if (s->read)
-            code->reads[code->nreads++] = (read_slot){s->slot, vt_type[s->kind]};
+            code->reads[code->nreads++] = (read_slot){s->slot, kind_type(s->kind)};
         else if (s->written)
             code->clobbers[code->nclobbers++] = s->slot;
         if ((size_t)s->slot + 1 > code->min_nslots)
@@ -550,21 +422,6 @@ static void set_slot_tables(fvm_linear_code *code, const lin *L)
     }
 }
 
-static void dump_code(const fvm_ir_func *f, const uint32_t *offsets, const fvm_x64_buf *b,
-                      fvm_buf *out)
-{
-    for (fvm_ir_ref r = 1; r < f->ninsts; r++) {
-        if (f->insts[r].dead || offsets[r + 1] == offsets[r])
-            continue;
-        fvm_buf_printf(out, "%06x  v%-5u %-6s ", offsets[r], r,
-                       fvm_ir_op_name((fvm_ir_op)f->insts[r].op));
-        for (uint32_t k = offsets[r]; k < offsets[r + 1]; k++)
-            fvm_buf_printf(out, "%02x", b->code[k]);
-        fvm_buf_putc(out, '\n');
-    }
-    fvm_buf_printf(out, "%06x  exits, epilogue, constants (%zu bytes)\n", offsets[f->ninsts],
-                   b->len - offsets[f->ninsts]);
-}
 
 /* Build, allocate and lower into b. */
 static bool generate(lin *L, fvm_x64_buf *b, fvm_buf *dump_ir, fvm_buf *dump_asm)
@@ -581,7 +438,7 @@ static bool generate(lin *L, fvm_x64_buf *b, fvm_buf *dump_ir, fvm_buf *dump_asm
     uint32_t *offsets = fvm_xcalloc(L->f.ninsts + 1, sizeof *offsets);
     bool ok = fvm_x64_lower(&L->f, &ra, b, offsets, &L->why);
     if (ok && dump_asm)
-        dump_code(&L->f, offsets, b, dump_asm);
+        fvm_x64_dump_code(&L->f, offsets, b, dump_asm);
     free(offsets);
     fvm_ra_free(&ra);
     return ok;

@@ -22,6 +22,7 @@
 #include "jit/diskcache.h"
 #include "jit/jit.h"
 #include "jit/region.h"
+#include "opinfo.h"
 #include "superop.h"
 #include "vm.h"
 
@@ -234,6 +235,62 @@ void fvm_jit_regions_free(fvm_jit_regions *r)
     free(r);
 }
 
+/* Entering native code costs about as much as interpreting a few dozen
+ * ops (finding the code, checking the slot kinds, writing back), so a
+ * region is worth entering when it loops or is long; a short straight run
+ * in a hot function (a recursive fib's test) would only get slower. */
+#define REGION_MIN_STRAIGHT 32
+
+static bool is_jump(const fvm_op *op, uint32_t *target)
+{
+    if (!(fvm_opinfo_table[op->code].flags & FVM_OPF_JUMP) &&
+        op->code != FVM_OP_SLOT_LT_INT_JUMP_IF_FALSE && op->code != FVM_OP_SLOT_INC_LT_INT_JUMP_BACK)
+        return false;
+    *target = op->u.j.target;
+    return true;
+}
+
+/* Where native code can be entered. A region that begins by popping
+ * values pushed before it (a function taking its arguments into slots)
+ * would not compile: it starts after the last op of its straight opening
+ * that reaches below its own stack. False if no region is left, or a jump
+ * inside goes back before the new start. */
+static bool trim_underflow(const fvm_chunk *c, fvm_block_region *r)
+{
+    uint32_t first_target = r->end, t;
+    for (uint32_t ip = r->start; ip < r->end; ip++)
+        if (is_jump(&c->ops[ip], &t) && t < first_target)
+            first_target = t;
+    int depth = 0;
+    uint32_t start = r->start;
+    for (uint32_t ip = r->start; ip < r->end && ip < first_target && !is_jump(&c->ops[ip], &t); ip++) {
+        const fvm_opinfo *oi = &fvm_opinfo_table[c->ops[ip].code];
+        int pop = oi->pop < 0 ? (int)c->ops[ip].a : oi->pop;
+        if (depth < pop) {
+            start = ip + 1;
+            depth = 0;
+        } else
+            depth += oi->push - pop;
+    }
+    for (uint32_t ip = start; ip < r->end; ip++)
+        if (is_jump(&c->ops[ip], &t) && t < start)
+            return false;
+    r->start = start;
+    return r->end - start >= 2;
+}
+
+static bool worth_entering(const fvm_chunk *c, fvm_block_region r)
+{
+    if (r.end - r.start >= REGION_MIN_STRAIGHT)
+        return true;
+    for (uint32_t ip = r.start; ip < r.end; ip++) {
+        uint32_t t;
+        if ((is_jump(&c->ops[ip], &t) && t <= ip) || c->ops[ip].code == FVM_OP_ACCUM_SUM_LOOP)
+            return true;
+    }
+    return false;
+}
+
 static void analyse(chunk_regions *cr, const fvm_chunk *c)
 {
     size_t n = fvm_block_regions(c, NULL, 0);
@@ -241,6 +298,8 @@ static void analyse(chunk_regions *cr, const fvm_chunk *c)
     fvm_block_regions(c, found, n);
     cr->regions = fvm_xcalloc(n + 1, sizeof *cr->regions);
     for (size_t k = 0; k < n; k++) {
+        if (!trim_underflow(c, &found[k]) || !worth_entering(c, found[k]))
+            continue;
         fvm_chunk *rc = fvm_jit_extract_region(c, found[k].start, found[k].end);
         if (!rc)
             continue;

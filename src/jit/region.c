@@ -64,11 +64,22 @@ bool fvm_jit_find_region(const fvm_chunk *c, size_t *start, size_t *end)
     return true;
 }
 
+/* A subroutine's entry ends the run before it: calls enter there, never at
+ * a region's start. */
+static size_t run_end_at_entries(const fvm_chunk *c, size_t ip)
+{
+    size_t e = run_end(c, ip);
+    for (size_t i = 0; i < c->nsubs; i++)
+        if (c->subs[i].ip > ip && c->subs[i].ip < e)
+            e = c->subs[i].ip;
+    return e;
+}
+
 size_t fvm_block_regions(const fvm_chunk *c, fvm_block_region *out, size_t max)
 {
     size_t n = 0;
     for (size_t ip = 0; ip < c->len;) {
-        size_t e = run_end(c, ip);
+        size_t e = run_end_at_entries(c, ip);
         if (e - ip >= 2 && jumps_stay_inside(c, ip, e, true)) {
             if (n < max)
                 out[n] = (fvm_block_region){(uint32_t)ip, (uint32_t)e};

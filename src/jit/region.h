@@ -8,7 +8,9 @@
  *    least 4 eligible ops, and a jump to exactly the run's end disqualifies
  *    it, as upstream's does.
  *  - fvm_block_regions (internal, for the VM): every maximal run of at
- *    least 2 eligible ops, and a jump to exactly the run's end is allowed:
+ *    least 2 eligible ops that does not cross a subroutine's entry (calls
+ *    enter there, never at a region's start), and a jump to exactly the
+ *    run's end is allowed:
  *    the op at end is where execution continues in the interpreter anyway,
  *    so leaving native code there is the same as falling off the region.
  *

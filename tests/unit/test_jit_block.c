@@ -442,3 +442,61 @@ Test(jit_block, awk_int_math_and_bit_folds)
                        &out), FVM_JIT_OK);
     EXPECT_INT(out, 14 & 10 & 7);
 }
+
+/* Run c in a VM with a JIT context (threshold 0); the result and the
+ * context's block runs. */
+static fvm_result vm_with_block(const fvm_chunk *c, uint64_t *runs)
+{
+    fvm_jit *j = context();
+    cr_assert_eq(fvm_jit_set_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD, 0), 0);
+    fvm_vm *vm = fvm_vm_new(c);
+    fvm_vm_set_jit(vm, j);
+    fvm_result r = fvm_vm_run(vm);
+    fvm_jit_counters k;
+    fvm_jit_stats(j, &k);
+    *runs = k.runs[FVM_JIT_BLOCK];
+    fvm_vm_free(vm);
+    fvm_jit_free(j);
+    return r;
+}
+
+Test(jit_block, vm_enters_a_subroutine_loop_after_its_argument)
+{
+    /* main: Call sum_to 10; sub sum_to(n): s = 0; i = 0; while i < n: s += i; i++; return s.
+     * The region of the sub starts after the SetSlot that takes its
+     * argument (pushed by the caller), and never spans the Jump before the
+     * sub's entry. */
+    fvm_builder *b = fvm_builder_new();
+    uint16_t name = (uint16_t)fvm_add_name(b, "sum_to", 6);
+    const fvm_op ops[] = {
+        FVM_LOAD_INT(10), FVM_CALL(name, 1), FVM_JUMP(17),
+        /* 3: sub */ FVM_SET_SLOT(2), FVM_LOAD_INT(0), FVM_SET_SLOT(0), FVM_LOAD_INT(0), FVM_SET_SLOT(1),
+        /* 8 */ FVM_GET_SLOT(1), FVM_GET_SLOT(2), FVM_NUM_LT(), FVM_JUMP_IF_FALSE(15),
+        /* 12 */ FVM_ADD_ASSIGN_SLOT_VOID(0, 1), FVM_PRE_INC_SLOT_VOID(1), FVM_JUMP(8),
+        /* 15 */ FVM_GET_SLOT(0), FVM_RETURN_VALUE(),
+        /* 17 */ FVM_NOP()};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        fvm_emit(b, ops[i], 1);
+    fvm_add_sub_entry(b, name, 3);
+    fvm_chunk *c = fvm_build(b);
+    cr_assert_not_null(c, "%s", fvm_builder_error(b));
+    fvm_builder_free(b);
+    uint64_t runs;
+    fvm_result r = vm_with_block(c, &runs);
+    cr_assert_eq(r.status, FVM_RUN_OK);
+    EXPECT_INT(r.value, 45);
+    cr_assert_eq(runs, 1, "the sub's loop ran natively once");
+    fvm_chunk_free(c);
+}
+
+Test(jit_block, vm_leaves_short_straight_regions_to_the_interpreter)
+{
+    /* Entering native code for five straight ops would cost more than it
+     * saves: no region is compiled, the result is the interpreter's. */
+    fvm_chunk *c = chunk_of(OPS(FVM_LOAD_INT(2), FVM_LOAD_INT(3), FVM_ADD(), FVM_LOAD_INT(4), FVM_MUL()));
+    uint64_t runs;
+    fvm_result r = vm_with_block(c, &runs);
+    EXPECT_INT(r.value, 20);
+    cr_assert_eq(runs, 0);
+    fvm_chunk_free(c);
+}

@@ -1375,8 +1375,10 @@ Test(jit_persist, a_vm_on_a_cold_and_a_warm_cache)
     cr_assert_gt(k.compiles, 0);
     cr_assert_gt(k.runs[FVM_JIT_BLOCK], 0);
     cr_assert_eq(k.disk_loads, 0);
-    cr_assert_eq(k.compiles, 2, "one compile per region");
-    cr_assert_eq(k.disk_stores, 2);
+    /* The loop's region; the five-op tail is too short to be worth
+     * entering, so it stays interpreted. */
+    cr_assert_eq(k.compiles, 1, "one compile, for the loop");
+    cr_assert_eq(k.disk_stores, 1);
     uint64_t stored = k.disk_stores;
     cr_assert_eq(count_files(dir, ".blk.fjit"), stored);
     fvm_jit_free(cold);

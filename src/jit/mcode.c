@@ -1,42 +1,31 @@
 /* Executable memory (see mcode.h).
  *
- * Cost, and the layout that follows from it. Page-table changes dominate
- * compile latency. Measured on the development machine (a Firecracker VM
- * with paravirtualised page tables, 2 vCPUs, 4 KiB pages, wall clock,
- * medians of 61-101 runs, machine idle; docs/ARCHITECTURE.md, "Code
- * memory", has the whole table):
+ * Two ways to get code into executable pages, chosen per fvm_mcode:
  *
- *     bare system call                               1.0 us
- *     mprotect of a page with no PTE yet             1.4 us
- *     mprotect that changes a present PTE            5.3-5.8 us per page
- *     first write to a fresh page (page fault)       9.5 us
- *     MADV_POPULATE_WRITE of 16 pages                6.5 us (0.4 us a page)
- *     mmap of 256 KiB (untouched)                    1.7 us
+ *  - File-backed (the default): an anonymous memory file (memfd_create)
+ *    mapped read+execute and shared, and nothing else. fvm_mcode_add
+ *    writes the code with pwrite, so the kernel copies it into the page
+ *    cache behind the mapping: no page of this process is ever writable
+ *    and executable, or writable at all, and no page table entry changes,
+ *    so adding code costs one system call and never a TLB flush. Functions
+ *    pack tightly (16-byte aligned) into 256 KiB areas, each a slice of the
+ *    file mapped once.
+ *  - Anonymous (when the system refuses an executable mapping of a memory
+ *    file, e.g. vm.memfd_noexec, or fvm_mcode_new_anonymous): each add
+ *    takes fresh, pre-faulted read+write pages, copies, then mprotects them
+ *    read+execute; committed pages are never made writable again.
  *
- * (With the other vCPU busy, an mprotect that removes write permission,
- * which flushes the TLB, takes 40-48 us, and a fault up to 58 us.) So the
- * cost of a commit is the number of PTEs whose protection changes, plus a
- * fault for every page written for the first time. Appending to a page
- * that already holds executable code takes two changes (to read+write and
- * back); starting on a fresh page takes one. Hence:
+ * Why: measured on the development machine (a Firecracker VM, 2 vCPUs,
+ * docs/ARCHITECTURE.md "Code memory"), an mprotect that removes write
+ * permission costs 5.5 us with the other vCPU idle and 41-48 us when it is
+ * busy (the TLB flush interrupts it); pwrite into the file costs about
+ * 1.5 us either way.
  *
- *  - each reservation starts on a page that has never been executable, so
- *    a commit is one mprotect over the new code's pages and committed code
- *    is never made writable again (another thread may run it meanwhile);
- *  - pages are pre-faulted in batches (MADV_POPULATE_WRITE, 16 pages at a
- *    time, ahead of the reservations), so no commit takes a page fault;
- *  - only when the code_max_bytes limit leaves no fresh page does a
- *    reservation pack into the tail of the last committed page, which is
- *    made writable until the commit or abort (as mcode.h warns).
- *
- * The price is memory: a function added alone occupies whole pages.
- * Callers that compile several functions together put them in one
- * reservation, which shares pages and costs one mprotect for all.
- *
- * Layout of the last area: [0, used) holds committed code, and its pages
- * (up to the page holding byte used - 1) are read+execute; every page after
- * is read+write and has never held committed code; [0, populated) has been
- * pre-faulted. Older areas are never written again. */
+ * fork: the child shares the parent's memory file. Code already added
+ * stays valid in both (it is never rewritten), but both adding at the same
+ * offsets would overwrite each other's code, so a process that finds
+ * itself not the file's owner leaves the shared file and starts a file of
+ * its own for what it adds. */
 #include "jit/mcode.h"
 
 #include <stdbool.h>
@@ -48,10 +37,10 @@
 
 #include "util.h"
 
-/* Address space per area; pages are backed as they are pre-faulted. */
+/* Address space per area. */
 #define AREA_SIZE ((size_t)256 * 1024)
-/* Pages pre-faulted at a time: one call per 16 pages costs 0.4 us a page,
- * a single page 2.1 us (a fault 9.5 us). */
+/* Anonymous pages pre-faulted at a time: one call per 16 pages costs 0.4
+ * us a page, a single page 2.1 us (a fault 9.5 us). */
 #define POPULATE_PAGES 16
 /* Function entries are aligned so that 16-byte constants placed at aligned
  * offsets inside a function's code (andpd/xorpd operands) stay aligned. */
@@ -60,20 +49,22 @@
 typedef struct mcode_area {
     uint8_t *base;
     size_t size;
+    off_t offset; /* file-backed: where the area starts in the file */
 } mcode_area;
 
 struct fvm_mcode {
     mcode_area *areas;
     size_t nareas, areas_cap;
-    size_t used;     /* committed bytes at the start of the last area */
-    size_t populated; /* pre-faulted bytes at the start of the last area */
-    size_t mapped;   /* sum of the area sizes */
+    size_t used;      /* bytes in use at the start of the last area */
+    size_t populated; /* anonymous: pre-faulted bytes of the last area */
+    size_t mapped;    /* sum of the area sizes */
     size_t max_bytes;
     size_t page;
-    uint8_t *open;   /* the open reservation, or NULL */
-    size_t open_len;
-    bool open_flipped; /* its first page was executable and made writable */
-    bool broken;     /* a protection change failed: refuse all further work */
+    bool anonymous;   /* the mprotect way (the system refused the other) */
+    int fd;           /* file-backed: the memory file, or -1 before the first */
+    off_t file_size;  /* file-backed: bytes of the file mapped so far */
+    pid_t owner;      /* file-backed: the process that writes the file */
+    bool broken;      /* a protection change failed: refuse all further work */
 };
 
 static size_t round_up(size_t n, size_t align)
@@ -81,14 +72,20 @@ static size_t round_up(size_t n, size_t align)
     return (n + align - 1) & ~(align - 1);
 }
 
-fvm_mcode *fvm_mcode_new(size_t max_bytes)
+static fvm_mcode *mcode_new(size_t max_bytes, bool anonymous)
 {
     fvm_mcode *mc = fvm_xcalloc(1, sizeof *mc);
     long page = sysconf(_SC_PAGESIZE);
     mc->page = page > 0 ? (size_t)page : 4096;
     mc->max_bytes = max_bytes ? max_bytes : SIZE_MAX;
+    mc->anonymous = anonymous;
+    mc->fd = -1;
     return mc;
 }
+
+fvm_mcode *fvm_mcode_new(size_t max_bytes) { return mcode_new(max_bytes, false); }
+
+fvm_mcode *fvm_mcode_new_anonymous(size_t max_bytes) { return mcode_new(max_bytes, true); }
 
 void fvm_mcode_free(fvm_mcode *mc)
 {
@@ -96,6 +93,8 @@ void fvm_mcode_free(fvm_mcode *mc)
         return;
     for (size_t i = 0; i < mc->nareas; i++)
         munmap(mc->areas[i].base, mc->areas[i].size);
+    if (mc->fd >= 0)
+        close(mc->fd);
     free(mc->areas);
     free(mc);
 }
@@ -105,117 +104,122 @@ size_t fvm_mcode_mapped(const fvm_mcode *mc)
     return mc->mapped;
 }
 
-/* Map a fresh read+write area that can hold at least len bytes. */
-static bool new_area(fvm_mcode *mc, size_t len)
+/* The size of a new area for len bytes within the limit, or 0. */
+static size_t area_size(const fvm_mcode *mc, size_t len)
 {
     size_t size = round_up(len, mc->page);
     if (size < len || size > mc->max_bytes - mc->mapped)
-        return false;
+        return 0;
     size_t room = (mc->max_bytes - mc->mapped) / mc->page * mc->page;
     if (size < AREA_SIZE)
         size = room < AREA_SIZE ? room : AREA_SIZE;
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return false;
+    return size;
+}
+
+static void add_area(fvm_mcode *mc, void *base, size_t size, off_t offset)
+{
     void *areas = mc->areas;
     fvm_grow(&areas, &mc->areas_cap, mc->nareas + 1, sizeof *mc->areas);
     mc->areas = areas;
-    mc->areas[mc->nareas++] = (mcode_area){p, size};
+    mc->areas[mc->nareas++] = (mcode_area){base, size, offset};
     mc->mapped += size;
     mc->used = mc->populated = 0;
+}
+
+/* Leave the memory file (after a fork, or when it cannot be mapped):
+ * its areas stay mapped for the code in them, new code goes elsewhere. */
+static void leave_file(fvm_mcode *mc)
+{
+    close(mc->fd);
+    mc->fd = -1;
+    mc->file_size = 0;
+    mc->used = SIZE_MAX; /* the last area takes no more code */
+}
+
+/* Map a new read+execute slice of the memory file (creating the file
+ * first). False if the limit is reached; switches mc to the anonymous way
+ * when the system refuses the file or its executable mapping. */
+static bool new_file_area(fvm_mcode *mc, size_t len)
+{
+    size_t size = area_size(mc, len);
+    if (!size)
+        return false;
+    if (mc->fd < 0) {
+        mc->fd = memfd_create("fusevm-jit", MFD_CLOEXEC);
+        mc->owner = getpid();
+        if (mc->fd < 0) {
+            mc->anonymous = true;
+            return false;
+        }
+    }
+    off_t offset = mc->file_size;
+    void *p = MAP_FAILED;
+    if (ftruncate(mc->fd, offset + (off_t)size) == 0)
+        p = mmap(NULL, size, PROT_READ | PROT_EXEC, MAP_SHARED, mc->fd, offset);
+    if (p == MAP_FAILED) {
+        leave_file(mc);
+        mc->anonymous = true;
+        return false;
+    }
+    mc->file_size = offset + (off_t)size;
+    add_area(mc, p, size, offset);
     return true;
 }
 
-static mcode_area *last_area(fvm_mcode *mc)
+static void *add_to_file(fvm_mcode *mc, const void *code, size_t len)
 {
-    return mc->nareas ? &mc->areas[mc->nareas - 1] : NULL;
+    if (mc->fd >= 0 && mc->owner != getpid())
+        leave_file(mc); /* a forked child: the file is the parent's */
+    mcode_area *a = mc->nareas ? &mc->areas[mc->nareas - 1] : NULL;
+    size_t start = mc->used == SIZE_MAX ? SIZE_MAX : round_up(mc->used, CODE_ALIGN);
+    if (mc->fd < 0 || !a || start > a->size || a->size - start < len) {
+        if (!new_file_area(mc, len))
+            return NULL;
+        a = &mc->areas[mc->nareas - 1];
+        start = 0;
+    }
+    const uint8_t *p = code;
+    for (size_t done = 0; done < len;) {
+        ssize_t w = pwrite(mc->fd, p + done, len - done, a->offset + (off_t)(start + done));
+        if (w <= 0) {
+            mc->broken = true; /* the file is in an unknown state */
+            return NULL;
+        }
+        done += (size_t)w;
+    }
+    mc->used = start + len;
+    return a->base + start;
 }
 
-/* Pre-fault the last area's pages up to byte end (and a batch beyond), so
- * that writing the code takes no page faults. A kernel without
- * MADV_POPULATE_WRITE (before Linux 5.14) refuses, and the pages then
- * fault in as they are written. */
-static void populate(fvm_mcode *mc, mcode_area *a, size_t end)
+/* Anonymous: len bytes on fresh pages (pre-faulted, so writing the code
+ * takes no page faults), copied, then made read+execute. */
+static void *add_anonymous(fvm_mcode *mc, const void *code, size_t len)
 {
-    if (end <= mc->populated)
-        return;
-    size_t batch = mc->populated + POPULATE_PAGES * mc->page;
-    size_t to = round_up(end > batch ? end : batch, mc->page);
-    if (to > a->size)
-        to = a->size;
+    mcode_area *a = mc->nareas ? &mc->areas[mc->nareas - 1] : NULL;
+    size_t start = mc->used == SIZE_MAX ? SIZE_MAX : round_up(mc->used, mc->page);
+    if (!a || a->offset >= 0 || start > a->size || a->size - start < len) {
+        size_t size = area_size(mc, len);
+        void *p = size ? mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                       : MAP_FAILED;
+        if (p == MAP_FAILED)
+            return NULL;
+        add_area(mc, p, size, -1);
+        a = &mc->areas[mc->nareas - 1];
+        start = 0;
+    }
+    size_t end = round_up(start + len, mc->page);
+    if (end > mc->populated) {
+        size_t to = mc->populated + POPULATE_PAGES * mc->page;
+        to = to < end ? end : to > a->size ? a->size : to;
 #ifdef MADV_POPULATE_WRITE
-    madvise(a->base + mc->populated, to - mc->populated, MADV_POPULATE_WRITE);
+        madvise(a->base + mc->populated, to - mc->populated, MADV_POPULATE_WRITE);
 #endif
-    mc->populated = to;
-}
-
-/* Where a reservation of len bytes starts in the last area (mapping a new
- * one if need be): the first page after the committed code, or, when the
- * limit leaves no such page, the tail of the last committed page (*flip:
- * that page is executable). SIZE_MAX if nothing fits. */
-static size_t place(fvm_mcode *mc, size_t len, bool *flip)
-{
-    mcode_area *a = last_area(mc);
-    size_t fresh = round_up(mc->used, mc->page);
-    *flip = false;
-    if (a && fresh <= a->size && a->size - fresh >= len)
-        return fresh;
-    if (new_area(mc, len))
-        return 0;
-    size_t tail = round_up(mc->used, CODE_ALIGN);
-    if (!a || tail > a->size || a->size - tail < len)
-        return SIZE_MAX;
-    *flip = tail < fresh;
-    return tail;
-}
-
-void *fvm_mcode_reserve(fvm_mcode *mc, size_t len)
-{
-    if (mc->broken || mc->open || len == 0 || len > SIZE_MAX / 2)
-        return NULL;
-    bool flip;
-    size_t start = place(mc, len, &flip);
-    if (start == SIZE_MAX)
-        return NULL;
-    mcode_area *a = last_area(mc);
-    size_t first_page = start / mc->page * mc->page;
-    if (flip && mprotect(a->base + first_page, mc->page, PROT_READ | PROT_WRITE) != 0)
-        return NULL;
-    populate(mc, a, start + len);
-    mc->open = a->base + start;
-    mc->open_len = len;
-    mc->open_flipped = flip;
-    return mc->open;
-}
-
-void fvm_mcode_abort(fvm_mcode *mc)
-{
-    if (!mc->open)
-        return;
-    if (mc->open_flipped) {
-        uint8_t *page = mc->open - (size_t)(uintptr_t)mc->open % mc->page;
-        if (mprotect(page, mc->page, PROT_READ | PROT_EXEC) != 0)
-            mc->broken = true;
+        mc->populated = to;
     }
-    mc->open = NULL;
-}
-
-void *fvm_mcode_commit(fvm_mcode *mc, size_t len)
-{
-    if (!mc->open)
-        return NULL;
-    if (len == 0 || len > mc->open_len) {
-        fvm_mcode_abort(mc);
-        return NULL;
-    }
-    mcode_area *a = last_area(mc);
-    size_t start = (size_t)(mc->open - a->base);
-    size_t from = start / mc->page * mc->page;
-    size_t to = round_up(start + len, mc->page);
-    mc->open = NULL;
+    memcpy(a->base + start, code, len);
     /* Fails only if the kernel cannot split the mapping; the pages may then
      * be left writable and not executable, so stop using this memory. */
-    if (mprotect(a->base + from, to - from, PROT_READ | PROT_EXEC) != 0) {
+    if (mprotect(a->base + start, end - start, PROT_READ | PROT_EXEC) != 0) {
         mc->broken = true;
         return NULL;
     }
@@ -225,9 +229,12 @@ void *fvm_mcode_commit(fvm_mcode *mc, size_t len)
 
 void *fvm_mcode_add(fvm_mcode *mc, const void *code, size_t len)
 {
-    void *p = fvm_mcode_reserve(mc, len);
-    if (!p)
+    if (!mc || mc->broken || len == 0 || len > SIZE_MAX / 2)
         return NULL;
-    memcpy(p, code, len);
-    return fvm_mcode_commit(mc, len);
+    if (!mc->anonymous) {
+        void *p = add_to_file(mc, code, len);
+        if (p || !mc->anonymous)
+            return p;
+    }
+    return add_anonymous(mc, code, len);
 }

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "jit/mcode.h"
@@ -845,7 +846,7 @@ Test(x64_run, return_42_and_add)
     cr_assert_eq(add(INT64_MAX, 1), INT64_MIN);
     char perms[5];
     perms_of((void *)f42, perms);
-    cr_assert_str_eq(perms, "r-xp");
+    cr_assert_str_eq(perms, "r-xs");
     fvm_mcode_free(mc);
 }
 
@@ -1241,21 +1242,22 @@ Test(x64_run, doubles)
 
 static const uint8_t ret42[] = {0xb8, 42, 0, 0, 0, 0xc3}; /* mov eax, 42; ret */
 
-Test(mcode, commit_is_executable_not_writable)
+/* Code memory is read+execute and never writable: a shared mapping of the
+ * memory file by default, a private one made executable on the anonymous
+ * way. */
+Test(mcode, code_is_executable_not_writable)
 {
-    fvm_mcode *mc = fvm_mcode_new(0);
-    uint8_t *p = fvm_mcode_reserve(mc, sizeof ret42);
-    cr_assert_not_null(p);
-    char perms[5];
-    perms_of(p, perms);
-    cr_assert_str_eq(perms, "rw-p");
-    memcpy(p, ret42, sizeof ret42);
-    fn_i_v f = (fn_i_v)fvm_mcode_commit(mc, sizeof ret42);
-    cr_assert_eq((void *)f, (void *)p);
-    perms_of(p, perms);
-    cr_assert_str_eq(perms, "r-xp");
-    cr_assert_eq(f(), 42);
-    fvm_mcode_free(mc);
+    fvm_mcode *mcs[2] = {fvm_mcode_new(0), fvm_mcode_new_anonymous(0)};
+    const char *want[2] = {"r-xs", "r-xp"};
+    for (int i = 0; i < 2; i++) {
+        fn_i_v f = (fn_i_v)fvm_mcode_add(mcs[i], ret42, sizeof ret42);
+        cr_assert_not_null(f);
+        char perms[5];
+        perms_of((void *)f, perms);
+        cr_assert_str_eq(perms, want[i]);
+        cr_assert_eq(f(), 42);
+        fvm_mcode_free(mcs[i]);
+    }
 }
 
 static sigjmp_buf fault_jump;
@@ -1272,6 +1274,8 @@ Test(mcode, writing_committed_code_faults)
 {
     fvm_mcode *mc = fvm_mcode_new(0);
     volatile uint8_t *p = fvm_mcode_add(mc, ret42, sizeof ret42);
+    for (int i = 0; i < 100; i++) /* more code after it changes nothing */
+        cr_assert_not_null(fvm_mcode_add(mc, ret42, sizeof ret42));
     cr_assert_not_null(p);
     struct sigaction sa, old_segv, old_bus;
     memset(&sa, 0, sizeof sa);
@@ -1302,112 +1306,96 @@ static void assert_no_rwx_mapping(void)
     fclose(f);
 }
 
-/* Functions added one by one each start on a page of their own, so a
- * commit never makes a page with committed code writable again (the code
- * stays runnable while a reservation is open); functions written into one
- * reservation share pages. No page is ever rwx. */
-Test(mcode, one_page_per_commit_shared_within_a_reservation)
+/* File-backed code packs functions 16 bytes apart; the anonymous way
+ * gives each its own pages (committed pages are never made writable
+ * again). Either way every function runs and no mapping is ever rwx. */
+Test(mcode, functions_pack_or_take_pages)
 {
-    fvm_mcode *mc = fvm_mcode_new(0);
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     enum { N = 100 };
     static fn_i_v fns[N];
-    for (int i = 0; i < N; i++) {
-        uint8_t code[] = {0xb8, (uint8_t)i, (uint8_t)(i >> 8), 0, 0, 0xc3};
-        fns[i] = (fn_i_v)fvm_mcode_add(mc, code, sizeof code);
-        cr_assert_not_null(fns[i]);
-        cr_assert_eq((uintptr_t)fns[i] % page, 0);
+    for (int way = 0; way < 2; way++) {
+        fvm_mcode *mc = way ? fvm_mcode_new_anonymous(0) : fvm_mcode_new(0);
+        for (int i = 0; i < N; i++) {
+            uint8_t code[] = {0xb8, (uint8_t)i, (uint8_t)(i >> 8), 0, 0, 0xc3};
+            fns[i] = (fn_i_v)fvm_mcode_add(mc, code, sizeof code);
+            cr_assert_not_null(fns[i]);
+            if (way == 0 && i > 0)
+                cr_assert_eq((uintptr_t)fns[i] - (uintptr_t)fns[i - 1], 16);
+            if (way == 1)
+                cr_assert_eq((uintptr_t)fns[i] % page, 0);
+        }
+        for (int i = 0; i < N; i++)
+            cr_assert_eq(fns[i](), i);
+        size_t areas = way ? (N * page + 256 * 1024 - 1) / (256 * 1024) : 1;
+        cr_assert_eq(fvm_mcode_mapped(mc), areas * 256 * 1024);
+        assert_no_rwx_mapping();
+        fvm_mcode_free(mc);
     }
-    for (int i = 0; i < N; i++)
-        cr_assert_eq(fns[i](), i);
-    size_t areas = (N * page + 256 * 1024 - 1) / (256 * 1024);
-    cr_assert_eq(fvm_mcode_mapped(mc), areas * 256 * 1024);
-    uint8_t *p = fvm_mcode_reserve(mc, 16 * N);
-    cr_assert_not_null(p);
-    char perms[5];
-    perms_of((void *)fns[N - 1], perms);
-    cr_assert_str_eq(perms, "r-xp");
-    cr_assert_eq(fns[N - 1](), N - 1);
-    for (int i = 0; i < N; i++)
-        memcpy(p + 16 * i, (const uint8_t[]){0xb8, (uint8_t)(i + 1), 0, 0, 0, 0xc3}, 6);
-    cr_assert_eq(fvm_mcode_commit(mc, 16 * N), p);
-    for (int i = 0; i < N; i++)
-        cr_assert_eq(((fn_i_v)(p + 16 * i))(), i + 1);
-    assert_no_rwx_mapping();
-    fvm_mcode_free(mc);
 }
 
-Test(mcode, reservation_rules)
+/* A forked child adds code of its own without touching the parent's: both
+ * keep running what they added before and after the fork. */
+Test(mcode, fork_keeps_parent_and_child_apart)
 {
     fvm_mcode *mc = fvm_mcode_new(0);
-    fn_i_v first = (fn_i_v)fvm_mcode_add(mc, ret42, sizeof ret42);
-    cr_assert_not_null(first);
-
-    /* One reservation at a time; an aborted one leaves the page executable. */
-    uint8_t *p = fvm_mcode_reserve(mc, 100);
-    cr_assert_not_null(p);
-    cr_assert_null(fvm_mcode_reserve(mc, 100));
-    fvm_mcode_abort(mc);
-    char perms[5];
-    perms_of((void *)first, perms);
-    cr_assert_str_eq(perms, "r-xp");
-    cr_assert_eq(first(), 42);
-
-    /* Committing more than reserved, or nothing, drops the reservation. */
-    cr_assert_not_null(fvm_mcode_reserve(mc, 8));
-    cr_assert_null(fvm_mcode_commit(mc, 9));
-    cr_assert_null(fvm_mcode_commit(mc, 6));
-    cr_assert_not_null(fvm_mcode_reserve(mc, 8));
-    cr_assert_null(fvm_mcode_commit(mc, 0));
-    cr_assert_null(fvm_mcode_reserve(mc, 0));
-    cr_assert_eq(first(), 42);
-
-    /* Several functions in one reservation: one commit. */
-    p = fvm_mcode_reserve(mc, 64);
-    memcpy(p, ret42, sizeof ret42);
-    memcpy(p + 16, (const uint8_t[]){0xb8, 7, 0, 0, 0, 0xc3}, 6);
-    cr_assert_eq(fvm_mcode_commit(mc, 22), p);
-    cr_assert_eq(((fn_i_v)p)(), 42);
-    cr_assert_eq(((fn_i_v)(p + 16))(), 7);
+    fn_i_v before = (fn_i_v)fvm_mcode_add(mc, ret42, sizeof ret42);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        int ok = 1;
+        for (int i = 0; i < 50; i++) {
+            uint8_t code[] = {0xb8, (uint8_t)(100 + i), 0, 0, 0, 0xc3};
+            fn_i_v f = (fn_i_v)fvm_mcode_add(mc, code, sizeof code);
+            ok &= f && f() == 100 + i && before() == 42;
+        }
+        _exit(ok ? 0 : 1);
+    }
+    fn_i_v mine[50];
+    for (int i = 0; i < 50; i++) {
+        uint8_t code[] = {0xb8, (uint8_t)(200 + i), 0, 0, 0, 0xc3};
+        mine[i] = (fn_i_v)fvm_mcode_add(mc, code, sizeof code);
+        cr_assert_not_null(mine[i]);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child's code or the parent's broke");
+    for (int i = 0; i < 50; i++)
+        cr_assert_eq(mine[i](), 200 + i);
+    cr_assert_eq(before(), 42);
     fvm_mcode_free(mc);
 }
 
 Test(mcode, large_code_and_limits)
 {
-    /* Code larger than an area gets an area of its own. */
-    fvm_mcode *mc = fvm_mcode_new(0);
     size_t big = 300 * 1024;
     uint8_t *code = malloc(big);
     memset(code, 0x90, big); /* nop sled into ret 42 */
     memcpy(code + big - sizeof ret42, ret42, sizeof ret42);
-    fn_i_v f = (fn_i_v)fvm_mcode_add(mc, code, big);
-    cr_assert_not_null(f);
-    cr_assert_eq(f(), 42);
-    cr_assert_eq(fvm_mcode_mapped(mc), big);
-    fn_i_v g = (fn_i_v)fvm_mcode_add(mc, ret42, sizeof ret42);
-    cr_assert_eq(g(), 42);
-    cr_assert_eq(fvm_mcode_mapped(mc), big + 256 * 1024);
-    fvm_mcode_free(mc);
+    for (int way = 0; way < 2; way++) {
+        /* Code larger than an area gets an area of its own. */
+        fvm_mcode *mc = way ? fvm_mcode_new_anonymous(0) : fvm_mcode_new(0);
+        fn_i_v f = (fn_i_v)fvm_mcode_add(mc, code, big);
+        cr_assert_not_null(f);
+        cr_assert_eq(f(), 42);
+        cr_assert_eq(fvm_mcode_mapped(mc), big);
+        fn_i_v g = (fn_i_v)fvm_mcode_add(mc, ret42, sizeof ret42);
+        cr_assert_eq(g(), 42);
+        cr_assert_eq(fvm_mcode_mapped(mc), big + 256 * 1024);
+        fvm_mcode_free(mc);
 
-    /* A limit caps the mapped bytes. */
-    mc = fvm_mcode_new(8192);
-    cr_assert_null(fvm_mcode_add(mc, code, big));
-    f = (fn_i_v)fvm_mcode_add(mc, ret42, sizeof ret42);
-    cr_assert_not_null(f);
-    cr_assert_eq(fvm_mcode_mapped(mc), 8192);
-    cr_assert_null(fvm_mcode_reserve(mc, 8192));
-    /* No fresh page is left: the reservation packs into the tail of the
-     * committed page, writable (not executable) until the abort. */
-    uint8_t *tail = fvm_mcode_reserve(mc, 8192 - 16);
-    cr_assert_eq(tail, (uint8_t *)f + 16);
-    char perms[5];
-    perms_of((void *)f, perms);
-    cr_assert_str_eq(perms, "rw-p");
-    fvm_mcode_abort(mc);
-    perms_of((void *)f, perms);
-    cr_assert_str_eq(perms, "r-xp");
-    cr_assert_eq(f(), 42);
-    fvm_mcode_free(mc);
+        /* A limit caps the mapped bytes. */
+        mc = way ? fvm_mcode_new_anonymous(8192) : fvm_mcode_new(8192);
+        cr_assert_null(fvm_mcode_add(mc, code, big));
+        f = (fn_i_v)fvm_mcode_add(mc, ret42, sizeof ret42);
+        cr_assert_not_null(f);
+        cr_assert_eq(fvm_mcode_mapped(mc), 8192);
+        cr_assert_null(fvm_mcode_add(mc, code, 8192));
+        cr_assert_null(fvm_mcode_add(mc, ret42, 0));
+        cr_assert_eq(f(), 42);
+        fvm_mcode_free(mc);
+    }
     free(code);
     fvm_mcode_free(NULL);
 }

@@ -913,7 +913,6 @@ static fvm_value make_value(uint8_t t, int64_t bits)
 
 size_t fvm_block_io_words(const fvm_block_code *code) { return code->io_words; }
 
-size_t fvm_block_min_slots(const fvm_block_code *code) { return code->min_nslots; }
 
 bool fvm_block_enter(const fvm_block_code *code, const fvm_value *slots, size_t nslots,
                      int64_t *io, fvm_block_exit *out)

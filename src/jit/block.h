@@ -84,8 +84,6 @@ typedef struct fvm_block_exit {
 
 /* Words the io array of a run needs. */
 size_t fvm_block_io_words(const fvm_block_code *code);
-/* Slots a run reads (the highest used + 1). */
-size_t fvm_block_min_slots(const fvm_block_code *code);
 /* Run the code on slots[0..nslots): false, with nothing run, when the
  * slots are too few or their kinds differ from the compiled ones. The
  * native code works in io (fvm_block_io_words words); the slots are not

@@ -95,10 +95,8 @@ static void *block_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slot
 
 static void block_release(void *code) { fvm_block_free(code); }
 
-/* Runs go through run_block and fvm_jit_block_enter_region, which handle
- * the tier's exits, so the generic run hook is not used. */
 const fvm_jit_tier_ops fvm_block_tier = {FVM_JIT_BLOCK, block_eligible, block_compile,
-                                         block_release, NULL};
+                                         block_release};
 
 /* ---- the standalone API -------------------------------------------------------------- */
 

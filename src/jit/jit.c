@@ -453,13 +453,9 @@ static void linear_release(void *code)
     fvm_linear_free(code);
 }
 
-static bool linear_run(void *code, fvm_value *slots, size_t nslots, fvm_value *out)
-{
-    return fvm_linear_run(code, slots, nslots, out);
-}
 
 static const fvm_jit_tier_ops linear_tier = {FVM_JIT_LINEAR, linear_eligible, linear_compile,
-                                             linear_release, linear_run};
+                                             linear_release};
 
 /* The code generator of each tier this build has; NULL: not available. */
 static const fvm_jit_tier_ops *const tier_table[FVM_JIT_TIER_COUNT] = {&linear_tier,
@@ -489,7 +485,7 @@ static fvm_jit_status linear_lookup_run(fvm_jit *j, const fvm_chunk *c, fvm_valu
         return FVM_JIT_NOT_COMPILED;
     j->linear_last = code;
     j->linear_last_hash = c->op_hash;
-    if (!linear_run(code, slots, nslots, out))
+    if (!fvm_linear_run(code, slots, nslots, out))
         return FVM_JIT_NOT_COMPILED;
     fvm_jit_count_run(j, FVM_JIT_LINEAR);
     return FVM_JIT_OK;

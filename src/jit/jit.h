@@ -29,10 +29,6 @@ typedef struct fvm_jit_tier_ops {
     /* Release a handle compile returned (the context frees the machine
      * code itself with its code memory). */
     void (*release)(void *code);
-    /* Run a whole-chunk handle on slots[0..nslots), replacing the slots it
-     * writes: true with the result in *out, false (nothing changed) if the
-     * code declined at run time and the caller must interpret. */
-    bool (*run)(void *code, fvm_value *slots, size_t nslots, fvm_value *out);
 } fvm_jit_tier_ops;
 
 /* Code for c under tier t and subkey, or NULL when the caller must

@@ -51,15 +51,8 @@ static void fake_release(void *code)
     script.release_calls++;
 }
 
-static bool fake_run(void *code, fvm_value *slots, size_t nslots, fvm_value *out)
-{
-    (void)code, (void)slots, (void)nslots;
-    *out = fvm_int(1);
-    return true;
-}
-
 static const fvm_jit_tier_ops jit_ctx_tier = {FVM_JIT_BLOCK, fake_eligible, fake_compile,
-                                              fake_release, fake_run};
+                                              fake_release};
 
 static void script_reset(bool eligible, bool compile_ok)
 {

@@ -132,7 +132,7 @@ struct fvm_block_code {
 
 typedef struct sval {
     fvm_ir_ref r;
-    uint8_t t;      /* fvm_block_kind */
+    uint8_t t;      /* fvm_jit_kind */
     int32_t var;    /* the stack variable r was read from, unchanged; or -1 */
 } sval;
 

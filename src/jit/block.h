@@ -9,12 +9,12 @@
  *
  * Slot kinds: code is specialised on the kinds (typed.h: Int, Float, Bool, Undef,
  * other) of the slots the chunk uses, taken from the slot values at compile
- * time; fvm_block_run checks them again and declines on a mismatch.
+ * time; fvm_block_enter checks them again and declines on a mismatch.
  *
  * Exits: where the interpreter would produce something the native code does
  * not model (a zero divisor, an AWK division by zero, reading a slot that
  * holds a string), the code leaves through a guard whose snapshot names the
- * op to resume at and where every slot and stack value is. fvm_block_run
+ * op to resume at and where every slot and stack value is. fvm_block_enter
  * reports the exit with that state so a caller holding a VM can resume the
  * interpreter exactly there. */
 #ifndef FVM_JIT_BLOCK_H

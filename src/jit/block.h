@@ -4,7 +4,7 @@
  *
  * Eligibility is per op (fvm_block_op_ok): the numeric ops of the linear
  * tier, the jumps, the fused slot and loop ops, LoadUndef, Dup2, Nop and
- * the AWK divisions. Frames, calls, strings, collections and I/O are not.
+ * AWK's numeric ops. Frames, calls, strings, collections and I/O are not.
  * A compile may still decline (block.c explains when).
  *
  * Slot kinds: code is specialised on the kinds (typed.h: Int, Float, Bool, Undef,

@@ -171,6 +171,34 @@ void fvm_x64_align(fvm_x64_buf *b, unsigned align)
         put8(b, 0xcc);
 }
 
+void fvm_x64_align_nop(fvm_x64_buf *b, unsigned align)
+{
+    /* The recommended NOP of each length, 1 to 9 bytes (nop; xchg ax, ax;
+     * nop dword [rax]; ... nop word [rax + rax*1 + disp32]). */
+    static const uint8_t nops[9][9] = {
+        {0x90},
+        {0x66, 0x90},
+        {0x0f, 0x1f, 0x00},
+        {0x0f, 0x1f, 0x40, 0x00},
+        {0x0f, 0x1f, 0x44, 0x00, 0x00},
+        {0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00},
+        {0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00},
+        {0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
+        {0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
+    };
+    if (align == 0 || align > 64 || (align & (align - 1))) {
+        fail(b);
+        return;
+    }
+    size_t pad = (align - b->len % align) % align;
+    while (pad && !b->failed) {
+        size_t n = pad < 9 ? pad : 9;
+        for (size_t i = 0; i < n; i++)
+            put8(b, nops[n - 1][i]);
+        pad -= n;
+    }
+}
+
 void fvm_x64_data64(fvm_x64_buf *b, uint64_t v)
 {
     put64(b, v);

@@ -153,6 +153,9 @@ bool fvm_x64_patch_imm64(uint8_t *code, size_t len, uint32_t offset, uint64_t ad
 /* Pad with int3 up to a multiple of align (a power of two), e.g. before
  * constants that andpd/xorpd read. */
 void fvm_x64_align(fvm_x64_buf *b, unsigned align);
+/* Pad to a multiple of align (a power of two up to 64) with the fewest
+ * multi-byte NOPs, for code that runs through the padding (loop heads). */
+void fvm_x64_align_nop(fvm_x64_buf *b, unsigned align);
 /* Raw little-endian data, e.g. a constant pool after the code. */
 void fvm_x64_data64(fvm_x64_buf *b, uint64_t v);
 

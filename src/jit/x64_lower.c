@@ -38,6 +38,7 @@ typedef struct lower {
     fvm_x64_label *exits; /* per snapshot: its exit stub, or FVM_X64_UNBOUND */
     fvm_x64_label *blocks; /* per block: its label */
     fvm_ir_ref *first;     /* per block: its first live instruction, or 0 */
+    bool *loop_head;       /* per block: a jump from later in the code comes back to it */
     uint32_t *uses;        /* per value: operand and snapshot uses */
     fvm_x64_label sign_mask, abs_mask, epilogue;
     bool need_sign, need_abs;
@@ -709,6 +710,23 @@ static void constant_pool(lower *L)
         }
 }
 
+/* Blocks a jump or branch later in the code comes back to. */
+static bool *find_loop_heads(const lower *L)
+{
+    const fvm_ir_func *f = L->f;
+    bool *head = fvm_xcalloc(f->nblocks + 1, sizeof *head);
+    for (fvm_ir_ref r = 1; r < f->ninsts; r++) {
+        const fvm_ir_inst *in = &f->insts[r];
+        if (in->dead || (in->op != FVM_IR_JMP && in->op != FVM_IR_BR))
+            continue;
+        uint32_t targets[2] = {resolve(L, in->aux), resolve(L, (uint32_t)in->imm)};
+        for (int k = 0; k < (in->op == FVM_IR_BR ? 2 : 1); k++)
+            if (backward(L, r, targets[k]))
+                head[targets[k]] = true;
+    }
+    return head;
+}
+
 static uint32_t *count_uses(const fvm_ir_func *f)
 {
     uint32_t *uses = fvm_xcalloc(f->ninsts + 1, sizeof *uses);
@@ -749,6 +767,7 @@ bool fvm_x64_lower(const fvm_ir_func *f, const fvm_ra_result *ra, fvm_x64_buf *b
     for (fvm_ir_ref r = f->ninsts; r-- > 1;)
         if (!f->insts[r].dead)
             L.first[f->insts[r].block] = r;
+    L.loop_head = find_loop_heads(&L);
     bool ok = prologue(&L);
     if (!ok)
         *why_not = "more than two function parameters";
@@ -758,6 +777,8 @@ bool fvm_x64_lower(const fvm_ir_func *f, const fvm_ra_result *ra, fvm_x64_buf *b
             offsets[r] = (uint32_t)b->len;
         if (f->insts[r].block != block) {
             block = f->insts[r].block;
+            if (L.loop_head[block]) /* a loop's first instruction on a fetch boundary */
+                fvm_x64_align_nop(b, 16);
             fvm_x64_label_bind(b, L.blocks[block]);
         }
         if (!f->insts[r].dead && !lower_inst(&L, r)) {
@@ -781,6 +802,7 @@ bool fvm_x64_lower(const fvm_ir_func *f, const fvm_ra_result *ra, fvm_x64_buf *b
     free(L.blocks);
     free(L.uses);
     free(L.first);
+    free(L.loop_head);
     return ok;
 }
 

@@ -506,6 +506,34 @@ static void expect_listing(fvm_x64_buf *b, const char *const *want, size_t nwant
     cr_assert_eq(total, b->len);
 }
 
+/* NOP padding: from every misalignment, the fewest NOPs (one per 9 bytes)
+ * reach the boundary, and each decodes as a NOP. */
+Test(x64_emit, nop_padding)
+{
+    for (unsigned used = 0; used < 32; used++) {
+        fvm_x64_buf b;
+        fvm_x64_buf_init(&b, 0);
+        for (unsigned i = 0; i < used; i++)
+            fvm_x64_ret(&b);
+        fvm_x64_align_nop(&b, 32);
+        cr_assert(fvm_x64_finish(&b));
+        cr_assert_eq(b.len % 32, 0, "from %u", used);
+        size_t pad = b.len - used;
+        cs_insn *insn;
+        size_t n = cs_disasm(cs, b.code + used, pad, BASE_ADDR, 0, &insn);
+        cr_assert_eq(n, (pad + 8) / 9, "from %u: %zu instructions for %zu bytes", used, n, pad);
+        size_t total = 0;
+        for (size_t i = 0; i < n; i++) {
+            cr_assert_str_eq(insn[i].mnemonic, "nop");
+            total += insn[i].size;
+        }
+        cr_assert_eq(total, pad);
+        if (n)
+            cs_free(insn, n);
+        fvm_x64_buf_free(&b);
+    }
+}
+
 /* Backward and forward jumps in both sizes, for every condition. Offsets:
  * jcc8 = 2 bytes, jcc = 6, jmp8 = 2, jmp = 5. */
 Test(x64_emit, jumps_to_labels)

@@ -47,6 +47,7 @@ struct fvm_diskcache {
     fvm_diskcache_counts counts;
     int dfd;             /* the directory last opened (kept open), or -1 */
     char *dfd_path;      /* its path */
+    int64_t dfd_checked; /* when its owner and mode last passed (seconds) */
 };
 
 fvm_diskcache *fvm_diskcache_new(void)
@@ -549,9 +550,19 @@ static void forget_dir(fvm_diskcache *d)
     d->dfd_path = NULL;
 }
 
-/* The cache directory, open, checked (owner and mode, on every call: only
- * the path's opening is saved), and kept open for the next call: loads and
- * stores run with two system calls fewer. The descriptor belongs to d. */
+static int64_t now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+/* The cache directory, open, checked (owner and mode) and kept open for
+ * the next call, so loads and stores run with fewer system calls. The
+ * check is repeated when the directory is opened and then at most once a
+ * second: every file is checked on its own before it is loaded, which is
+ * what keeps another user's code out; the directory check guards against
+ * a directory opened up to others meanwhile. The descriptor belongs to d. */
 static int open_dir(fvm_diskcache *d, bool create, const char **dir_out)
 {
     const char *dir = fvm_diskcache_dir(d);
@@ -570,7 +581,11 @@ static int open_dir(fvm_diskcache *d, bool create, const char **dir_out)
         forget_dir(d);
         d->dfd = dfd;
         d->dfd_path = xstrdup(dir);
+        d->dfd_checked = -1;
     }
+    int64_t t = now_s();
+    if (d->dfd_checked >= 0 && t - d->dfd_checked < 1)
+        return d->dfd;
     struct stat st;
     const char *why = fstat(d->dfd, &st) != 0 ? "cannot stat" : untrusted(d, &st);
     if (why) {
@@ -578,6 +593,7 @@ static int open_dir(fvm_diskcache *d, bool create, const char **dir_out)
         forget_dir(d);
         return DIR_REFUSED;
     }
+    d->dfd_checked = t;
     return d->dfd;
 }
 

@@ -977,9 +977,13 @@ FVM_API void fvm_vm_raise(fvm_vm *vm, const char *msg);
  * memory: the value stack depth and the number of frames. */
 FVM_API void fvm_vm_set_limits(fvm_vm *vm, size_t max_stack, size_t max_frames);
 
-/* The JIT context the VM's runs may use (borrowed: keep it alive while the
- * VM has it; NULL, the default, runs everything in the interpreter). Kept
- * across fvm_vm_reset; several VMs may share one context on one thread. */
+/* The JIT context the VM's runs use (borrowed: keep it alive while the VM
+ * has it; NULL, the default, runs everything in the interpreter). With a
+ * context, fvm_vm_run runs each region of numeric ops that loops (or is
+ * long) through the block tier once the region has been entered more than
+ * block_threshold times, and the rest in the interpreter; results, slots,
+ * output and errors are the interpreter's in every case. Kept across
+ * fvm_vm_reset; several VMs may share one context on one thread. */
 FVM_API void fvm_vm_set_jit(fvm_vm *vm, fvm_jit *j);
 FVM_API fvm_jit *fvm_vm_jit(const fvm_vm *vm);
 

@@ -35,6 +35,7 @@
 #define MAX_DEPTH 64
 #define MAX_USED 128
 #define MAX_VERSIONS 8
+_Static_assert(MAX_USED + MAX_DEPTH <= FVM_BLOCK_IO_WORDS, "io holds every slot and stack value");
 
 bool fvm_block_op_ok(const fvm_chunk *c, size_t ip)
 {
@@ -123,7 +124,6 @@ struct fvm_block_code {
     uint32_t nexits;
     uint8_t *types;
     uint32_t ntypes;
-    uint32_t io_words;
     fvm_x64_buf image;    /* the code before it became executable */
     bool has_image;
 };
@@ -824,7 +824,6 @@ static fvm_block_code *finish(builder *B, fvm_mcode *arena, fvm_buf *dump_ir, fv
         code->nexits = (uint32_t)B->nexits;
         code->types = B->types;
         code->ntypes = (uint32_t)B->ntypes;
-        code->io_words = B->nused + MAX_DEPTH;
         code->image = xb;
         code->has_image = true;
         B->exits = NULL;
@@ -911,7 +910,6 @@ static fvm_value make_value(uint8_t t, int64_t bits)
     }
 }
 
-size_t fvm_block_io_words(const fvm_block_code *code) { return code->io_words; }
 
 
 bool fvm_block_enter(const fvm_block_code *code, const fvm_value *slots, size_t nslots,
@@ -1072,7 +1070,6 @@ fvm_block_code *fvm_block_from_meta(const void *meta, size_t len, void *entry, s
         }
         for (uint32_t k = 0; k < code->ntypes; k++)
             code->types[k] = (uint8_t)get32(&r, UINT8_MAX);
-        code->io_words = code->nused + MAX_DEPTH;
     }
     if (!r.ok || r.p != r.end || code->len != chunk_len || !exits_valid(code)) {
         fvm_block_free(code);

@@ -82,11 +82,12 @@ typedef struct fvm_block_exit {
     bool zero_divisor; /* left at a division whose divisor is 0 */
 } fvm_block_exit;
 
-/* Words the io array of a run needs. */
-size_t fvm_block_io_words(const fvm_block_code *code);
+/* Words the io array of a run needs at most: the used slots (up to 128)
+ * and the operand stack (up to 64). */
+#define FVM_BLOCK_IO_WORDS (128 + 64)
 /* Run the code on slots[0..nslots): false, with nothing run, when the
  * slots are too few or their kinds differ from the compiled ones. The
- * native code works in io (fvm_block_io_words words); the slots are not
+ * native code works in io (FVM_BLOCK_IO_WORDS words); the slots are not
  * changed: apply the result with fvm_block_write_slots and take the stack
  * values with fvm_block_stack_value. */
 bool fvm_block_enter(const fvm_block_code *code, const fvm_value *slots, size_t nslots,

@@ -112,9 +112,7 @@ static fvm_jit_status run_block(fvm_jit *j, const fvm_chunk *c, fvm_value *slots
     fvm_block_code *code = fvm_jit_code_for(j, &fvm_block_tier, c, key, slots, nslots, threshold);
     if (!code)
         return FVM_JIT_NOT_COMPILED;
-    int64_t small[256];
-    size_t words = fvm_block_io_words(code);
-    int64_t *io = words <= 256 ? small : fvm_xmalloc(words * sizeof *io);
+    int64_t io[FVM_BLOCK_IO_WORDS];
     fvm_block_exit x;
     fvm_jit_status st = FVM_JIT_NOT_COMPILED;
     if (fvm_block_enter(code, slots, nslots, io, &x)) {
@@ -127,8 +125,6 @@ static fvm_jit_status run_block(fvm_jit *j, const fvm_chunk *c, fvm_value *slots
                                       c->ops[x.ip].code == FVM_OP_AWK_MOD_JIT))
             *fvm_jit_awk_trap(j) = c->ops[x.ip].code == FVM_OP_AWK_DIV_JIT ? 1 : 2;
     }
-    if (io != small)
-        free(io);
     return st;
 }
 
@@ -380,17 +376,13 @@ int fvm_jit_block_enter_region(fvm_vm *vm)
                                             fvm_jit_get_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD));
     if (!code)
         return replaced;
-    int64_t small[256];
-    size_t words = fvm_block_io_words(code);
-    int64_t *io = words <= 256 ? small : fvm_xmalloc(words * sizeof *io);
+    int64_t io[FVM_BLOCK_IO_WORDS];
     fvm_block_exit x;
     bool ran = fvm_block_enter(code, slots, n, io, &x);
     if (ran) {
         resume(vm, r, code, &x, io);
         fvm_jit_count_run(j, FVM_JIT_BLOCK);
     }
-    if (io != small)
-        free(io);
     /* Code that stops at the region's first op (it met a value there it
      * leaves to the interpreter) must not be entered again for that op. */
     return ran && x.ip != 0 ? -1 : replaced;

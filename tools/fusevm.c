@@ -35,6 +35,7 @@ typedef struct command {
     unsigned options;
     const char *help;
     int (*run)(const cli_args *a);
+    const char *operand; /* what the one argument is called; NULL: FILE */
 } command;
 
 static int usage_error(const command *cmd, const char *what, const char *arg)
@@ -106,7 +107,8 @@ static int parse_args(const command *cmd, int argc, char **argv, cli_args *a)
             a->file = arg;
     }
     if (!a->help && !a->file) {
-        fprintf(stderr, "fusevm %s: missing FILE (try 'fusevm %s --help')\n", cmd->name, cmd->name);
+        fprintf(stderr, "fusevm %s: missing %s (try 'fusevm %s --help')\n", cmd->name,
+                cmd->operand ? cmd->operand : "FILE", cmd->name);
         return -1;
     }
     return 0;
@@ -406,7 +408,7 @@ static const command commands[] = {
      "\n"
      "A runtime error prints 'fusevm: error at op N (line L): MESSAGE' to\n"
      "standard error and exits with status 1.\n",
-     cmd_run},
+     cmd_run, NULL},
     {"asm", OPT_OUT,
      "Usage: fusevm asm FILE -o OUT\n"
      "\n"
@@ -415,7 +417,7 @@ static const command commands[] = {
      "\n"
      "  -o, --output OUT   the file to write\n"
      "  -h, --help         show this help\n",
-     cmd_asm},
+     cmd_asm, NULL},
     {"import", OPT_OUT,
      "Usage: fusevm import FILE.json -o OUT.fbc\n"
      "\n"
@@ -424,7 +426,7 @@ static const command commands[] = {
      "\n"
      "  -o, --output OUT   the file to write (\"-\" for standard output)\n"
      "  -h, --help         show this help\n",
-     cmd_asm},
+     cmd_asm, NULL},
     {"export", OPT_OUT,
      "Usage: fusevm export FILE -o OUT.json\n"
      "\n"
@@ -433,7 +435,7 @@ static const command commands[] = {
      "\n"
      "  -o, --output OUT   the file to write (\"-\" for standard output)\n"
      "  -h, --help         show this help\n",
-     cmd_export},
+     cmd_export, NULL},
     {"dis", OPT_ANNOTATE,
      "Usage: fusevm dis FILE [--annotate]\n"
      "\n"
@@ -443,7 +445,7 @@ static const command commands[] = {
      "  --annotate    comment each op with its index, and each fused op with\n"
      "                the ops it replaces\n"
      "  -h, --help    show this help\n",
-     cmd_dis},
+     cmd_dis, NULL},
     {"cache", 0,
      "Usage: fusevm cache dir|size|prune|clear\n"
      "\n"
@@ -458,7 +460,7 @@ static const command commands[] = {
      "The directory is FUSEVM_JIT_CACHE_DIR (off, none, 0, ... turn caching\n"
      "off), else $XDG_CACHE_HOME/fusevm-jit, else $HOME/.cache/fusevm-jit;\n"
      "the cap is FUSEVM_JIT_CACHE_MAX_BYTES (e.g. 64m; 0 for none), else 256 MiB.\n",
-     cmd_cache},
+     cmd_cache, "ACTION"},
 };
 
 static const command *find_command(const char *name)

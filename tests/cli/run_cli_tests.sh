@@ -312,6 +312,8 @@ expect "cache dir under XDG_CACHE_HOME" 0 "$WORK/xdg/fusevm-jit" "" \
     env -u FUSEVM_JIT_CACHE_DIR XDG_CACHE_HOME="$WORK/xdg" "$FUSEVM" cache dir
 expect "cache dir under HOME" 0 "$WORK/home/.cache/fusevm-jit" "" \
     env -u FUSEVM_JIT_CACHE_DIR -u XDG_CACHE_HOME HOME="$WORK/home" "$FUSEVM" cache dir
+expect "cache without an action" 2 "" "fusevm cache: missing ACTION (try 'fusevm cache --help')" \
+    "$FUSEVM" cache
 expect "cache size of a missing directory" 0 "0" "" env FUSEVM_JIT_CACHE_DIR="$JC" "$FUSEVM" cache size
 mkdir -m 700 "$JC"
 head -c 100 /dev/zero >"$JC/old.fjit"

@@ -6,10 +6,8 @@
  * directory and removes it. */
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
@@ -20,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fstest.h"
 #include "jit/diskcache.h"
 #include "jit/helpers.h"
 #include "jit/jit.h"
@@ -29,103 +28,16 @@
  * Fixtures
  * ------------------------------------------------------------------------ */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
 
-static void rm_rf(const char *dir)
-{
-    chmod(dir, 0700);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
-/* A fresh private directory for one test. */
-static char *tmp_dir(void)
-{
-    char *d = strdup("/tmp/fvm_dc_XXXXXX");
-    cr_assert_not_null(mkdtemp(d));
-    return d;
-}
 
-static char *path_in(const char *dir, const char *name)
-{
-    char *p;
-    cr_assert_geq(asprintf(&p, "%s/%s", dir, name), 0);
-    return p;
-}
 
-/* Names in dir that end with suffix (NULL: every entry but . and ..). */
-static size_t count_files(const char *dir, const char *suffix)
-{
-    DIR *dp = opendir(dir);
-    if (!dp)
-        return 0;
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(dp))) {
-        size_t len = strlen(e->d_name), m = suffix ? strlen(suffix) : 0;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        n += !suffix || (len > m && strcmp(e->d_name + len - m, suffix) == 0);
-    }
-    closedir(dp);
-    return n;
-}
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(*len ? *len : 1);
-    cr_assert_eq(fread(b, 1, *len, f), *len);
-    fclose(f);
-    return b;
-}
 
-/* Replace path's content (keeping its owner and mode). */
-static void write_file(const char *path, const void *bytes, size_t len)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(write(fd, bytes, len), (ssize_t)len);
-    close(fd);
-}
 
-static void set_env(const char *name, const char *value)
-{
-    if (value)
-        setenv(name, value, 1);
-    else
-        unsetenv(name);
-}
 
-/* The environment variables the cache reads, saved and restored. */
-static const char *const env_names[] = {"FUSEVM_JIT_CACHE_DIR", "FUSEVM_JIT_CACHE_MAX_BYTES",
-                                        "XDG_CACHE_HOME", "HOME", "TMPDIR"};
-#define NENV (sizeof env_names / sizeof env_names[0])
-static char *saved_env[NENV];
 
-static void save_env(void)
-{
-    for (size_t i = 0; i < NENV; i++) {
-        const char *v = getenv(env_names[i]);
-        saved_env[i] = v ? strdup(v) : NULL;
-    }
-}
 
-static void restore_env(void)
-{
-    for (size_t i = 0; i < NENV; i++) {
-        set_env(env_names[i], saved_env[i]);
-        free(saved_env[i]);
-        saved_env[i] = NULL;
-    }
-}
 
 /* ------------------------------------------------------------------------
  * Code to store: double f(const double *xy) = pow(xy[0], xy[1]) + bias,
@@ -230,7 +142,7 @@ static const char *load_reason(const char *dir, const fvm_diskcache_key *k, bool
  * Settings
  * ------------------------------------------------------------------------ */
 
-TestSuite(jit_diskcache, .init = save_env, .fini = restore_env);
+TestSuite(jit_diskcache, .init = fst_save_env, .fini = fst_restore_env);
 
 Test(jit_diskcache, default_resolution_order)
 {
@@ -288,7 +200,7 @@ Test(jit_diskcache, explicit_setting_wins_and_reverts)
 
 Test(jit_diskcache, public_api_on_a_context)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     fvm_jit *j = fvm_jit_new();
     unsetenv("FUSEVM_JIT_CACHE_DIR");
     setenv("HOME", "/home/u", 1);
@@ -300,8 +212,8 @@ Test(jit_diskcache, public_api_on_a_context)
     cr_assert_eq(fvm_jit_cache_size_bytes(j), 0);
     store_pow(dir, &key_a, 0.5);
     size_t len;
-    char *p = path_in(dir, BLOB_A);
-    free(read_file(p, &len));
+    char *p = fst_path_in(dir, BLOB_A);
+    free(fst_read_file(p, &len));
     cr_assert_eq(fvm_jit_cache_size_bytes(j), (int64_t)len);
     fvm_jit_set_cache_max_bytes(j, 1);
     cr_assert_eq(fvm_jit_cache_max_bytes(j), 1);
@@ -318,7 +230,7 @@ Test(jit_diskcache, public_api_on_a_context)
     cr_assert_eq(fvm_jit_prune_cache(j), 0);
     cr_assert_eq(fvm_jit_clear_cache(j), 0);
     fvm_jit_free(j);
-    rm_rf(dir);
+    fst_rm_rf(dir);
     free(dir);
     free(p);
 }
@@ -371,7 +283,7 @@ Test(jit_diskcache, max_bytes_resolution)
 
 Test(jit_diskcache, disabled_stores_and_loads_nothing)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     test_code t;
     emit_pow(&t, 0.5, 0);
     fvm_diskcache *d = fvm_diskcache_new();
@@ -379,7 +291,7 @@ Test(jit_diskcache, disabled_stores_and_loads_nothing)
     fvm_diskcache_set_dir(d, FVM_JIT_CACHE_OFF);
     fvm_diskcache_code c = code_of(&t, NULL);
     cr_assert_not(fvm_diskcache_store(d, &key_a, &c));
-    cr_assert_eq(count_files(dir, NULL), 0);
+    cr_assert_eq(fst_count_files(dir, NULL), 0);
     fvm_diskcache_set_dir(d, NULL);
     cr_assert(fvm_diskcache_store(d, &key_a, &c));
     fvm_diskcache_set_dir(d, FVM_JIT_CACHE_OFF);
@@ -389,7 +301,7 @@ Test(jit_diskcache, disabled_stores_and_loads_nothing)
     fvm_mcode_free(mc);
     fvm_diskcache_free(d);
     fvm_x64_buf_free(&t.b);
-    rm_rf(dir);
+    fst_rm_rf(dir);
     free(dir);
 }
 
@@ -399,7 +311,7 @@ Test(jit_diskcache, disabled_stores_and_loads_nothing)
 
 Test(jit_diskcache, round_trip_with_a_helper_relocation)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     test_code t;
     emit_pow(&t, 0.5, 0);
     fvm_diskcache *d = cache_on(dir);
@@ -407,13 +319,13 @@ Test(jit_diskcache, round_trip_with_a_helper_relocation)
     c.cpu_features = FVM_X64_CPU_SSE41;
     cr_assert(fvm_diskcache_store(d, &key_a, &c));
 
-    char *p = path_in(dir, BLOB_A);
+    char *p = fst_path_in(dir, BLOB_A);
     struct stat st;
     cr_assert_eq(stat(p, &st), 0);
     cr_assert_eq(st.st_mode & 0777, 0600);
-    cr_assert_eq(count_files(dir, NULL), 1);
+    cr_assert_eq(fst_count_files(dir, NULL), 1);
     size_t len;
-    uint8_t *blob = read_file(p, &len);
+    uint8_t *blob = fst_read_file(p, &len);
     cr_assert_eq(len, 69 + 10 + t.b.len + 16 + 8);
     cr_assert_eq(memcmp(blob, "FVMJIT\x1a\n", 8), 0);
     /* The helper's address is not on disk. */
@@ -444,14 +356,14 @@ Test(jit_diskcache, round_trip_with_a_helper_relocation)
     fvm_mcode_free(mc);
     fvm_diskcache_free(d);
     fvm_x64_buf_free(&t.b);
-    rm_rf(dir);
+    fst_rm_rf(dir);
     free(dir);
     free(p);
 }
 
 Test(jit_diskcache, fresh_context_and_process_load)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     store_pow(dir, &key_a, 0.5);
     fvm_jit *j = fvm_jit_new();
     fvm_jit_set_cache_dir(j, dir);
@@ -468,33 +380,33 @@ Test(jit_diskcache, fresh_context_and_process_load)
     int status;
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    rm_rf(dir);
+    fst_rm_rf(dir);
     free(dir);
 }
 
 Test(jit_diskcache, missing_file_is_a_plain_miss)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     bool hit;
     cr_assert_null(load_reason(dir, &key_a, &hit));
     cr_assert_not(hit);
-    char *gone = path_in(dir, "not/here");
+    char *gone = fst_path_in(dir, "not/here");
     cr_assert_null(load_reason(gone, &key_a, &hit));
     cr_assert_not(hit);
-    cr_assert_eq(count_files(dir, NULL), 0);
-    rm_rf(dir);
+    cr_assert_eq(fst_count_files(dir, NULL), 0);
+    fst_rm_rf(dir);
     free(dir);
     free(gone);
 }
 
 Test(jit_diskcache, store_creates_parents_0700)
 {
-    char *top = tmp_dir();
-    char *dir = path_in(top, "a/b/c");
+    char *top = fst_tmp_dir("dc");
+    char *dir = fst_path_in(top, "a/b/c");
     store_pow(dir, &key_a, 0.5);
     const char *levels[] = {"a", "a/b", "a/b/c"};
     for (size_t i = 0; i < 3; i++) {
-        char *p = path_in(top, levels[i]);
+        char *p = fst_path_in(top, levels[i]);
         struct stat st;
         cr_assert_eq(stat(p, &st), 0);
         cr_assert_eq(st.st_mode & 0777, 0700, "%s", p);
@@ -503,14 +415,14 @@ Test(jit_diskcache, store_creates_parents_0700)
     bool hit;
     load_reason(dir, &key_a, &hit);
     cr_assert(hit);
-    rm_rf(top);
+    fst_rm_rf(top);
     free(top);
     free(dir);
 }
 
 Test(jit_diskcache, store_refuses_malformed_code)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     test_code t;
     emit_pow(&t, 0.5, 0);
     fvm_diskcache *d = cache_on(dir);
@@ -538,10 +450,10 @@ Test(jit_diskcache, store_refuses_malformed_code)
     fvm_diskcache_counts n;
     fvm_diskcache_counts_get(d, &n);
     cr_assert_eq(n.store_failures, 6);
-    cr_assert_eq(count_files(dir, NULL), 0);
+    cr_assert_eq(fst_count_files(dir, NULL), 0);
     fvm_diskcache_free(d);
     fvm_x64_buf_free(&t.b);
-    rm_rf(dir);
+    fst_rm_rf(dir);
     free(dir);
 }
 
@@ -566,10 +478,10 @@ static void put32(uint8_t *b, size_t at, uint32_t v)
  * expect the load to refuse it for why. */
 static void expect_reject(const char *dir, uint8_t *blob, size_t len, bool fix, const char *why)
 {
-    char *p = path_in(dir, BLOB_A);
+    char *p = fst_path_in(dir, BLOB_A);
     if (fix)
         fix_checksum(blob, len);
-    write_file(p, blob, len);
+    fst_write_file(p, blob, len);
     bool hit;
     const char *got = load_reason(dir, &key_a, &hit);
     cr_assert_not(hit, "expected '%s'", why);
@@ -580,41 +492,41 @@ static void expect_reject(const char *dir, uint8_t *blob, size_t len, bool fix, 
 
 Test(jit_diskcache, truncated_at_every_length)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     store_pow(dir, &key_a, 0.5);
-    char *p = path_in(dir, BLOB_A);
+    char *p = fst_path_in(dir, BLOB_A);
     size_t len;
-    uint8_t *blob = read_file(p, &len);
+    uint8_t *blob = fst_read_file(p, &len);
     for (size_t n = 0; n < len; n++) {
-        write_file(p, blob, n);
+        fst_write_file(p, blob, n);
         bool hit;
         const char *why = load_reason(dir, &key_a, &hit);
         cr_assert_not(hit, "length %zu loaded", n);
         cr_assert_not_null(why);
     }
     expect_reject(dir, (uint8_t *)"not a real blob", 15, false, "truncated");
-    write_file(p, blob, len);
+    fst_write_file(p, blob, len);
     bool hit;
     load_reason(dir, &key_a, &hit);
     cr_assert(hit);
     free(blob);
     free(p);
-    rm_rf(dir);
+    fst_rm_rf(dir);
     free(dir);
 }
 
 Test(jit_diskcache, every_byte_flipped)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     store_pow(dir, &key_a, 0.5);
-    char *p = path_in(dir, BLOB_A);
+    char *p = fst_path_in(dir, BLOB_A);
     size_t len;
-    uint8_t *blob = read_file(p, &len);
+    uint8_t *blob = fst_read_file(p, &len);
     static const uint8_t masks[] = {0x01, 0x80, 0xff};
     for (size_t i = 0; i < len; i++) {
         for (size_t m = 0; m < sizeof masks; m++) {
             blob[i] ^= masks[m];
-            write_file(p, blob, len);
+            fst_write_file(p, blob, len);
             bool hit;
             const char *why = load_reason(dir, &key_a, &hit);
             cr_assert_not(hit, "byte %zu ^ %#x loaded", i, masks[m]);
@@ -624,7 +536,7 @@ Test(jit_diskcache, every_byte_flipped)
     }
     free(blob);
     free(p);
-    rm_rf(dir);
+    fst_rm_rf(dir);
     free(dir);
 }
 
@@ -635,11 +547,11 @@ enum { AT_VERSION = 8, AT_FP = 12, AT_CPU = 20, AT_OP = 24, AT_SUB = 32, AT_VERI
 
 Test(jit_diskcache, each_field_is_verified)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     store_pow(dir, &key_a, 0.5);
-    char *p = path_in(dir, BLOB_A);
+    char *p = fst_path_in(dir, BLOB_A);
     size_t len;
-    uint8_t *orig = read_file(p, &len);
+    uint8_t *orig = fst_read_file(p, &len);
     uint8_t *b = malloc(len + 16);
     size_t code_len = orig[AT_CODE_LEN] | (size_t)orig[AT_CODE_LEN + 1] << 8;
     size_t relocs = HEADER + 4 + code_len; /* meta is "meta" */
@@ -683,8 +595,8 @@ Test(jit_diskcache, each_field_is_verified)
     expect_reject(dir, b, len + 8, false, "trailing bytes");
     /* The same blob under another key's name. */
     fvm_diskcache_key other = {FVM_JIT_BLOCK, key_a.op_hash, 0, 0};
-    char *q = path_in(dir, "0123456789abcdef.0000000000000000.blk.fjit");
-    write_file(q, orig, len);
+    char *q = fst_path_in(dir, "0123456789abcdef.0000000000000000.blk.fjit");
+    fst_write_file(q, orig, len);
     bool hit;
     load_reason(dir, &other, &hit);
     cr_assert_not(hit);
@@ -696,13 +608,13 @@ Test(jit_diskcache, each_field_is_verified)
     free(b);
     free(orig);
     free(p);
-    rm_rf(dir);
+    fst_rm_rf(dir);
     free(dir);
 }
 
 Test(jit_diskcache, verify_word_and_cpu_features)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     test_code t;
     emit_pow(&t, 0.5, 0);
     fvm_diskcache *d = cache_on(dir);
@@ -725,7 +637,7 @@ Test(jit_diskcache, verify_word_and_cpu_features)
     fvm_mcode_free(mc);
     fvm_diskcache_free(d);
     fvm_x64_buf_free(&t.b);
-    rm_rf(dir);
+    fst_rm_rf(dir);
     free(dir);
 }
 
@@ -740,7 +652,7 @@ static void redirect(void)
 
 Test(jit_diskcache, group_or_world_writable_directory_refused, .init = redirect)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     store_pow(dir, &key_a, 0.5);
     static const mode_t modes[] = {0777, 0770, 0720};
     for (size_t i = 0; i < 3; i++) {
@@ -761,7 +673,7 @@ Test(jit_diskcache, group_or_world_writable_directory_refused, .init = redirect)
     fvm_diskcache_key k2 = {FVM_JIT_LINEAR, 2, 0, 0};
     fvm_diskcache_code c = code_of(&t, NULL);
     cr_assert_not(fvm_diskcache_store(d, &k2, &c));
-    cr_assert_eq(count_files(dir, NULL), 1);
+    cr_assert_eq(fst_count_files(dir, NULL), 1);
     fvm_mcode_free(mc);
     fvm_diskcache_free(d);
     fvm_x64_buf_free(&t.b);
@@ -780,15 +692,15 @@ Test(jit_diskcache, group_or_world_writable_directory_refused, .init = redirect)
                   0);
     cr_assert_stderr_eq_str(want);
     free(want);
-    rm_rf(dir);
+    fst_rm_rf(dir);
     free(dir);
 }
 
 Test(jit_diskcache, writable_file_refused, .init = redirect)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     store_pow(dir, &key_a, 0.5);
-    char *p = path_in(dir, BLOB_A);
+    char *p = fst_path_in(dir, BLOB_A);
     chmod(p, 0620);
     bool hit;
     cr_assert_str_eq(load_reason(dir, &key_a, &hit), "writable by group or others");
@@ -808,7 +720,7 @@ Test(jit_diskcache, writable_file_refused, .init = redirect)
     cr_assert_stderr_eq_str(want);
     free(want);
     free(p);
-    rm_rf(dir);
+    fst_rm_rf(dir);
     free(dir);
 }
 
@@ -816,7 +728,7 @@ Test(jit_diskcache, writable_file_refused, .init = redirect)
  * loader expects is changed instead (fvm_diskcache_set_host). */
 Test(jit_diskcache, foreign_owner_refused, .init = redirect)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     store_pow(dir, &key_a, 0.5);
     fvm_diskcache *d = cache_on(dir);
     fvm_diskcache_set_host(d, geteuid() + 1, 0);
@@ -835,7 +747,7 @@ Test(jit_diskcache, foreign_owner_refused, .init = redirect)
                   0);
     cr_assert_stderr_eq_str(want);
     free(want);
-    rm_rf(dir);
+    fst_rm_rf(dir);
     free(dir);
 }
 
@@ -846,9 +758,9 @@ Test(jit_diskcache, real_foreign_owner_refused, .init = redirect)
         cr_skip_test("chown to another user needs root; foreign_owner_refused covers the check");
         return;
     }
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     store_pow(dir, &key_a, 0.5);
-    char *p = path_in(dir, BLOB_A);
+    char *p = fst_path_in(dir, BLOB_A);
     cr_assert_eq(chown(p, 65534, 65534), 0);
     bool hit;
     cr_assert_str_eq(load_reason(dir, &key_a, &hit), "not owned by the current user");
@@ -860,15 +772,15 @@ Test(jit_diskcache, real_foreign_owner_refused, .init = redirect)
     load_reason(dir, &key_a, &hit);
     cr_assert(hit);
     free(p);
-    rm_rf(dir);
+    fst_rm_rf(dir);
     free(dir);
 }
 
 Test(jit_diskcache, symlink_and_non_regular_files_refused)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     store_pow(dir, &key_a, 0.5);
-    char *p = path_in(dir, BLOB_A), *real = path_in(dir, "real.bin");
+    char *p = fst_path_in(dir, BLOB_A), *real = fst_path_in(dir, "real.bin");
     cr_assert_eq(rename(p, real), 0);
     cr_assert_eq(symlink(real, p), 0);
     bool hit;
@@ -879,7 +791,7 @@ Test(jit_diskcache, symlink_and_non_regular_files_refused)
     cr_assert_not(hit);
     free(p);
     free(real);
-    rm_rf(dir);
+    fst_rm_rf(dir);
     free(dir);
 }
 
@@ -893,23 +805,23 @@ Test(jit_diskcache, unwritable_directory_leaves_nothing)
         cr_skip_test("root ignores directory permissions");
         return;
     }
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     chmod(dir, 0500);
     test_code t;
     emit_pow(&t, 0.5, 0);
     fvm_diskcache *d = cache_on(dir);
     fvm_diskcache_code c = code_of(&t, NULL);
     cr_assert_not(fvm_diskcache_store(d, &key_a, &c));
-    cr_assert_eq(count_files(dir, NULL), 0);
+    cr_assert_eq(fst_count_files(dir, NULL), 0);
     /* A directory that cannot be created. */
-    char *sub = path_in(dir, "x/y");
+    char *sub = fst_path_in(dir, "x/y");
     fvm_diskcache_set_dir(d, sub);
     cr_assert_not(fvm_diskcache_store(d, &key_a, &c));
-    cr_assert_eq(count_files(dir, NULL), 0);
+    cr_assert_eq(fst_count_files(dir, NULL), 0);
     fvm_diskcache_free(d);
     fvm_x64_buf_free(&t.b);
     free(sub);
-    rm_rf(dir);
+    fst_rm_rf(dir);
     free(dir);
 }
 
@@ -917,16 +829,16 @@ Test(jit_diskcache, unwritable_directory_leaves_nothing)
  * temporary; this works as root too. */
 Test(jit_diskcache, failed_rename_leaves_no_temporary)
 {
-    char *dir = tmp_dir();
-    char *p = path_in(dir, BLOB_A);
+    char *dir = fst_tmp_dir("dc");
+    char *p = fst_path_in(dir, BLOB_A);
     cr_assert_eq(mkdir(p, 0700), 0);
     test_code t;
     emit_pow(&t, 0.5, 0);
     fvm_diskcache *d = cache_on(dir);
     fvm_diskcache_code c = code_of(&t, NULL);
     cr_assert_not(fvm_diskcache_store(d, &key_a, &c));
-    cr_assert_eq(count_files(dir, NULL), 1);
-    cr_assert_eq(count_files(dir, ".tmp"), 0);
+    cr_assert_eq(fst_count_files(dir, NULL), 1);
+    cr_assert_eq(fst_count_files(dir, ".tmp"), 0);
     fvm_diskcache_counts n;
     fvm_diskcache_counts_get(d, &n);
     cr_assert_eq(n.store_failures, 1);
@@ -936,21 +848,21 @@ Test(jit_diskcache, failed_rename_leaves_no_temporary)
     fvm_diskcache_free(d);
     fvm_x64_buf_free(&t.b);
     free(p);
-    rm_rf(dir);
+    fst_rm_rf(dir);
     free(dir);
 }
 
 Test(jit_diskcache, stale_temporaries_reaped_others_kept)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     static const char *const names[] = {
         "0123456789abcdef.0000000000000000.lin.123.4.89abcdef.tmp", /* ours, old */
         "0123456789abcdef.0000000000000000.blk.99.1.0000ffff.tmp",  /* ours, fresh */
         "foo.tmp", "keep.txt", "0123456789abcdef.0000000000000000.lin.1.2.tmp",
     };
     for (size_t i = 0; i < 5; i++) {
-        char *p = path_in(dir, names[i]);
-        write_file(p, "x", 1);
+        char *p = fst_path_in(dir, names[i]);
+        fst_write_file(p, "x", 1);
         struct timespec old[2] = {{1000, 0}, {1000, 0}};
         if (i != 1)
             utimensat(AT_FDCWD, p, old, 0);
@@ -958,14 +870,14 @@ Test(jit_diskcache, stale_temporaries_reaped_others_kept)
     }
     fvm_diskcache *d = cache_on(dir);
     cr_assert_eq(fvm_diskcache_prune(d), 0);
-    cr_assert_eq(count_files(dir, NULL), 4);
-    char *p = path_in(dir, names[0]);
+    cr_assert_eq(fst_count_files(dir, NULL), 4);
+    char *p = fst_path_in(dir, names[0]);
     cr_assert_neq(access(p, F_OK), 0);
     cr_assert_eq(fvm_diskcache_clear(d), 0);
-    cr_assert_eq(count_files(dir, NULL), 4);
+    cr_assert_eq(fst_count_files(dir, NULL), 4);
     fvm_diskcache_free(d);
     free(p);
-    rm_rf(dir);
+    fst_rm_rf(dir);
     free(dir);
 }
 
@@ -1038,7 +950,7 @@ static int run_process(const char *dir, unsigned proc)
 
 Test(jit_diskcache, concurrent_processes_and_threads, .timeout = 120)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     pid_t pids[WORKERS];
     for (unsigned i = 0; i < WORKERS; i++) {
         pids[i] = fork();
@@ -1052,9 +964,9 @@ Test(jit_diskcache, concurrent_processes_and_threads, .timeout = 120)
         cr_assert(WIFEXITED(status), "worker %u died", i);
         cr_assert_eq(WEXITSTATUS(status), 0, "worker %u failed with %d", i, WEXITSTATUS(status));
     }
-    cr_assert_eq(count_files(dir, ".tmp"), 0);
-    cr_assert_eq(count_files(dir, NULL), 4 + WORKERS * THREADS);
-    rm_rf(dir);
+    cr_assert_eq(fst_count_files(dir, ".tmp"), 0);
+    cr_assert_eq(fst_count_files(dir, NULL), 4 + WORKERS * THREADS);
+    fst_rm_rf(dir);
     free(dir);
 }
 
@@ -1070,20 +982,20 @@ static void ten_blobs(const char *dir)
     for (int i = 0; i < 10; i++) {
         char name[32];
         snprintf(name, sizeof name, "blob%d.fjit", i);
-        char *p = path_in(dir, name);
-        write_file(p, data, sizeof data);
+        char *p = fst_path_in(dir, name);
+        fst_write_file(p, data, sizeof data);
         struct timespec t[2] = {{1000 + i, 0}, {1000 + i, 0}};
         cr_assert_eq(utimensat(AT_FDCWD, p, t, 0), 0);
         free(p);
     }
-    char *keep = path_in(dir, "keep.txt");
-    write_file(keep, "keep", 4);
+    char *keep = fst_path_in(dir, "keep.txt");
+    fst_write_file(keep, "keep", 4);
     free(keep);
 }
 
 static bool exists(const char *dir, const char *name)
 {
-    char *p = path_in(dir, name);
+    char *p = fst_path_in(dir, name);
     bool ok = access(p, F_OK) == 0;
     free(p);
     return ok;
@@ -1091,7 +1003,7 @@ static bool exists(const char *dir, const char *name)
 
 Test(jit_diskcache, prune_oldest_first_to_80_percent)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     ten_blobs(dir);
     fvm_diskcache *d = cache_on(dir);
     cr_assert_eq(fvm_diskcache_size(d), 1000);
@@ -1110,34 +1022,34 @@ Test(jit_diskcache, prune_oldest_first_to_80_percent)
     cr_assert(exists(dir, "keep.txt"));
     cr_assert_eq(fvm_diskcache_prune(d), 0);
     fvm_diskcache_free(d);
-    rm_rf(dir);
+    fst_rm_rf(dir);
     free(dir);
 }
 
 Test(jit_diskcache, clear_and_size)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     ten_blobs(dir);
     fvm_diskcache *d = cache_on(dir);
     cr_assert_eq(fvm_diskcache_clear(d), 10);
     cr_assert_eq(fvm_diskcache_size(d), 0);
     cr_assert(exists(dir, "keep.txt"));
-    cr_assert_eq(count_files(dir, NULL), 1);
+    cr_assert_eq(fst_count_files(dir, NULL), 1);
     cr_assert_eq(fvm_diskcache_clear(d), 0);
-    char *gone = path_in(dir, "nothing");
+    char *gone = fst_path_in(dir, "nothing");
     fvm_diskcache_set_dir(d, gone);
     cr_assert_eq(fvm_diskcache_size(d), 0);
     cr_assert_eq(fvm_diskcache_clear(d), 0);
     cr_assert_eq(fvm_diskcache_prune(d), 0);
     fvm_diskcache_free(d);
     free(gone);
-    rm_rf(dir);
+    fst_rm_rf(dir);
     free(dir);
 }
 
 Test(jit_diskcache, stores_keep_the_directory_under_its_cap)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("dc");
     test_code t;
     emit_pow(&t, 0.5, 0);
     fvm_diskcache *d = cache_on(dir);
@@ -1161,6 +1073,6 @@ Test(jit_diskcache, stores_keep_the_directory_under_its_cap)
     fvm_mcode_free(mc);
     fvm_diskcache_free(d);
     fvm_x64_buf_free(&t.b);
-    rm_rf(dir);
+    fst_rm_rf(dir);
     free(dir);
 }

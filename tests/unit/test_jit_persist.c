@@ -13,7 +13,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fstest.h"
 #include "jit/block.h"
 #include "jit/jit.h"
 
@@ -30,36 +30,10 @@
  * Files and directories
  * ------------------------------------------------------------------------ */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
 
-static void rm_rf(const char *dir)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
-static char *tmp_dir(void)
-{
-    char *d = strdup("/tmp/fvm_persist_XXXXXX");
-    cr_assert_not_null(mkdtemp(d));
-    return d;
-}
 
-static void drop_dir(char *dir)
-{
-    rm_rf(dir);
-    free(dir);
-}
 
-static char *path_in(const char *dir, const char *name)
-{
-    char *p;
-    cr_assert_geq(asprintf(&p, "%s/%s", dir, name), 0);
-    return p;
-}
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -91,46 +65,23 @@ static size_t list_files(const char *dir, const char *suffix, char **name)
     return n;
 }
 
-static size_t count_files(const char *dir, const char *suffix)
-{
-    return list_files(dir, suffix, NULL);
-}
 
 /* The path of the only file in dir ending with suffix. */
 static char *only_file(const char *dir, const char *suffix)
 {
     char *name = NULL;
     cr_assert_eq(list_files(dir, suffix, &name), 1, "expected one *%s in %s", suffix, dir);
-    char *p = path_in(dir, name);
+    char *p = fst_path_in(dir, name);
     free(name);
     return p;
 }
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(*len ? *len : 1);
-    cr_assert_eq(fread(b, 1, *len, f), *len);
-    fclose(f);
-    return b;
-}
 
-static void write_file(const char *path, const void *bytes, size_t len)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(write(fd, bytes, len), (ssize_t)len);
-    close(fd);
-}
 
 static bool same_file(const char *path, const uint8_t *bytes, size_t len)
 {
     size_t n;
-    uint8_t *b = read_file(path, &n);
+    uint8_t *b = fst_read_file(path, &n);
     bool same = n == len && memcmp(b, bytes, len) == 0;
     free(b);
     return same;
@@ -166,37 +117,11 @@ static char *blob_name(const char *dir, uint64_t op_hash, uint64_t subkey, const
  * The environment
  * ------------------------------------------------------------------------ */
 
-static const char *const env_names[] = {"FUSEVM_JIT_CACHE_DIR", "FUSEVM_JIT_CACHE_MAX_BYTES",
-                                        "XDG_CACHE_HOME", "HOME", "TMPDIR"};
-#define NENV (sizeof env_names / sizeof env_names[0])
-static char *saved_env[NENV];
 
-static void set_env(const char *name, const char *value)
-{
-    if (value)
-        setenv(name, value, 1);
-    else
-        unsetenv(name);
-}
 
-static void save_env(void)
-{
-    for (size_t i = 0; i < NENV; i++) {
-        const char *v = getenv(env_names[i]);
-        saved_env[i] = v ? strdup(v) : NULL;
-    }
-}
 
-static void restore_env(void)
-{
-    for (size_t i = 0; i < NENV; i++) {
-        set_env(env_names[i], saved_env[i]);
-        free(saved_env[i]);
-        saved_env[i] = NULL;
-    }
-}
 
-TestSuite(jit_persist, .init = save_env, .fini = restore_env);
+TestSuite(jit_persist, .init = fst_save_env, .fini = fst_restore_env);
 
 /* ------------------------------------------------------------------------
  * Chunks, contexts and runs
@@ -371,27 +296,27 @@ static const fvm_value int_slots[NS] = {{FVM_T_INT, 0, {.i = 0}}, {FVM_T_INT, 0,
 
 Test(jit_persist, leaf_matches_interp_and_leaves_one_linear_blob)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("persist");
     fvm_chunk *c = chunk_of(OPS(FVM_LOAD_INT(2), FVM_LOAD_INT(3), FVM_ADD(), FVM_LOAD_INT(4), FVM_MUL()));
     outcome o = run_fresh(dir, LIN, c, NULL, 0);
     cr_assert_eq(o.st, FVM_JIT_OK);
     EXPECT_VALUE(o.out, fvm_int(20), "(2+3)*4");
     expect_cold(&o, "leaf");
     cr_assert_eq(o.k.runs[FVM_JIT_LINEAR], 1);
-    cr_assert_eq(count_files(dir, NULL), 1);
+    cr_assert_eq(fst_count_files(dir, NULL), 1);
     char *want = blob_name(dir, fvm_chunk_op_hash(c), fvm_jit_slot_kinds_key(NULL, 0), "lin");
     struct stat st;
     cr_assert_eq(stat(want, &st), 0, "expected %s", want);
     cr_assert(S_ISREG(st.st_mode));
     free(want);
     fvm_chunk_free(c);
-    drop_dir(dir);
+    fst_drop_dir(dir);
 }
 
 Test(jit_persist, pow_through_a_helper_relocation)
 {
     /* Ours: Pow is a Float, 2 ** 10 is 1024.0. */
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("persist");
     fvm_chunk *c = chunk_of(OPS(FVM_LOAD_INT(2), FVM_LOAD_INT(10), FVM_POW()));
     outcome o = run_fresh(dir, LIN, c, NULL, 0);
     cr_assert_eq(o.st, FVM_JIT_OK);
@@ -410,7 +335,7 @@ Test(jit_persist, pow_through_a_helper_relocation)
     EXPECT_VALUE(o.out, fvm_float(1024.0), "s0 ** s1 cold");
     char *path = blob_name(dir, fvm_chunk_op_hash(c), fvm_jit_slot_kinds_key(a, 2), "lin");
     size_t len;
-    uint8_t *blob = read_file(path, &len);
+    uint8_t *blob = fst_read_file(path, &len);
     cr_assert_gt(len, BLOB_NRELOCS + 4);
     cr_assert_geq(blob_u32(blob, BLOB_NRELOCS), 1, "Pow calls its helper through a relocation");
     free(blob);
@@ -421,12 +346,12 @@ Test(jit_persist, pow_through_a_helper_relocation)
     EXPECT_VALUE(o.out, want.out, "3 ** -2 warm");
     EXPECT_VALUE(o.out, fvm_float(1.0 / 9.0), "3 ** -2");
     fvm_chunk_free(c);
-    drop_dir(dir);
+    fst_drop_dir(dir);
 }
 
 Test(jit_persist, floats_and_integral_load_float)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("persist");
     fvm_chunk *c = chunk_of(OPS(FVM_LOAD_FLOAT(1.5), FVM_LOAD_FLOAT(2.5), FVM_ADD()));
     fvm_chunk *integral = chunk_of(OPS(FVM_LOAD_FLOAT(2.0), FVM_LOAD_FLOAT(3.0), FVM_MUL()));
     for (int pass = 0; pass < 2; pass++) {
@@ -440,15 +365,15 @@ Test(jit_persist, floats_and_integral_load_float)
             expect_warm(&p, "integral float");
         }
     }
-    cr_assert_eq(count_files(dir, ".lin.fjit"), 2);
+    cr_assert_eq(fst_count_files(dir, ".lin.fjit"), 2);
     fvm_chunk_free(c);
     fvm_chunk_free(integral);
-    drop_dir(dir);
+    fst_drop_dir(dir);
 }
 
 Test(jit_persist, slots_reload_for_other_values)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("persist");
     fvm_chunk *c = chunk_of(OPS(FVM_GET_SLOT(0), FVM_GET_SLOT(1), FVM_ADD()));
     fvm_value a[2] = {fvm_int(100), fvm_int(200)}, b[2] = {fvm_int(-5), fvm_int(7)};
     outcome o = run_fresh(dir, LIN, c, a, 2);
@@ -461,14 +386,14 @@ Test(jit_persist, slots_reload_for_other_values)
     o = run_fresh(dir, LIN, c, f, 2);
     expect_cold(&o, "float slot");
     EXPECT_VALUE(o.out, fvm_float(7.25), "0.25 + 7");
-    cr_assert_eq(count_files(dir, ".lin.fjit"), 2);
+    cr_assert_eq(fst_count_files(dir, ".lin.fjit"), 2);
     fvm_chunk_free(c);
-    drop_dir(dir);
+    fst_drop_dir(dir);
 }
 
 Test(jit_persist, a_fresh_context_loads_from_disk)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("persist");
     fvm_chunk *c = chunk_of(OPS(FVM_LOAD_INT(7), FVM_LOAD_INT(6), FVM_MUL()));
     outcome o = run_fresh(dir, LIN, c, NULL, 0);
     EXPECT_VALUE(o.out, fvm_int(42), "cold");
@@ -489,7 +414,7 @@ Test(jit_persist, a_fresh_context_loads_from_disk)
     cr_assert_gt(k.code_bytes, 0);
     fvm_jit_free(j);
     fvm_chunk_free(c);
-    drop_dir(dir);
+    fst_drop_dir(dir);
 }
 
 /* Damage every .fjit in dir: 0 junk, 1 truncated to half, 2 a byte flipped. */
@@ -501,16 +426,16 @@ static void damage_all(const char *dir, int how_bad)
     while ((e = readdir(dp))) {
         if (!ends_with(e->d_name, ".fjit"))
             continue;
-        char *p = path_in(dir, e->d_name);
+        char *p = fst_path_in(dir, e->d_name);
         size_t len;
-        uint8_t *b = read_file(p, &len);
+        uint8_t *b = fst_read_file(p, &len);
         if (how_bad == 0)
-            write_file(p, "not a real blob", 15);
+            fst_write_file(p, "not a real blob", 15);
         else if (how_bad == 1)
-            write_file(p, b, len / 2);
+            fst_write_file(p, b, len / 2);
         else {
             b[len / 2] ^= 0x40;
-            write_file(p, b, len);
+            fst_write_file(p, b, len);
         }
         free(b);
         free(p);
@@ -520,13 +445,13 @@ static void damage_all(const char *dir, int how_bad)
 
 Test(jit_persist, corrupted_files_are_rejected_recompiled_and_overwritten)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("persist");
     fvm_chunk *c = chunk_of(OPS(FVM_LOAD_INT(40), FVM_LOAD_INT(2), FVM_ADD()));
     outcome o = run_fresh(dir, LIN, c, NULL, 0);
     EXPECT_VALUE(o.out, fvm_int(42), "cold");
     char *path = only_file(dir, ".fjit");
     size_t len;
-    uint8_t *good = read_file(path, &len);
+    uint8_t *good = fst_read_file(path, &len);
     for (int how_bad = 0; how_bad < 3; how_bad++) {
         damage_all(dir, how_bad);
         cr_assert_not(same_file(path, good, len));
@@ -539,11 +464,11 @@ Test(jit_persist, corrupted_files_are_rejected_recompiled_and_overwritten)
         expect_warm(&o, "rewritten");
         EXPECT_VALUE(o.out, fvm_int(42), "rewritten");
     }
-    cr_assert_eq(count_files(dir, NULL), 1);
+    cr_assert_eq(fst_count_files(dir, NULL), 1);
     free(good);
     free(path);
     fvm_chunk_free(c);
-    drop_dir(dir);
+    fst_drop_dir(dir);
 }
 
 Test(jit_persist, on_by_default_and_opt_out)
@@ -567,7 +492,7 @@ Test(jit_persist, on_by_default_and_opt_out)
 
 Test(jit_persist, disabled_still_correct_and_writes_nothing)
 {
-    char *home = tmp_dir();
+    char *home = fst_tmp_dir("persist");
     setenv("XDG_CACHE_HOME", home, 1);
     setenv("HOME", home, 1);
     setenv("TMPDIR", home, 1);
@@ -600,16 +525,16 @@ Test(jit_persist, disabled_still_correct_and_writes_nothing)
         cr_assert_eq(fvm_jit_prune_cache(j), 0);
         cr_assert_eq(fvm_jit_clear_cache(j), 0);
         fvm_jit_free(j);
-        cr_assert_eq(count_files(home, NULL), 0, "nothing written under %s", home);
+        cr_assert_eq(fst_count_files(home, NULL), 0, "nothing written under %s", home);
     }
     fvm_chunk_free(lin);
     fvm_chunk_free(blk);
-    drop_dir(home);
+    fst_drop_dir(home);
 }
 
 Test(jit_persist, set_and_get_dir)
 {
-    char *dir = tmp_dir(), *other = tmp_dir();
+    char *dir = fst_tmp_dir("persist"), *other = fst_tmp_dir("persist");
     setenv("FUSEVM_JIT_CACHE_DIR", other, 1);
     fvm_jit *j = fvm_jit_new();
     cr_assert_str_eq(fvm_jit_cache_dir(j), other);
@@ -623,19 +548,19 @@ Test(jit_persist, set_and_get_dir)
     fvm_chunk *c = chunk_of(OPS(FVM_LOAD_INT(1), FVM_LOAD_INT(2), FVM_SUB()));
     fvm_value out;
     cr_assert_eq(fvm_jit_try_run_linear(j, c, NULL, 0, &out), FVM_JIT_OK);
-    cr_assert_eq(count_files(dir, ".lin.fjit"), 1);
-    cr_assert_eq(count_files(other, NULL), 0);
+    cr_assert_eq(fst_count_files(dir, ".lin.fjit"), 1);
+    cr_assert_eq(fst_count_files(other, NULL), 0);
     fvm_jit_set_cache_dir(j, NULL);
     cr_assert_str_eq(fvm_jit_cache_dir(j), other, "NULL goes back to the environment");
     fvm_jit_free(j);
     fvm_chunk_free(c);
-    drop_dir(dir);
-    drop_dir(other);
+    fst_drop_dir(dir);
+    fst_drop_dir(other);
 }
 
 Test(jit_persist, block_sum_loop_persists_and_reloads)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("persist");
     fvm_chunk *c = sum_loop(100);
     outcome o = run_fresh(dir, BLK_EAGER, c, int_slots, 2);
     cr_assert_eq(o.st, FVM_JIT_OK);
@@ -647,7 +572,7 @@ Test(jit_persist, block_sum_loop_persists_and_reloads)
     char *path = only_file(dir, ".fjit");
     cr_assert_str_eq(path, want);
     size_t len;
-    uint8_t *blob = read_file(path, &len);
+    uint8_t *blob = fst_read_file(path, &len);
     cr_assert_gt(len, BLOB_NRELOCS);
     cr_assert_eq(blob_u64(blob, BLOB_OP_HASH), fvm_chunk_op_hash(c));
     cr_assert_eq(blob_u64(blob, BLOB_SUBKEY), fvm_block_kinds_key(int_slots, 2));
@@ -661,16 +586,16 @@ Test(jit_persist, block_sum_loop_persists_and_reloads)
     free(want);
     free(path);
     fvm_chunk_free(c);
-    drop_dir(dir);
+    fst_drop_dir(dir);
 }
 
 Test(jit_persist, size_prune_and_clear_over_linear_chunks)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("persist");
     fvm_jit *j = context(dir);
     cr_assert_eq(fvm_jit_cache_size_bytes(j), 0);
-    char *keep = path_in(dir, "keep.txt");
-    write_file(keep, "keep", 4);
+    char *keep = fst_path_in(dir, "keep.txt");
+    fst_write_file(keep, "keep", 4);
     for (int k = 0; k < 6; k++) {
         fvm_chunk *c = chunk_of(OPS(FVM_LOAD_INT(k), FVM_LOAD_INT(1), FVM_ADD()));
         fvm_value out;
@@ -678,7 +603,7 @@ Test(jit_persist, size_prune_and_clear_over_linear_chunks)
         EXPECT_VALUE(out, fvm_int(k + 1), "k + 1");
         fvm_chunk_free(c);
     }
-    cr_assert_eq(count_files(dir, ".lin.fjit"), 6);
+    cr_assert_eq(fst_count_files(dir, ".lin.fjit"), 6);
     /* The size is the blobs' bytes, keep.txt not counted. */
     int64_t total = 0;
     DIR *dp = opendir(dir);
@@ -686,7 +611,7 @@ Test(jit_persist, size_prune_and_clear_over_linear_chunks)
     while ((e = readdir(dp))) {
         if (!ends_with(e->d_name, ".fjit"))
             continue;
-        char *p = path_in(dir, e->d_name);
+        char *p = fst_path_in(dir, e->d_name);
         struct stat st;
         cr_assert_eq(stat(p, &st), 0);
         total += st.st_size;
@@ -703,7 +628,7 @@ Test(jit_persist, size_prune_and_clear_over_linear_chunks)
     int64_t after = fvm_jit_cache_size_bytes(j);
     cr_assert_leq(after, 200);
     cr_assert_eq((int64_t)freed, size - after);
-    size_t left = count_files(dir, ".fjit");
+    size_t left = fst_count_files(dir, ".fjit");
     cr_assert_eq(fvm_jit_clear_cache(j), left);
     cr_assert_eq(fvm_jit_cache_size_bytes(j), 0);
     cr_assert(same_file(keep, (const uint8_t *)"keep", 4), "other files are kept");
@@ -717,7 +642,7 @@ Test(jit_persist, size_prune_and_clear_over_linear_chunks)
     fvm_chunk_free(c);
     free(keep);
     fvm_jit_free(j);
-    drop_dir(dir);
+    fst_drop_dir(dir);
 }
 
 /* Upstream's loop over the new slot ops, without its PushFrame: acc = sum
@@ -735,7 +660,7 @@ static fvm_chunk *slot_ops_loop(void)
 
 Test(jit_persist, new_slot_ops_match_the_interpreter_and_persist)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("persist");
     fvm_chunk *c = slot_ops_loop();
     outcome ref = interp(c, int_slots, 3);
     EXPECT_VALUE(ref.out, fvm_int(28), "interpreter");
@@ -744,12 +669,12 @@ Test(jit_persist, new_slot_ops_match_the_interpreter_and_persist)
     outcome cold = run_fresh(dir, BLK, c, int_slots, 3);
     expect_cold(&cold, "slot ops cold");
     expect_same(&cold, &ref, 3, "block tier cold");
-    cr_assert_eq(count_files(dir, ".blk.fjit"), 1);
+    cr_assert_eq(fst_count_files(dir, ".blk.fjit"), 1);
     outcome warm = run_fresh(dir, BLK_EAGER, c, int_slots, 3);
     expect_warm(&warm, "slot ops warm");
     expect_same(&warm, &ref, 3, "block tier warm");
     fvm_chunk_free(c);
-    drop_dir(dir);
+    fst_drop_dir(dir);
 }
 
 /* One block-tier math blob: ops run on slots s0 (and s1), compiled for
@@ -802,7 +727,7 @@ Test(jit_persist, block_math_blobs_reload_for_other_values)
         {"log2+log10", {S0, FVM_LOG2_FLOAT(), S1, FVM_LOG10_FLOAT(), FVM_ADD()}, 5, 2,
          {F(8), F(1000)}, {F(3), F(7)}, F(6), true},
     };
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("persist");
     size_t blobs = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const math_case *m = &cases[i];
@@ -813,10 +738,10 @@ Test(jit_persist, block_math_blobs_reload_for_other_values)
         EXPECT_VALUE(cold.out, m->want_first, m->name);
         outcome ref = interp(c, m->first, m->nargs);
         expect_same(&cold, &ref, m->nargs, m->name);
-        cr_assert_eq(count_files(dir, ".blk.fjit"), ++blobs, "%s: one blob", m->name);
+        cr_assert_eq(fst_count_files(dir, ".blk.fjit"), ++blobs, "%s: one blob", m->name);
         char *path = blob_name(dir, fvm_chunk_op_hash(c), fvm_block_kinds_key(m->first, m->nargs), "blk");
         size_t len;
-        uint8_t *blob = read_file(path, &len);
+        uint8_t *blob = fst_read_file(path, &len);
         if (m->helper)
             cr_assert_geq(blob_u32(blob, BLOB_NRELOCS), 1, "%s calls a helper", m->name);
         free(blob);
@@ -828,20 +753,20 @@ Test(jit_persist, block_math_blobs_reload_for_other_values)
         expect_same(&warm, &ref, m->nargs, m->name);
         fvm_chunk_free(c);
     }
-    drop_dir(dir);
+    fst_drop_dir(dir);
 }
 
 Test(jit_persist, awk_division_blobs)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("persist");
     fvm_chunk *c = chunk_of(OPS(S0, S1, FVM_AWK_DIV_JIT()));
     fvm_value s[2] = {fvm_int(7), fvm_int(2)};
     outcome o = run_fresh(dir, BLK, c, s, 2);
     cr_assert_eq(o.st, FVM_JIT_OK);
     EXPECT_VALUE(o.out, fvm_float(3.5), "7 / 2 cold");
     expect_cold(&o, "awk div cold");
-    cr_assert_eq(count_files(dir, ".blk.fjit"), 1);
-    cr_assert_eq(count_files(dir, NULL), 1);
+    cr_assert_eq(fst_count_files(dir, ".blk.fjit"), 1);
+    cr_assert_eq(fst_count_files(dir, NULL), 1);
     o = run_fresh(dir, BLK_EAGER, c, s, 2);
     EXPECT_VALUE(o.out, fvm_float(3.5), "7 / 2 warm");
     expect_warm(&o, "awk div warm");
@@ -849,7 +774,7 @@ Test(jit_persist, awk_division_blobs)
      * declines and names the trap, cold and after a reload. */
     fvm_value z[2] = {fvm_int(7), fvm_int(0)};
     for (int warm = 0; warm < 2; warm++) {
-        char *zdir = warm ? dir : tmp_dir();
+        char *zdir = warm ? dir : fst_tmp_dir("persist");
         fvm_jit *j = context(zdir);
         fvm_value out = fvm_undef(), zs[2] = {z[0], z[1]};
         cr_assert_eq(fvm_jit_try_run_block_eager(j, c, zs, 2, &out), FVM_JIT_NOT_COMPILED);
@@ -865,7 +790,7 @@ Test(jit_persist, awk_division_blobs)
         cr_assert_eq(fvm_jit_take_awk_div_trap(j), 0);
         fvm_jit_free(j);
         if (!warm)
-            drop_dir(zdir);
+            fst_drop_dir(zdir);
     }
     fvm_chunk_free(c);
     /* AwkModJit the same way. */
@@ -881,14 +806,14 @@ Test(jit_persist, awk_division_blobs)
     cr_assert_eq(fvm_jit_take_awk_div_trap(j), 2);
     fvm_jit_free(j);
     fvm_chunk_free(c);
-    drop_dir(dir);
+    fst_drop_dir(dir);
 }
 
 /* x = int(x + 1.9) and x = sin(x) + 1.0 on raw slot words (upstream's
  * kinded variants), persisted and reloaded. */
 Test(jit_persist, awk_style_slot_updates_on_raw_words)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("persist");
     fvm_chunk *c = chunk_of(OPS(S0, FVM_LOAD_FLOAT(1.9), FVM_ADD(), FVM_TRUNC_INT(), FVM_SET_SLOT(0)));
     fvm_jit_slot_kind ik[1] = {FVM_JIT_SLOT_INT};
     int64_t w[1] = {0};
@@ -899,7 +824,7 @@ Test(jit_persist, awk_style_slot_updates_on_raw_words)
     cr_assert_eq(fvm_jit_try_run_block_kinded(j, c, w, ik, 1, false, &out), FVM_JIT_HALTED);
     cr_assert_eq(w[0], 1);
     fvm_jit_free(j);
-    cr_assert_eq(count_files(dir, ".blk.fjit"), 1);
+    cr_assert_eq(fst_count_files(dir, ".blk.fjit"), 1);
     j = context(dir);
     cr_assert_eq(fvm_jit_try_run_block_kinded(j, c, w, ik, 1, true, &out), FVM_JIT_HALTED);
     cr_assert_eq(w[0], 2);
@@ -928,12 +853,12 @@ Test(jit_persist, awk_style_slot_updates_on_raw_words)
     cr_assert_eq(k.disk_loads, 1);
     fvm_jit_free(j);
     fvm_chunk_free(c);
-    drop_dir(dir);
+    fst_drop_dir(dir);
 }
 
 Test(jit_persist, negative_zero_round_trips_bit_exact)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("persist");
     fvm_chunk *c = chunk_of(OPS(FVM_LOAD_FLOAT(-0.0), FVM_NEGATE()));
     fvm_chunk *d = chunk_of(OPS(FVM_LOAD_FLOAT(0.0), FVM_NEGATE()));
     how tiers[2] = {LIN, BLK_EAGER};
@@ -951,11 +876,11 @@ Test(jit_persist, negative_zero_round_trips_bit_exact)
                 expect_warm(&p, "neg zero");
             }
         }
-    cr_assert_eq(count_files(dir, ".lin.fjit"), 2);
-    cr_assert_eq(count_files(dir, ".blk.fjit"), 2);
+    cr_assert_eq(fst_count_files(dir, ".lin.fjit"), 2);
+    cr_assert_eq(fst_count_files(dir, ".blk.fjit"), 2);
     fvm_chunk_free(c);
     fvm_chunk_free(d);
-    drop_dir(dir);
+    fst_drop_dir(dir);
 }
 
 /* ------------------------------------------------------------------------
@@ -1012,7 +937,7 @@ Test(jit_persist, cold_warm_and_off_agree)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const transp_case *t = &cases[i];
-        char *dir = tmp_dir();
+        char *dir = fst_tmp_dir("persist");
         fvm_chunk *c = chunk_of(t->ops, t->nops);
         outcome cold = run_fresh(dir, t->h, c, t->in, t->nslots);
         outcome warm = run_fresh(dir, t->h, c, t->in, t->nslots);
@@ -1031,13 +956,13 @@ Test(jit_persist, cold_warm_and_off_agree)
             expect_same(&cold, &ref, t->nslots, t->name);
         }
         fvm_chunk_free(c);
-        drop_dir(dir);
+        fst_drop_dir(dir);
     }
 }
 
 Test(jit_persist, thresholds_and_tier_selection_ignore_the_cache)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("persist");
     fvm_chunk *c = sum_loop(100);
     outcome o = run_fresh(dir, BLK_EAGER, c, int_slots, 2);
     expect_cold(&o, "seed the blob");
@@ -1082,7 +1007,7 @@ Test(jit_persist, thresholds_and_tier_selection_ignore_the_cache)
     }
     fvm_chunk_free(l);
     fvm_chunk_free(c);
-    drop_dir(dir);
+    fst_drop_dir(dir);
 }
 
 /* ------------------------------------------------------------------------
@@ -1095,7 +1020,7 @@ static void expect_refused(const char *dir, const fvm_chunk *c, const char *path
                            size_t len, const uint8_t *good, size_t good_len, const char *what,
                            size_t at)
 {
-    write_file(path, bytes, len);
+    fst_write_file(path, bytes, len);
     outcome o = run_fresh(dir, BLK_EAGER, c, int_slots, 2);
     cr_assert_eq(o.st, FVM_JIT_OK, "%s %zu", what, at);
     cr_assert_eq(o.out.type, FVM_T_INT, "%s %zu", what, at);
@@ -1108,13 +1033,13 @@ static void expect_refused(const char *dir, const fvm_chunk *c, const char *path
 
 Test(jit_persist, block_blob_truncated_or_flipped_anywhere_is_refused, .timeout = 60)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("persist");
     fvm_chunk *c = sum_loop(100);
     outcome o = run_fresh(dir, BLK_EAGER, c, int_slots, 2);
     expect_cold(&o, "seed");
     char *path = only_file(dir, ".blk.fjit");
     size_t len;
-    uint8_t *good = read_file(path, &len);
+    uint8_t *good = fst_read_file(path, &len);
     uint8_t *bad = malloc(len);
     for (size_t n = 0; n < len; n++)
         expect_refused(dir, c, path, good, n, good, len, "truncated to", n);
@@ -1130,27 +1055,27 @@ Test(jit_persist, block_blob_truncated_or_flipped_anywhere_is_refused, .timeout 
     expect_refused(dir, c, path, longer, len + 1, good, len, "appended", len);
     o = run_fresh(dir, BLK_EAGER, c, int_slots, 2);
     expect_warm(&o, "restored");
-    cr_assert_eq(count_files(dir, NULL), 1);
+    cr_assert_eq(fst_count_files(dir, NULL), 1);
     free(longer);
     free(bad);
     free(good);
     free(path);
     fvm_chunk_free(c);
-    drop_dir(dir);
+    fst_drop_dir(dir);
 }
 
 /* Copy the file at from to the name to. */
 static void copy_file(const char *from, const char *to)
 {
     size_t len;
-    uint8_t *b = read_file(from, &len);
-    write_file(to, b, len);
+    uint8_t *b = fst_read_file(from, &len);
+    fst_write_file(to, b, len);
     free(b);
 }
 
 Test(jit_persist, blobs_under_another_name_are_refused)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("persist");
     fvm_chunk *a = sum_loop(100), *b = sum_loop(50);
     outcome o = run_fresh(dir, BLK_EAGER, a, int_slots, 2);
     expect_cold(&o, "a");
@@ -1202,7 +1127,7 @@ Test(jit_persist, blobs_under_another_name_are_refused)
     free(f_path);
     fvm_chunk_free(a);
     fvm_chunk_free(b);
-    drop_dir(dir);
+    fst_drop_dir(dir);
 }
 
 /* ------------------------------------------------------------------------
@@ -1266,7 +1191,7 @@ static void child_main(const char *dir, int id)
 
 Test(jit_persist, processes_share_a_directory, .timeout = 120)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("persist");
     pid_t pids[NPROC];
     for (int i = 0; i < NPROC; i++) {
         pids[i] = fork();
@@ -1281,7 +1206,7 @@ Test(jit_persist, processes_share_a_directory, .timeout = 120)
         cr_assert_neq(WEXITSTATUS(status), 1, "child %d got wrong answers", i);
         cr_assert_eq(WEXITSTATUS(status), 0, "child %d never loaded from disk", i);
     }
-    size_t all = count_files(dir, NULL), blobs = count_files(dir, ".fjit");
+    size_t all = fst_count_files(dir, NULL), blobs = fst_count_files(dir, ".fjit");
     cr_assert_eq(all, blobs, "only blobs are left (%zu files, %zu blobs)", all, blobs);
     cr_assert_leq(blobs, 2 + 2 * NPROC);
     /* What is left loads. */
@@ -1293,7 +1218,7 @@ Test(jit_persist, processes_share_a_directory, .timeout = 120)
     cr_assert_eq(o.k.disk_loads, there ? 1 : 0);
     free(path);
     fvm_chunk_free(c);
-    drop_dir(dir);
+    fst_drop_dir(dir);
 }
 
 /* ------------------------------------------------------------------------
@@ -1366,7 +1291,7 @@ Test(jit_persist, a_vm_on_a_cold_and_a_warm_cache)
     EXPECT_VALUE(ref.r.value, fvm_float((885.0 + 60.0) * 5.0), "interpreter");
     cr_assert_eq(ref.slots[3].type, FVM_T_UNDEF, "60 / 0 is Undef");
 
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("persist");
     fvm_jit *cold = vm_context(dir);
     vm_outcome a = run_vm(c, cold);
     expect_same_vm(&a, &ref, "cold");
@@ -1380,7 +1305,7 @@ Test(jit_persist, a_vm_on_a_cold_and_a_warm_cache)
     cr_assert_eq(k.compiles, 1, "one compile, for the loop");
     cr_assert_eq(k.disk_stores, 1);
     uint64_t stored = k.disk_stores;
-    cr_assert_eq(count_files(dir, ".blk.fjit"), stored);
+    cr_assert_eq(fst_count_files(dir, ".blk.fjit"), stored);
     fvm_jit_free(cold);
 
     fvm_jit *warm = vm_context(dir);
@@ -1408,7 +1333,7 @@ Test(jit_persist, a_vm_on_a_cold_and_a_warm_cache)
             fvm_value_drop(all[i]->slots[s]);
     }
     fvm_chunk_free(c);
-    drop_dir(dir);
+    fst_drop_dir(dir);
 }
 
 /* A blob whose checksum is right but whose tier metadata does not parse
@@ -1416,25 +1341,25 @@ Test(jit_persist, a_vm_on_a_cold_and_a_warm_cache)
  * does not count a disk load. */
 Test(jit_persist, bad_metadata_under_a_good_checksum_is_refused)
 {
-    char *dir = tmp_dir();
+    char *dir = fst_tmp_dir("persist");
     fvm_chunk *c = sum_loop(100);
     outcome cold = run_fresh(dir, BLK_EAGER, c, int_slots, 2);
     expect_cold(&cold, "cold");
     char *path = only_file(dir, ".blk.fjit");
     size_t n;
-    uint8_t *b = read_file(path, &n);
+    uint8_t *b = fst_read_file(path, &n);
     memset(b + 69 + 8, 0, 4); /* metadata word 2: the exit record count */
     uint64_t h = 0xcbf29ce484222325u;
     for (size_t i = 0; i + 8 < n; i++)
         h = (h ^ b[i]) * 0x100000001b3u;
     for (int i = 0; i < 8; i++)
         b[n - 8 + i] = (uint8_t)(h >> 8 * i);
-    write_file(path, b, n);
+    fst_write_file(path, b, n);
     outcome again = run_fresh(dir, BLK_EAGER, c, int_slots, 2);
     expect_cold(&again, "refused metadata");
     expect_same(&again, &cold, 2, "refused metadata");
     free(b);
     free(path);
     fvm_chunk_free(c);
-    drop_dir(dir);
+    fst_drop_dir(dir);
 }

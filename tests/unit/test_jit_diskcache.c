@@ -1076,3 +1076,21 @@ Test(jit_diskcache, stores_keep_the_directory_under_its_cap)
     fst_rm_rf(dir);
     free(dir);
 }
+
+/* A cache object keeps its directory open, but a directory opened up to
+ * others after it was checked is refused again within a second. */
+Test(jit_diskcache, directory_opened_up_later_is_refused, .init = redirect)
+{
+    char *dir = fst_tmp_dir("dc");
+    store_pow(dir, &key_a, 0.5);
+    fvm_diskcache *d = cache_on(dir);
+    fvm_mcode *mc = fvm_mcode_new(0);
+    cr_assert_not_null(fvm_diskcache_load(d, mc, &key_a, NULL, NULL));
+    chmod(dir, 0777);
+    usleep(1100 * 1000);
+    cr_assert_null(fvm_diskcache_load(d, mc, &key_a, NULL, NULL));
+    cr_assert_str_eq(fvm_diskcache_last_reject(d), "writable by group or others");
+    fvm_mcode_free(mc);
+    fvm_diskcache_free(d);
+    fst_drop_dir(dir);
+}

@@ -222,29 +222,12 @@ static fvm_ir_ref const_bool(fvm_ir_func *f, bool b) { return mk_const(f, FVM_IR
 
 /* ---- constant folding --------------------------------------------------------- */
 
-static bool cmp_i(fvm_ir_cond c, int64_t x, int64_t y)
-{
-    switch (c) {
-    case FVM_IR_EQ: return x == y;
-    case FVM_IR_NE: return x != y;
-    case FVM_IR_LT: return x < y;
-    case FVM_IR_GT: return x > y;
-    case FVM_IR_LE: return x <= y;
-    default: return x >= y;
-    }
-}
-
-static bool cmp_f(fvm_ir_cond c, double x, double y)
-{
-    switch (c) {
-    case FVM_IR_EQ: return x == y;
-    case FVM_IR_NE: return x != y;
-    case FVM_IR_LT: return x < y;
-    case FVM_IR_GT: return x > y;
-    case FVM_IR_LE: return x <= y;
-    default: return x >= y;
-    }
-}
+/* The interpreter's comparison: the conditions are in the order of the
+ * NumEq..NumGe ops. */
+#define CMP(c, x, y) FVM_NUM_COMPARE(FVM_OP_NUM_EQ + (unsigned)(c), x, y)
+_Static_assert(FVM_OP_NUM_GE - FVM_OP_NUM_EQ == FVM_IR_GE - FVM_IR_EQ &&
+                   FVM_OP_NUM_LT - FVM_OP_NUM_EQ == FVM_IR_LT - FVM_IR_EQ,
+               "fvm_ir_cond follows the order of NumEq..NumGe");
 
 
 static fvm_ir_ref fold_int(fvm_ir_func *f, const fvm_ir_inst *in)
@@ -263,7 +246,7 @@ static fvm_ir_ref fold_int(fvm_ir_func *f, const fvm_ir_inst *in)
     case FVM_IR_SHR: return fvm_ir_const_i(f, (int64_t)((uint64_t)x >> (y & 63)));
     case FVM_IR_NEG: return fvm_ir_const_i(f, fvm_wrap_neg(x));
     case FVM_IR_NOT: return fvm_ir_const_i(f, ~x);
-    case FVM_IR_ICMP: return const_bool(f, cmp_i((fvm_ir_cond)in->aux, x, y));
+    case FVM_IR_ICMP: return const_bool(f, CMP(in->aux, x, y));
     case FVM_IR_I2F: return fvm_ir_const_f(f, (double)x);
     default: return 0;
     }
@@ -280,7 +263,7 @@ static fvm_ir_ref fold_float(fvm_ir_func *f, const fvm_ir_inst *in)
     case FVM_IR_FNEG: return fvm_ir_const_f(f, -x);
     case FVM_IR_FABS: return fvm_ir_const_f(f, fabs(x));
     case FVM_IR_FSQRT: return fvm_ir_const_f(f, sqrt(x));
-    case FVM_IR_FCMP: return const_bool(f, cmp_f((fvm_ir_cond)in->aux, x, y));
+    case FVM_IR_FCMP: return const_bool(f, CMP(in->aux, x, y));
     case FVM_IR_F2I: return fvm_ir_const_i(f, fvm_float_to_int(x));
     case FVM_IR_CALL: {
         const fvm_jit_helper *h = fvm_jit_helper_get(in->aux);

@@ -16,6 +16,7 @@
 
 #include "jit/helpers.h"
 #include "jit/jit.h"
+#include "jit/procid.h"
 
 /* Writes between directory scans, as upstream (PRUNE_INTERVAL): other
  * processes add files the running estimate does not see. */
@@ -487,13 +488,27 @@ static bool blob_patch(blob_view *v)
  * Files
  * ------------------------------------------------------------------------ */
 
-/* "{op_hash:016x}.{subkey:016x}.{tag}.fjit" */
-static bool blob_name(const fvm_diskcache_key *k, char *buf, size_t size)
+static char *put_hex64(char *p, uint64_t v)
+{
+    for (int i = 15; i >= 0; i--, v >>= 4)
+        p[i] = "0123456789abcdef"[v & 15];
+    return p + 16;
+}
+
+/* The file name "{op_hash:016x}.{subkey:016x}.{tag}.fjit" (NAME_SIZE
+ * bytes with the NUL), written by hand: snprintf cost a tenth of a load. */
+#define NAME_SIZE (16 + 1 + 16 + 1 + 3 + 5 + 1)
+
+static bool blob_name(const fvm_diskcache_key *k, char buf[NAME_SIZE])
 {
     if ((unsigned)k->tier >= FVM_JIT_TIER_COUNT)
         return false;
-    snprintf(buf, size, "%016" PRIx64 ".%016" PRIx64 ".%s.fjit", k->op_hash, k->subkey,
-             tier_tags[k->tier]);
+    char *p = put_hex64(buf, k->op_hash);
+    *p++ = '.';
+    p = put_hex64(p, k->subkey);
+    *p++ = '.';
+    memcpy(p, tier_tags[k->tier], 3);
+    memcpy(p + 3, ".fjit", 6);
     return true;
 }
 
@@ -635,7 +650,7 @@ static int create_tmp(fvm_diskcache *d, int dfd, const char *final, char *tmp, s
         uint64_t rnd = mix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
                              (uint64_t)(uintptr_t)d ^ (++d->attempts << 48));
         snprintf(tmp, size, "%.*s.%ld.%" PRIu64 ".%08" PRIx32 ".tmp", (int)stem, final,
-                 (long)getpid(), d->attempts, (uint32_t)rnd);
+                 (long)fvm_process_id(), d->attempts, (uint32_t)rnd);
         int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd >= 0 || errno != EEXIST)
             return fd;
@@ -659,18 +674,30 @@ static bool write_atomic(fvm_diskcache *d, int dfd, const char *final, const fvm
     return ok;
 }
 
-/* The whole of a regular file at dfd/name that d may trust, in a new
- * buffer of *len bytes; NULL after counting a miss or a rejection. */
-static uint8_t *read_blob(fvm_diskcache *d, int dfd, const char *dir, const char *name, size_t *len)
+/* Blobs up to this size are read into the caller's stack buffer: a block
+ * tier blob of a small loop is a few hundred bytes. */
+#define SMALL_BLOB 4096
+
+/* The whole of a regular file at dfd/name that d may trust, in small (if
+ * it fits) or a new buffer, of *len bytes; NULL after counting a miss or a
+ * rejection. */
+static uint8_t *read_blob(fvm_diskcache *d, int dfd, const char *dir, const char *name,
+                          uint8_t small[SMALL_BLOB], size_t *len)
 {
-    /* O_NONBLOCK: a FIFO planted under the name must not hang the open. */
-    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    /* O_NONBLOCK: a FIFO planted under the name must not hang the open.
+     * O_NOATIME: reading a blob should not make the file system write its
+     * inode; the kernel allows it only to the file's owner, so another
+     * user's file fails here already (EPERM), before the check below. */
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOATIME);
     if (fd < 0) {
         if (errno == ENOENT)
             d->counts.misses++;
         else {
             d->counts.rejected++;
-            d->last_reject = errno == ELOOP ? "a symbolic link" : "cannot open";
+            if (errno == EPERM)
+                refuse(d, "file", dir, name, "not owned by the current user");
+            else
+                d->last_reject = errno == ELOOP ? "a symbolic link" : "cannot open";
         }
         return NULL;
     }
@@ -685,7 +712,7 @@ static uint8_t *read_blob(fvm_diskcache *d, int dfd, const char *dir, const char
     uint8_t *buf = NULL;
     if (!why) {
         *len = (size_t)st.st_size;
-        buf = fvm_xmalloc(*len);
+        buf = *len <= SMALL_BLOB ? small : fvm_xmalloc(*len);
         size_t got = 0;
         ssize_t r = 1;
         while (got < *len && (r = read(fd, buf + got, *len - got)) != 0)
@@ -694,7 +721,8 @@ static uint8_t *read_blob(fvm_diskcache *d, int dfd, const char *dir, const char
             else if (errno != EINTR)
                 break;
         if (got != *len) {
-            free(buf);
+            if (buf != small)
+                free(buf);
             buf = NULL;
             d->last_reject = "truncated";
         }
@@ -714,10 +742,10 @@ static void after_write(fvm_diskcache *d, size_t blob_len);
 bool fvm_diskcache_store(fvm_diskcache *d, const fvm_diskcache_key *k,
                          const fvm_diskcache_code *c)
 {
-    char name[96];
+    char name[NAME_SIZE];
     fvm_buf bytes = {NULL, 0, 0};
     const char *dir;
-    bool ok = fvm_diskcache_dir(d) && blob_name(k, name, sizeof name) && !check_code(c) &&
+    bool ok = fvm_diskcache_dir(d) && blob_name(k, name) && !check_code(c) &&
               blob_build(&bytes, k, c);
     int dfd = ok ? open_dir(d, true, &dir) : -1;
     ok = dfd >= 0 && write_atomic(d, dfd, name, &bytes);
@@ -735,9 +763,9 @@ bool fvm_diskcache_store(fvm_diskcache *d, const fvm_diskcache_key *k,
 void *fvm_diskcache_load(fvm_diskcache *d, fvm_mcode *mc, const fvm_diskcache_key *k,
                          fvm_buf *meta, fvm_diskcache_loaded *out)
 {
-    char name[96];
+    char name[NAME_SIZE];
     const char *dir;
-    if (!mc || !blob_name(k, name, sizeof name)) {
+    if (!mc || !blob_name(k, name)) {
         d->counts.misses++;
         return NULL;
     }
@@ -750,7 +778,8 @@ void *fvm_diskcache_load(fvm_diskcache *d, fvm_mcode *mc, const fvm_diskcache_ke
         return NULL;
     }
     size_t len = 0;
-    uint8_t *bytes = read_blob(d, dfd, dir, name, &len);
+    uint8_t small[SMALL_BLOB];
+    uint8_t *bytes = read_blob(d, dfd, dir, name, small, &len);
     if (!bytes)
         return NULL;
     blob_view v;
@@ -760,19 +789,19 @@ void *fvm_diskcache_load(fvm_diskcache *d, fvm_mcode *mc, const fvm_diskcache_ke
         why = "relocation cannot be patched";
     if (!why && !(base = fvm_mcode_add(mc, v.code, v.code_len)))
         why = "no code memory";
-    if (why) {
+    if (!why) {
+        if (meta)
+            fvm_buf_put(meta, v.meta, v.meta_len);
+        if (out)
+            *out = (fvm_diskcache_loaded){base, v.code_len, v.flags};
+        d->counts.hits++;
+    } else {
         d->last_reject = why;
         d->counts.rejected++;
-        free(bytes);
-        return NULL;
     }
-    if (meta)
-        fvm_buf_put(meta, v.meta, v.meta_len);
-    if (out)
-        *out = (fvm_diskcache_loaded){base, v.code_len, v.flags};
-    free(bytes);
-    d->counts.hits++;
-    return base + v.entry;
+    if (bytes != small)
+        free(bytes);
+    return why ? NULL : base + v.entry;
 }
 
 /* ------------------------------------------------------------------------

@@ -25,7 +25,8 @@
  * stays valid in both (it is never rewritten), but both adding at the same
  * offsets would overwrite each other's code, so a process that finds
  * itself not the file's owner leaves the shared file and starts a file of
- * its own for what it adds. */
+ * its own for what it adds. Ownership is the process epoch (procid.h),
+ * compared on every add without a system call. */
 #include "jit/mcode.h"
 
 #include <stdbool.h>
@@ -35,6 +36,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "jit/procid.h"
 #include "util.h"
 
 /* Address space per area. */
@@ -63,7 +65,7 @@ struct fvm_mcode {
     bool anonymous;   /* the mprotect way (the system refused the other) */
     int fd;           /* file-backed: the memory file, or -1 before the first */
     off_t file_size;  /* file-backed: bytes of the file mapped so far */
-    pid_t owner;      /* file-backed: the process that writes the file */
+    uint64_t owner;   /* file-backed: fvm_process_epoch() of the process writing the file */
     bool broken;      /* a protection change failed: refuse all further work */
 };
 
@@ -146,7 +148,7 @@ static bool new_file_area(fvm_mcode *mc, size_t len)
         return false;
     if (mc->fd < 0) {
         mc->fd = memfd_create("fusevm-jit", MFD_CLOEXEC);
-        mc->owner = getpid();
+        mc->owner = fvm_process_epoch();
         if (mc->fd < 0) {
             mc->anonymous = true;
             return false;
@@ -168,7 +170,7 @@ static bool new_file_area(fvm_mcode *mc, size_t len)
 
 static void *add_to_file(fvm_mcode *mc, const void *code, size_t len)
 {
-    if (mc->fd >= 0 && mc->owner != getpid())
+    if (mc->fd >= 0 && mc->owner != fvm_process_epoch())
         leave_file(mc); /* a forked child: the file is the parent's */
     mcode_area *a = mc->nareas ? &mc->areas[mc->nareas - 1] : NULL;
     size_t start = mc->used == SIZE_MAX ? SIZE_MAX : round_up(mc->used, CODE_ALIGN);

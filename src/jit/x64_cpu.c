@@ -4,6 +4,7 @@
 #if defined(__x86_64__)
 
 #include <cpuid.h>
+#include <stdatomic.h>
 
 /* CPUID leaf 1, ECX. */
 #define ECX1_SSE41 (1u << 19)
@@ -34,7 +35,7 @@ static bool os_saves_ymm(uint32_t ecx1)
     return (read_xcr0() & XCR0_SSE_AVX) == XCR0_SSE_AVX;
 }
 
-uint32_t fvm_x64_cpu_features(void)
+static uint32_t detect(void)
 {
     unsigned a, b, c, d;
     uint32_t f = 0;
@@ -54,6 +55,21 @@ uint32_t fvm_x64_cpu_features(void)
     if (__get_cpuid(0x80000001u, &a, &b, &c, &d) && (c & ECX81_LZCNT))
         f |= FVM_X64_CPU_LZCNT;
     return f;
+}
+
+/* The answer with KNOWN set, or 0 before the first call. Two threads may
+ * both detect on their first call; they store the same value. */
+#define KNOWN (1u << 31)
+static _Atomic(uint32_t) features;
+
+uint32_t fvm_x64_cpu_features(void)
+{
+    uint32_t f = atomic_load_explicit(&features, memory_order_relaxed);
+    if (!f) {
+        f = detect() | KNOWN;
+        atomic_store_explicit(&features, f, memory_order_relaxed);
+    }
+    return f & ~KNOWN;
 }
 
 #else

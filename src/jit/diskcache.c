@@ -18,9 +18,14 @@
 #include "jit/jit.h"
 #include "jit/procid.h"
 
-/* Writes between directory scans, as upstream (PRUNE_INTERVAL): other
- * processes add files the running estimate does not see. */
+/* Writes between directory scans, at least (upstream scans every
+ * PRUNE_INTERVAL = 128 writes): other processes add files the running
+ * estimate does not see. */
 #define RESCAN_INTERVAL 128
+/* A scan stats every file, so the interval also grows with the files the
+ * last scan saw: one scan per files / SCAN_SHARE writes costs each write
+ * SCAN_SHARE stats, however big the directory grows. */
+#define SCAN_SHARE 4
 /* The largest blob written or read: a context maps at most code_max_bytes
  * (64 MiB by default) of code, so anything bigger is damage. */
 #define MAX_BLOB ((size_t)64 << 20)
@@ -42,7 +47,9 @@ struct fvm_diskcache {
     bool host_known;
     bool warned;         /* the one stderr line about refused files */
     uint64_t writes;     /* successful stores, for the rescan interval */
+    uint64_t next_scan;  /* the value of writes that scans next; 0: not planned */
     uint64_t est_bytes;  /* estimated *.fjit bytes in the directory */
+    uint64_t est_files;  /* *.fjit files the last scan found */
     uint64_t attempts;   /* temporary names tried, part of each name */
     const char *last_reject;
     fvm_diskcache_counts counts;
@@ -626,7 +633,7 @@ static bool write_all(int fd, const char *p, size_t n)
     return true;
 }
 
-/* A 64-bit mix (splitmix64's finaliser) for temporary names. */
+/* A 64-bit mix (splitmix64's finaliser), for temporary names and the first scan. */
 static uint64_t mix64(uint64_t x)
 {
     x ^= x >> 30;
@@ -943,7 +950,9 @@ uint64_t fvm_diskcache_prune(fvm_diskcache *d)
         freed = evict(dir, &l, max - max / 5);
         d->counts.prunes++;
     }
+    d->counts.scans++;
     d->est_bytes = l.total;
+    d->est_files = l.n;
     list_free(&l);
     return freed;
 }
@@ -965,17 +974,34 @@ size_t fvm_diskcache_clear(fvm_diskcache *d)
     return removed;
 }
 
-/* Keep the directory under its cap without scanning it on every write:
- * count what this object wrote, and scan (pruning if needed) on the first
- * write, every RESCAN_INTERVAL writes (other processes write too), and
- * whenever the estimate passes the cap. */
+/* Keep the directory under its cap without scanning it on every write.
+ * This object counts what it wrote and scans (pruning if needed) whenever
+ * that estimate passes the cap, and besides every RESCAN_INTERVAL writes or
+ * more (other processes write too). The first of those scans comes after a
+ * random 1..RESCAN_INTERVAL writes, not on the first: a process that
+ * stores a few blobs then exits (a shell running its scripts) would
+ * otherwise scan the whole directory every time it runs, while this way
+ * all the processes sharing a directory scan it about once per
+ * RESCAN_INTERVAL writes between them. */
 static void after_write(fvm_diskcache *d, size_t blob_len)
 {
     d->writes++;
     d->est_bytes += blob_len;
     uint64_t max = fvm_diskcache_max_bytes(d);
-    if (max && (d->writes % RESCAN_INTERVAL == 1 || d->est_bytes > max))
-        fvm_diskcache_prune(d);
+    if (!max)
+        return;
+    if (!d->next_scan) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t r = mix64((uint64_t)ts.tv_nsec ^ (uint64_t)fvm_process_id() << 32 ^
+                           (uint64_t)(uintptr_t)d);
+        d->next_scan = d->writes + r % RESCAN_INTERVAL;
+    }
+    if (d->writes < d->next_scan && d->est_bytes <= max)
+        return;
+    fvm_diskcache_prune(d);
+    uint64_t interval = d->est_files / SCAN_SHARE;
+    d->next_scan = d->writes + (interval > RESCAN_INTERVAL ? interval : RESCAN_INTERVAL);
 }
 
 /* ------------------------------------------------------------------------

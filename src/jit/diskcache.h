@@ -77,9 +77,11 @@ typedef struct fvm_diskcache_loaded {
 } fvm_diskcache_loaded;
 
 /* Counters since the cache object was created. A miss found no file (or
- * caching is off); a rejection found one and refused it. */
+ * caching is off); a rejection found one and refused it. scans counts
+ * passes over the directory that could prune (on demand or after writes),
+ * prunes those that deleted files. */
 typedef struct fvm_diskcache_counts {
-    uint64_t hits, misses, rejected, stores, store_failures, prunes;
+    uint64_t hits, misses, rejected, stores, store_failures, scans, prunes;
 } fvm_diskcache_counts;
 
 fvm_diskcache *fvm_diskcache_new(void);

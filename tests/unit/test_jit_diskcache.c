@@ -28,17 +28,6 @@
  * Fixtures
  * ------------------------------------------------------------------------ */
 
-
-
-
-
-
-
-
-
-
-
-
 /* ------------------------------------------------------------------------
  * Code to store: double f(const double *xy) = pow(xy[0], xy[1]) + bias,
  * with padding bytes before the entry so a wrong entry offset shows.
@@ -1075,6 +1064,68 @@ Test(jit_diskcache, stores_keep_the_directory_under_its_cap)
     fvm_x64_buf_free(&t.b);
     fst_rm_rf(dir);
     free(dir);
+}
+
+/* Scans of the directory made by n stores (keys op_hash base..base+n-1)
+ * through one cache object with a 1 GiB cap. */
+static uint64_t scans_of_stores(const char *dir, uint64_t base, int n)
+{
+    test_code t;
+    emit_pow(&t, 0.5, 0);
+    fvm_diskcache *d = cache_on(dir);
+    fvm_diskcache_set_max_bytes(d, (int64_t)1 << 30);
+    fvm_diskcache_code c = code_of(&t, NULL);
+    fvm_diskcache_key k = key_a;
+    for (int i = 0; i < n; i++) {
+        k.op_hash = base + (uint64_t)i;
+        cr_assert(fvm_diskcache_store(d, &k, &c));
+    }
+    fvm_diskcache_counts counts;
+    fvm_diskcache_counts_get(d, &counts);
+    fvm_diskcache_free(d);
+    fvm_x64_buf_free(&t.b);
+    return counts.scans;
+}
+
+/* A process that stores a blob or two and exits (a shell running its
+ * scripts) must not scan the whole directory every time it runs: an
+ * object's first scan comes after a random 1..128 writes, so 64 objects
+ * storing one blob each scan about half a time between them, where
+ * scanning on the first write would make it 64. */
+Test(jit_diskcache, single_stores_rarely_scan)
+{
+    char *dir = fst_tmp_dir("dc");
+    uint64_t scans = 0;
+    for (int i = 0; i < 64; i++)
+        scans += scans_of_stores(dir, 1000 + (uint64_t)i, 1);
+    cr_assert_leq(scans, 8, "%" PRIu64 " scans for 64 single stores", scans);
+    cr_assert_eq(fst_count_files(dir, ".fjit"), 64);
+    fst_drop_dir(dir);
+}
+
+/* Writing on, an object scans every 128 writes; in a directory of many
+ * files, every files / 4 writes, so the stats a scan makes cost each
+ * write a bounded share however big the directory is. */
+Test(jit_diskcache, scans_are_regular_and_rarer_in_big_directories)
+{
+    char *dir = fst_tmp_dir("dc");
+    uint64_t scans = scans_of_stores(dir, 1000, 400); /* after 1..128, then every 128 */
+    cr_assert(scans >= 3 && scans <= 4, "%" PRIu64 " scans in 400 stores", scans);
+    fst_drop_dir(dir);
+
+    dir = fst_tmp_dir("dc");
+    for (int i = 0; i < 1000; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%016x.0000000000000000.blk.fjit", i);
+        char *p = fst_path_in(dir, name);
+        fst_write_file(p, "x", 1);
+        free(p);
+    }
+    /* The first scan finds over 1000 files: the next comes 250 or more
+     * writes later, and the one after that beyond 400. */
+    scans = scans_of_stores(dir, 1u << 20, 400);
+    cr_assert(scans >= 1 && scans <= 2, "%" PRIu64 " scans in 400 stores", scans);
+    fst_drop_dir(dir);
 }
 
 /* A cache object keeps its directory open, but a directory opened up to

@@ -2,6 +2,7 @@
  * children, and the pid remembered between forks. */
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -24,11 +24,16 @@
  * show one compile with the expected disk load or store, or the harness
  * fails (exit status 1).
  *
- *   jit_block [COMPILES] [--json]
+ *   jit_block [COMPILES] [--runs N] [--json]
  *
- * COMPILES defaults to 201; --json prints one JSON object for bench/run.py
- * instead of the table. The directory is made with mkdtemp (mode 0700)
- * under $TMPDIR or /tmp and removed at the end, on failure too.
+ * COMPILES defaults to 201; --runs measures everything N times (default
+ * 1); --json prints one JSON object per run, one per line, for
+ * bench/run.py, instead of a table per run. Each run's directory is made
+ * with mkdtemp (mode 0700) under $TMPDIR or /tmp, and all are removed at
+ * the end, on failure too: not between runs, because on a file system
+ * without a journal ext4 skips inodes freed in the last minute or more
+ * when it creates a file, which made every store after a run's cleanup
+ * 10-20 us slower than the same store on a quiet file system.
  *
  *   make bench-jit            (built with -O2 against build/libfusevm.a)
  */
@@ -222,14 +227,20 @@ static bool remove_dir(const char *path)
     return true;
 }
 
-/* The cache directory while it exists, so a failing check (which exits)
- * still removes it. */
-static char *temp_dir;
+/* The cache directories made so far, removed at exit, so a failing check
+ * (which exits) still removes them. */
+#define MAX_RUNS 32
+static char *temp_dirs[MAX_RUNS];
+static int ntemp_dirs;
 
-static void remove_temp_dir(void)
+static void remove_temp_dirs(void)
 {
-    if (temp_dir)
-        remove_dir(temp_dir);
+    for (int i = 0; i < ntemp_dirs; i++) {
+        if (!remove_dir(temp_dirs[i]))
+            _exit(1);
+        free(temp_dirs[i]);
+    }
+    ntemp_dirs = 0;
 }
 
 typedef struct results {
@@ -246,18 +257,12 @@ static results measure(int times)
     results r;
     r.memory_steady = steady(NULL, DISK_NONE, ns, times);
     r.memory_first = first(NULL, DISK_NONE, LIMIT_BASE, ns, times);
-    char *dir = temp_dir = make_dir();
-    atexit(remove_temp_dir);
+    char *dir = temp_dirs[ntemp_dirs++] = make_dir();
     r.store_steady = steady(dir, DISK_STORE, ns, times);
     r.load_steady = steady(dir, DISK_LOAD, ns, times);
     r.store_first = first(dir, DISK_STORE, LIMIT_FRESH, ns, times);
     r.load_first = first(dir, DISK_LOAD, LIMIT_FRESH, ns, times);
-    bool removed = remove_dir(dir);
-    temp_dir = NULL;
-    free(dir);
     free(ns);
-    if (!removed)
-        exit(1);
     return r;
 }
 
@@ -317,29 +322,35 @@ static void print_json(const results *r, int times)
 
 int main(int argc, char **argv)
 {
-    int times = 201, nargs = 0;
+    int times = 201, runs = 1, nargs = 0;
     bool json = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             json = true;
+        else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+            runs = atoi(argv[++i]);
         else if (nargs++ == 0)
             times = atoi(argv[i]);
         else
             times = 0;
     }
-    if (times < 1 || times > LIMIT_FRESH - LIMIT_BASE) {
-        fprintf(stderr, "usage: jit_block [COMPILES] [--json]  (COMPILES 1..%d)\n",
-                LIMIT_FRESH - LIMIT_BASE);
+    if (times < 1 || times > LIMIT_FRESH - LIMIT_BASE || runs < 1 || runs > MAX_RUNS) {
+        fprintf(stderr, "usage: jit_block [COMPILES] [--runs N] [--json]  (COMPILES 1..%d, N 1..%d)\n",
+                LIMIT_FRESH - LIMIT_BASE, MAX_RUNS);
         return 2;
     }
     if (!fvm_jit_tier_available(FVM_JIT_BLOCK)) {
         fprintf(stderr, "jit_block: this build has no block tier\n");
         return 1;
     }
-    results r = measure(times);
-    if (json)
-        print_json(&r, times);
-    else
-        print_table(&r, times);
+    atexit(remove_temp_dirs);
+    for (int run = 0; run < runs; run++) {
+        results r = measure(times);
+        if (json)
+            print_json(&r, times);
+        else
+            print_table(&r, times);
+        fflush(stdout);
+    }
     return 0;
 }

@@ -631,10 +631,12 @@ def jump_ceiling(args):
 # The linear JIT tier (in-process, bench/jit_linear.c)
 
 
-def run_harness(args, name, argv):
+def run_harness(args, name, argv, runs_inside=False):
     """Build bench/NAME.c against the static library and run it args.runs
-    times with argv; returns (result, runs): result a dict with status
-    ("ok", "skip", "fail") and reason, runs the JSON each run printed."""
+    times with argv (or, runs_inside, once with --runs args.runs: the
+    harness then prints one JSON document per run, one per line); returns
+    (result, runs): result a dict with status ("ok", "skip", "fail") and
+    reason, runs the JSON each run printed."""
     res = {"status": "ok", "reason": ""}
     if not args.gcc:
         return dict(res, status="skip", reason="gcc not found"), []
@@ -649,15 +651,18 @@ def run_harness(args, name, argv):
         return dict(res, status="fail", reason="compiling %s.c failed: %s"
                     % (name, last_line(built.stderr))), []
     runs = []
-    for _ in range(args.runs):
-        out = subprocess.run([exe] + argv + ["--json"], capture_output=True, text=True,
-                             timeout=args.timeout)
+    extra = ["--runs", str(args.runs)] if runs_inside else []
+    for _ in range(1 if runs_inside else args.runs):
+        out = subprocess.run([exe] + argv + extra + ["--json"], capture_output=True, text=True,
+                             timeout=args.timeout * (args.runs if runs_inside else 1))
         try:
-            doc = json.loads(out.stdout)
+            docs = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
         except ValueError:
+            docs = []
+        if not docs:
             return dict(res, status="fail", reason="exit status %d: %s"
                         % (out.returncode, last_line(out.stderr) or last_line(out.stdout))), runs
-        runs.append(doc)
+        runs.extend(docs)
         if out.returncode != 0:
             break
     return res, runs
@@ -769,7 +774,9 @@ def run_block_latency(args, log):
     minimum, the target and whether the median meets it; and each run's
     figures."""
     compiles = BLOCK_COMPILES[1 if args.quick else 0]
-    res, runs = run_harness(args, "jit_block", [str(compiles)])
+    # The runs share one process, so no run's cleanup (deleting its cache
+    # files) comes just before another run's stores (bench/jit_block.c).
+    res, runs = run_harness(args, "jit_block", [str(compiles)], runs_inside=True)
     if res["status"] != "ok":
         return res
     res["compiles"], res["runs"], res["tmpdir"] = compiles, runs, runs[0]["tmpdir"]

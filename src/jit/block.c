@@ -113,6 +113,9 @@ typedef struct exit_rec {
     uint32_t first; /* stack types at types[first..+depth), then nslots (used index, type) pairs */
 } exit_rec;
 
+/* A compiled chunk. The arrays live in the same allocation, after the
+ * struct (code_new), so a handle costs one malloc: a disk-cache load
+ * rebuilds one in the few microseconds it has. */
 struct fvm_block_code {
     int64_t (*entry)(int64_t *io); /* returns its exit record */
     uint32_t len;         /* the chunk's length: the ip of a completed run */
@@ -127,6 +130,23 @@ struct fvm_block_code {
     fvm_x64_buf image;    /* the code before it became executable */
     bool has_image;
 };
+
+/* A zeroed handle with room for its arrays (exits first, for alignment). */
+static fvm_block_code *code_new(void *entry, uint32_t nused, uint32_t nexits, uint32_t ntypes)
+{
+    size_t size = sizeof(fvm_block_code) + (size_t)nexits * sizeof(exit_rec) +
+                  (size_t)nused * sizeof(uint16_t) + nused + ntypes;
+    fvm_block_code *code = fvm_xcalloc(1, size);
+    code->entry = (int64_t (*)(int64_t *))entry;
+    code->nused = nused;
+    code->nexits = nexits;
+    code->ntypes = ntypes;
+    code->exits = (exit_rec *)(code + 1);
+    code->used = (uint16_t *)(code->exits + nexits);
+    code->kinds = (uint8_t *)(code->used + nused);
+    code->types = code->kinds + nused;
+    return code;
+}
 
 /* ---- the abstract state -------------------------------------------------------------- */
 
@@ -809,25 +829,17 @@ static fvm_block_code *finish(builder *B, fvm_mcode *arena, fvm_buf *dump_ir, fv
     if (ok && !entry)
         B->why = "code memory refused";
     if (entry) {
-        code = fvm_xcalloc(1, sizeof *code);
-        code->entry = (int64_t (*)(int64_t *))entry;
+        code = code_new(entry, B->nused, (uint32_t)B->nexits, (uint32_t)B->ntypes);
         code->len = (uint32_t)B->c->len;
-        code->nused = B->nused;
-        code->used = fvm_xmalloc((B->nused + 1) * sizeof *code->used);
-        code->kinds = fvm_xmalloc(B->nused + 1);
         memcpy(code->used, B->used, B->nused * sizeof *code->used);
         memcpy(code->kinds, B->kinds, B->nused);
+        memcpy(code->exits, B->exits, B->nexits * sizeof *code->exits);
+        memcpy(code->types, B->types, B->ntypes);
         for (uint32_t i = 0; i < B->nused; i++)
             if ((size_t)B->used[i] + 1 > code->min_nslots)
                 code->min_nslots = (size_t)B->used[i] + 1;
-        code->exits = B->exits;
-        code->nexits = (uint32_t)B->nexits;
-        code->types = B->types;
-        code->ntypes = (uint32_t)B->ntypes;
         code->image = xb;
         code->has_image = true;
-        B->exits = NULL;
-        B->types = NULL;
     } else
         fvm_x64_buf_free(&xb);
     return code;
@@ -887,10 +899,6 @@ void fvm_block_free(fvm_block_code *code)
     if (!code)
         return;
     fvm_block_drop_image(code);
-    free(code->used);
-    free(code->kinds);
-    free(code->exits);
-    free(code->types);
     free(code);
 }
 
@@ -1039,39 +1047,34 @@ static bool exits_valid(const fvm_block_code *code)
 fvm_block_code *fvm_block_from_meta(const void *meta, size_t len, void *entry, size_t chunk_len)
 {
     reader r = {meta, (const uint8_t *)meta + len, true};
-    fvm_block_code *code = fvm_xcalloc(1, sizeof *code);
-    code->entry = (int64_t (*)(int64_t *))entry;
-    code->len = get32(&r, UINT32_MAX - 1);
-    code->nused = get32(&r, MAX_USED);
-    code->nexits = get32(&r, 1u << 24);
-    code->ntypes = get32(&r, 1u << 28);
-    if (r.ok && (code->nexits == 0 || (size_t)(r.end - r.p) / 4 < (size_t)2 * code->nused +
-                                          (size_t)5 * code->nexits + code->ntypes))
-        r.ok = false;
-    if (r.ok) {
-        code->used = fvm_xmalloc((code->nused + 1) * sizeof *code->used);
-        code->kinds = fvm_xmalloc(code->nused + 1);
-        code->exits = fvm_xmalloc(code->nexits * sizeof *code->exits);
-        code->types = fvm_xmalloc(code->ntypes + 1);
-        for (uint32_t i = 0; i < code->nused; i++) {
-            code->used[i] = (uint16_t)get32(&r, UINT16_MAX);
-            code->kinds[i] = (uint8_t)get32(&r, FVM_JK_OTHER);
-            if ((size_t)code->used[i] + 1 > code->min_nslots)
-                code->min_nslots = (size_t)code->used[i] + 1;
-            r.ok &= valid_kind(code->kinds[i]);
-        }
-        for (uint32_t k = 0; k < code->nexits; k++) {
-            exit_rec *e = &code->exits[k];
-            e->ip = get32(&r, code->len);
-            e->depth = (uint16_t)get32(&r, MAX_DEPTH);
-            e->nslots = (uint16_t)get32(&r, MAX_USED);
-            e->zero_divisor = get32(&r, 1) != 0;
-            e->first = get32(&r, code->ntypes);
-        }
-        for (uint32_t k = 0; k < code->ntypes; k++)
-            code->types[k] = (uint8_t)get32(&r, UINT8_MAX);
+    uint32_t code_len = get32(&r, UINT32_MAX - 1);
+    uint32_t nused = get32(&r, MAX_USED);
+    uint32_t nexits = get32(&r, 1u << 24);
+    uint32_t ntypes = get32(&r, 1u << 28);
+    /* The counts must fit in the bytes left before anything is allocated. */
+    if (!r.ok || nexits == 0 || code_len != chunk_len ||
+        (size_t)(r.end - r.p) / 4 != (size_t)2 * nused + (size_t)5 * nexits + ntypes)
+        return NULL;
+    fvm_block_code *code = code_new(entry, nused, nexits, ntypes);
+    code->len = code_len;
+    for (uint32_t i = 0; i < nused; i++) {
+        code->used[i] = (uint16_t)get32(&r, UINT16_MAX);
+        code->kinds[i] = (uint8_t)get32(&r, FVM_JK_OTHER);
+        if ((size_t)code->used[i] + 1 > code->min_nslots)
+            code->min_nslots = (size_t)code->used[i] + 1;
+        r.ok &= valid_kind(code->kinds[i]);
     }
-    if (!r.ok || r.p != r.end || code->len != chunk_len || !exits_valid(code)) {
+    for (uint32_t k = 0; k < nexits; k++) {
+        exit_rec *e = &code->exits[k];
+        e->ip = get32(&r, code_len);
+        e->depth = (uint16_t)get32(&r, MAX_DEPTH);
+        e->nslots = (uint16_t)get32(&r, MAX_USED);
+        e->zero_divisor = get32(&r, 1) != 0;
+        e->first = get32(&r, ntypes);
+    }
+    for (uint32_t k = 0; k < ntypes; k++)
+        code->types[k] = (uint8_t)get32(&r, UINT8_MAX);
+    if (!r.ok || r.p != r.end || !exits_valid(code)) {
         fvm_block_free(code);
         return NULL;
     }

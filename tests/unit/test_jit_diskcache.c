@@ -760,6 +760,30 @@ Test(jit_diskcache, real_foreign_owner_refused, .init = redirect)
     cr_assert_eq(chown(dir, 0, 0), 0);
     load_reason(dir, &key_a, &hit);
     cr_assert(hit);
+
+    /* A user who is not root, in a directory of their own, finding a
+     * readable blob that root wrote: refused when opened (the kernel lets
+     * only a file's owner open it without updating its access time). */
+    cr_assert_eq(chmod(p, 0644), 0);
+    cr_assert_eq(chown(dir, 65534, 65534), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        if (setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(2);
+        fvm_diskcache *d = cache_on(dir);
+        fvm_mcode *mc = fvm_mcode_new(0);
+        void *entry = fvm_diskcache_load(d, mc, &key_a, NULL, NULL);
+        const char *why = fvm_diskcache_last_reject(d);
+        _exit(!entry && why && strcmp(why, "not owned by the current user") == 0 ? 0 : 1);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "a non-root user loaded root's blob, or refused it for another reason (status %d)",
+              status);
+    cr_assert_eq(chown(dir, 0, 0), 0);
     free(p);
     fst_rm_rf(dir);
     free(dir);

@@ -15,6 +15,13 @@
  *   load    a second context on that directory running the same chunks:
  *           the compile is answered from the file (open, read, verify, map,
  *           patch, protect).
+ *   fs      no JIT: the file operations of a store alone, in the same
+ *           directory right after the stores: create a temporary, write a
+ *           blob's bytes, close, rename into place. How long a file takes
+ *           to create depends on the file system's recent history (ext4
+ *           without a journal, as on the development VM, skips inodes
+ *           freed in the last minutes, one by one), so this is the
+ *           baseline that says how much of the store is the file system.
  *
  * Each is taken in steady state (one context, one chunk after another,
  * after a first chunk has mapped its code memory) and as the first compile
@@ -39,9 +46,12 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fusevm.h"
@@ -171,6 +181,67 @@ static figure first(const char *dir, expect_disk disk, int32_t base, double *ns,
     return summarise(ns, times);
 }
 
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* The size of a *.fjit file in dir (the stores just wrote them all the
+ * same size). */
+static size_t blob_size(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    struct stat st;
+    size_t size = 0;
+    while (d && !size && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n > 5 && strcmp(e->d_name + n - 5, ".fjit") == 0 &&
+            fstatat(dirfd(d), e->d_name, &st, 0) == 0)
+            size = (size_t)st.st_size;
+    }
+    if (d)
+        closedir(d);
+    if (!size) {
+        fprintf(stderr, "jit_block: no blob in %s after the stores\n", dir);
+        exit(1);
+    }
+    return size;
+}
+
+/* The fs figure: `times` blob-sized files written as a store writes them
+ * (temporary, write, close, rename), named *.fsbase. */
+static figure fs_baseline(const char *dir, double *ns, int times)
+{
+    size_t size = blob_size(dir);
+    char *bytes = calloc(1, size);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (!bytes || dfd < 0) {
+        fprintf(stderr, "jit_block: cannot set up the file-system baseline\n");
+        exit(1);
+    }
+    for (int t = 0; t < times; t++) {
+        char tmp[64], final[64];
+        snprintf(tmp, sizeof tmp, "%d.%d.tmp", (int)getpid(), t);
+        snprintf(final, sizeof final, "%d.fsbase", t);
+        double t0 = now_ns();
+        int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        bool ok = fd >= 0 && write(fd, bytes, size) == (ssize_t)size;
+        ok = fd >= 0 && close(fd) == 0 && ok;
+        ok = ok && renameat(dfd, tmp, dfd, final) == 0;
+        ns[t] = now_ns() - t0;
+        if (!ok) {
+            perror("jit_block: the file-system baseline");
+            exit(1);
+        }
+    }
+    close(dfd);
+    free(bytes);
+    return summarise(ns, times);
+}
+
 /* Where the cache directory goes: its file system's costs (creating an
  * inode, above all) are part of the store figure. */
 static const char *tmp_parent(void)
@@ -245,6 +316,7 @@ static void remove_temp_dirs(void)
 
 typedef struct results {
     figure memory_steady, memory_first, store_steady, store_first, load_steady, load_first;
+    figure fs;
 } results;
 
 static results measure(int times)
@@ -259,6 +331,7 @@ static results measure(int times)
     r.memory_first = first(NULL, DISK_NONE, LIMIT_BASE, ns, times);
     char *dir = temp_dirs[ntemp_dirs++] = make_dir();
     r.store_steady = steady(dir, DISK_STORE, ns, times);
+    r.fs = fs_baseline(dir, ns, times);
     r.load_steady = steady(dir, DISK_LOAD, ns, times);
     r.store_first = first(dir, DISK_STORE, LIMIT_FRESH, ns, times);
     r.load_first = first(dir, DISK_LOAD, LIMIT_FRESH, ns, times);
@@ -298,8 +371,10 @@ static void print_table(const results *r, int times)
                rows[i].steady.median_ns < rows[i].target_ns ? "met" : "NOT MET",
                rows[i].first.median_ns / 1e3, rows[i].first.min_ns / 1e3);
     }
+    printf("%-7s %8.1f %8.1f\n", "fs", r->fs.median_ns / 1e3, r->fs.min_ns / 1e3);
     for (int i = 0; i < 3; i++)
         printf("%s: %s\n", rows[i].name, rows[i].what);
+    printf("fs: the file operations of a store alone (create, write, close, rename), no JIT\n");
     printf("median and min: steady state (one context); first: a fresh context's first "
            "compile\n");
 }
@@ -317,7 +392,7 @@ static void print_json(const results *r, int times)
                "\"first_min_ns\": %.0f, \"target_ns\": %.0f}", rows[i].name,
                rows[i].steady.median_ns, rows[i].steady.min_ns, rows[i].first.median_ns,
                rows[i].first.min_ns, rows[i].target_ns);
-    printf("}\n");
+    printf(", \"fs\": {\"median_ns\": %.0f, \"min_ns\": %.0f}}\n", r->fs.median_ns, r->fs.min_ns);
 }
 
 int main(int argc, char **argv)

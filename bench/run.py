@@ -64,7 +64,7 @@ BLOCK_LATENCY = [("memory", "compile + executable (disk cache off)"),
                  ("load", "load from the disk cache")]
 # The store's file operations alone, no JIT (bench/jit_block.c): how much
 # of the store figure is the file system in that run.
-FS_BASELINE = "file system alone: a store's create+write+rename
+FS_BASELINE = "file system alone: a store's create+write+rename"
 
 M64 = 1 << 64
 

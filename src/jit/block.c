@@ -833,8 +833,10 @@ static fvm_block_code *finish(builder *B, fvm_mcode *arena, fvm_buf *dump_ir, fv
         code->len = (uint32_t)B->c->len;
         memcpy(code->used, B->used, B->nused * sizeof *code->used);
         memcpy(code->kinds, B->kinds, B->nused);
-        memcpy(code->exits, B->exits, B->nexits * sizeof *code->exits);
-        memcpy(code->types, B->types, B->ntypes);
+        if (B->nexits) /* memcpy must not see the NULL of an empty array */
+            memcpy(code->exits, B->exits, B->nexits * sizeof *code->exits);
+        if (B->ntypes)
+            memcpy(code->types, B->types, B->ntypes);
         for (uint32_t i = 0; i < B->nused; i++)
             if ((size_t)B->used[i] + 1 > code->min_nslots)
                 code->min_nslots = (size_t)B->used[i] + 1;

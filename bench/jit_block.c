@@ -15,6 +15,12 @@
  *   load    a second context on that directory running the same chunks:
  *           the compile is answered from the file (open, read, verify, map,
  *           patch, protect).
+ *   calls   no JIT: the system calls of a load alone, on the blobs the
+ *           loads just read: open (O_NOATIME), fstat, read, close, then a
+ *           pwrite of the bytes into a memory file mapped read+execute.
+ *           A system call costs about a microsecond on the development VM
+ *           and that cost drifts with the host, so this is the floor that
+ *           says how much of the load is the kernel in that run.
  *   fs      no JIT: the file operations of a store alone, in the same
  *           directory right after the stores: create a temporary, write a
  *           blob's bytes, close, rename into place. How long a file takes
@@ -44,12 +50,13 @@
  *
  *   make bench-jit            (built with -O2 against build/libfusevm.a)
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -242,6 +249,49 @@ static figure fs_baseline(const char *dir, double *ns, int times)
     return summarise(ns, times);
 }
 
+/* The calls figure: a load's system calls on up to `times` blobs of dir,
+ * each file once, with the code memory's way of making bytes executable. */
+static figure syscall_floor(const char *dir, double *ns, int times)
+{
+    enum { AREA = 1 << 20 };
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    int mfd = memfd_create("jit_block", MFD_CLOEXEC);
+    DIR *d = dfd >= 0 ? opendir(dir) : NULL;
+    if (!d || mfd < 0 || ftruncate(mfd, AREA) != 0 ||
+        mmap(NULL, AREA, PROT_READ | PROT_EXEC, MAP_SHARED, mfd, 0) == MAP_FAILED) {
+        fprintf(stderr, "jit_block: cannot set up the system-call floor\n");
+        exit(1);
+    }
+    int n = 0;
+    struct dirent *e;
+    while (n < times && (e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len <= 5 || strcmp(e->d_name + len - 5, ".fjit") != 0)
+            continue;
+        uint8_t buf[4096];
+        struct stat st;
+        double t0 = now_ns();
+        int fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOATIME);
+        bool ok = fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 &&
+                  (size_t)st.st_size <= sizeof buf && read(fd, buf, (size_t)st.st_size) == st.st_size;
+        ok = fd >= 0 && close(fd) == 0 && ok;
+        ok = ok && pwrite(mfd, buf, (size_t)st.st_size, (off_t)(n % 1024) * 1024) == st.st_size;
+        ns[n++] = now_ns() - t0;
+        if (!ok) {
+            fprintf(stderr, "jit_block: the system-call floor failed on %s\n", e->d_name);
+            exit(1);
+        }
+    }
+    closedir(d);
+    close(dfd);
+    close(mfd); /* its mapping stays until exit: 1 MiB a run */
+    if (n == 0) {
+        fprintf(stderr, "jit_block: no blob in %s for the system-call floor\n", dir);
+        exit(1);
+    }
+    return summarise(ns, n);
+}
+
 /* Where the cache directory goes: its file system's costs (creating an
  * inode, above all) are part of the store figure. */
 static const char *tmp_parent(void)
@@ -316,7 +366,7 @@ static void remove_temp_dirs(void)
 
 typedef struct results {
     figure memory_steady, memory_first, store_steady, store_first, load_steady, load_first;
-    figure fs;
+    figure fs, calls;
 } results;
 
 static results measure(int times)
@@ -333,6 +383,7 @@ static results measure(int times)
     r.store_steady = steady(dir, DISK_STORE, ns, times);
     r.fs = fs_baseline(dir, ns, times);
     r.load_steady = steady(dir, DISK_LOAD, ns, times);
+    r.calls = syscall_floor(dir, ns, times);
     r.store_first = first(dir, DISK_STORE, LIMIT_FRESH, ns, times);
     r.load_first = first(dir, DISK_LOAD, LIMIT_FRESH, ns, times);
     free(ns);
@@ -371,9 +422,11 @@ static void print_table(const results *r, int times)
                rows[i].steady.median_ns < rows[i].target_ns ? "met" : "NOT MET",
                rows[i].first.median_ns / 1e3, rows[i].first.min_ns / 1e3);
     }
+    printf("%-7s %8.1f %8.1f\n", "calls", r->calls.median_ns / 1e3, r->calls.min_ns / 1e3);
     printf("%-7s %8.1f %8.1f\n", "fs", r->fs.median_ns / 1e3, r->fs.min_ns / 1e3);
     for (int i = 0; i < 3; i++)
         printf("%s: %s\n", rows[i].name, rows[i].what);
+    printf("calls: the system calls of a load alone (open, fstat, read, close, pwrite), no JIT\n");
     printf("fs: the file operations of a store alone (create, write, close, rename), no JIT\n");
     printf("median and min: steady state (one context); first: a fresh context's first "
            "compile\n");
@@ -392,6 +445,8 @@ static void print_json(const results *r, int times)
                "\"first_min_ns\": %.0f, \"target_ns\": %.0f}", rows[i].name,
                rows[i].steady.median_ns, rows[i].steady.min_ns, rows[i].first.median_ns,
                rows[i].first.min_ns, rows[i].target_ns);
+    printf(", \"calls\": {\"median_ns\": %.0f, \"min_ns\": %.0f}", r->calls.median_ns,
+           r->calls.min_ns);
     printf(", \"fs\": {\"median_ns\": %.0f, \"min_ns\": %.0f}}\n", r->fs.median_ns, r->fs.min_ns);
 }
 

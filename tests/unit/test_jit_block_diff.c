@@ -8,7 +8,12 @@
  * type and bits, every slot, and for (c) the error message and ip. A
  * decline is allowed (and counted) but must leave the slots untouched.
  *
- * FUSEVM_TEST_BLOCK_ITERS sets the number of programs (default 3000),
+ * A second test runs programs through the disk cache: a VM whose context
+ * compiles and stores each program's regions, then a VM on a fresh context
+ * that loads them, both compared with the interpreter in the same way.
+ *
+ * FUSEVM_TEST_BLOCK_ITERS sets the number of programs (default 3000; the
+ * disk-cache test runs a tenth as many),
  * FUSEVM_TEST_BLOCK_SEED runs the one program of that seed, and
  * FUSEVM_TEST_BLOCK_ALL=1 reports every failing seed instead of stopping
  * at the first. A failure prints the seed, the starting slots and the
@@ -23,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fstest.h"
 #include "loopgen.h"
 
 /* Same type and payload. Floats by bit pattern, except that any NaN matches
@@ -309,4 +315,72 @@ Test(jit_block_diff, random_programs_match_the_interpreter, .timeout = 120)
     /* The test is only worth its time if most programs run natively. */
     cr_assert_gt(st.eager_native, st.programs / 2, "only %lu of %lu programs ran natively", st.eager_native,
                  st.programs);
+}
+
+/* A context with block threshold 0 on the disk cache in dir. */
+static fvm_jit *disk_context(const char *dir)
+{
+    fvm_jit *j = context();
+    fvm_jit_set_cache_dir(j, dir);
+    return j;
+}
+
+/* The disk cache changes nothing: each program runs in a VM on a context
+ * that compiles its regions and stores them, then in a VM on a fresh
+ * context on the same directory, which loads them instead of compiling;
+ * both must match the interpreter exactly. */
+Test(jit_block_diff, random_programs_through_the_disk_cache, .timeout = 120)
+{
+    const char *env = getenv("FUSEVM_TEST_BLOCK_ITERS");
+    unsigned long iters = (env ? strtoul(env, NULL, 10) : 3000) / 10;
+    char *dir = fst_tmp_dir("blkdiff");
+    fvm_jit *store = disk_context(dir);
+    unsigned long failures = 0, native = 0;
+    uint64_t stores = 0, loads = 0;
+    for (unsigned long i = 0; i < iters && !failures; i++) {
+        uint64_t seed = 0xd15c0000u + i;
+        lg_program p = lg_generate(seed);
+        lg_rng r;
+        lg_seed(&r, seed ^ 0x51075u);
+        fvm_value in[LG_NSLOTS];
+        lg_initial_slots(&r, &p, in);
+        outcome want = vm_run(p.chunk, in, NULL);
+        fvm_jit *load = disk_context(dir);
+        fvm_jit *js[2] = {store, load};
+        for (int pass = 0; pass < 2 && !failures; pass++) {
+            fvm_jit_counters before, after;
+            fvm_jit_stats(js[pass], &before);
+            outcome got = vm_run(p.chunk, in, js[pass]);
+            fvm_jit_stats(js[pass], &after);
+            stores += after.disk_stores - before.disk_stores;
+            loads += after.disk_loads - before.disk_loads;
+            native += pass == 1 && after.runs[FVM_JIT_BLOCK] > before.runs[FVM_JIT_BLOCK];
+            char detail[400], msg[512];
+            const char *bad = compare(&want, &got, true, detail, sizeof detail);
+            outcome_free(&got);
+            if (bad) {
+                snprintf(msg, sizeof msg, "VM on a %s disk cache: %s", pass ? "warm" : "cold", detail);
+                report(seed, &p, in, msg);
+                failures++;
+            }
+        }
+        fvm_jit_free(load);
+        outcome_free(&want);
+        for (int s = 0; s < LG_NSLOTS; s++)
+            fvm_value_drop(in[s]);
+        fvm_chunk_free(p.chunk);
+        if (i % 256 == 255) { /* a fresh context now and then bounds the code memory */
+            fvm_jit_free(store);
+            store = disk_context(dir);
+        }
+    }
+    fvm_jit_free(store);
+    fst_drop_dir(dir);
+    fprintf(stderr, "block diff through the disk cache: %lu programs, %llu blobs stored, %llu loaded, "
+            "%lu warm runs native, %lu failing\n", iters, (unsigned long long)stores,
+            (unsigned long long)loads, native, failures);
+    cr_assert_eq(failures, 0);
+    /* Worth its time only if most warm runs really ran code from the disk. */
+    cr_assert_gt(loads, iters / 2, "only %llu loads in %lu programs", (unsigned long long)loads, iters);
+    cr_assert_gt(native, iters / 2, "only %lu of %lu warm runs native", native, iters);
 }

@@ -169,18 +169,22 @@ static const char *set_resolved(fvm_diskcache *d, const char *base, const char *
     size_t n = strlen(base);
     while (n > 1 && base[n - 1] == '/')
         n--;
-    fvm_buf b = {NULL, 0, 0};
-    fvm_buf_put(&b, base, n);
-    if (leaf)
-        fvm_buf_printf(&b, "/%s", leaf);
-    fvm_buf_putc(&b, 0);
-    if (d->resolved && strcmp(d->resolved, b.data) == 0) {
-        fvm_buf_free(&b);
-        return d->resolved;
-    }
+    size_t m = leaf ? strlen(leaf) : 0;
+    char *r = d->resolved;
+    /* Every load and store asks: compare in place, allocate only on a change. */
+    if (r && strncmp(r, base, n) == 0 &&
+        (leaf ? r[n] == '/' && strcmp(r + n + 1, leaf) == 0 : r[n] == 0))
+        return r;
+    r = fvm_xmalloc(n + (leaf ? 1 + m : 0) + 1);
+    memcpy(r, base, n);
+    if (leaf) {
+        r[n] = '/';
+        memcpy(r + n + 1, leaf, m + 1);
+    } else
+        r[n] = 0;
     free(d->resolved);
-    d->resolved = b.data;
-    return d->resolved;
+    d->resolved = r;
+    return r;
 }
 
 static const char *nonempty_env(const char *name)

@@ -235,33 +235,51 @@ static void report(uint64_t seed, const lg_program *p, const fvm_value *in, cons
     fvm_free(dis);
 }
 
+/* The program of a seed, its random starting slots and what the
+ * interpreter makes of them. */
+typedef struct test_case {
+    lg_program p;
+    fvm_value in[LG_NSLOTS];
+    outcome want;
+} test_case;
+
+static void case_make(test_case *t, uint64_t seed)
+{
+    t->p = lg_generate(seed);
+    lg_rng r;
+    lg_seed(&r, seed ^ 0x51075u);
+    lg_initial_slots(&r, &t->p, t->in);
+    t->want = vm_run(t->p.chunk, t->in, NULL);
+}
+
+static void case_free(test_case *t)
+{
+    outcome_free(&t->want);
+    for (int s = 0; s < LG_NSLOTS; s++)
+        fvm_value_drop(t->in[s]);
+    fvm_chunk_free(t->p.chunk);
+}
+
 /* Generate, run and compare the program of seed; false on a mismatch
  * (reported on stderr). */
 static bool check_seed(fvm_jit *eager, fvm_jit *vmj, uint64_t seed, stats *st, bool verbose)
 {
-    lg_program p = lg_generate(seed);
-    lg_rng r;
-    lg_seed(&r, seed ^ 0x51075u);
-    fvm_value in[LG_NSLOTS];
-    lg_initial_slots(&r, &p, in);
-    outcome want = vm_run(p.chunk, in, NULL);
+    test_case t;
+    case_make(&t, seed);
     st->programs++;
-    st->awk_errors += want.status == FVM_RUN_ERROR;
+    st->awk_errors += t.want.status == FVM_RUN_ERROR;
     char msg[512];
-    const char *bad = check_eager(eager, p.chunk, in, &want, st, msg, sizeof msg);
+    const char *bad = check_eager(eager, t.p.chunk, t.in, &t.want, st, msg, sizeof msg);
     if (!bad)
-        bad = check_vm(vmj, p.chunk, in, &want, st, msg, sizeof msg);
+        bad = check_vm(vmj, t.p.chunk, t.in, &t.want, st, msg, sizeof msg);
     if (bad) {
         st->failures++;
         if (verbose)
-            report(seed, &p, in, bad);
+            report(seed, &t.p, t.in, bad);
         else
             fprintf(stderr, "block diff: seed %llu: %s\n", (unsigned long long)seed, bad);
     }
-    outcome_free(&want);
-    for (int s = 0; s < LG_NSLOTS; s++)
-        fvm_value_drop(in[s]);
-    fvm_chunk_free(p.chunk);
+    case_free(&t);
     return bad == NULL;
 }
 
@@ -339,36 +357,29 @@ Test(jit_block_diff, random_programs_through_the_disk_cache, .timeout = 120)
     uint64_t stores = 0, loads = 0;
     for (unsigned long i = 0; i < iters && !failures; i++) {
         uint64_t seed = 0xd15c0000u + i;
-        lg_program p = lg_generate(seed);
-        lg_rng r;
-        lg_seed(&r, seed ^ 0x51075u);
-        fvm_value in[LG_NSLOTS];
-        lg_initial_slots(&r, &p, in);
-        outcome want = vm_run(p.chunk, in, NULL);
+        test_case t;
+        case_make(&t, seed);
         fvm_jit *load = disk_context(dir);
         fvm_jit *js[2] = {store, load};
         for (int pass = 0; pass < 2 && !failures; pass++) {
             fvm_jit_counters before, after;
             fvm_jit_stats(js[pass], &before);
-            outcome got = vm_run(p.chunk, in, js[pass]);
+            outcome got = vm_run(t.p.chunk, t.in, js[pass]);
             fvm_jit_stats(js[pass], &after);
             stores += after.disk_stores - before.disk_stores;
             loads += after.disk_loads - before.disk_loads;
             native += pass == 1 && after.runs[FVM_JIT_BLOCK] > before.runs[FVM_JIT_BLOCK];
             char detail[400], msg[512];
-            const char *bad = compare(&want, &got, true, detail, sizeof detail);
+            const char *bad = compare(&t.want, &got, true, detail, sizeof detail);
             outcome_free(&got);
             if (bad) {
                 snprintf(msg, sizeof msg, "VM on a %s disk cache: %s", pass ? "warm" : "cold", detail);
-                report(seed, &p, in, msg);
+                report(seed, &t.p, t.in, msg);
                 failures++;
             }
         }
         fvm_jit_free(load);
-        outcome_free(&want);
-        for (int s = 0; s < LG_NSLOTS; s++)
-            fvm_value_drop(in[s]);
-        fvm_chunk_free(p.chunk);
+        case_free(&t);
         if (i % 256 == 255) { /* a fresh context now and then bounds the code memory */
             fvm_jit_free(store);
             store = disk_context(dir);

@@ -178,10 +178,9 @@ enum {
     FVM_X64_CPU_LZCNT = 1u << 4
 };
 
-/* The FVM_X64_CPU_* features of the running CPU (0 on other architectures).
- * Computed on the first call and remembered for the process: CPUID traps
- * to the hypervisor in a virtual machine (its four executions cost a fresh
- * JIT context's first disk-cache load 30 us on the development VM). */
+/* The FVM_X64_CPU_* features of the running CPU (0 on other architectures),
+ * found on the first call (from glibc, else with CPUID, which traps to the
+ * hypervisor in a virtual machine) and remembered for the process. */
 uint32_t fvm_x64_cpu_features(void);
 
 #endif

@@ -10,22 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chunktest.h"
 #include "jit/block.h"
-
-#define OPS(...) ((const fvm_op[]){__VA_ARGS__}), (sizeof((const fvm_op[]){__VA_ARGS__}) / sizeof(fvm_op))
-
-static fvm_chunk *chunk_of(const fvm_op *ops, size_t n)
-{
-    fvm_builder *b = fvm_builder_new();
-    fvm_add_constant(b, fvm_int(5));
-    fvm_add_constant(b, fvm_cstr("str"));
-    for (size_t i = 0; i < n; i++)
-        fvm_emit(b, ops[i], (uint32_t)i + 1);
-    fvm_chunk *c = fvm_build(b);
-    fvm_builder_free(b);
-    cr_assert_not_null(c);
-    return c;
-}
 
 static fvm_jit *context(void)
 {
@@ -35,22 +21,15 @@ static fvm_jit *context(void)
     return j;
 }
 
-static uint64_t bits(double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, sizeof u);
-    return u;
-}
-
 #define EXPECT_INT(v, n) cr_assert((v).type == FVM_T_INT && (v).as.i == (n), "type %u value %lld", (v).type, (long long)(v).as.i)
-#define EXPECT_FLOAT(v, d) cr_assert((v).type == FVM_T_FLOAT && bits((v).as.f) == bits(d), "type %u value %.17g", (v).type, (v).as.f)
+#define EXPECT_FLOAT(v, d) cr_assert((v).type == FVM_T_FLOAT && ct_bits((v).as.f) == ct_bits(d), "type %u value %.17g", (v).type, (v).as.f)
 #define EXPECT_BOOL(v, want) cr_assert((v).type == FVM_T_BOOL && (v).as.b == (want), "type %u", (v).type)
 
 /* Run ops eagerly with slots (nslots of them): the status, *out the result. */
 static fvm_jit_status eager(const fvm_op *ops, size_t n, fvm_value *slots, size_t nslots, fvm_value *out)
 {
     fvm_jit *j = context();
-    fvm_chunk *c = chunk_of(ops, n);
+    fvm_chunk *c = ct_chunk(ops, n);
     *out = fvm_undef();
     fvm_jit_status st = fvm_jit_try_run_block_eager(j, c, slots, nslots, out);
     fvm_chunk_free(c);
@@ -96,7 +75,7 @@ Test(jit_block, accum_sum_loop_from_a_far_start_finishes, .timeout = 10)
     if (st == FVM_JIT_OK) {
         EXPECT_INT(s[1], 3);
         /* sum of INT64_MIN..2, wrapping: what the interpreter computes */
-        fvm_chunk *c = chunk_of(OPS(FVM_ACCUM_SUM_LOOP(0, 1, 3), FVM_GET_SLOT(0)));
+        fvm_chunk *c = ct_chunk(OPS(FVM_ACCUM_SUM_LOOP(0, 1, 3), FVM_GET_SLOT(0)));
         fvm_vm *vm = fvm_vm_new(c);
         fvm_vm_set_slot(vm, 0, fvm_int(0));
         fvm_vm_set_slot(vm, 1, fvm_int(INT64_MIN));
@@ -187,7 +166,7 @@ Test(jit_block, a_zero_divisor_is_left_to_the_interpreter)
     /* Through a VM with the tier on, the interpreter's Undef. */
     fvm_jit *j = context();
     fvm_jit_set_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD, 0);
-    fvm_chunk *c = chunk_of(prog, 5);
+    fvm_chunk *c = ct_chunk(prog, 5);
     for (int run = 0; run < 2; run++) {
         fvm_vm *vm = fvm_vm_new(c);
         fvm_vm_set_jit(vm, j);
@@ -212,7 +191,7 @@ Test(jit_block, awk_division_traps_name_the_op_and_the_interpreters_message)
     unsigned codes[2] = {FVM_OP_AWK_DIV_JIT, FVM_OP_AWK_MOD_JIT};
     for (int k = 0; k < 2; k++) {
         fvm_op div = {(uint16_t)codes[k], 0, 0, 0, {0}};
-        fvm_chunk *c = chunk_of(OPS(FVM_LOAD_INT(3), FVM_SET_SLOT(1), FVM_LOAD_INT(7), FVM_GET_SLOT(0), div));
+        fvm_chunk *c = ct_chunk(OPS(FVM_LOAD_INT(3), FVM_SET_SLOT(1), FVM_LOAD_INT(7), FVM_GET_SLOT(0), div));
         fvm_value s[2] = {fvm_int(2), fvm_int(0)}, out;
         cr_assert_eq(fvm_jit_try_run_block_eager(j, c, s, 2, &out), FVM_JIT_OK);
         EXPECT_FLOAT(out, k ? 1.0 : 3.5);
@@ -240,7 +219,7 @@ Test(jit_block, no_awk_trap_when_the_divisor_is_not_zero)
     /* Undef / true is 0 in the interpreter; whatever the tier does with
      * the Undef operand, it must not report a division by zero. */
     fvm_jit *j = context();
-    fvm_chunk *c = chunk_of(OPS(FVM_LOAD_UNDEF(), FVM_LOAD_TRUE(), FVM_AWK_DIV_JIT()));
+    fvm_chunk *c = ct_chunk(OPS(FVM_LOAD_UNDEF(), FVM_LOAD_TRUE(), FVM_AWK_DIV_JIT()));
     fvm_value out = fvm_undef();
     fvm_jit_status st = fvm_jit_try_run_block_eager(j, c, NULL, 0, &out);
     cr_assert_eq(fvm_jit_take_awk_div_trap(j), 0);
@@ -255,7 +234,7 @@ Test(jit_block, post_inc_slot_first_in_a_vm_with_the_tier)
     /* PostIncSlot 0; Pop on a string slot: the interpreter leaves Int(1). */
     fvm_jit *j = context();
     fvm_jit_set_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD, 0);
-    fvm_chunk *c = chunk_of(OPS(FVM_POST_INC_SLOT(0), FVM_POP()));
+    fvm_chunk *c = ct_chunk(OPS(FVM_POST_INC_SLOT(0), FVM_POP()));
     for (int run = 0; run < 2; run++) {
         fvm_vm *vm = fvm_vm_new(c);
         fvm_vm_set_jit(vm, j);
@@ -273,7 +252,7 @@ Test(jit_block, default_threshold_compiles_on_the_second_call)
 {
     fvm_jit *j = context();
     cr_assert_eq(fvm_jit_get_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD), 1);
-    fvm_chunk *c = chunk_of(OPS(SUM_LOOP));
+    fvm_chunk *c = ct_chunk(OPS(SUM_LOOP));
     fvm_value s[2] = {fvm_int(0), fvm_int(0)}, out;
     cr_assert_not(fvm_jit_block_is_compiled(j, c));
     cr_assert_eq(fvm_jit_try_run_block(j, c, s, 2, &out), FVM_JIT_NOT_COMPILED);
@@ -293,7 +272,7 @@ Test(jit_block, threshold_zero_compiles_on_the_first_call)
 {
     fvm_jit *j = context();
     cr_assert_eq(fvm_jit_set_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD, 0), 0);
-    fvm_chunk *c = chunk_of(OPS(SUM_LOOP));
+    fvm_chunk *c = ct_chunk(OPS(SUM_LOOP));
     fvm_value s[2] = {fvm_int(0), fvm_int(0)}, out;
     cr_assert_eq(fvm_jit_try_run_block(j, c, s, 2, &out), FVM_JIT_OK);
     EXPECT_INT(out, 45);
@@ -310,7 +289,7 @@ Test(jit_block, threshold_zero_compiles_on_the_first_call)
 Test(jit_block, kinded_raw_words)
 {
     fvm_jit *j = context();
-    fvm_chunk *c = chunk_of(OPS(SUM_LOOP));
+    fvm_chunk *c = ct_chunk(OPS(SUM_LOOP));
     int64_t w[2] = {0, 0};
     fvm_value out;
     cr_assert_eq(fvm_jit_try_run_block_kinded(j, c, w, NULL, 2, true, &out), FVM_JIT_OK);
@@ -318,29 +297,29 @@ Test(jit_block, kinded_raw_words)
     cr_assert(w[0] == 10 && w[1] == 45);
     fvm_chunk_free(c);
     /* A Float word in and out. */
-    c = chunk_of(OPS(FVM_GET_SLOT(0), FVM_LOAD_FLOAT(0.5), FVM_MUL(), FVM_SET_SLOT(0), FVM_GET_SLOT(0),
+    c = ct_chunk(OPS(FVM_GET_SLOT(0), FVM_LOAD_FLOAT(0.5), FVM_MUL(), FVM_SET_SLOT(0), FVM_GET_SLOT(0),
                      FVM_LOAD_INT(1), FVM_NUM_LT()));
     fvm_jit_slot_kind kinds[1] = {FVM_JIT_SLOT_FLOAT};
     double d = 3.0;
     memcpy(&w[0], &d, 8);
     cr_assert_eq(fvm_jit_try_run_block_kinded(j, c, w, kinds, 1, true, &out), FVM_JIT_OK);
     EXPECT_BOOL(out, false);
-    cr_assert_eq((uint64_t)w[0], bits(1.5));
+    cr_assert_eq((uint64_t)w[0], ct_bits(1.5));
     fvm_chunk_free(c);
     /* A Bool into an Int word is 0/1. */
-    c = chunk_of(OPS(FVM_LOAD_TRUE(), FVM_SET_SLOT(0)));
+    c = ct_chunk(OPS(FVM_LOAD_TRUE(), FVM_SET_SLOT(0)));
     w[0] = 5;
     cr_assert_eq(fvm_jit_try_run_block_kinded(j, c, w, NULL, 1, true, &out), FVM_JIT_HALTED);
     cr_assert_eq(w[0], 1);
     fvm_chunk_free(c);
     /* A Float written into an Int word cannot be said: decline, untouched. */
-    c = chunk_of(OPS(FVM_LOAD_FLOAT(2.5), FVM_SET_SLOT(0)));
+    c = ct_chunk(OPS(FVM_LOAD_FLOAT(2.5), FVM_SET_SLOT(0)));
     w[0] = 5;
     cr_assert_eq(fvm_jit_try_run_block_kinded(j, c, w, NULL, 1, true, &out), FVM_JIT_NOT_COMPILED);
     cr_assert_eq(w[0], 5);
     /* Not eager: the threshold applies. */
     fvm_chunk_free(c);
-    c = chunk_of(OPS(FVM_GET_SLOT(0), FVM_INC()));
+    c = ct_chunk(OPS(FVM_GET_SLOT(0), FVM_INC()));
     w[0] = 41;
     cr_assert_eq(fvm_jit_try_run_block_kinded(j, c, w, NULL, 1, false, &out), FVM_JIT_NOT_COMPILED);
     cr_assert_eq(fvm_jit_try_run_block_kinded(j, c, w, NULL, 1, false, &out), FVM_JIT_OK);
@@ -375,13 +354,13 @@ Test(jit_block, eligibility_is_per_op)
     const fvm_op in[] = {FVM_NOP(), FVM_DUP2(), FVM_LOAD_UNDEF(), FVM_JUMP_IF_TRUE_KEEP(0),
                          FVM_AWK_MOD_JIT(), FVM_LOAD_CONST(0)};
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
-        fvm_chunk *c = chunk_of(&in[i], 1);
+        fvm_chunk *c = ct_chunk(&in[i], 1);
         cr_assert(fvm_jit_is_block_eligible(j, c), "%s", fvm_op_name(in[i].code));
         fvm_chunk_free(c);
     }
     const fvm_op out[] = {FVM_LOAD_CONST(1), FVM_CONCAT(), FVM_CALL_BUILTIN(0, 0), FVM_AWK_DIV()};
     for (size_t i = 0; i < sizeof out / sizeof out[0]; i++) {
-        fvm_chunk *c = chunk_of(&out[i], 1);
+        fvm_chunk *c = ct_chunk(&out[i], 1);
         cr_assert_not(fvm_jit_is_block_eligible(j, c), "%s", fvm_op_name(out[i].code));
         fvm_chunk_free(c);
     }
@@ -493,7 +472,7 @@ Test(jit_block, vm_leaves_short_straight_regions_to_the_interpreter)
 {
     /* Entering native code for five straight ops would cost more than it
      * saves: no region is compiled, the result is the interpreter's. */
-    fvm_chunk *c = chunk_of(OPS(FVM_LOAD_INT(2), FVM_LOAD_INT(3), FVM_ADD(), FVM_LOAD_INT(4), FVM_MUL()));
+    fvm_chunk *c = ct_chunk(OPS(FVM_LOAD_INT(2), FVM_LOAD_INT(3), FVM_ADD(), FVM_LOAD_INT(4), FVM_MUL()));
     uint64_t runs;
     fvm_result r = vm_with_block(c, &runs);
     EXPECT_INT(r.value, 20);

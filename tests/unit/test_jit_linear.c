@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chunktest.h"
 #include "jit/linear.h"
 #include "opinfo.h"
 #include "value.h"
@@ -99,7 +100,6 @@ static fvm_value run_linear(const fvm_op *ops, size_t n, fvm_value s0)
     return o.result;
 }
 
-#define OPS(...) ((const fvm_op[]){__VA_ARGS__}), (sizeof((const fvm_op[]){__VA_ARGS__}) / sizeof(fvm_op))
 
 Test(jit_linear, eligibility_follows_the_stack_rules)
 {

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "chunktest.h"
 #include "fstest.h"
 #include "jit/block.h"
 #include "jit/jit.h"
@@ -29,11 +30,6 @@
 /* ------------------------------------------------------------------------
  * Files and directories
  * ------------------------------------------------------------------------ */
-
-
-
-
-
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -65,7 +61,6 @@ static size_t list_files(const char *dir, const char *suffix, char **name)
     return n;
 }
 
-
 /* The path of the only file in dir ending with suffix. */
 static char *only_file(const char *dir, const char *suffix)
 {
@@ -75,8 +70,6 @@ static char *only_file(const char *dir, const char *suffix)
     free(name);
     return p;
 }
-
-
 
 static bool same_file(const char *path, const uint8_t *bytes, size_t len)
 {
@@ -117,31 +110,13 @@ static char *blob_name(const char *dir, uint64_t op_hash, uint64_t subkey, const
  * The environment
  * ------------------------------------------------------------------------ */
 
-
-
-
-
 TestSuite(jit_persist, .init = fst_save_env, .fini = fst_restore_env);
 
 /* ------------------------------------------------------------------------
  * Chunks, contexts and runs
  * ------------------------------------------------------------------------ */
 
-#define OPS(...) ((const fvm_op[]){__VA_ARGS__}), (sizeof((const fvm_op[]){__VA_ARGS__}) / sizeof(fvm_op))
 #define NS 8
-
-static fvm_chunk *chunk_of(const fvm_op *ops, size_t n)
-{
-    fvm_builder *b = fvm_builder_new();
-    fvm_add_constant(b, fvm_int(5));
-    fvm_add_constant(b, fvm_cstr("str"));
-    for (size_t i = 0; i < n; i++)
-        fvm_emit(b, ops[i], (uint32_t)i + 1);
-    fvm_chunk *c = fvm_build(b);
-    cr_assert_not_null(c, "%s", fvm_builder_error(b));
-    fvm_builder_free(b);
-    return c;
-}
 
 /* A fresh context on dir (NULL: caching off). */
 static fvm_jit *context(const char *dir)
@@ -150,13 +125,6 @@ static fvm_jit *context(const char *dir)
     cr_assert_not_null(j);
     fvm_jit_set_cache_dir(j, dir ? dir : FVM_JIT_CACHE_OFF);
     return j;
-}
-
-static uint64_t bits(double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, sizeof u);
-    return u;
 }
 
 static bool same_value(fvm_value a, fvm_value b)
@@ -280,7 +248,7 @@ static void expect_warm(const outcome *o, const char *what)
  * (++s1 < limit); s0, through plain slot ops and the fused loop test. */
 static fvm_chunk *sum_loop(int32_t limit)
 {
-    return chunk_of(OPS(FVM_LOAD_INT(0), FVM_SET_SLOT(0), FVM_LOAD_INT(0), FVM_SET_SLOT(1),
+    return ct_chunk(OPS(FVM_LOAD_INT(0), FVM_SET_SLOT(0), FVM_LOAD_INT(0), FVM_SET_SLOT(1),
                         /* 4 */ FVM_GET_SLOT(0), FVM_GET_SLOT(1), FVM_ADD(), FVM_SET_SLOT(0),
                         /* 8 */ FVM_PRE_INC_SLOT_VOID(1), FVM_SLOT_LT_INT_JUMP_IF_FALSE(1, limit, 11),
                         /* 10 */ FVM_JUMP(4),
@@ -297,7 +265,7 @@ static const fvm_value int_slots[NS] = {{FVM_T_INT, 0, {.i = 0}}, {FVM_T_INT, 0,
 Test(jit_persist, leaf_matches_interp_and_leaves_one_linear_blob)
 {
     char *dir = fst_tmp_dir("persist");
-    fvm_chunk *c = chunk_of(OPS(FVM_LOAD_INT(2), FVM_LOAD_INT(3), FVM_ADD(), FVM_LOAD_INT(4), FVM_MUL()));
+    fvm_chunk *c = ct_chunk(OPS(FVM_LOAD_INT(2), FVM_LOAD_INT(3), FVM_ADD(), FVM_LOAD_INT(4), FVM_MUL()));
     outcome o = run_fresh(dir, LIN, c, NULL, 0);
     cr_assert_eq(o.st, FVM_JIT_OK);
     EXPECT_VALUE(o.out, fvm_int(20), "(2+3)*4");
@@ -317,7 +285,7 @@ Test(jit_persist, pow_through_a_helper_relocation)
 {
     /* Ours: Pow is a Float, 2 ** 10 is 1024.0. */
     char *dir = fst_tmp_dir("persist");
-    fvm_chunk *c = chunk_of(OPS(FVM_LOAD_INT(2), FVM_LOAD_INT(10), FVM_POW()));
+    fvm_chunk *c = ct_chunk(OPS(FVM_LOAD_INT(2), FVM_LOAD_INT(10), FVM_POW()));
     outcome o = run_fresh(dir, LIN, c, NULL, 0);
     cr_assert_eq(o.st, FVM_JIT_OK);
     EXPECT_VALUE(o.out, fvm_float(1024.0), "2 ** 10 cold");
@@ -329,7 +297,7 @@ Test(jit_persist, pow_through_a_helper_relocation)
     /* Constants fold; with slots the code calls the pow helper, and
      * reloaded for other values the relocation is patched with this
      * context's helper address. */
-    c = chunk_of(OPS(FVM_GET_SLOT(0), FVM_GET_SLOT(1), FVM_POW()));
+    c = ct_chunk(OPS(FVM_GET_SLOT(0), FVM_GET_SLOT(1), FVM_POW()));
     fvm_value a[2] = {fvm_int(2), fvm_int(10)}, b[2] = {fvm_int(3), fvm_int(-2)};
     o = run_fresh(dir, LIN, c, a, 2);
     EXPECT_VALUE(o.out, fvm_float(1024.0), "s0 ** s1 cold");
@@ -352,8 +320,8 @@ Test(jit_persist, pow_through_a_helper_relocation)
 Test(jit_persist, floats_and_integral_load_float)
 {
     char *dir = fst_tmp_dir("persist");
-    fvm_chunk *c = chunk_of(OPS(FVM_LOAD_FLOAT(1.5), FVM_LOAD_FLOAT(2.5), FVM_ADD()));
-    fvm_chunk *integral = chunk_of(OPS(FVM_LOAD_FLOAT(2.0), FVM_LOAD_FLOAT(3.0), FVM_MUL()));
+    fvm_chunk *c = ct_chunk(OPS(FVM_LOAD_FLOAT(1.5), FVM_LOAD_FLOAT(2.5), FVM_ADD()));
+    fvm_chunk *integral = ct_chunk(OPS(FVM_LOAD_FLOAT(2.0), FVM_LOAD_FLOAT(3.0), FVM_MUL()));
     for (int pass = 0; pass < 2; pass++) {
         outcome o = run_fresh(dir, LIN, c, NULL, 0);
         cr_assert_eq(o.st, FVM_JIT_OK);
@@ -374,7 +342,7 @@ Test(jit_persist, floats_and_integral_load_float)
 Test(jit_persist, slots_reload_for_other_values)
 {
     char *dir = fst_tmp_dir("persist");
-    fvm_chunk *c = chunk_of(OPS(FVM_GET_SLOT(0), FVM_GET_SLOT(1), FVM_ADD()));
+    fvm_chunk *c = ct_chunk(OPS(FVM_GET_SLOT(0), FVM_GET_SLOT(1), FVM_ADD()));
     fvm_value a[2] = {fvm_int(100), fvm_int(200)}, b[2] = {fvm_int(-5), fvm_int(7)};
     outcome o = run_fresh(dir, LIN, c, a, 2);
     EXPECT_VALUE(o.out, fvm_int(300), "100 + 200");
@@ -394,7 +362,7 @@ Test(jit_persist, slots_reload_for_other_values)
 Test(jit_persist, a_fresh_context_loads_from_disk)
 {
     char *dir = fst_tmp_dir("persist");
-    fvm_chunk *c = chunk_of(OPS(FVM_LOAD_INT(7), FVM_LOAD_INT(6), FVM_MUL()));
+    fvm_chunk *c = ct_chunk(OPS(FVM_LOAD_INT(7), FVM_LOAD_INT(6), FVM_MUL()));
     outcome o = run_fresh(dir, LIN, c, NULL, 0);
     EXPECT_VALUE(o.out, fvm_int(42), "cold");
     expect_cold(&o, "cold");
@@ -446,7 +414,7 @@ static void damage_all(const char *dir, int how_bad)
 Test(jit_persist, corrupted_files_are_rejected_recompiled_and_overwritten)
 {
     char *dir = fst_tmp_dir("persist");
-    fvm_chunk *c = chunk_of(OPS(FVM_LOAD_INT(40), FVM_LOAD_INT(2), FVM_ADD()));
+    fvm_chunk *c = ct_chunk(OPS(FVM_LOAD_INT(40), FVM_LOAD_INT(2), FVM_ADD()));
     outcome o = run_fresh(dir, LIN, c, NULL, 0);
     EXPECT_VALUE(o.out, fvm_int(42), "cold");
     char *path = only_file(dir, ".fjit");
@@ -496,7 +464,7 @@ Test(jit_persist, disabled_still_correct_and_writes_nothing)
     setenv("XDG_CACHE_HOME", home, 1);
     setenv("HOME", home, 1);
     setenv("TMPDIR", home, 1);
-    fvm_chunk *lin = chunk_of(OPS(FVM_LOAD_INT(21), FVM_DUP(), FVM_ADD()));
+    fvm_chunk *lin = ct_chunk(OPS(FVM_LOAD_INT(21), FVM_DUP(), FVM_ADD()));
     fvm_chunk *blk = sum_loop(100);
     /* Off by the environment, then by the API with the environment naming
      * a directory. */
@@ -545,7 +513,7 @@ Test(jit_persist, set_and_get_dir)
     cr_assert_str_eq(fvm_jit_cache_dir(k), other);
     fvm_jit_free(k);
     /* Code compiled goes to the set directory only. */
-    fvm_chunk *c = chunk_of(OPS(FVM_LOAD_INT(1), FVM_LOAD_INT(2), FVM_SUB()));
+    fvm_chunk *c = ct_chunk(OPS(FVM_LOAD_INT(1), FVM_LOAD_INT(2), FVM_SUB()));
     fvm_value out;
     cr_assert_eq(fvm_jit_try_run_linear(j, c, NULL, 0, &out), FVM_JIT_OK);
     cr_assert_eq(fst_count_files(dir, ".lin.fjit"), 1);
@@ -597,7 +565,7 @@ Test(jit_persist, size_prune_and_clear_over_linear_chunks)
     char *keep = fst_path_in(dir, "keep.txt");
     fst_write_file(keep, "keep", 4);
     for (int k = 0; k < 6; k++) {
-        fvm_chunk *c = chunk_of(OPS(FVM_LOAD_INT(k), FVM_LOAD_INT(1), FVM_ADD()));
+        fvm_chunk *c = ct_chunk(OPS(FVM_LOAD_INT(k), FVM_LOAD_INT(1), FVM_ADD()));
         fvm_value out;
         cr_assert_eq(fvm_jit_try_run_linear(j, c, NULL, 0, &out), FVM_JIT_OK);
         EXPECT_VALUE(out, fvm_int(k + 1), "k + 1");
@@ -636,7 +604,7 @@ Test(jit_persist, size_prune_and_clear_over_linear_chunks)
     fvm_jit_set_cache_max_bytes(j, -1);
     cr_assert_eq(fvm_jit_cache_max_bytes(j), (uint64_t)256 << 20);
     /* Cleared blobs are compiled again and stored again. */
-    fvm_chunk *c = chunk_of(OPS(FVM_LOAD_INT(0), FVM_LOAD_INT(1), FVM_ADD()));
+    fvm_chunk *c = ct_chunk(OPS(FVM_LOAD_INT(0), FVM_LOAD_INT(1), FVM_ADD()));
     outcome o = run_fresh(dir, LIN, c, NULL, 0);
     expect_cold(&o, "after clear");
     fvm_chunk_free(c);
@@ -649,7 +617,7 @@ Test(jit_persist, size_prune_and_clear_over_linear_chunks)
  * of i++ while i < 5, then j = 10, acc += --j, acc += j--: 28. */
 static fvm_chunk *slot_ops_loop(void)
 {
-    return chunk_of(OPS(FVM_LOAD_INT(0), FVM_SET_SLOT(1), FVM_LOAD_INT(0), FVM_SET_SLOT(0),
+    return ct_chunk(OPS(FVM_LOAD_INT(0), FVM_SET_SLOT(1), FVM_LOAD_INT(0), FVM_SET_SLOT(0),
                         /* 4 */ FVM_POST_INC_SLOT(0), FVM_GET_SLOT(1), FVM_ADD(), FVM_SET_SLOT(1),
                         /* 8 */ FVM_SLOT_LT_INT_JUMP_IF_FALSE(0, 5, 13), FVM_JUMP(4), FVM_NOP(),
                         FVM_NOP(), FVM_NOP(),
@@ -731,7 +699,7 @@ Test(jit_persist, block_math_blobs_reload_for_other_values)
     size_t blobs = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const math_case *m = &cases[i];
-        fvm_chunk *c = chunk_of(m->ops, m->nops);
+        fvm_chunk *c = ct_chunk(m->ops, m->nops);
         outcome cold = run_fresh(dir, BLK_EAGER, c, m->first, m->nargs);
         cr_assert_eq(cold.st, FVM_JIT_OK, "%s cold", m->name);
         expect_cold(&cold, m->name);
@@ -759,7 +727,7 @@ Test(jit_persist, block_math_blobs_reload_for_other_values)
 Test(jit_persist, awk_division_blobs)
 {
     char *dir = fst_tmp_dir("persist");
-    fvm_chunk *c = chunk_of(OPS(S0, S1, FVM_AWK_DIV_JIT()));
+    fvm_chunk *c = ct_chunk(OPS(S0, S1, FVM_AWK_DIV_JIT()));
     fvm_value s[2] = {fvm_int(7), fvm_int(2)};
     outcome o = run_fresh(dir, BLK, c, s, 2);
     cr_assert_eq(o.st, FVM_JIT_OK);
@@ -794,7 +762,7 @@ Test(jit_persist, awk_division_blobs)
     }
     fvm_chunk_free(c);
     /* AwkModJit the same way. */
-    c = chunk_of(OPS(S0, S1, FVM_AWK_MOD_JIT()));
+    c = ct_chunk(OPS(S0, S1, FVM_AWK_MOD_JIT()));
     o = run_fresh(dir, BLK_EAGER, c, s, 2);
     EXPECT_VALUE(o.out, fvm_float(1.0), "7 % 2 cold");
     o = run_fresh(dir, BLK_EAGER, c, s, 2);
@@ -814,7 +782,7 @@ Test(jit_persist, awk_division_blobs)
 Test(jit_persist, awk_style_slot_updates_on_raw_words)
 {
     char *dir = fst_tmp_dir("persist");
-    fvm_chunk *c = chunk_of(OPS(S0, FVM_LOAD_FLOAT(1.9), FVM_ADD(), FVM_TRUNC_INT(), FVM_SET_SLOT(0)));
+    fvm_chunk *c = ct_chunk(OPS(S0, FVM_LOAD_FLOAT(1.9), FVM_ADD(), FVM_TRUNC_INT(), FVM_SET_SLOT(0)));
     fvm_jit_slot_kind ik[1] = {FVM_JIT_SLOT_INT};
     int64_t w[1] = {0};
     fvm_value out;
@@ -837,18 +805,18 @@ Test(jit_persist, awk_style_slot_updates_on_raw_words)
     double x = 0.0;
     memcpy(w, &x, 8);
     cr_assert_eq(fvm_jit_try_run_block_kinded(j, c, w, fk, 1, true, &out), FVM_JIT_NOT_COMPILED);
-    cr_assert_eq((uint64_t)w[0], bits(0.0));
+    cr_assert_eq((uint64_t)w[0], ct_bits(0.0));
     fvm_jit_free(j);
     fvm_chunk_free(c);
 
-    c = chunk_of(OPS(S0, FVM_SIN_FLOAT(), FVM_LOAD_FLOAT(1.0), FVM_ADD(), FVM_SET_SLOT(0)));
+    c = ct_chunk(OPS(S0, FVM_SIN_FLOAT(), FVM_LOAD_FLOAT(1.0), FVM_ADD(), FVM_SET_SLOT(0)));
     j = context(dir);
     cr_assert_eq(fvm_jit_try_run_block_kinded(j, c, w, fk, 1, true, &out), FVM_JIT_HALTED);
-    cr_assert_eq((uint64_t)w[0], bits(1.0));
+    cr_assert_eq((uint64_t)w[0], ct_bits(1.0));
     fvm_jit_free(j);
     j = context(dir);
     cr_assert_eq(fvm_jit_try_run_block_kinded(j, c, w, fk, 1, true, &out), FVM_JIT_HALTED);
-    cr_assert_eq((uint64_t)w[0], bits(sin(1.0) + 1.0));
+    cr_assert_eq((uint64_t)w[0], ct_bits(sin(1.0) + 1.0));
     fvm_jit_stats(j, &k);
     cr_assert_eq(k.disk_loads, 1);
     fvm_jit_free(j);
@@ -859,18 +827,18 @@ Test(jit_persist, awk_style_slot_updates_on_raw_words)
 Test(jit_persist, negative_zero_round_trips_bit_exact)
 {
     char *dir = fst_tmp_dir("persist");
-    fvm_chunk *c = chunk_of(OPS(FVM_LOAD_FLOAT(-0.0), FVM_NEGATE()));
-    fvm_chunk *d = chunk_of(OPS(FVM_LOAD_FLOAT(0.0), FVM_NEGATE()));
+    fvm_chunk *c = ct_chunk(OPS(FVM_LOAD_FLOAT(-0.0), FVM_NEGATE()));
+    fvm_chunk *d = ct_chunk(OPS(FVM_LOAD_FLOAT(0.0), FVM_NEGATE()));
     how tiers[2] = {LIN, BLK_EAGER};
     for (int t = 0; t < 2; t++)
         for (int pass = 0; pass < 2; pass++) {
             outcome o = run_fresh(dir, tiers[t], c, NULL, 0);
             cr_assert_eq(o.st, FVM_JIT_OK);
             cr_assert_eq(o.out.type, FVM_T_FLOAT, "tier %d pass %d", t, pass);
-            cr_assert_eq(bits(o.out.as.f), bits(0.0), "-(-0.0) is +0.0, tier %d pass %d", t, pass);
+            cr_assert_eq(ct_bits(o.out.as.f), ct_bits(0.0), "-(-0.0) is +0.0, tier %d pass %d", t, pass);
             outcome p = run_fresh(dir, tiers[t], d, NULL, 0);
             cr_assert_eq(p.out.type, FVM_T_FLOAT);
-            cr_assert_eq(bits(p.out.as.f), bits(-0.0), "-(0.0) is -0.0, tier %d pass %d", t, pass);
+            cr_assert_eq(ct_bits(p.out.as.f), ct_bits(-0.0), "-(0.0) is -0.0, tier %d pass %d", t, pass);
             if (pass) {
                 expect_warm(&o, "neg zero");
                 expect_warm(&p, "neg zero");
@@ -938,7 +906,7 @@ Test(jit_persist, cold_warm_and_off_agree)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const transp_case *t = &cases[i];
         char *dir = fst_tmp_dir("persist");
-        fvm_chunk *c = chunk_of(t->ops, t->nops);
+        fvm_chunk *c = ct_chunk(t->ops, t->nops);
         outcome cold = run_fresh(dir, t->h, c, t->in, t->nslots);
         outcome warm = run_fresh(dir, t->h, c, t->in, t->nslots);
         outcome off = run_fresh(NULL, t->h, c, t->in, t->nslots);
@@ -996,7 +964,7 @@ Test(jit_persist, thresholds_and_tier_selection_ignore_the_cache)
     cr_assert_eq(k.ineligible, 1);
     fvm_jit_free(j);
     /* The linear tier still compiles on the first call, warm or cold. */
-    fvm_chunk *l = chunk_of(OPS(S0, FVM_LOAD_INT(1), FVM_ADD()));
+    fvm_chunk *l = ct_chunk(OPS(S0, FVM_LOAD_INT(1), FVM_ADD()));
     for (int pass = 0; pass < 2; pass++) {
         j = context(dir);
         cr_assert_eq(fvm_jit_try_run_linear(j, l, s, 1, &out), FVM_JIT_OK);
@@ -1100,7 +1068,7 @@ Test(jit_persist, blobs_under_another_name_are_refused)
     expect_warm(&o, "a Float s0 rewritten");
 
     /* A linear blob under the block name of the same chunk, and back. */
-    fvm_chunk *x = chunk_of(OPS(S0, S1, FVM_ADD()));
+    fvm_chunk *x = ct_chunk(OPS(S0, S1, FVM_ADD()));
     fvm_value xs[2] = {fvm_int(20), fvm_int(22)};
     o = run_fresh(dir, LIN, x, xs, 2);
     expect_cold(&o, "x linear");
@@ -1169,8 +1137,8 @@ static int child_round(const char *dir, int id, fvm_chunk *const *shared, fvm_ch
 /* Exit 0, 1 on a wrong answer, 2 if no round ever loaded from disk. */
 static void child_main(const char *dir, int id)
 {
-    fvm_chunk *shared[2] = {sum_loop(100), chunk_of(OPS(FVM_LOAD_INT(6), FVM_LOAD_INT(7), FVM_MUL()))};
-    fvm_chunk *own[2] = {sum_loop(100 + id), chunk_of(OPS(FVM_LOAD_INT(1000), FVM_LOAD_INT(id), FVM_ADD()))};
+    fvm_chunk *shared[2] = {sum_loop(100), ct_chunk(OPS(FVM_LOAD_INT(6), FVM_LOAD_INT(7), FVM_MUL()))};
+    fvm_chunk *own[2] = {sum_loop(100 + id), ct_chunk(OPS(FVM_LOAD_INT(1000), FVM_LOAD_INT(id), FVM_ADD()))};
     int bad = 0;
     uint64_t loads = 0;
     for (int r = 0; r < ROUNDS; r++) {

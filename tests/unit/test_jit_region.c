@@ -7,10 +7,10 @@
 
 #include <string.h>
 
+#include "chunktest.h"
 #include "chunk.h"
 #include "jit/region.h"
 
-#define OPS(...) ((const fvm_op[]){__VA_ARGS__}), (sizeof((const fvm_op[]){__VA_ARGS__}) / sizeof(fvm_op))
 
 /* A chunk of ops (op i on line 100 + i) with an Int constant 7, a String
  * constant "s", the names "x" and "y", a sub entry, a block range and a

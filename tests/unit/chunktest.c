@@ -1,0 +1,25 @@
+/* Chunk-building helpers for the JIT tests (see chunktest.h). */
+#include "chunktest.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
+
+fvm_chunk *ct_chunk(const fvm_op *ops, size_t n)
+{
+    fvm_builder *b = fvm_builder_new();
+    fvm_add_constant(b, fvm_int(5));
+    fvm_add_constant(b, fvm_cstr("str"));
+    for (size_t i = 0; i < n; i++)
+        fvm_emit(b, ops[i], (uint32_t)i + 1);
+    fvm_chunk *c = fvm_build(b);
+    cr_assert_not_null(c, "%s", fvm_builder_error(b) ? fvm_builder_error(b) : "?");
+    fvm_builder_free(b);
+    return c;
+}
+
+uint64_t ct_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}

@@ -154,14 +154,15 @@ typedef struct figure {
     double median_ns, min_ns;
 } figure;
 
+static int ascending(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 static figure summarise(double *v, int n)
 {
-    for (int a = 0; a < n; a++) /* insertion sort */
-        for (int b = a; b > 0 && v[b - 1] > v[b]; b--) {
-            double x = v[b];
-            v[b] = v[b - 1];
-            v[b - 1] = x;
-        }
+    qsort(v, (size_t)n, sizeof *v, ascending);
     return (figure){v[n / 2], v[0]};
 }
 

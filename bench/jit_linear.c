@@ -177,14 +177,15 @@ static double compile_ns(fvm_jit *j, const fvm_chunk *c)
     return (double)(after.compile_ns - before.compile_ns);
 }
 
+static int ascending(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 static double median(double *v, int n)
 {
-    for (int a = 0; a < n; a++) /* insertion sort */
-        for (int b = a; b > 0 && v[b - 1] > v[b]; b--) {
-            double x = v[b];
-            v[b] = v[b - 1];
-            v[b - 1] = x;
-        }
+    qsort(v, (size_t)n, sizeof *v, ascending);
     return v[n / 2];
 }
 

@@ -350,6 +350,51 @@ Test(jit_diskcache, round_trip_with_a_helper_relocation)
     free(p);
 }
 
+/* Blobs up to 4 KiB are read into a buffer on the stack, bigger ones into
+ * the heap: both sides of that line, and a blob just past it, load whole. */
+Test(jit_diskcache, small_and_large_blobs_load)
+{
+    char *dir = fst_tmp_dir("dc");
+    /* A blob grows by its padding (8 bytes a step): measure the unpadded
+     * one, then pad to the largest size up to 4096 bytes and one step more. */
+    test_code t0;
+    emit_pow(&t0, 0, 0);
+    fvm_diskcache *d0 = cache_on(dir);
+    fvm_diskcache_code c0 = code_of(&t0, NULL);
+    cr_assert(fvm_diskcache_store(d0, &key_a, &c0));
+    fvm_diskcache_free(d0);
+    fvm_x64_buf_free(&t0.b);
+    char *p0 = fst_path_in(dir, BLOB_A);
+    struct stat st;
+    cr_assert_eq(stat(p0, &st), 0);
+    free(p0);
+    size_t under = (4096 - (size_t)st.st_size) & ~(size_t)7;
+    cr_assert((size_t)st.st_size + under <= 4096 && (size_t)st.st_size + under + 8 > 4096);
+    const size_t pads[] = {0, under, under + 8, 65536};
+    for (size_t i = 0; i < sizeof pads / sizeof *pads; i++) {
+        test_code t;
+        emit_pow(&t, (double)i, pads[i]);
+        fvm_diskcache_key k = key_a;
+        k.op_hash += i;
+        fvm_diskcache *d = cache_on(dir);
+        fvm_diskcache_code c = code_of(&t, NULL);
+        cr_assert(fvm_diskcache_store(d, &k, &c));
+        fvm_diskcache_free(d);
+        d = cache_on(dir);
+        fvm_mcode *mc = fvm_mcode_new(0);
+        fvm_diskcache_loaded info;
+        void *entry = fvm_diskcache_load(d, mc, &k, NULL, &info);
+        cr_assert_not_null(entry, "pad %zu: %s", pads[i], fvm_diskcache_last_reject(d));
+        cr_assert_eq(info.code_len, t.b.len);
+        cr_assert_eq(memcmp(info.code, t.b.code, ENTRY_PAD), 0, "pad %zu", pads[i]);
+        cr_assert_eq(call2(entry, 2, 10), 1024.0 + (double)i);
+        fvm_mcode_free(mc);
+        fvm_diskcache_free(d);
+        fvm_x64_buf_free(&t.b);
+    }
+    fst_drop_dir(dir);
+}
+
 Test(jit_diskcache, fresh_context_and_process_load)
 {
     char *dir = fst_tmp_dir("dc");

@@ -683,6 +683,62 @@ typedef enum fvm_jit_tier {
     FVM_JIT_TIER_COUNT
 } fvm_jit_tier;
 
+/* Why native code did not run: a chunk or region a tier declined or failed
+ * to compile, a region the VM does not enter, or an exit from native code
+ * back to the interpreter. One line each: X(ENUM, transient, text). A
+ * compile that failed for a transient reason (code memory full) is retried
+ * after a back-off; any other failure is the same on every try, so the
+ * chunk is blacklisted at once. Counted per reason in
+ * fvm_jit_counters.reasons; `fusevm run --stats` prints them. */
+#define FVM_JIT_REASON_LIST(X) \
+    X(NONE, 0, "no reason") \
+    /* Ops a tier leaves to the interpreter, by family. */ \
+    X(OP_GLOBAL, 0, "global variable ops") \
+    X(OP_ARRAY, 0, "array ops") \
+    X(OP_HASH, 0, "hash ops") \
+    X(OP_STRING, 0, "string ops") \
+    X(OP_CALL, 0, "calls and returns") \
+    X(OP_FRAME, 0, "frame ops") \
+    X(OP_IO, 0, "input and output ops") \
+    X(OP_HIGHER_ORDER, 0, "block ops (map, grep, sort, for-each)") \
+    X(OP_EXTENSION, 0, "builtin and extension calls") \
+    X(OP_SHELL, 0, "shell ops") \
+    X(OP_AWK, 0, "AWK ops") \
+    X(OP_SCHEDULER, 0, "scheduler ops") \
+    X(OP_OTHER, 0, "ops no tier compiles") \
+    X(OP_OTHER_TIER, 0, "ops only another tier compiles") \
+    X(CONST_KIND, 0, "a constant of a kind the tier does not carry") \
+    X(VARIADIC, 0, "more operands than the tier folds inline") \
+    /* The shape of a chunk or region. */ \
+    X(EMPTY, 0, "empty chunk") \
+    X(STACK_UNDERFLOW, 0, "pops values pushed before it") \
+    X(STACK_DEPTH, 0, "operand stack deeper than the tier keeps") \
+    X(RESULT_COUNT, 0, "does not end with exactly one value") \
+    X(SLOT_RANGE, 0, "a slot beyond the slots passed") \
+    X(SLOT_KIND, 0, "reads a slot holding no Int, Float or Bool before writing it") \
+    X(TOO_MANY_SLOTS, 0, "more slots than the tier keeps") \
+    X(TOO_MANY_VERSIONS, 0, "a block reached with more type states than the tier compiles") \
+    X(CONST_ZERO_DIVISOR, 0, "division by a constant zero") \
+    X(STORE_BEFORE_GUARD, 0, "a store before a guard") \
+    X(REGION_SHORT, 0, "region too short and loop-free to be worth entering") \
+    X(REGION_JUMP_OUT, 0, "region with a jump leaving it") \
+    /* Resources. */ \
+    X(CODE_MEMORY, 1, "code memory full or refused") \
+    X(BACKEND, 0, "the backend could not encode the code") \
+    X(INTERNAL, 0, "an internal limit of the code generator") \
+    /* Leaving native code (counted per exit taken). */ \
+    X(EXIT_ZERO_DIVISOR, 0, "exit: a zero divisor") \
+    X(EXIT_VALUE_KIND, 0, "exit: a value of a kind the code does not model") \
+    X(EXIT_INT_RANGE, 0, "exit: a result outside Int range") \
+    X(ENTRY_KINDS, 0, "entry refused: slot kinds differ from the compiled ones")
+
+typedef enum fvm_jit_reason {
+#define FVM_JIT_REASON_ENUM(e, transient, text) FVM_JIT_REASON_##e,
+    FVM_JIT_REASON_LIST(FVM_JIT_REASON_ENUM)
+#undef FVM_JIT_REASON_ENUM
+    FVM_JIT_REASON_COUNT
+} fvm_jit_reason;
+
 /* The settings, one line each: X(ENUM, name, default, min, max, env).
  * A setting named by env takes that variable's value when a context is
  * created (see fvm_jit_new). */
@@ -739,6 +795,9 @@ typedef struct fvm_jit_counters {
     uint64_t disk_loads;        /* compiles answered from the disk cache
                                    (counted in compiles too) */
     uint64_t disk_stores;       /* compiled code written to the disk cache */
+    uint64_t reasons[FVM_JIT_REASON_COUNT]; /* per fvm_jit_reason: refusals,
+                                   failed compiles, ops that end a region
+                                   (once per chunk analysed) and exits */
 } fvm_jit_counters;
 
 typedef enum fvm_jit_status {
@@ -774,6 +833,8 @@ FVM_API void fvm_jit_stats(const fvm_jit *j, fvm_jit_counters *out);
 /* "tier: reason" of the most recent failed compile, or NULL if none has
  * failed (valid until the next compile). */
 FVM_API const char *fvm_jit_last_failure(const fvm_jit *j);
+/* The reason's text ("calls and returns"), or NULL if r is out of range. */
+FVM_API const char *fvm_jit_reason_text(fvm_jit_reason r);
 
 /* What a dump hook receives as a chunk compiles, as len bytes of text
  * (valid during the call only; lines end with '\n'):

@@ -173,7 +173,7 @@ bool fvm_cli_run_linear(fvm_jit *j, const fvm_chunk *c, bool stats, fvm_result *
         const char *why = fvm_jit_last_failure(j);
         if (!fvm_jit_is_linear_eligible(j, c))
             fprintf(stderr, "fusevm: jit: the chunk is not eligible for the linear tier; interpreting it\n");
-        else if (why && strstr(why, "read before it is written"))
+        else if (why && strstr(why, fvm_jit_reason_text(FVM_JIT_REASON_SLOT_KIND)))
             fprintf(stderr, "fusevm: jit: no native code for the chunk (%s, and this command "
                     "starts every slot as Undef); interpreting it\n", why);
         else
@@ -197,4 +197,17 @@ void fvm_cli_print_jit_stats(const fvm_jit *j)
             s.runs[FVM_JIT_TRACE], s.code_bytes, s.disk_loads, s.disk_stores);
     if (fvm_jit_last_failure(j))
         fprintf(stderr, "fusevm: jit: last failed compile: %s\n", fvm_jit_last_failure(j));
+    /* Most frequent first; ties in the list's order. */
+    bool shown[FVM_JIT_REASON_COUNT] = {false};
+    for (;;) {
+        int best = -1;
+        for (int r = 1; r < FVM_JIT_REASON_COUNT; r++)
+            if (!shown[r] && s.reasons[r] && (best < 0 || s.reasons[r] > s.reasons[best]))
+                best = r;
+        if (best < 0)
+            break;
+        shown[best] = true;
+        fprintf(stderr, "fusevm: jit: why not compiled: %s (%" PRIu64 ")\n",
+                fvm_jit_reason_text((fvm_jit_reason)best), s.reasons[best]);
+    }
 }

@@ -1,14 +1,14 @@
-/* The block tier (SPEC 5.3, with our semantics: DESIGN 9): a whole chunk
- * with jumps and loops compiled to one native function whose effect equals
- * the interpreter's: the same result value (type and bits), the same slots.
+/* The block tier: a whole chunk with jumps and loops compiled to one
+ * native function whose effect equals the interpreter's: the same result
+ * value (type and bits), the same slots.
  *
- * Eligibility is per op (fvm_block_op_ok): the numeric ops of the linear
- * tier, the jumps, the fused slot and loop ops, LoadUndef, Dup2, Nop and
- * AWK's numeric ops. Frames, calls, strings, collections and I/O are not.
- * A compile may still decline (block.c explains when).
+ * Eligibility is per op, from the JIT op table (jitop.h): the numeric ops
+ * of the linear tier, the jumps, the fused slot and loop ops, LoadUndef,
+ * Dup2, Nop and AWK's numeric ops. Frames, calls, strings, collections and
+ * I/O are not. A compile may still decline (block.c explains when).
  *
- * Slot kinds: code is specialised on the kinds (typed.h: Int, Float, Bool, Undef,
- * other) of the slots the chunk uses, taken from the slot values at compile
+ * Slot kinds: code is specialised on the kinds (translate.h: Int, Float,
+ * Bool, Undef, other) of the slots the chunk uses, taken from the slot values at compile
  * time; fvm_block_enter checks them again and declines on a mismatch.
  *
  * Exits: where the interpreter would produce something the native code does
@@ -26,14 +26,14 @@
 
 #include "chunk.h"
 #include "jit/mcode.h"
-#include "jit/typed.h"
+#include "jit/translate.h"
 #include "jit/x64_emit.h"
 #include "util.h"
 
-/* Whether op ip of c is one the block tier compiles (validation only). */
-bool fvm_block_op_ok(const fvm_chunk *c, size_t ip);
-/* Whether every op of a non-empty c is; *why_not (may be NULL) says why not. */
-bool fvm_block_eligible(const fvm_chunk *c, const char **why_not);
+/* Why the block tier does not compile c at all (an empty chunk, or the
+ * first op the JIT op table keeps from the tier); FVM_JIT_REASON_NONE if
+ * every op is one it compiles (validation only). */
+fvm_jit_reason fvm_block_decline_reason(const fvm_chunk *c);
 
 /* A cache subkey naming the kinds of slots[0..n). */
 uint64_t fvm_block_kinds_key(const fvm_value *slots, size_t n);
@@ -53,7 +53,7 @@ typedef struct fvm_block_stats {
  * more than 128 slots, or code memory refused. */
 fvm_block_code *fvm_block_compile(const fvm_chunk *c, const fvm_value *slots, size_t nslots,
                                   fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
-                                  fvm_block_stats *stats, const char **why_not);
+                                  fvm_block_stats *stats, fvm_jit_reason *why_not);
 /* The machine code of the most recent successful fvm_block_compile on this
  * handle, as the encoder produced it (entry at offset 0, relocations
  * included), for the disk cache: valid until fvm_block_drop_image or
@@ -79,7 +79,7 @@ typedef struct fvm_block_exit {
     uint32_t depth; /* stack values the code left in io */
     uint32_t rec;   /* the exit record */
     bool completed; /* ran to the end (ip == the chunk's length) */
-    bool zero_divisor; /* left at a division whose divisor is 0 */
+    fvm_jit_reason reason; /* why it left early (NONE when completed) */
 } fvm_block_exit;
 
 /* Words the io array of a run needs at most: the used slots (up to 128)

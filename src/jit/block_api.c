@@ -21,6 +21,7 @@
 #include "jit/block.h"
 #include "jit/diskcache.h"
 #include "jit/jit.h"
+#include "jit/jitop.h"
 #include "jit/region.h"
 #include "opinfo.h"
 #include "superop.h"
@@ -28,7 +29,6 @@
 
 /* ---- the tier -------------------------------------------------------------------------- */
 
-static bool block_eligible(const fvm_chunk *c) { return fvm_block_eligible(c, NULL); }
 
 static void flush_dump(fvm_jit *j, fvm_jit_dump_kind k, const fvm_chunk *c, fvm_buf *b)
 {
@@ -70,11 +70,11 @@ static void disk_store(fvm_jit *j, const fvm_diskcache_key *k, fvm_block_code *c
 }
 
 static void *block_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slots, size_t nslots,
-                           const char **why)
+                           fvm_jit_reason *why)
 {
     fvm_mcode *mc = fvm_jit_mcode(j);
     if (!mc) {
-        *why = "no code memory";
+        *why = FVM_JIT_REASON_CODE_MEMORY;
         return NULL;
     }
     fvm_diskcache_key key = disk_key(c, slots);
@@ -95,7 +95,7 @@ static void *block_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slot
 
 static void block_release(void *code) { fvm_block_free(code); }
 
-const fvm_jit_tier_ops fvm_block_tier = {FVM_JIT_BLOCK, block_eligible, block_compile,
+const fvm_jit_tier_ops fvm_block_tier = {FVM_JIT_BLOCK, fvm_block_decline_reason, block_compile,
                                          block_release};
 
 /* ---- the standalone API -------------------------------------------------------------- */
@@ -121,9 +121,12 @@ static fvm_jit_status run_block(fvm_jit *j, const fvm_chunk *c, fvm_value *slots
             *out = x.depth ? fvm_block_stack_value(code, &x, io, x.depth - 1) : fvm_undef();
             st = x.depth ? FVM_JIT_OK : FVM_JIT_HALTED;
             fvm_jit_count_run(j, FVM_JIT_BLOCK);
-        } else if (x.zero_divisor && (c->ops[x.ip].code == FVM_OP_AWK_DIV_JIT ||
-                                      c->ops[x.ip].code == FVM_OP_AWK_MOD_JIT))
-            *fvm_jit_awk_trap(j) = c->ops[x.ip].code == FVM_OP_AWK_DIV_JIT ? 1 : 2;
+        } else {
+            fvm_jit_count_reason(j, x.reason);
+            if (x.reason == FVM_JIT_REASON_EXIT_ZERO_DIVISOR &&
+                (c->ops[x.ip].code == FVM_OP_AWK_DIV_JIT || c->ops[x.ip].code == FVM_OP_AWK_MOD_JIT))
+                *fvm_jit_awk_trap(j) = c->ops[x.ip].code == FVM_OP_AWK_DIV_JIT ? 1 : 2;
+        }
     }
     return st;
 }
@@ -131,7 +134,7 @@ static fvm_jit_status run_block(fvm_jit *j, const fvm_chunk *c, fvm_value *slots
 bool fvm_jit_is_block_eligible(fvm_jit *j, const fvm_chunk *c)
 {
     (void)j;
-    return c && block_eligible(c);
+    return c && fvm_block_decline_reason(c) == FVM_JIT_REASON_NONE;
 }
 
 fvm_jit_status fvm_jit_try_run_block(fvm_jit *j, const fvm_chunk *c, fvm_value *slots, size_t nslots,
@@ -235,15 +238,6 @@ void fvm_jit_regions_free(fvm_jit_regions *r)
  * in a hot function (a recursive fib's test) would only get slower. */
 #define REGION_MIN_STRAIGHT 32
 
-static bool is_jump(const fvm_op *op, uint32_t *target)
-{
-    if (!(fvm_opinfo_table[op->code].flags & FVM_OPF_JUMP) &&
-        op->code != FVM_OP_SLOT_LT_INT_JUMP_IF_FALSE && op->code != FVM_OP_SLOT_INC_LT_INT_JUMP_BACK)
-        return false;
-    *target = op->u.j.target;
-    return true;
-}
-
 /* Where native code can be entered. A region that begins by popping
  * values pushed before it (a function taking its arguments into slots)
  * would not compile: it starts after the last op of its straight opening
@@ -253,11 +247,11 @@ static bool trim_underflow(const fvm_chunk *c, fvm_block_region *r)
 {
     uint32_t first_target = r->end, t;
     for (uint32_t ip = r->start; ip < r->end; ip++)
-        if (is_jump(&c->ops[ip], &t) && t < first_target)
+        if (fvm_op_jump_target(&c->ops[ip], &t) && t < first_target)
             first_target = t;
     int depth = 0;
     uint32_t start = r->start;
-    for (uint32_t ip = r->start; ip < r->end && ip < first_target && !is_jump(&c->ops[ip], &t); ip++) {
+    for (uint32_t ip = r->start; ip < r->end && ip < first_target && !fvm_op_jump_target(&c->ops[ip], &t); ip++) {
         const fvm_opinfo *oi = &fvm_opinfo_table[c->ops[ip].code];
         int pop = oi->pop < 0 ? (int)c->ops[ip].a : oi->pop;
         if (depth < pop) {
@@ -267,7 +261,7 @@ static bool trim_underflow(const fvm_chunk *c, fvm_block_region *r)
             depth += oi->push - pop;
     }
     for (uint32_t ip = start; ip < r->end; ip++)
-        if (is_jump(&c->ops[ip], &t) && t < start)
+        if (fvm_op_jump_target(&c->ops[ip], &t) && t < start)
             return false;
     r->start = start;
     return r->end - start >= 2;
@@ -279,21 +273,36 @@ static bool worth_entering(const fvm_chunk *c, fvm_block_region r)
         return true;
     for (uint32_t ip = r.start; ip < r.end; ip++) {
         uint32_t t;
-        if ((is_jump(&c->ops[ip], &t) && t <= ip) || c->ops[ip].code == FVM_OP_ACCUM_SUM_LOOP)
+        if ((fvm_op_jump_target(&c->ops[ip], &t) && t <= ip) || c->ops[ip].code == FVM_OP_ACCUM_SUM_LOOP)
             return true;
     }
     return false;
 }
 
-static void analyse(chunk_regions *cr, const fvm_chunk *c)
+/* Count, once per chunk, each op the block tier leaves to the
+ * interpreter: what keeps the rest of the chunk out of native code. */
+static void count_declined_ops(fvm_jit *j, const fvm_chunk *c)
 {
+    for (size_t ip = 0; ip < c->len; ip++)
+        fvm_jit_count_reason(j, fvm_jit_op_reason(FVM_JIT_BLOCK, c, ip));
+}
+
+static void analyse(fvm_jit *j, chunk_regions *cr, const fvm_chunk *c)
+{
+    count_declined_ops(j, c);
     size_t n = fvm_block_regions(c, NULL, 0);
     fvm_block_region *found = fvm_xmalloc((n + 1) * sizeof *found);
     fvm_block_regions(c, found, n);
     cr->regions = fvm_xcalloc(n + 1, sizeof *cr->regions);
     for (size_t k = 0; k < n; k++) {
-        if (!trim_underflow(c, &found[k]) || !worth_entering(c, found[k]))
+        if (!trim_underflow(c, &found[k])) {
+            fvm_jit_count_reason(j, FVM_JIT_REASON_STACK_UNDERFLOW);
             continue;
+        }
+        if (!worth_entering(c, found[k])) {
+            fvm_jit_count_reason(j, FVM_JIT_REASON_REGION_SHORT);
+            continue;
+        }
         fvm_chunk *rc = fvm_jit_extract_region(c, found[k].start, found[k].end);
         if (!rc)
             continue;
@@ -320,7 +329,7 @@ const fvm_op *fvm_jit_block_exec(fvm_jit *j, const fvm_chunk *c)
     fvm_grow((void **)&t->v, &t->cap, t->n + 1, sizeof *t->v);
     chunk_regions *cr = &t->v[t->n++];
     *cr = (chunk_regions){c->op_hash, NULL, NULL, 0};
-    analyse(cr, c);
+    analyse(j, cr, c);
     return cr->exec ? cr->exec : c->exec;
 }
 
@@ -382,6 +391,7 @@ int fvm_jit_block_enter_region(fvm_vm *vm)
     if (ran) {
         resume(vm, r, code, &x, io);
         fvm_jit_count_run(j, FVM_JIT_BLOCK);
+        fvm_jit_count_reason(j, x.reason);
     }
     /* Code that stops at the region's first op (it met a value there it
      * leaves to the interpreter) must not be entered again for that op. */

@@ -40,6 +40,7 @@
     X(AWK_ATAN2, 24, fvm_jit_awk_atan2, 2, true)
 
 enum {
+    FVM_JIT_HELPER_NONE = 0, /* no helper: never a valid id */
 #define FVM_JIT_HELPER_ENUM(e, id, sym, n, pure) FVM_JIT_HELPER_##e = id,
     FVM_JIT_HELPER_LIST(FVM_JIT_HELPER_ENUM)
 #undef FVM_JIT_HELPER_ENUM

@@ -296,15 +296,44 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* A failed compile: remember it, back off (doubling per failure), and
- * give up after max_compile_failures. */
-static void note_failure(fvm_jit *j, jit_entry *e, const char *why)
+/* Whether a compile that failed for r may succeed if tried again: only
+ * for causes outside the chunk (code memory); the same chunk with the
+ * same slot kinds compiles the same way every time otherwise. */
+static const bool reason_transient[FVM_JIT_REASON_COUNT] = {
+#define REASON_TRANSIENT(e, transient, text) transient,
+    FVM_JIT_REASON_LIST(REASON_TRANSIENT)
+#undef REASON_TRANSIENT
+};
+
+static const char *const reason_text[FVM_JIT_REASON_COUNT] = {
+#define REASON_TEXT(e, transient, text) text,
+    FVM_JIT_REASON_LIST(REASON_TEXT)
+#undef REASON_TEXT
+};
+
+const char *fvm_jit_reason_text(fvm_jit_reason r)
+{
+    return (unsigned)r < FVM_JIT_REASON_COUNT ? reason_text[r] : NULL;
+}
+
+void fvm_jit_count_reason(fvm_jit *j, fvm_jit_reason r)
+{
+    if (r != FVM_JIT_REASON_NONE && (unsigned)r < FVM_JIT_REASON_COUNT)
+        j->stats.reasons[r]++;
+}
+
+/* A failed compile: remember it; for a transient reason back off
+ * (doubling per failure) and give up after max_compile_failures, for any
+ * other give up at once. */
+static void note_failure(fvm_jit *j, jit_entry *e, fvm_jit_reason why)
 {
     j->stats.compile_failures++;
+    fvm_jit_count_reason(j, why);
     snprintf(j->last_failure, sizeof j->last_failure, "%s: %s", fvm_jit_tier_name(e->ops->tier),
-             why ? why : "compile failed");
+             fvm_jit_reason_text(why));
     e->failures++;
-    if (e->failures >= j->params[FVM_JIT_PARAM_MAX_COMPILE_FAILURES]) {
+    if (e->failures >= j->params[FVM_JIT_PARAM_MAX_COMPILE_FAILURES] ||
+        !reason_transient[(unsigned)why < FVM_JIT_REASON_COUNT ? why : FVM_JIT_REASON_INTERNAL]) {
         e->state = ENTRY_BLACKLISTED;
         j->stats.blacklisted++;
         return;
@@ -318,7 +347,7 @@ static void note_failure(fvm_jit *j, jit_entry *e, const char *why)
 static void *compile_entry(fvm_jit *j, const fvm_jit_tier_ops *ops, const fvm_chunk *c,
                            uint64_t subkey, const fvm_value *slots, size_t nslots)
 {
-    const char *why = NULL;
+    fvm_jit_reason why = FVM_JIT_REASON_INTERNAL;
     uint64_t t0 = now_ns();
     void *code = ops->compile(j, c, slots, nslots, &why);
     j->stats.compile_ns += now_ns() - t0;
@@ -340,9 +369,11 @@ void *fvm_jit_code_for(fvm_jit *j, const fvm_jit_tier_ops *ops, const fvm_chunk 
 {
     jit_entry *e = entry_get(j, ops, c->op_hash, subkey);
     if (e->state == ENTRY_NEW) {
-        if (!ops->eligible(c)) {
+        fvm_jit_reason r = ops->decline_reason(c);
+        if (r != FVM_JIT_REASON_NONE) {
             e->state = ENTRY_INELIGIBLE;
             j->stats.ineligible++;
+            fvm_jit_count_reason(j, r);
             return NULL;
         }
         e->state = ENTRY_COLD;
@@ -388,10 +419,6 @@ uint64_t fvm_jit_slot_kinds_key(const fvm_value *slots, size_t n)
  * The linear tier (jit/linear.h)
  * ------------------------------------------------------------------------ */
 
-static bool linear_eligible(const fvm_chunk *c)
-{
-    return fvm_linear_eligible(c, NULL);
-}
 
 /* Hand whatever the tier wrote to a dump buffer to the hook. */
 static void flush_dump(fvm_jit *j, fvm_jit_dump_kind k, const fvm_chunk *c, fvm_buf *b)
@@ -411,11 +438,11 @@ static uint64_t kinds_verify(const fvm_value *slots, size_t n)
 }
 
 static void *linear_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slots, size_t nslots,
-                            const char **why)
+                            fvm_jit_reason *why)
 {
     fvm_mcode *mc = fvm_jit_mcode(j);
     if (!mc) {
-        *why = "no code memory";
+        *why = FVM_JIT_REASON_CODE_MEMORY;
         return NULL;
     }
     /* Named on disk by the kinds of the slots the chunk can touch, as in
@@ -454,8 +481,8 @@ static void linear_release(void *code)
 }
 
 
-static const fvm_jit_tier_ops linear_tier = {FVM_JIT_LINEAR, linear_eligible, linear_compile,
-                                             linear_release};
+static const fvm_jit_tier_ops linear_tier = {FVM_JIT_LINEAR, fvm_linear_decline_reason,
+                                             linear_compile, linear_release};
 
 /* The code generator of each tier this build has; NULL: not available. */
 static const fvm_jit_tier_ops *const tier_table[FVM_JIT_TIER_COUNT] = {&linear_tier,
@@ -468,7 +495,7 @@ bool fvm_jit_tier_available(fvm_jit_tier t)
 
 bool fvm_jit_is_linear_eligible(fvm_jit *j, const fvm_chunk *c)
 {
-    return c && linear_eligible(c);
+    return c && fvm_linear_decline_reason(c) == FVM_JIT_REASON_NONE;
 }
 
 /* The code for c through the cache (compiling it if need be), remembered

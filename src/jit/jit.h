@@ -17,15 +17,15 @@
 
 typedef struct fvm_jit_tier_ops {
     fvm_jit_tier tier;
-    /* Whether the tier can compile c at all: validation only, asked once
-     * per cache entry. */
-    bool (*eligible)(const fvm_chunk *c);
+    /* Why the tier cannot compile c at all (FVM_JIT_REASON_NONE: it can):
+     * validation only, asked once per cache entry. */
+    fvm_jit_reason (*decline_reason)(const fvm_chunk *c);
     /* Code for c, specialised for the slots it is about to run with, as a
-     * handle the tier understands; or NULL with a static message in *why.
+     * handle the tier understands; or NULL with the reason in *why.
      * Machine code goes into fvm_jit_mcode(j); dumps go through
      * fvm_jit_dump. */
     void *(*compile)(fvm_jit *j, const fvm_chunk *c, const fvm_value *slots, size_t nslots,
-                     const char **why);
+                     fvm_jit_reason *why);
     /* Release a handle compile returned (the context frees the machine
      * code itself with its code memory). */
     void (*release)(void *code);
@@ -40,6 +40,8 @@ void *fvm_jit_code_for(fvm_jit *j, const fvm_jit_tier_ops *t, const fvm_chunk *c
 uint64_t fvm_jit_slot_kinds_key(const fvm_value *slots, size_t n);
 /* Count one native run of a tier's code. */
 void fvm_jit_count_run(fvm_jit *j, fvm_jit_tier t);
+/* Count one occurrence of a reason native code did not run or left. */
+void fvm_jit_count_reason(fvm_jit *j, fvm_jit_reason r);
 /* The disk cache around a tier's compile. fvm_jit_disk_load: the entry of
  * code stored under k, loaded into the context's code memory with the
  * tier's metadata appended to *meta, or NULL (a miss); skipped while a dump

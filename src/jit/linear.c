@@ -9,28 +9,28 @@
 #include <time.h>
 
 #include "jit/ir.h"
+#include "jit/jitop.h"
 #include "jit/ra.h"
-#include "jit/typed.h"
+#include "jit/snap.h"
+#include "jit/translate.h"
 #include "jit/x64_lower.h"
 #include "opinfo.h"
 
 #define MAX_DEPTH 256
 
-/* Values on the abstract stack and in slots are typed values (typed.h)
- * of kind Int, Float or Bool. The fvm_type of each kind: */
+/* Values on the abstract stack and in slots are typed values
+ * (translate.h) of kind Int, Float or Bool. The fvm_type of each kind: */
 static uint32_t kind_type(uint8_t k)
 {
     return k == FVM_JK_FLOAT ? FVM_T_FLOAT : k == FVM_JK_BOOL ? FVM_T_BOOL : FVM_T_INT;
 }
-
-typedef fvm_tv sval;
 
 typedef struct lslot {
     uint16_t slot;
     uint8_t kind;     /* fvm_jit_kind read on entry (if read) */
     bool read, written;
     bool have;        /* cur holds the slot's current value */
-    sval cur;
+    fvm_tv cur;
 } lslot;
 
 /* The code works on the caller's values directly: entry(slots, out) loads
@@ -59,84 +59,36 @@ typedef struct lin {
     const fvm_value *slots;
     size_t nslots;
     fvm_ir_func f;
+    fvm_tr tr;
+    fvm_tv stack[MAX_DEPTH];
     fvm_ir_ref slots_p, out_p; /* the parameters */
-    sval stack[MAX_DEPTH];
-    int sp;
     int32_t *map;     /* slot number -> index in ls, or -1 */
     lslot *ls;
     uint32_t nls;
-    uint32_t ip;
-    const char *why;
 } lin;
 
 /* ---- eligibility ---------------------------------------------------------------- */
 
-static bool accepted_op(unsigned code)
-{
-    switch (code) {
-    case FVM_OP_LOAD_INT: case FVM_OP_LOAD_FLOAT: case FVM_OP_LOAD_CONST: case FVM_OP_LOAD_TRUE:
-    case FVM_OP_LOAD_FALSE: case FVM_OP_POP: case FVM_OP_DUP: case FVM_OP_SWAP: case FVM_OP_ROT:
-    case FVM_OP_GET_SLOT: case FVM_OP_SET_SLOT: case FVM_OP_ADD: case FVM_OP_SUB: case FVM_OP_MUL:
-    case FVM_OP_DIV: case FVM_OP_MOD: case FVM_OP_POW: case FVM_OP_NEGATE: case FVM_OP_INC:
-    case FVM_OP_DEC: case FVM_OP_NUM_EQ: case FVM_OP_NUM_NE: case FVM_OP_NUM_LT: case FVM_OP_NUM_GT:
-    case FVM_OP_NUM_LE: case FVM_OP_NUM_GE: case FVM_OP_SPACESHIP: case FVM_OP_LOG_NOT:
-    case FVM_OP_BIT_AND: case FVM_OP_BIT_OR: case FVM_OP_BIT_XOR: case FVM_OP_BIT_NOT:
-    case FVM_OP_SHL: case FVM_OP_SHR: case FVM_OP_PRE_INC_SLOT: case FVM_OP_PRE_INC_SLOT_VOID:
-    case FVM_OP_PRE_DEC_SLOT: case FVM_OP_POST_INC_SLOT: case FVM_OP_POST_DEC_SLOT:
-    case FVM_OP_ADD_ASSIGN_SLOT_VOID: case FVM_OP_TRUNC_INT: case FVM_OP_POW_FLOAT:
-    case FVM_OP_SQRT_FLOAT: case FVM_OP_SIN_FLOAT: case FVM_OP_COS_FLOAT: case FVM_OP_EXP_FLOAT:
-    case FVM_OP_ATAN2_FLOAT: case FVM_OP_LOG_FLOAT: case FVM_OP_ABS_FLOAT: case FVM_OP_CEIL_FLOAT:
-    case FVM_OP_FLOOR_FLOAT: case FVM_OP_TRUNC_FLOAT: case FVM_OP_ROUND_FLOAT: case FVM_OP_TAN_FLOAT:
-    case FVM_OP_ASIN_FLOAT: case FVM_OP_ACOS_FLOAT: case FVM_OP_ATAN_FLOAT: case FVM_OP_SINH_FLOAT:
-    case FVM_OP_COSH_FLOAT: case FVM_OP_TANH_FLOAT: case FVM_OP_LOG2_FLOAT: case FVM_OP_LOG10_FLOAT:
-        return true;
-    default:
-        return false;
-    }
-}
-
-static bool numeric_const(fvm_value v)
-{
-    return v.type == FVM_T_INT || v.type == FVM_T_FLOAT || v.type == FVM_T_BOOL;
-}
-
-static bool fail(const char **why_not, const char *why)
-{
-    if (why_not)
-        *why_not = why;
-    return false;
-}
-
-bool fvm_linear_eligible(const fvm_chunk *c, const char **why_not)
+fvm_jit_reason fvm_linear_decline_reason(const fvm_chunk *c)
 {
     if (!c || c->len == 0)
-        return fail(why_not, "empty chunk");
+        return FVM_JIT_REASON_EMPTY;
     int depth = 0;
     for (size_t ip = 0; ip < c->len; ip++) {
-        const fvm_op *op = &c->ops[ip];
-        if (!accepted_op(op->code))
-            return fail(why_not, "op not supported by the linear tier");
-        if (op->code == FVM_OP_LOAD_CONST && !numeric_const(c->consts[op->a]))
-            return fail(why_not, "LoadConst of a non-numeric constant");
-        const fvm_opinfo *oi = &fvm_opinfo_table[op->code];
+        fvm_jit_reason r = fvm_jit_op_reason(FVM_JIT_LINEAR, c, ip);
+        if (r != FVM_JIT_REASON_NONE)
+            return r;
+        const fvm_opinfo *oi = &fvm_opinfo_table[c->ops[ip].code];
         if (depth < oi->pop)
-            return fail(why_not, "pops an empty stack");
+            return FVM_JIT_REASON_STACK_UNDERFLOW;
         depth += oi->push - oi->pop;
         if (depth > MAX_DEPTH)
-            return fail(why_not, "stack deeper than 256");
+            return FVM_JIT_REASON_STACK_DEPTH;
     }
-    if (depth != 1)
-        return fail(why_not, "does not end with exactly one value");
-    return true;
+    return depth == 1 ? FVM_JIT_REASON_NONE : FVM_JIT_REASON_RESULT_COUNT;
 }
 
-/* ---- building the IR ----------------------------------------------------------------- */
-
-static void push(lin *L, fvm_ir_ref r, uint8_t k) { L->stack[L->sp++] = (sval){r, k}; }
-static sval pop(lin *L) { return L->stack[--L->sp]; }
-
-static fvm_ir_ref to_f(lin *L, sval s) { return fvm_tv_to_float(&L->f, s); }
-static fvm_ir_ref to_i(lin *L, sval s) { return fvm_tv_to_int(&L->f, s); }
+/* ---- the translator's hooks -------------------------------------------------------------- */
 
 /* Byte offsets of a value's type and payload in an fvm_value array. */
 static int32_t type_offset(uint32_t slot)
@@ -152,7 +104,7 @@ static int32_t payload_offset(uint32_t slot)
 static lslot *slot_state(lin *L, uint16_t k)
 {
     if (k >= L->nslots) {
-        L->why = "slot beyond the slots passed";
+        fvm_tr_decline(&L->tr, FVM_JIT_REASON_SLOT_RANGE);
         return NULL;
     }
     if (L->map[k] < 0) {
@@ -163,176 +115,74 @@ static lslot *slot_state(lin *L, uint16_t k)
     return &L->ls[L->map[k]];
 }
 
-static bool slot_read(lin *L, uint16_t k, sval *out)
+/* A slot read before the code writes it is loaded from the caller's array
+ * once, with the kind it holds now (the run checks that kind again). */
+static bool slot_get(fvm_tr *t, uint16_t k, fvm_tv *out)
 {
+    lin *L = t->tier;
     lslot *s = slot_state(L, k);
     if (!s)
         return false;
     if (!s->have) {
         fvm_value v = L->slots[k];
-        if (!numeric_const(v)) {
-            L->why = "a slot read before it is written holds no Int, Float or Bool";
-            return false;
-        }
+        if (!fvm_jit_kind_numeric((uint8_t)fvm_jit_kind_of(v)))
+            return fvm_tr_decline(t, FVM_JIT_REASON_SLOT_KIND);
         s->kind = (uint8_t)fvm_jit_kind_of(v);
         s->read = true;
         fvm_ir_ref args[1] = {L->slots_p};
-        fvm_ir_type t = fvm_jit_kind_ir(s->kind);
-        fvm_ir_ref r = fvm_ir_emit(&L->f, FVM_IR_LOAD, t, args, 1, payload_offset(k), 0);
+        fvm_ir_type ty = fvm_jit_kind_ir(s->kind);
+        fvm_ir_ref r = fvm_ir_emit(&L->f, FVM_IR_LOAD, ty, args, 1, payload_offset(k), 0);
         /* A Bool is the payload's first byte, as the interpreter reads it;
          * the other bytes of the union may hold anything. */
         if (s->kind == FVM_JK_BOOL)
             r = fvm_ir_op2(&L->f, FVM_IR_AND, FVM_IR_I64, r, fvm_ir_const_i(&L->f, 0xff));
-        s->cur = (sval){r, s->kind};
+        s->cur = (fvm_tv){r, s->kind, -1};
         s->have = true;
     }
     *out = s->cur;
     return true;
 }
 
-static bool slot_write(lin *L, uint16_t k, sval v)
+static void slot_set(fvm_tr *t, uint16_t k, fvm_tv v)
 {
-    lslot *s = slot_state(L, k);
+    lslot *s = slot_state(t->tier, k);
     if (!s)
-        return false;
+        return;
     s->cur = v;
     s->have = s->written = true;
-    return true;
 }
 
-/* Guard that a divisor is not zero; the snapshot is the state before the op. */
-static bool guard_nonzero(lin *L, fvm_ir_ref d)
+/* The code writes nothing before its last guard, so an exit needs no
+ * state rebuilt: the run declines and the caller interprets the chunk.
+ * The snapshot still records the state, for dumps. A guard that always
+ * fails (a constant zero divisor) would make the code useless: decline. */
+static bool guard(fvm_tr *t, fvm_ir_ref cond, fvm_jit_reason reason)
 {
-    fvm_ir_ref nz = fvm_ir_cmp(&L->f, FVM_IR_FCMP, FVM_IR_NE, d, fvm_ir_const_f(&L->f, 0.0));
-    fvm_ir_snap_entry *e = fvm_xmalloc(((size_t)L->sp + L->nls) * sizeof *e);
+    lin *L = t->tier;
+    if (!cond)
+        return fvm_tr_decline(t, reason);
+    fvm_ir_snap_entry *e = fvm_xmalloc(((size_t)L->nls + 1) * sizeof *e);
     size_t n = 0;
-    for (int i = 0; i < L->sp; i++)
-        e[n++] = (fvm_ir_snap_entry){FVM_IR_SNAP_STACK, L->stack[i].k, 0, (uint32_t)i,
-                                     L->stack[i].r};
     for (uint32_t i = 0; i < L->nls; i++)
         if (L->ls[i].have)
             e[n++] = (fvm_ir_snap_entry){FVM_IR_SNAP_SLOT, L->ls[i].cur.k, 0, L->ls[i].slot,
                                          L->ls[i].cur.r};
-    uint32_t snap = fvm_ir_snap_add(&L->f, L->ip, e, n);
+    uint32_t snap = fvm_snap_take(&L->f, t->ip, t->stack, t->depth, e, n);
     free(e);
-    fvm_ir_ref args[1] = {nz};
+    fvm_ir_ref args[1] = {cond};
     fvm_ir_emit(&L->f, FVM_IR_GUARD, FVM_IR_VOID, args, 1, 0, snap);
-    if (fvm_ir_is_const(&L->f, nz) && fvm_ir_get(&L->f, nz)->imm == 0) {
-        L->why = "division by a constant zero";
-        return false;
-    }
+    if (fvm_ir_is_const(&L->f, cond) && fvm_ir_get(&L->f, cond)->imm == 0)
+        return fvm_tr_decline(t, FVM_JIT_REASON_CONST_ZERO_DIVISOR);
     return true;
 }
 
-/* PreInc/PreDec/PostInc/PostDec and their void form: the slot read with
- * to_int, written back as Int; the pre forms push the new value, the post
- * forms the old one. */
-static bool slot_step(lin *L, const fvm_op *op)
-{
-    sval s;
-    if (!slot_read(L, op->a, &s))
-        return false;
-    bool dec = op->code == FVM_OP_PRE_DEC_SLOT || op->code == FVM_OP_POST_DEC_SLOT;
-    fvm_ir_ref old = to_i(L, s);
-    fvm_ir_ref n = fvm_ir_op2(&L->f, FVM_IR_ADD, FVM_IR_I64, old, fvm_ir_const_i(&L->f, dec ? -1 : 1));
-    if (!slot_write(L, op->a, (sval){n, FVM_JK_INT}))
-        return false;
-    if (op->code == FVM_OP_POST_INC_SLOT || op->code == FVM_OP_POST_DEC_SLOT)
-        push(L, old, FVM_JK_INT);
-    else if (op->code != FVM_OP_PRE_INC_SLOT_VOID)
-        push(L, n, FVM_JK_INT);
-    return true;
-}
-
-static bool slot_op(lin *L, const fvm_op *op)
-{
-    sval a, b;
-    switch (op->code) {
-    case FVM_OP_GET_SLOT:
-        if (!slot_read(L, op->a, &a))
-            return false;
-        push(L, a.r, a.k);
-        return true;
-    case FVM_OP_SET_SLOT:
-        return slot_write(L, op->a, pop(L));
-    case FVM_OP_ADD_ASSIGN_SLOT_VOID:
-        if (!slot_read(L, op->a, &a) || !slot_read(L, op->b, &b))
-            return false;
-        return slot_write(L, op->a,
-                          (sval){fvm_ir_op2(&L->f, FVM_IR_ADD, FVM_IR_I64, to_i(L, a), to_i(L, b)),
-                                 FVM_JK_INT});
-    default:
-        return slot_step(L, op);
-    }
-}
-
-static void load_const(lin *L, fvm_value v)
-{
-    sval t = fvm_tv_const(&L->f, v);
-    push(L, t.r, t.k);
-}
-
-static bool stack_op(lin *L, unsigned code)
-{
-    sval a, b, c;
-    switch (code) {
-    case FVM_OP_POP: L->sp--; return true;
-    case FVM_OP_DUP: a = L->stack[L->sp - 1]; push(L, a.r, a.k); return true;
-    case FVM_OP_SWAP:
-        a = L->stack[L->sp - 1];
-        L->stack[L->sp - 1] = L->stack[L->sp - 2];
-        L->stack[L->sp - 2] = a;
-        return true;
-    case FVM_OP_ROT: /* [a, b, c] -> [b, c, a] */
-        a = L->stack[L->sp - 3], b = L->stack[L->sp - 2], c = L->stack[L->sp - 1];
-        L->stack[L->sp - 3] = b;
-        L->stack[L->sp - 2] = c;
-        L->stack[L->sp - 1] = a;
-        return true;
-    default:
-        return false;
-    }
-}
-
-static bool build_op(lin *L, const fvm_op *op)
-{
-    unsigned code = op->code;
-    switch (code) {
-    case FVM_OP_LOAD_INT: load_const(L, fvm_int(op->u.i)); return true;
-    case FVM_OP_LOAD_FLOAT: load_const(L, fvm_float(op->u.f)); return true;
-    case FVM_OP_LOAD_CONST: load_const(L, L->c->consts[op->a]); return true;
-    case FVM_OP_LOAD_TRUE: load_const(L, fvm_bool(true)); return true;
-    case FVM_OP_LOAD_FALSE: load_const(L, fvm_bool(false)); return true;
-    case FVM_OP_DIV: {
-        sval b = pop(L), a = pop(L);
-        fvm_ir_ref d = to_f(L, b), n = to_f(L, a);
-        L->sp += 2; /* the snapshot shows the stack before the op */
-        bool ok = guard_nonzero(L, d);
-        L->sp -= 2;
-        push(L, fvm_ir_op2(&L->f, FVM_IR_FDIV, FVM_IR_F64, n, d), FVM_JK_FLOAT);
-        return ok;
-    }
-    case FVM_OP_GET_SLOT: case FVM_OP_SET_SLOT: case FVM_OP_ADD_ASSIGN_SLOT_VOID:
-    case FVM_OP_PRE_INC_SLOT: case FVM_OP_PRE_INC_SLOT_VOID: case FVM_OP_PRE_DEC_SLOT:
-    case FVM_OP_POST_INC_SLOT: case FVM_OP_POST_DEC_SLOT:
-        return slot_op(L, op);
-    default: {
-        if (stack_op(L, code))
-            return true;
-        /* Every other accepted op is a typed numeric op. */
-        unsigned n = (unsigned)fvm_opinfo_table[code].pop;
-        L->sp -= (int)n;
-        sval r = fvm_tv_op(&L->f, code, &L->stack[L->sp], n);
-        push(L, r.r, r.k);
-        return true;
-    }
-    }
-}
+/* The linear tier's ops never jump (the JIT op table keeps jumps out). */
+static const fvm_tr_hooks linear_hooks = {slot_get, slot_set, guard, NULL, NULL};
 
 /* Store v as the value at index of the array at base: the type word (with
  * the zero padding after it) and the payload. A Bool's payload is 0 or 1
  * with zero bytes after it, as fvm_bool makes it. */
-static void store_value(lin *L, fvm_ir_ref base, uint32_t index, sval v)
+static void store_value(lin *L, fvm_ir_ref base, uint32_t index, fvm_tv v)
 {
     uint64_t tag = kind_type(v.k); /* type, then pad_ = 0 (little-endian) */
     fvm_ir_ref args[2] = {base, fvm_ir_const_i(&L->f, (int64_t)tag)};
@@ -362,19 +212,19 @@ static bool build(lin *L)
 {
     L->slots_p = fvm_ir_emit(&L->f, FVM_IR_PARAM, FVM_IR_PTR, NULL, 0, 0, 0);
     L->out_p = fvm_ir_emit(&L->f, FVM_IR_PARAM, FVM_IR_PTR, NULL, 0, 0, 1);
-    for (L->ip = 0; L->ip < L->c->len; L->ip++)
-        if (!build_op(L, &L->c->ops[L->ip]))
+    for (uint32_t ip = 0; ip < L->c->len; ip++) {
+        L->tr.ip = ip;
+        if (!fvm_tr_op(&L->tr, &L->c->ops[ip]))
             return false;
+    }
     for (uint32_t i = 0; i < L->nls; i++)
         if (L->ls[i].written)
             store_value(L, L->slots_p, L->ls[i].slot, L->ls[i].cur);
     store_value(L, L->out_p, 0, L->stack[0]);
     fvm_ir_emit(&L->f, FVM_IR_RET, FVM_IR_VOID, NULL, 0, 0, 0);
     fvm_ir_dce(&L->f);
-    if (!stores_follow_guards(&L->f)) {
-        L->why = "a store before a guard";
-        return false;
-    }
+    if (!stores_follow_guards(&L->f))
+        return fvm_tr_decline(&L->tr, FVM_JIT_REASON_STORE_BEFORE_GUARD);
     return true;
 }
 
@@ -387,20 +237,13 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The highest slot an op of c names. */
 static uint16_t max_slot_used(const fvm_chunk *c)
 {
-    uint16_t m = 0;
-    for (size_t ip = 0; ip < c->len; ip++) {
-        unsigned code = c->ops[ip].code;
-        if (code == FVM_OP_GET_SLOT || code == FVM_OP_SET_SLOT || code == FVM_OP_PRE_INC_SLOT ||
-            code == FVM_OP_PRE_INC_SLOT_VOID || code == FVM_OP_PRE_DEC_SLOT ||
-            code == FVM_OP_POST_INC_SLOT || code == FVM_OP_POST_DEC_SLOT)
-            m = c->ops[ip].a > m ? c->ops[ip].a : m;
-        if (code == FVM_OP_ADD_ASSIGN_SLOT_VOID) {
-            m = c->ops[ip].a > m ? c->ops[ip].a : m;
-            m = c->ops[ip].b > m ? c->ops[ip].b : m;
-        }
-    }
+    uint16_t m = 0, ks[2];
+    for (size_t ip = 0; ip < c->len; ip++)
+        for (unsigned n = fvm_op_slots(&c->ops[ip], ks), k = 0; k < n; k++)
+            m = ks[k] > m ? ks[k] : m;
     return m;
 }
 
@@ -436,7 +279,10 @@ static bool generate(lin *L, fvm_x64_buf *b, fvm_buf *dump_ir, fvm_buf *dump_asm
         fvm_ra_dump(&L->f, &ra, dump_ir);
     }
     uint32_t *offsets = fvm_xcalloc(L->f.ninsts + 1, sizeof *offsets);
-    bool ok = fvm_x64_lower(&L->f, &ra, b, offsets, &L->why);
+    const char *lower_why = NULL;
+    bool ok = fvm_x64_lower(&L->f, &ra, b, offsets, &lower_why);
+    if (!ok)
+        fvm_tr_decline(&L->tr, FVM_JIT_REASON_BACKEND);
     if (ok && dump_asm)
         fvm_x64_dump_code(&L->f, offsets, b, dump_asm);
     free(offsets);
@@ -446,13 +292,19 @@ static bool generate(lin *L, fvm_x64_buf *b, fvm_buf *dump_ir, fvm_buf *dump_asm
 
 fvm_linear_code *fvm_linear_compile(const fvm_chunk *c, const fvm_value *slots, size_t nslots,
                                     fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
-                                    fvm_linear_stats *stats, const char **why_not)
+                                    fvm_linear_stats *stats, fvm_jit_reason *why_not)
 {
-    if (!fvm_linear_eligible(c, why_not))
+    fvm_jit_reason r = fvm_linear_decline_reason(c);
+    if (r != FVM_JIT_REASON_NONE) {
+        if (why_not)
+            *why_not = r;
         return NULL;
+    }
     uint64_t t0 = now_ns();
     size_t nmap = (size_t)max_slot_used(c) + 1;
     lin L = {.c = c, .slots = slots, .nslots = slots ? nslots : 0};
+    L.tr = (fvm_tr){.f = &L.f, .c = c, .hooks = &linear_hooks, .tier = &L, .stack = L.stack,
+                    .max_depth = MAX_DEPTH};
     L.map = fvm_xmalloc(nmap * sizeof *L.map);
     memset(L.map, 0xff, nmap * sizeof *L.map);
     L.ls = fvm_xcalloc(nmap, sizeof *L.ls);
@@ -465,7 +317,7 @@ fvm_linear_code *fvm_linear_compile(const fvm_chunk *c, const fvm_value *slots, 
     if (ok) {
         code->entry = (linear_entry)fvm_mcode_add(arena, b.code, b.len);
         if (!code->entry)
-            L.why = "code memory refused";
+            fvm_tr_decline(&L.tr, FVM_JIT_REASON_CODE_MEMORY);
         ok = code->entry != NULL;
     }
     if (stats)
@@ -477,7 +329,7 @@ fvm_linear_code *fvm_linear_compile(const fvm_chunk *c, const fvm_value *slots, 
         fvm_x64_buf_init(&b, 0);
     } else {
         if (why_not)
-            *why_not = L.why;
+            *why_not = L.tr.why != FVM_JIT_REASON_NONE ? L.tr.why : FVM_JIT_REASON_INTERNAL;
         free(code);
         code = NULL;
     }
@@ -539,15 +391,12 @@ void fvm_linear_drop_image(fvm_linear_code *code)
 
 /* The metadata: nreads, nclobbers, then each read's slot and type and each
  * clobbered slot, all little-endian 32-bit words. */
-static void put32(fvm_buf *out, uint32_t v)
-{
-    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    fvm_buf_put(out, b, 4);
-}
+static void put32(fvm_buf *out, uint32_t v) { fvm_meta_put32(out, v); }
 
 static uint32_t get32(const uint8_t *p)
 {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    fvm_meta_reader r = {p, p + 4, true};
+    return fvm_meta_get32(&r, UINT32_MAX);
 }
 
 void fvm_linear_save_meta(const fvm_linear_code *code, fvm_buf *out)

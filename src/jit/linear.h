@@ -1,11 +1,11 @@
-/* The linear tier (SPEC 5.2, with our semantics: DESIGN 9): a straight-line
+/* The linear tier: a straight-line
  * chunk of numeric ops compiled to one native function whose results equal
  * the interpreter's bit for bit: same result value (type and bits), same
  * slots written with the same values.
  *
- * Eligibility (fvm_linear_eligible, validation only): the chunk is not
- * empty, every op is one of the accepted ops (linear.c: accepted_op), a
- * LoadConst names an Int, Float or Bool constant, and simulating the stack
+ * Eligibility (fvm_linear_decline_reason, validation only): the chunk is not
+ * empty, every op is one the JIT op table (jitop.h) gives the linear
+ * tier, a LoadConst names an Int, Float or Bool constant, and simulating the stack
  * never pops an empty stack, never exceeds 256 entries, and ends with
  * exactly one value, which is the result.
  *
@@ -53,8 +53,9 @@ typedef struct fvm_linear_stats {
     size_t code_bytes;   /* machine code and constant pool */
 } fvm_linear_stats;
 
-/* Validation only; *why_not (if why_not is not NULL) says why not. */
-bool fvm_linear_eligible(const fvm_chunk *c, const char **why_not);
+/* Why the tier does not compile c (FVM_JIT_REASON_NONE: it is eligible);
+ * validation only. */
+fvm_jit_reason fvm_linear_decline_reason(const fvm_chunk *c);
 
 /* Compile c for the kinds of slots[0..nslots) it reads, into arena.
  * dump_ir / dump_asm / stats may be NULL; dump_ir receives the IR and the
@@ -62,7 +63,7 @@ bool fvm_linear_eligible(const fvm_chunk *c, const char **why_not);
  * NULL (and *why_not) if the chunk is not eligible or the compile failed. */
 fvm_linear_code *fvm_linear_compile(const fvm_chunk *c, const fvm_value *slots, size_t nslots,
                                     fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
-                                    fvm_linear_stats *stats, const char **why_not);
+                                    fvm_linear_stats *stats, fvm_jit_reason *why_not);
 
 /* How a run ended: completed (*out holds the result, the written slots are
  * replaced), or declined with nothing changed because the slots do not fit

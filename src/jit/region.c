@@ -1,7 +1,7 @@
 /* Regions of block-eligible ops (see region.h). */
 #include "jit/region.h"
 
-#include "jit/block.h"
+#include "jit/jitop.h"
 #include "opinfo.h"
 #include "value.h"
 
@@ -37,7 +37,7 @@ static bool jumps_stay_inside(const fvm_chunk *c, size_t start, size_t end, bool
  * there is not eligible). */
 static size_t run_end(const fvm_chunk *c, size_t ip)
 {
-    while (ip < c->len && fvm_block_op_ok(c, ip))
+    while (ip < c->len && fvm_jit_op_ok(FVM_JIT_BLOCK, c, ip))
         ip++;
     return ip;
 }

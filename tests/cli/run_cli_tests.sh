@@ -176,7 +176,7 @@ else
     expect "jit linear, ineligible chunk output" 0 "42" "" "$FUSEVM" run --jit=linear answer.fasm
     printf 'GetSlot 0\nLoadInt 1\nAdd\n' >reads_slot.fasm
     expect_match "jit linear, a slot read first is Undef: the note says so" 0 \
-        '^fusevm: jit: no native code for the chunk \(linear: a slot read before it is written holds no Int, Float or Bool, and this command starts every slot as Undef\); interpreting it$' \
+        '^fusevm: jit: no native code for the chunk \(linear: reads a slot holding no Int, Float or Bool before writing it, and this command starts every slot as Undef\); interpreting it$' \
         "$FUSEVM" run --jit=linear --stats reads_slot.fasm
     # capstone is loaded only for this: its decoded lines follow each IR line.
     expect_match "jit linear, machine code disassembled" 0 '^    [0-9a-f]{6}  mov +' \

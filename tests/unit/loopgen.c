@@ -198,11 +198,13 @@ static void ternary(lg_gen *g, lg_kind k)
     patch(g, j, g->n);
 }
 
-/* a, unless its truthiness says otherwise, then b: "a JumpIf*Keep L; Pop; b; L:". */
+/* a, unless its truthiness says otherwise, then b: "a JumpIf*Keep L; Nop;
+ * Pop; b; L:" (the Nop stands for the padding frontends leave). */
 static void keep(lg_gen *g, lg_kind k)
 {
     expr(g, k);
     size_t jk = emit(g, rnd(g, 2) ? FVM_JUMP_IF_TRUE_KEEP(0) : FVM_JUMP_IF_FALSE_KEEP(0));
+    emit_code(g, FVM_OP_NOP);
     emit_code(g, FVM_OP_POP);
     expr(g, k);
     patch(g, jk, g->n);

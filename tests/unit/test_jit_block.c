@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jit/jitop.h"
 #include "chunktest.h"
 #include "jit/block.h"
 
@@ -343,7 +344,7 @@ Test(jit_block, eligibility_is_per_op)
         fvm_builder_free(b);
         if (!c)
             continue; /* an op whose zero operands do not verify */
-        bool want = fvm_block_op_ok(c, 0);
+        bool want = fvm_jit_op_ok(FVM_JIT_BLOCK, c, 0);
         cr_assert_eq(fvm_jit_is_block_eligible(j, c), want, "%s", fvm_op_name(code));
         yes += want;
         fvm_chunk_free(c);

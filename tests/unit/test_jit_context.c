@@ -20,20 +20,21 @@
 static struct {
     bool eligible;     /* what eligible() answers */
     bool compile_ok;   /* whether compile() succeeds */
+    fvm_jit_reason failure; /* why compile() fails */
     int eligible_calls, compile_calls, release_calls;
 } script;
 
 static int fake_code; /* the handle a successful compile returns */
 
-static bool fake_eligible(const fvm_chunk *c)
+static fvm_jit_reason fake_decline_reason(const fvm_chunk *c)
 {
     (void)c;
     script.eligible_calls++;
-    return script.eligible;
+    return script.eligible ? FVM_JIT_REASON_NONE : FVM_JIT_REASON_OP_CALL;
 }
 
 static void *fake_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slots, size_t nslots,
-                          const char **why)
+                          fvm_jit_reason *why)
 {
     (void)j, (void)c, (void)slots, (void)nslots;
     script.compile_calls++;
@@ -41,7 +42,7 @@ static void *fake_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slots
     nanosleep(&pause, NULL);
     if (script.compile_ok)
         return &fake_code;
-    *why = "scripted failure";
+    *why = script.failure;
     return NULL;
 }
 
@@ -51,7 +52,7 @@ static void fake_release(void *code)
     script.release_calls++;
 }
 
-static const fvm_jit_tier_ops jit_ctx_tier = {FVM_JIT_BLOCK, fake_eligible, fake_compile,
+static const fvm_jit_tier_ops jit_ctx_tier = {FVM_JIT_BLOCK, fake_decline_reason, fake_compile,
                                               fake_release};
 
 static void script_reset(bool eligible, bool compile_ok)
@@ -59,6 +60,8 @@ static void script_reset(bool eligible, bool compile_ok)
     memset(&script, 0, sizeof script);
     script.eligible = eligible;
     script.compile_ok = compile_ok;
+    /* A transient reason, so the retry policy has something to retry. */
+    script.failure = FVM_JIT_REASON_CODE_MEMORY;
 }
 
 /* A chunk "LoadInt n" (distinct n, distinct op_hash). */
@@ -253,7 +256,7 @@ Test(jit_context, failed_compile_is_not_retried_on_every_call)
     /* Failure 1, then 2 calls skipped. */
     cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, NULL, 0, 0));
     cr_assert_eq(script.compile_calls, 1);
-    cr_assert_str_eq(fvm_jit_last_failure(j), "block: scripted failure");
+    cr_assert_str_eq(fvm_jit_last_failure(j), "block: code memory full or refused");
     for (int i = 0; i < 2; i++)
         cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, NULL, 0, 0));
     cr_assert_eq(script.compile_calls, 1);
@@ -277,6 +280,43 @@ Test(jit_context, failed_compile_is_not_retried_on_every_call)
     cr_assert_eq(s.compiles, 0);
     fvm_jit_free(j);
     cr_assert_eq(script.release_calls, 0);
+    fvm_chunk_free(c);
+}
+
+Test(jit_context, a_failure_that_would_recur_blacklists_at_once)
+{
+    script_reset(true, false);
+    script.failure = FVM_JIT_REASON_TOO_MANY_SLOTS;
+    fvm_jit *j = fvm_jit_new();
+    cr_assert_eq(fvm_jit_set_param(j, FVM_JIT_PARAM_RETRY_BACKOFF, 0), 0);
+    fvm_chunk *c = int_chunk(1);
+    for (int i = 0; i < 10; i++)
+        cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, NULL, 0, 0));
+    cr_assert_eq(script.compile_calls, 1);
+    fvm_jit_counters s = counters(j);
+    cr_assert_eq(s.blacklisted, 1);
+    cr_assert_eq(s.reasons[FVM_JIT_REASON_TOO_MANY_SLOTS], 1);
+    cr_assert_str_eq(fvm_jit_last_failure(j), "block: more slots than the tier keeps");
+    fvm_jit_free(j);
+    fvm_chunk_free(c);
+}
+
+Test(jit_context, reasons_are_counted_and_named)
+{
+    script_reset(false, true);
+    fvm_jit *j = fvm_jit_new();
+    fvm_chunk *c = int_chunk(1);
+    cr_assert_null(fvm_jit_code_for(j, &jit_ctx_tier, c, 0, NULL, 0, 0));
+    fvm_jit_counters s = counters(j);
+    cr_assert_eq(s.reasons[FVM_JIT_REASON_OP_CALL], 1);
+    for (int r = 0; r < FVM_JIT_REASON_COUNT; r++) {
+        cr_assert_not_null(fvm_jit_reason_text((fvm_jit_reason)r));
+        if (r != FVM_JIT_REASON_OP_CALL)
+            cr_assert_eq(s.reasons[r], 0, "%s", fvm_jit_reason_text((fvm_jit_reason)r));
+    }
+    cr_assert_null(fvm_jit_reason_text(FVM_JIT_REASON_COUNT));
+    cr_assert_str_eq(fvm_jit_reason_text(FVM_JIT_REASON_OP_CALL), "calls and returns");
+    fvm_jit_free(j);
     fvm_chunk_free(c);
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "chunktest.h"
+#include "jit/jitop.h"
 #include "jit/linear.h"
 #include "opinfo.h"
 #include "value.h"
@@ -79,7 +80,7 @@ static outcome linear(fvm_mcode *mc, const fvm_chunk *c, const fvm_value *in)
 {
     outcome o = {0};
     memcpy(o.slots, in, sizeof o.slots);
-    const char *why = NULL;
+    fvm_jit_reason why = FVM_JIT_REASON_NONE;
     fvm_linear_code *code = fvm_linear_compile(c, in, NSLOTS, mc, NULL, NULL, NULL, &why);
     o.compiled = code != NULL;
     if (code)
@@ -103,18 +104,17 @@ static fvm_value run_linear(const fvm_op *ops, size_t n, fvm_value s0)
 
 Test(jit_linear, eligibility_follows_the_stack_rules)
 {
-    const char *why = NULL;
     fvm_chunk *c = chunk_of(OPS(FVM_LOAD_INT(1), FVM_LOAD_INT(2)), NULL, 0);
-    cr_assert_not(fvm_linear_eligible(c, &why));
+    cr_assert_eq(fvm_linear_decline_reason(c), FVM_JIT_REASON_RESULT_COUNT);
     fvm_chunk_free(c);
     c = chunk_of(OPS(FVM_ADD()), NULL, 0);
-    cr_assert_not(fvm_linear_eligible(c, &why));
+    cr_assert_eq(fvm_linear_decline_reason(c), FVM_JIT_REASON_STACK_UNDERFLOW);
     fvm_chunk_free(c);
     c = chunk_of(OPS(FVM_NOP(), FVM_LOAD_INT(1)), NULL, 0);
-    cr_assert_not(fvm_linear_eligible(c, &why));
+    cr_assert_eq(fvm_linear_decline_reason(c), FVM_JIT_REASON_OP_OTHER_TIER);
     fvm_chunk_free(c);
     c = chunk_of(OPS(FVM_LOAD_INT(1), FVM_DUP(), FVM_ADD()), NULL, 0);
-    cr_assert(fvm_linear_eligible(c, &why));
+    cr_assert_eq(fvm_linear_decline_reason(c), FVM_JIT_REASON_NONE);
     fvm_chunk_free(c);
 }
 
@@ -171,7 +171,7 @@ Test(jit_linear, refuses_short_slot_arrays_and_changed_kinds)
     fvm_mcode *mc = fvm_mcode_new(0);
     fvm_chunk *c = chunk_of(OPS(FVM_GET_SLOT(3), FVM_INC()), NULL, 0);
     fvm_value in[NSLOTS] = {fvm_int(0), fvm_int(0), fvm_int(0), fvm_int(41)};
-    const char *why = NULL;
+    fvm_jit_reason why = FVM_JIT_REASON_NONE;
     cr_assert_null(fvm_linear_compile(c, in, 3, mc, NULL, NULL, NULL, &why));
     fvm_linear_code *code = fvm_linear_compile(c, in, NSLOTS, mc, NULL, NULL, NULL, &why);
     cr_assert_not_null(code);
@@ -192,7 +192,7 @@ Test(jit_linear, written_slots_release_their_old_values)
     fvm_chunk *c = chunk_of(OPS(FVM_LOAD_INT(9), FVM_SET_SLOT(1), FVM_LOAD_INT(1), FVM_GET_SLOT(0),
                                 FVM_DIV()), NULL, 0);
     fvm_value in[NSLOTS] = {fvm_int(4), fvm_str("abc", 3), fvm_int(0), fvm_int(0)};
-    const char *why = NULL;
+    fvm_jit_reason why = FVM_JIT_REASON_NONE;
     fvm_linear_code *code = fvm_linear_compile(c, in, NSLOTS, mc, NULL, NULL, NULL, &why);
     cr_assert_not_null(code);
     fvm_value out = fvm_undef();
@@ -304,22 +304,30 @@ static fvm_value rnd_value(void)
     }
 }
 
-static const unsigned unary_ops[] = {
-    FVM_OP_NEGATE, FVM_OP_INC, FVM_OP_DEC, FVM_OP_BIT_NOT, FVM_OP_LOG_NOT, FVM_OP_TRUNC_INT,
-    FVM_OP_ABS_FLOAT, FVM_OP_SQRT_FLOAT, FVM_OP_SIN_FLOAT, FVM_OP_COS_FLOAT, FVM_OP_EXP_FLOAT,
-    FVM_OP_LOG_FLOAT, FVM_OP_FLOOR_FLOAT, FVM_OP_ROUND_FLOAT, FVM_OP_DUP, FVM_OP_SET_SLOT};
-static const unsigned binary_ops[] = {
-    FVM_OP_ADD, FVM_OP_SUB, FVM_OP_MUL, FVM_OP_DIV, FVM_OP_MOD, FVM_OP_POW, FVM_OP_NUM_EQ,
-    FVM_OP_NUM_NE, FVM_OP_NUM_LT, FVM_OP_NUM_GT, FVM_OP_NUM_LE, FVM_OP_NUM_GE, FVM_OP_SPACESHIP,
-    FVM_OP_BIT_AND, FVM_OP_BIT_OR, FVM_OP_BIT_XOR, FVM_OP_SHL, FVM_OP_SHR, FVM_OP_POW_FLOAT,
-    FVM_OP_ATAN2_FLOAT, FVM_OP_SWAP, FVM_OP_POP};
-static const unsigned push_ops[] = {
-    FVM_OP_LOAD_INT, FVM_OP_LOAD_FLOAT, FVM_OP_LOAD_CONST, FVM_OP_LOAD_TRUE, FVM_OP_LOAD_FALSE,
-    FVM_OP_GET_SLOT, FVM_OP_GET_SLOT, FVM_OP_PRE_INC_SLOT, FVM_OP_PRE_DEC_SLOT,
-    FVM_OP_POST_INC_SLOT, FVM_OP_POST_DEC_SLOT};
-static const unsigned void_ops[] = {FVM_OP_PRE_INC_SLOT_VOID, FVM_OP_ADD_ASSIGN_SLOT_VOID};
+/* The linear tier's ops from the JIT op table, by how many values they
+ * pop: 0 (split into those that push and those that do not), 1, 2, 3. */
+typedef struct op_set {
+    unsigned code[FVM_OP_COUNT];
+    size_t n;
+} op_set;
+static op_set pushers, voids, by_pop[4], binary_results;
 
-#define PICK(arr) arr[rnd() % (sizeof arr / sizeof arr[0])]
+static void collect_linear_ops(void)
+{
+    if (pushers.n)
+        return;
+    for (unsigned code = 0; code < FVM_OP_COUNT; code++) {
+        if (!(fvm_jitop_table[code].tiers & (1u << FVM_JIT_LINEAR)))
+            continue;
+        const fvm_opinfo *oi = &fvm_opinfo_table[code];
+        op_set *s = oi->pop > 0 ? &by_pop[oi->pop] : oi->push ? &pushers : &voids;
+        s->code[s->n++] = code;
+        if (oi->pop == 2 && oi->push == 1)
+            binary_results.code[binary_results.n++] = code;
+    }
+}
+
+static unsigned pick(const op_set *s) { return s->code[rnd() % s->n]; }
 
 static fvm_op make_op(unsigned code)
 {
@@ -340,27 +348,24 @@ static fvm_op make_op(unsigned code)
 /* A random eligible chunk of about len ops ending with one value. */
 static size_t random_ops(fvm_op *ops, size_t len)
 {
+    collect_linear_ops();
     size_t n = 0;
     int depth = 0;
     while (n < len || depth != 1) {
         unsigned code;
         unsigned r = (unsigned)(rnd() % 10);
         if (n >= len) /* wind down */
-            code = depth == 0 ? FVM_OP_GET_SLOT : PICK(binary_ops);
+            code = depth == 0 ? FVM_OP_GET_SLOT : pick(&binary_results);
         else if (depth >= 2 && r < 4)
-            code = PICK(binary_ops);
+            code = pick(&by_pop[2]);
         else if (depth >= 3 && r == 4)
-            code = FVM_OP_ROT;
+            code = pick(&by_pop[3]);
         else if (depth >= 1 && r < 7)
-            code = PICK(unary_ops);
+            code = pick(&by_pop[1]);
         else if (r == 7)
-            code = PICK(void_ops);
+            code = pick(&voids);
         else
-            code = PICK(push_ops);
-        if (code == FVM_OP_SWAP && n >= len)
-            code = FVM_OP_ADD;
-        if (code == FVM_OP_SET_SLOT && depth == 1 && n >= len)
-            continue;
+            code = pick(&pushers);
         ops[n++] = make_op(code);
         depth += fvm_opinfo_table[code].push - fvm_opinfo_table[code].pop;
     }
@@ -373,7 +378,7 @@ static void check_one(fvm_mcode *mc, size_t len, unsigned long iter, int *ran)
     size_t n = random_ops(ops, len);
     fvm_value consts[2] = {fvm_int(rnd_int()), fvm_float(rnd_float())};
     fvm_chunk *c = chunk_of(ops, n, consts, 2);
-    cr_assert(fvm_linear_eligible(c, NULL), "iteration %lu", iter);
+    cr_assert_eq(fvm_linear_decline_reason(c), FVM_JIT_REASON_NONE, "iteration %lu", iter);
     fvm_value in[NSLOTS], want_slots[NSLOTS];
     for (int k = 0; k < NSLOTS; k++)
         in[k] = rnd_value();

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jit/jitop.h"
 #include "chunk.h"
 #include "jit/block.h"
 #include "loopgen.h"
@@ -67,14 +68,16 @@ Test(loopgen, programs_are_eligible_balanced_and_terminate, .timeout = 120)
     unsigned long errors = 0, halted = 0, loops = 0, fused = 0;
     uint64_t max_steps = 0;
     size_t max_len = 0;
+    bool seen[FVM_OP_COUNT] = {false};
     for (unsigned long i = 0; i < iters; i++) {
         uint64_t seed = 0x5eed0000u + i;
         lg_program p = lg_generate(seed);
         const fvm_chunk *c = p.chunk;
         cr_assert_gt(c->len, 0);
         for (size_t ip = 0; ip < c->len; ip++) {
-            cr_assert(fvm_block_op_ok(c, ip), "seed %llu: op %zu (%s) is not block-eligible",
+            cr_assert(fvm_jit_op_ok(FVM_JIT_BLOCK, c, ip), "seed %llu: op %zu (%s) is not block-eligible",
                       (unsigned long long)seed, ip, fvm_op_name(c->ops[ip].code));
+            seen[c->ops[ip].code] = true;
             if (c->ops[ip].code == FVM_OP_JUMP && c->ops[ip].u.j.target <= ip)
                 loops++;
             if (fvm_opinfo_table[c->ops[ip].code].flags & FVM_OPF_FUSED)
@@ -117,4 +120,9 @@ Test(loopgen, programs_are_eligible_balanced_and_terminate, .timeout = 120)
     cr_assert_gt(errors, 0);
     cr_assert_gt(halted, 0);
     cr_assert_gt(loops, iters / 4);
+    /* Every op the JIT op table gives the block tier is generated, so the
+     * differential test reaches each of them. */
+    for (unsigned code = 0; code < FVM_OP_COUNT && iters >= 3000; code++)
+        cr_assert(seen[code] || !(fvm_jitop_table[code].tiers & (1u << FVM_JIT_BLOCK)),
+                  "loopgen never emits %s, which the block tier compiles", fvm_op_name(code));
 }

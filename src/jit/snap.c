@@ -1,0 +1,168 @@
+/* Snapshots and exit records (see snap.h). */
+#include "jit/snap.h"
+
+#include <stdlib.h>
+
+uint32_t fvm_snap_take(fvm_ir_func *f, uint32_t ip, const fvm_tv *stack, uint32_t depth,
+                       const fvm_ir_snap_entry *slots, size_t nslots)
+{
+    fvm_ir_snap_entry small[96];
+    size_t cap = (size_t)depth + nslots;
+    fvm_ir_snap_entry *e = cap <= 96 ? small : fvm_xmalloc(cap * sizeof *e);
+    size_t n = 0;
+    for (uint32_t d = 0; d < depth; d++)
+        if (fvm_jit_kind_numeric(stack[d].k))
+            e[n++] = (fvm_ir_snap_entry){FVM_IR_SNAP_STACK, stack[d].k, 0, d, stack[d].r};
+    for (size_t i = 0; i < nslots; i++)
+        e[n++] = slots[i];
+    uint32_t id = fvm_ir_snap_add(f, ip, e, n);
+    if (e != small)
+        free(e);
+    return id;
+}
+
+/* ---- building ------------------------------------------------------------------------ */
+
+void fvm_exits_builder_reset(fvm_exits_builder *b)
+{
+    fvm_grow((void **)&b->x.recs, &b->recs_cap, 1, sizeof *b->x.recs);
+    b->x.recs[0] = (fvm_exit_rec){0};
+    b->x.nrecs = 1;
+    b->x.nkinds = 0;
+}
+
+void fvm_exits_builder_free(fvm_exits_builder *b)
+{
+    free(b->x.recs);
+    free(b->x.kinds);
+    *b = (fvm_exits_builder){0};
+}
+
+static void add_kind(fvm_exits_builder *b, uint8_t k)
+{
+    fvm_grow((void **)&b->x.kinds, &b->kinds_cap, (size_t)b->x.nkinds + 1, 1);
+    b->x.kinds[b->x.nkinds++] = k;
+}
+
+uint32_t fvm_exits_add(fvm_exits_builder *b, uint32_t ip, fvm_jit_reason reason,
+                       const fvm_tv *stack, uint32_t depth, const uint8_t *slot_kinds,
+                       const uint8_t *dirty, uint32_t nused)
+{
+    fvm_grow((void **)&b->x.recs, &b->recs_cap, (size_t)b->x.nrecs + 1, sizeof *b->x.recs);
+    fvm_exit_rec *e = &b->x.recs[b->x.nrecs];
+    *e = (fvm_exit_rec){ip, (uint16_t)depth, 0, reason, b->x.nkinds};
+    for (uint32_t d = 0; d < depth; d++)
+        add_kind(b, stack[d].k);
+    for (uint32_t i = 0; i < nused; i++)
+        if (dirty[i] && slot_kinds[i] != FVM_JK_OTHER) {
+            add_kind(b, (uint8_t)i);
+            add_kind(b, slot_kinds[i]);
+            e->nslots++;
+        }
+    return b->x.nrecs++;
+}
+
+/* ---- rebuilding values ------------------------------------------------------------------ */
+
+void fvm_exit_write_slots(const fvm_exits *x, uint32_t rec, const uint16_t *used,
+                          const int64_t *io, fvm_value *slots)
+{
+    const fvm_exit_rec *e = &x->recs[rec];
+    const uint8_t *p = x->kinds + e->first + e->depth;
+    for (uint32_t k = 0; k < e->nslots; k++, p += 2) {
+        fvm_value *dst = &slots[used[p[0]]];
+        fvm_release(*dst);
+        *dst = fvm_jit_kind_value(p[1], io[p[0]]);
+    }
+}
+
+uint32_t fvm_exit_written_max(const fvm_exits *x, uint32_t rec, const uint16_t *used)
+{
+    const fvm_exit_rec *e = &x->recs[rec];
+    const uint8_t *p = x->kinds + e->first + e->depth;
+    uint32_t m = 0;
+    for (uint32_t k = 0; k < e->nslots; k++, p += 2)
+        if ((uint32_t)used[p[0]] + 1 > m)
+            m = (uint32_t)used[p[0]] + 1;
+    return m;
+}
+
+fvm_value fvm_exit_stack_value(const fvm_exits *x, uint32_t rec, uint32_t nused, const int64_t *io,
+                               uint32_t d)
+{
+    const fvm_exit_rec *e = &x->recs[rec];
+    return fvm_jit_kind_value(x->kinds[e->first + d], io[nused + d]);
+}
+
+/* ---- persisting ------------------------------------------------------------------------- */
+
+void fvm_meta_put32(fvm_buf *out, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    fvm_buf_put(out, b, 4);
+}
+
+uint32_t fvm_meta_get32(fvm_meta_reader *r, uint32_t max)
+{
+    if (r->end - r->p < 4) {
+        r->ok = false;
+        return 0;
+    }
+    uint32_t v = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 |
+                 (uint32_t)r->p[3] << 24;
+    r->p += 4;
+    if (v > max)
+        r->ok = false;
+    return v;
+}
+
+void fvm_exits_save(const fvm_exits *x, fvm_buf *out)
+{
+    for (uint32_t k = 0; k < x->nrecs; k++) {
+        const fvm_exit_rec *e = &x->recs[k];
+        fvm_meta_put32(out, e->ip);
+        fvm_meta_put32(out, e->depth);
+        fvm_meta_put32(out, e->nslots);
+        fvm_meta_put32(out, e->reason);
+        fvm_meta_put32(out, e->first);
+    }
+    for (uint32_t k = 0; k < x->nkinds; k++)
+        fvm_meta_put32(out, x->kinds[k]);
+}
+
+static bool valid_kind(uint32_t k) { return k >= FVM_JK_INT && k <= FVM_JK_OTHER; }
+
+/* Every record's stack kinds and slot pairs inside the kinds array, with
+ * kinds and used indices in range. */
+static bool records_valid(const fvm_exits *x, uint32_t nused)
+{
+    for (uint32_t k = 0; k < x->nrecs; k++) {
+        const fvm_exit_rec *e = &x->recs[k];
+        if ((uint64_t)e->first + e->depth + 2u * e->nslots > x->nkinds)
+            return false;
+        const uint8_t *t = x->kinds + e->first;
+        for (uint32_t d = 0; d < e->depth; d++)
+            if (!valid_kind(t[d]))
+                return false;
+        for (uint32_t s = 0; s < e->nslots; s++)
+            if (t[e->depth + 2 * s] >= nused || !valid_kind(t[e->depth + 2 * s + 1]))
+                return false;
+    }
+    return true;
+}
+
+bool fvm_exits_load(fvm_meta_reader *r, fvm_exits *x, uint32_t chunk_len, uint32_t nused,
+                    uint32_t max_depth)
+{
+    for (uint32_t k = 0; k < x->nrecs; k++) {
+        fvm_exit_rec *e = &x->recs[k];
+        e->ip = fvm_meta_get32(r, chunk_len);
+        e->depth = (uint16_t)fvm_meta_get32(r, max_depth);
+        e->nslots = (uint16_t)fvm_meta_get32(r, nused);
+        e->reason = fvm_meta_get32(r, FVM_JIT_REASON_COUNT - 1);
+        e->first = fvm_meta_get32(r, x->nkinds);
+    }
+    for (uint32_t k = 0; k < x->nkinds; k++)
+        x->kinds[k] = (uint8_t)fvm_meta_get32(r, UINT8_MAX);
+    return r->ok && records_valid(x, nused);
+}

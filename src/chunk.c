@@ -1,4 +1,9 @@
-/* Chunks: the builder, the verifier, the op hash and read-only accessors. */
+/* Chunks: the builder, the verifier, the op hash and read-only accessors.
+ *
+ * Every chunk, however it was made (builder, assembler, binary or JSON
+ * loader), passes through fvm_chunk_assemble: the verifier's guarantees and
+ * op_hash hold for all of them, and the interpreter relies on the verifier
+ * instead of checking operands as it runs. */
 #include "chunk.h"
 
 #include <stdio.h>
@@ -26,11 +31,18 @@ static inline uint64_t mix64(uint64_t h)
     return h;
 }
 
+/* Fold one word into h: a hash_combine step (the golden-ratio constant and
+ * shifted copies of h, so the order of words matters), then the finaliser,
+ * so every bit of w reaches every bit of the result. */
 static inline uint64_t hash_word(uint64_t h, uint64_t w)
 {
     return mix64(h ^ (w + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2)));
 }
 
+/* The length goes in first: the last partial word is padded with zero
+ * bytes, so "a" and "a\0" would otherwise hash alike. Words are read with
+ * memcpy (any alignment) in the machine's byte order, which is why op_hash
+ * is the same in every process of one build, not across byte orders. */
 static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *s = p;
@@ -47,6 +59,11 @@ static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
     return hash_word(h, tail);
 }
 
+/* Content only, never an address, so the result is the same in every
+ * process: a Ref hashes the value it holds, native functions and objects
+ * their ids. Floats hash by bit pattern (0.0 and -0.0 differ, as they do in
+ * fvm_chunk_equal). A string hashes all its bytes here rather than reusing
+ * its cached 32-bit fvm_str_hash: op_hash is a 64-bit key. */
 uint64_t fvm_value_hash(fvm_value v)
 {
     uint64_t h = hash_word(0, v.type);
@@ -66,7 +83,9 @@ uint64_t fvm_value_hash(fvm_value v)
             h = hash_word(h, fvm_value_hash(v.as.a->items[i]));
         return h;
     case FVM_T_HASH: {
-        /* A sum of per-entry hashes does not depend on entry order. */
+        /* A sum of per-entry hashes does not depend on entry order. Each
+         * term hashes key and value together, so moving a value to another
+         * key changes the sum. */
         uint64_t sum = 0;
         for (size_t i = 0; i < v.as.h->used; i++) {
             fvm_hash_slot *e = &v.as.h->entries[i];
@@ -83,6 +102,10 @@ uint64_t fvm_value_hash(fvm_value v)
     return h;
 }
 
+/* op_hash: the canonical op bytes, then the constants. Names, sub entries,
+ * block ranges, lines, the source name and sub-chunks are not part of it.
+ * The seed is "fusevm" in ASCII. Never 0, as fusevm.h promises, so a caller
+ * may keep 0 for "no hash". */
 static uint64_t chunk_hash(const fvm_op *ops, size_t len, const fvm_value *consts, size_t nconsts)
 {
     uint64_t h = hash_bytes(0x66757365766dull, ops, len * sizeof(fvm_op));
@@ -94,8 +117,15 @@ static uint64_t chunk_hash(const fvm_op *ops, size_t len, const fvm_value *const
 
 /* ------------------------------------------------------------------------
  * Verifier
+ *
+ * What the interpreter does not check as it runs is checked here, once:
+ * every opcode is known, every operand fits its kind (fvm_operand_max: 8-bit
+ * operands at most 255, pool indices and slots 16-bit), every pool index is
+ * inside its pool, every jump target and sub entry is at most len. The first
+ * problem found is the one reported.
  * ------------------------------------------------------------------------ */
 
+/* "op N (Name): problem"; an unknown opcode has no name to give. */
 static const char *op_error(char *err, size_t errlen, size_t ip, unsigned code, const char *what)
 {
     if (code < FVM_OP_COUNT)
@@ -128,6 +158,8 @@ const char *fvm_chunk_check(const fvm_chunk_parts *p, char *err, size_t errlen)
                          (unsigned long long)v, (unsigned long long)fvm_operand_max(kind));
                 return op_error(err, errlen, ip, op->code, what);
             }
+            /* Operands that index no pool (slots, counts, flags) are
+             * checked by width alone. */
             size_t limit = SIZE_MAX;
             const char *pool = NULL;
             switch (kind) {
@@ -136,6 +168,8 @@ const char *fvm_chunk_check(const fvm_chunk_parts *p, char *err, size_t errlen)
             case FVM_K_SUB: limit = p->nsubchunks; pool = "sub-chunk"; break;
             case FVM_K_BLOCK: limit = p->nblocks; pool = "block range"; break;
             case FVM_K_TARGET:
+                /* len itself is allowed: the end marker is there, and
+                 * jumping to it ends the run. */
                 if (v > p->len) {
                     snprintf(what, sizeof what, "jump target %llu is past the end of the chunk (%zu ops)",
                              (unsigned long long)v, p->len);
@@ -151,6 +185,7 @@ const char *fvm_chunk_check(const fvm_chunk_parts *p, char *err, size_t errlen)
             }
         }
     }
+    /* A sub entry may also point at len (a Call there ends the run). */
     for (size_t i = 0; i < p->nsubs; i++) {
         if (p->subs[i].name >= p->nnames || p->subs[i].ip > p->len)
             return snprintf(err, errlen, "sub entry %zu: name %u or entry %u out of range", i,
@@ -164,6 +199,9 @@ const char *fvm_chunk_check(const fvm_chunk_parts *p, char *err, size_t errlen)
  * Assembling a chunk from parts
  * ------------------------------------------------------------------------ */
 
+/* The one place that knows how to release a chunk's arrays and pool
+ * entries (fvm_chunk_free borrows it too). The parts are zeroed after, so
+ * freeing them twice is harmless. */
 static void parts_free(fvm_chunk_parts *p)
 {
     free(p->ops);
@@ -189,6 +227,10 @@ void fvm_chunk_parts_free(fvm_chunk_parts *p)
     parts_free(p);
 }
 
+/* Each frame's slot window is sized from this (highest slot + 1), so slot
+ * ops never check bounds (docs/ARCHITECTURE.md, "Frames and slots"). Slot
+ * operands are 16-bit after verification, so the int32_t cast is exact.
+ * Sub-chunks are not looked at: each has its own. */
 static int32_t compute_max_slot(const fvm_op *ops, size_t len)
 {
     int32_t max = -1;
@@ -207,23 +249,32 @@ static int32_t compute_max_slot(const fvm_op *ops, size_t len)
 
 fvm_chunk *fvm_chunk_assemble(fvm_chunk_parts *p, char *err, size_t errlen)
 {
+    /* Without a caller's buffer the verifier still needs one to write to. */
     char local[256];
     if (!err) {
         err = local;
         errlen = sizeof local;
     }
+    /* The parts are freed on failure too, so every caller can hand them over
+     * without a cleanup path of its own. */
     if (fvm_chunk_check(p, err, errlen)) {
         parts_free(p);
         return NULL;
     }
     fvm_chunk *c = fvm_xcalloc(1, sizeof *c);
+    /* An empty chunk may come without an ops array; it still needs one cell
+     * for the end marker. */
     if (!p->ops)
         p->ops = fvm_xmalloc(sizeof(fvm_op));
+    /* Canonical ops (unused fields zero) are what op_hash and
+     * fvm_chunk_equal compare byte for byte. */
     for (size_t ip = 0; ip < p->len; ip++)
         p->ops[ip] = fvm_op_canonical(p->ops[ip]);
     memset(&p->ops[p->len], 0, sizeof(fvm_op));
     p->ops[p->len].code = FVM_OP_END;
     c->ops = p->ops;
+    /* An empty chunk may come without lines; one zeroed cell keeps
+     * c->lines non-NULL for the accessors and fvm_chunk_equal. */
     c->lines = p->lines ? p->lines : fvm_xcalloc(1, sizeof(uint32_t));
     c->len = p->len;
     c->consts = p->consts;
@@ -236,19 +287,26 @@ fvm_chunk *fvm_chunk_assemble(fvm_chunk_parts *p, char *err, size_t errlen)
     c->nblocks = p->nblocks;
     c->subchunks = p->subchunks;
     c->nsubchunks = p->nsubchunks;
-    c->source = p->source ? p->source : fvm_str_from("", 0);
+    c->source = p->source ? p->source : fvm_str_from("", 0); /* never NULL */
+    /* The superinstruction copy takes the end marker from ops[len], so it is
+     * built after the marker is in place. */
     c->op_hash = chunk_hash(c->ops, c->len, c->consts, c->nconsts);
     c->max_slot = compute_max_slot(c->ops, c->len);
     c->exec = fvm_superops_build(c->ops, c->len);
     c->sub_ip = fvm_xmalloc((c->nnames ? c->nnames : 1) * sizeof(uint32_t));
     for (size_t i = 0; i < c->nnames; i++)
         c->sub_ip[i] = UINT32_MAX;
-    for (size_t i = c->nsubs; i-- > 0;) /* earlier entries win */
+    /* Walking backwards lets earlier entries overwrite later ones, so the
+     * first entry for a name wins (fusevm.h) and Call finds it in O(1). */
+    for (size_t i = c->nsubs; i-- > 0;)
         c->sub_ip[c->subs[i].name] = c->subs[i].ip;
-    memset(p, 0, sizeof *p);
+    memset(p, 0, sizeof *p); /* the chunk owns the arrays now */
     return c;
 }
 
+/* A chunk's arrays are the parts it was assembled from: put them back into
+ * a parts struct so parts_free stays the one place that releases them. Only
+ * the derived arrays (exec, sub_ip) are freed here. */
 void fvm_chunk_free(fvm_chunk *c)
 {
     if (!c)
@@ -267,10 +325,17 @@ void fvm_chunk_free(fvm_chunk *c)
  * The builder
  * ------------------------------------------------------------------------ */
 
+/* The builder fills a fvm_chunk_parts and hands it to fvm_chunk_assemble,
+ * like every loader. It refuses only what it cannot store (too many ops, a
+ * patch of an op that is not a jump, a full pool) and leaves the operands to
+ * the verifier. */
 struct fvm_builder {
     fvm_chunk_parts p;
+    /* The parts carry lengths only; their capacities live here. */
     size_t ops_cap, lines_cap, consts_cap, names_cap, subs_cap, blocks_cap, subchunks_cap;
-    fvm_value intern; /* Hash: name -> Int index */
+    /* Hash: name -> Int index, so fvm_add_name finds a known name without
+     * scanning the pool. */
+    fvm_value intern;
     char error[256];
     bool failed;
 };
@@ -282,6 +347,9 @@ fvm_builder *fvm_builder_new(void)
     return b;
 }
 
+/* Ready for the next chunk. After fvm_chunk_assemble the parts are empty
+ * (owned by the chunk, or freed with a failure); parts_free only makes the
+ * clear safe on its own. */
 static void builder_clear(fvm_builder *b)
 {
     parts_free(&b->p);
@@ -302,6 +370,8 @@ void fvm_builder_free(fvm_builder *b)
     free(b);
 }
 
+/* The first error is kept and later ones dropped, so fvm_builder_error
+ * names where things first went wrong. */
 static void builder_fail(fvm_builder *b, const char *msg)
 {
     if (!b->failed) {
@@ -315,6 +385,8 @@ const char *fvm_builder_error(const fvm_builder *b)
     return b->failed ? b->error : NULL;
 }
 
+/* Past FVM_MAX_OPS the op is not appended and the builder fails, so
+ * fvm_build returns NULL: callers need not test every emit. */
 size_t fvm_emit(fvm_builder *b, fvm_op op, uint32_t line)
 {
     size_t idx = b->p.len;
@@ -338,6 +410,10 @@ size_t fvm_current_pos(const fvm_builder *b)
     return b->p.len;
 }
 
+/* Only the five jump ops have a target; refusing any other op keeps a wrong
+ * index from overwriting another op's operands. The target is only checked
+ * against FVM_MAX_OPS: a forward jump may be patched before its target is
+ * emitted, and the verifier checks it against the final length. */
 int fvm_patch_jump(fvm_builder *b, size_t op_idx, size_t target)
 {
     char msg[96];
@@ -361,6 +437,8 @@ int fvm_patch_jump(fvm_builder *b, size_t op_idx, size_t target)
     return 0;
 }
 
+/* A full pool reports -1 without failing the builder: the caller decides.
+ * v is owned either way, so it is released when it cannot be stored. */
 int32_t fvm_add_constant(fvm_builder *b, fvm_value v)
 {
     if (b->p.nconsts >= FVM_MAX_POOL) {
@@ -374,6 +452,9 @@ int32_t fvm_add_constant(fvm_builder *b, fvm_value v)
     return (int32_t)b->p.nconsts++;
 }
 
+/* Names are interned: an equal name gets its existing index, so a full
+ * pool refuses only new names. The intern table keys by its own copy of the
+ * string (fvm_hash_put takes a key reference). */
 int32_t fvm_add_name(fvm_builder *b, const char *name, size_t len)
 {
     fvm_value *known = fvm_hash_find(b->intern.as.h, name, len);
@@ -389,6 +470,8 @@ int32_t fvm_add_name(fvm_builder *b, const char *name, size_t len)
     return (int32_t)b->p.nnames++;
 }
 
+/* Like a jump target, the entry is checked against the final length by the
+ * verifier; here only against FVM_MAX_OPS, as it may lie ahead. */
 int fvm_add_sub_entry(fvm_builder *b, uint16_t name_idx, size_t entry_ip)
 {
     if (entry_ip > FVM_MAX_OPS) {
@@ -413,6 +496,8 @@ int32_t fvm_add_block_range(fvm_builder *b, size_t start, size_t end)
     return (int32_t)b->p.nblocks++;
 }
 
+/* Takes ownership even when it fails (sub is freed), so a caller never
+ * leaks it; a NULL sub, a nested build that failed, gives -1. */
 int32_t fvm_add_sub_chunk(fvm_builder *b, fvm_chunk *sub)
 {
     if (!sub)
@@ -439,12 +524,14 @@ fvm_chunk *fvm_build(fvm_builder *b)
 {
     if (b->failed)
         return NULL;
-    if (!b->p.ops) {
+    if (!b->p.ops) { /* nothing emitted: room for the end marker alone */
         b->p.ops = fvm_xmalloc(sizeof(fvm_op));
         b->ops_cap = 1;
     }
     char err[256];
     fvm_chunk *c = fvm_chunk_assemble(&b->p, err, sizeof err);
+    /* Success or not, the parts are gone; the failure is recorded after the
+     * clear so fvm_builder_error still reports it. */
     builder_clear(b);
     if (!c)
         builder_fail(b, err);
@@ -453,6 +540,9 @@ fvm_chunk *fvm_build(fvm_builder *b)
 
 /* ------------------------------------------------------------------------
  * Accessors
+ *
+ * Embedders call these with indices of their own, so an index past the end
+ * gives 0, -1, NULL or Undef instead of reading outside an array.
  * ------------------------------------------------------------------------ */
 
 uint64_t fvm_chunk_op_hash(const fvm_chunk *c) { return c->op_hash; }
@@ -510,7 +600,9 @@ int32_t fvm_chunk_max_slot(const fvm_chunk *c) { return c->max_slot; }
 static bool value_identical(fvm_value a, fvm_value b)
 {
     /* Like fvm_value_equal but floats by bit pattern at every depth, so NaN
-     * constants and -0.0 compare as the same constant. */
+     * constants and -0.0 compare as the same constant. This is what a round
+     * trip through a file format must preserve, and it agrees with
+     * fvm_value_hash: identical constants hash alike. */
     if (a.type == FVM_T_FLOAT && b.type == FVM_T_FLOAT)
         return memcmp(&a.as.f, &b.as.f, 8) == 0;
     if (a.type != b.type)
@@ -539,6 +631,9 @@ static bool value_identical(fvm_value a, fvm_value b)
     return fvm_value_equal(a, b);
 }
 
+/* Counts and op_hash first: op_hash covers ops and constants, so most
+ * unequal chunks differ there without a walk over the arrays. Ops compare
+ * with memcmp because they are canonical. */
 bool fvm_chunk_equal(const fvm_chunk *a, const fvm_chunk *b)
 {
     if (a->len != b->len || a->nconsts != b->nconsts || a->nnames != b->nnames ||

@@ -12,6 +12,7 @@
  * Freeing
  * ------------------------------------------------------------------------ */
 
+/* Holes (key NULL) were released when their entry was removed. */
 static void hash_free(fvm_hash *h)
 {
     for (size_t i = 0; i < h->used; i++) {
@@ -25,6 +26,8 @@ static void hash_free(fvm_hash *h)
     free(h);
 }
 
+/* Called by fvm_release when a count reaches 0. Releasing the elements may
+ * free nested objects in turn, recursively. */
 void fvm_free_heap(fvm_value v)
 {
     switch (v.type) {
@@ -49,6 +52,8 @@ void fvm_free_heap(fvm_value v)
     }
 }
 
+/* The public names of fvm_retain and fvm_release: embedders see only
+ * fusevm.h, not the inline functions of value.h. */
 fvm_value fvm_value_copy(fvm_value v)
 {
     fvm_retain(v);
@@ -64,6 +69,8 @@ void fvm_value_drop(fvm_value v)
  * Strings
  * ------------------------------------------------------------------------ */
 
+/* Header and bytes in one allocation, with a NUL after the last byte so C
+ * APIs can read data. hash 0 means "not computed yet". */
 fvm_string *fvm_str_alloc(size_t len)
 {
     fvm_string *s = fvm_xmalloc(sizeof(fvm_string) + len + 1);
@@ -77,11 +84,15 @@ fvm_string *fvm_str_alloc(size_t len)
 fvm_string *fvm_str_from(const char *p, size_t n)
 {
     fvm_string *s = fvm_str_alloc(n);
-    if (n)
+    if (n) /* memcpy must not see a NULL p, even for 0 bytes */
         memcpy(s->data, p, n);
     return s;
 }
 
+/* FNV-1a 32, computed on first use and cached: strings are immutable, so
+ * it never goes stale. A hash of 0 is stored as 1, because 0 means "not
+ * computed". bytes_hash computes the same function on raw bytes, and must:
+ * a lookup by bytes has to probe where fvm_hash_put placed the string. */
 uint32_t fvm_str_hash(fvm_string *s)
 {
     if (s->hash == 0) {
@@ -95,6 +106,8 @@ uint32_t fvm_str_hash(fvm_string *s)
     return s->hash;
 }
 
+/* Unsigned byte order (memcmp), and a prefix sorts before the longer
+ * string. memcmp is skipped for 0 bytes, so an empty side may be NULL. */
 int fvm_bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
     size_t n = alen < blen ? alen : blen;
@@ -104,6 +117,8 @@ int fvm_bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
     return alen < blen ? -1 : alen > blen;
 }
 
+/* Pointer equality first: a string compared with another reference to
+ * itself needs no memcmp. */
 bool fvm_str_eq(const fvm_string *a, const fvm_string *b)
 {
     return a == b || (a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
@@ -135,6 +150,8 @@ const char *fvm_str_bytes(fvm_value v, size_t *len)
  * Arrays
  * ------------------------------------------------------------------------ */
 
+/* An empty array is one allocation: items stays NULL until the first
+ * append. */
 fvm_array *fvm_array_alloc(size_t cap)
 {
     fvm_array *a = fvm_xmalloc(sizeof *a);
@@ -146,6 +163,13 @@ fvm_array *fvm_array_alloc(size_t cap)
     return a;
 }
 
+/* Copy-on-write. A shared array (count above 1) is copied before the
+ * write, so every other holder keeps the old contents: upstream's value
+ * semantics without copying on reads. Elements are retained, not copied: a
+ * nested array or hash stays shared until something writes it through its
+ * own slot, which copies it in turn. The old array only loses this slot's
+ * reference (others still hold it, so it cannot reach 0 here). The copy is
+ * sized to fit; the next append grows it. */
 fvm_array *fvm_array_mut(fvm_value *slot)
 {
     fvm_array *a = slot->as.a;
@@ -162,6 +186,8 @@ fvm_array *fvm_array_mut(fvm_value *slot)
     return c;
 }
 
+/* Takes item. The array must be unshared (fvm_array_mut). fvm_grow doubles
+ * the capacity, so appends cost O(1) amortised. */
 void fvm_array_append(fvm_array *a, fvm_value item)
 {
     if (a->len == a->cap) {
@@ -189,6 +215,8 @@ fvm_value fvm_array_at(fvm_value arr, size_t i)
     return arr.as.a->items[i];
 }
 
+/* *arr may be replaced by an unshared copy (copy-on-write). item is taken
+ * even on failure, so the caller never has to release it. */
 int fvm_array_push(fvm_value *arr, fvm_value item)
 {
     if (arr->type != FVM_T_ARRAY) {
@@ -201,8 +229,17 @@ int fvm_array_push(fvm_value *arr, fvm_value item)
 
 /* ------------------------------------------------------------------------
  * Hashes
+ *
+ * Insertion order is the order of the dense entry array. The index maps a
+ * key's hash to entry position + 1 (0: empty cell) by linear probing; its
+ * size is a power of two at least twice the entry capacity, so it is at
+ * most half full even counting holes, and every probe ends at an empty
+ * cell. A removed entry leaves a hole (key NULL) whose index cell stays, so
+ * probes go on past it; holes are compacted when the entry array fills.
  * ------------------------------------------------------------------------ */
 
+/* No entries and no index until the first put; lookups test count before
+ * they touch the index, which may be NULL. */
 fvm_hash *fvm_hash_alloc(void)
 {
     fvm_hash *h = fvm_xcalloc(1, sizeof *h);
@@ -210,7 +247,10 @@ fvm_hash *fvm_hash_alloc(void)
     return h;
 }
 
-/* Rebuild the index for at least `cap` entries, compacting holes. */
+/* Rebuild the index for at least `cap` entries, compacting holes.
+ * Compaction moves entries, so the index is built again from scratch rather
+ * than patched. It has at least 8 cells and twice the entry capacity: a load
+ * of at most 1/2 keeps probes short. */
 static void hash_rebuild(fvm_hash *h, size_t cap)
 {
     size_t j = 0;
@@ -236,6 +276,8 @@ static void hash_rebuild(fvm_hash *h, size_t cap)
     }
 }
 
+/* fvm_str_hash on bytes that are not (yet) a string: the same function, so
+ * a lookup by (k, klen) probes where the key string was put. */
 static uint32_t bytes_hash(const char *k, size_t n)
 {
     uint32_t h = 0x811c9dc5u;
@@ -246,7 +288,9 @@ static uint32_t bytes_hash(const char *k, size_t n)
     return h ? h : 1;
 }
 
-/* Index position holding key, or of the empty cell where it would go. */
+/* Index position holding key, or of the empty cell where it would go.
+ * Holes never match but do not stop the probe; it ends because the index
+ * always has an empty cell. */
 static size_t hash_probe(const fvm_hash *h, const char *k, size_t klen, uint32_t hv)
 {
     size_t p = hv & h->mask;
@@ -269,6 +313,13 @@ fvm_value *fvm_hash_find(const fvm_hash *h, const char *k, size_t klen)
     return e ? &h->entries[e - 1].val : NULL;
 }
 
+/* Overwriting keeps the entry where it was (a key's place in the order is
+ * that of its first put) and releases the new key, as the old one stays. A
+ * new key is appended. When the entry array is full: if at least half of it
+ * is live the capacity doubles (4 the first time); otherwise the rebuild at
+ * the same capacity only compacts the holes, so a hash that keeps removing
+ * and adding does not grow without end. The probe is repeated after the
+ * append because the rebuild may have made a new index. */
 void fvm_hash_put(fvm_hash *h, fvm_string *key, fvm_value v)
 {
     if (h->index) {
@@ -303,13 +354,17 @@ fvm_value fvm_hash_remove(fvm_hash *h, const char *k, size_t klen)
     fvm_value old = ent->val;
     fvm_release(fvm_str_value(ent->key));
     /* The index cell keeps pointing at the hole so probing continues past
-     * it; the next rebuild drops both. */
+     * it; the next rebuild drops both. A key put again later is a new entry,
+     * at the end of the order. */
     ent->key = NULL;
     ent->val = fvm_undef();
     h->count--;
     return old;
 }
 
+/* Copy-on-write, as fvm_array_mut. The copy is built by put, so it has no
+ * holes and a fresh index; keys are shared rather than copied (strings are
+ * immutable) and values retained. */
 fvm_hash *fvm_hash_mut(fvm_value *slot)
 {
     fvm_hash *h = slot->as.h;
@@ -346,6 +401,7 @@ fvm_value fvm_hash_get(fvm_value h, const char *key, size_t klen)
     return v ? *v : fvm_undef();
 }
 
+/* *h may be replaced by an unshared copy; v is taken even on failure. */
 int fvm_hash_set(fvm_value *h, const char *key, size_t klen, fvm_value v)
 {
     if (h->type != FVM_T_HASH) {
@@ -361,7 +417,9 @@ bool fvm_hash_entry(fvm_value h, size_t i, const char **key, size_t *klen, fvm_v
     if (h.type != FVM_T_HASH || i >= h.as.h->count)
         return false;
     fvm_hash *hh = h.as.h;
-    /* Entries are dense unless something was deleted; find the i-th live. */
+    /* Entries are dense unless something was deleted; find the i-th live.
+     * That is O(1) without holes and O(used) with them, so walking a hash
+     * with holes entry by entry costs O(count * used). */
     size_t pos = i;
     if (hh->used != hh->count) {
         size_t seen = 0;
@@ -396,8 +454,13 @@ fvm_value fvm_ref_get(fvm_value r)
 
 /* ------------------------------------------------------------------------
  * Coercions
+ *
+ * The value model's coercions; tests/unit/test_values.c pins every variant.
  * ------------------------------------------------------------------------ */
 
+/* A string is false only when empty or exactly "0" ("0.0", "00" and " 0"
+ * are true). A Status is true when 0, the shell's success. A Ref is true
+ * whatever it holds, as are native functions and objects. */
 bool fvm_truthy(fvm_value v)
 {
     switch (v.type) {
@@ -413,6 +476,8 @@ bool fvm_truthy(fvm_value v)
     }
 }
 
+/* Strings parse strictly, the whole string or 0 ("4.5" is 0, " 5" is 0).
+ * An array gives its length, a hash 0. */
 int64_t fvm_to_int(fvm_value v)
 {
     switch (v.type) {
@@ -429,6 +494,8 @@ int64_t fvm_to_int(fvm_value v)
     }
 }
 
+/* Strict parsing as for to_int ("4.5" is 4.5 here). Unlike to_int, an
+ * array gives 0.0, not its length. */
 double fvm_to_float(fvm_value v)
 {
     switch (v.type) {
@@ -444,6 +511,11 @@ double fvm_to_float(fvm_value v)
     }
 }
 
+/* The string form: Undef and false print nothing, true prints 1, a float
+ * its shortest round-trip digits written positionally (numfmt.c). An array
+ * prints its elements joined by spaces at every depth, so nested arrays
+ * flatten ([[1,2],3] is "1 2 3") and an empty element still gets its
+ * separator. Hashes and refs print a fixed tag, not their contents. */
 void fvm_buf_put_value(fvm_buf *b, fvm_value v)
 {
     char tmp[FVM_FLOAT_TEXT_MAX];
@@ -495,7 +567,7 @@ fvm_string *fvm_value_to_str(fvm_value v)
         return v.as.s;
     }
     if (v.type == FVM_T_INT) { /* the common case, without a heap buffer */
-        char tmp[24];
+        char tmp[24]; /* INT64_MIN is 20 characters, then the NUL */
         int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v.as.i);
         return fvm_str_from(tmp, (size_t)n);
     }
@@ -511,6 +583,9 @@ fvm_value fvm_to_str(fvm_value v)
     return fvm_str_value(fvm_value_to_str(v));
 }
 
+/* A string's length in bytes (UTF-8 is not decoded); an array's or hash's
+ * element count; anything else the length of its string form (Int -99 is
+ * 3, true is 1). */
 size_t fvm_value_len(fvm_value v)
 {
     switch (v.type) {
@@ -527,6 +602,10 @@ size_t fvm_value_len(fvm_value v)
     }
 }
 
+/* Structural equality within one variant: Int 1 and Float 1.0 differ.
+ * Floats compare with ==, so NaN is unequal to itself and -0.0 equals 0.0
+ * (chunk.c's value_identical compares bits instead). Hashes compare as
+ * sets of entries, whatever their order; a Ref compares what it holds. */
 bool fvm_value_equal(fvm_value a, fvm_value b)
 {
     if (a.type != b.type)

@@ -1,4 +1,9 @@
-/* SSA IR construction with folding and hash-consing, DCE, text dump (see ir.h). */
+/* SSA IR construction with folding and hash-consing, DCE, text dump (see ir.h).
+ *
+ * There is no separate optimisation pass before register allocation: every
+ * instruction goes through fvm_ir_emit, which canonicalises, folds, rewrites
+ * and shares it as it is emitted, so a tier gets the IR already simplified
+ * and only fvm_ir_dce runs afterwards. */
 #include "jit/ir.h"
 
 #include <math.h>
@@ -8,6 +13,7 @@
 #include "arith.h"
 #include "jit/helpers.h"
 
+/* The flags column of FVM_IR_OP_LIST (ir.h): pure, commutative, removable. */
 enum { P = 1, C = 2, R = 4 };
 
 typedef struct op_info {
@@ -24,6 +30,9 @@ static const op_info op_table[FVM_IR_NOPS] = {
 
 const char *fvm_ir_op_name(fvm_ir_op op) { return op < FVM_IR_NOPS ? op_table[op].name : "?"; }
 
+/* A CALL is as pure as its helper: the math helpers are, so sin(c) folds and
+ * two equal calls in one block share a value. An id with no helper (NULL)
+ * counts as impure. */
 bool fvm_ir_op_pure(const fvm_ir_func *f, const fvm_ir_inst *in)
 {
     (void)f;
@@ -34,11 +43,16 @@ bool fvm_ir_op_pure(const fvm_ir_func *f, const fvm_ir_inst *in)
     return op_table[in->op].flags & P;
 }
 
+/* R ops (VGET) may go when unused but are not pure: two reads of one
+ * variable differ when a VSET comes between them, so they are never shared. */
 bool fvm_ir_op_removable(const fvm_ir_func *f, const fvm_ir_inst *in)
 {
     return fvm_ir_op_pure(f, in) || (op_table[in->op].flags & R);
 }
 
+/* Value 0 is a NOP marked dead: a ref of 0 reads as "none" everywhere, and
+ * no pass takes it for an instruction. Block 0 exists and is current from
+ * the start: the function's PARAMs are emitted there. */
 void fvm_ir_init(fvm_ir_func *f)
 {
     memset(f, 0, sizeof *f);
@@ -60,12 +74,15 @@ void fvm_ir_free(fvm_ir_func *f)
     memset(f, 0, sizeof *f);
 }
 
+/* A block is only a number: each instruction records its block, and a
+ * block's instructions are contiguous, so there is nothing to allocate. */
 uint32_t fvm_ir_block_alloc(fvm_ir_func *f) { return f->nblocks++; }
 
 void fvm_ir_block_enter(fvm_ir_func *f, uint32_t block)
 {
     /* Hash-consing only shares values inside one block: a value of another
-     * block need not dominate the new one. */
+     * block need not dominate the new one. The table keeps its memory for
+     * the next block; only its cells are cleared. */
     if (f->cse)
         memset(f->cse, 0, f->cse_cap * sizeof *f->cse);
     f->cse_count = 0;
@@ -79,6 +96,9 @@ uint32_t fvm_ir_block_new(fvm_ir_func *f)
     return b;
 }
 
+/* Only the type is recorded here, so each VGET gets a typed value; where the
+ * variable lives is the register allocator's choice (ra.c), made once for
+ * the whole function from all its VGETs and VSETs. */
 uint32_t fvm_ir_var_new(fvm_ir_func *f, fvm_ir_type type)
 {
     fvm_grow((void **)&f->var_types, &f->vars_cap, f->nvars + 1, sizeof *f->var_types);
@@ -101,6 +121,9 @@ void fvm_ir_jmp(fvm_ir_func *f, uint32_t block)
     fvm_ir_emit(f, FVM_IR_JMP, FVM_IR_VOID, NULL, 0, 0, block);
 }
 
+/* A condition that folded to a constant becomes a JMP, so the arm that can
+ * never run is not a successor at all. BR keeps the true block in aux and
+ * the false one in imm (ir.h). */
 void fvm_ir_br(fvm_ir_func *f, fvm_ir_ref cond, uint32_t if_true, uint32_t if_false)
 {
     if (f->fold && f->insts[cond].op == FVM_IR_CONST_I) {
@@ -110,11 +133,14 @@ void fvm_ir_br(fvm_ir_func *f, fvm_ir_ref cond, uint32_t if_true, uint32_t if_fa
     fvm_ir_emit(f, FVM_IR_BR, FVM_IR_VOID, &cond, 1, if_false, if_true);
 }
 
+/* Value 0 ("none") is not a constant, so an absent operand never folds. */
 bool fvm_ir_is_const(const fvm_ir_func *f, fvm_ir_ref r)
 {
     return r && (f->insts[r].op == FVM_IR_CONST_I || f->insts[r].op == FVM_IR_CONST_F);
 }
 
+/* A constant's payload: CONST_I holds the integer in imm, CONST_F the
+ * double's bit pattern. */
 static int64_t ci(const fvm_ir_func *f, fvm_ir_ref r) { return f->insts[r].imm; }
 
 static double cf(const fvm_ir_func *f, fvm_ir_ref r)
@@ -126,6 +152,16 @@ static double cf(const fvm_ir_func *f, fvm_ir_ref r)
 
 /* ---- hash-consing ----------------------------------------------------------- */
 
+/* The pure instructions of the current block sit in an open-addressing table
+ * of refs (linear probing, a power-of-two size, at most half full), so
+ * emitting an instruction equal to an earlier one returns the earlier value.
+ * The table is emptied when a block is entered: every shared value is in
+ * the block that uses it. */
+
+/* FNV-1a 64, one field per step, over the fields that make two instructions
+ * equal. block and dead are left out: the table only ever holds live
+ * instructions of the current block. Operands past nargs are 0 (every
+ * instruction starts zeroed), so hashing all three is exact. */
 static uint64_t inst_hash(const fvm_ir_inst *in)
 {
     uint64_t h = 0xcbf29ce484222325u;
@@ -136,6 +172,7 @@ static uint64_t inst_hash(const fvm_ir_inst *in)
     return (h ^ (uint64_t)in->imm) * 0x100000001b3u;
 }
 
+/* Exactly the fields inst_hash hashes: change the two together. */
 static bool inst_equal(const fvm_ir_inst *a, const fvm_ir_inst *b)
 {
     return a->op == b->op && a->type == b->type && a->nargs == b->nargs && a->aux == b->aux &&
@@ -144,6 +181,9 @@ static bool inst_equal(const fvm_ir_inst *a, const fvm_ir_inst *b)
 
 static void cse_insert(fvm_ir_func *f, fvm_ir_ref r);
 
+/* Double the table (256 cells the first time) and insert every ref again.
+ * The doubled table holds what the old one did at a quarter load, so the
+ * reinserting cse_insert calls never rehash in turn. */
 static void cse_rehash(fvm_ir_func *f)
 {
     fvm_ir_ref *old = f->cse;
@@ -157,6 +197,8 @@ static void cse_rehash(fvm_ir_func *f)
     free(old);
 }
 
+/* Grow before the table would be more than half full: a probe then soon
+ * meets an empty cell, and always does. */
 static void cse_insert(fvm_ir_func *f, fvm_ir_ref r)
 {
     if ((f->cse_count + 1) * 2 > f->cse_cap)
@@ -168,6 +210,8 @@ static void cse_insert(fvm_ir_func *f, fvm_ir_ref r)
     f->cse_count++;
 }
 
+/* 0 if no equal instruction is in the table; the table is not allocated
+ * until the first pure instruction is interned. */
 static fvm_ir_ref cse_find(const fvm_ir_func *f, const fvm_ir_inst *in)
 {
     if (!f->cse_cap)
@@ -179,6 +223,9 @@ static fvm_ir_ref cse_find(const fvm_ir_func *f, const fvm_ir_inst *in)
     return 0;
 }
 
+/* Every instruction enters the array here, stamped with the current block.
+ * Growing may move f->insts: no pointer into it survives an emit (which is
+ * why fold_algebra works on a copy of its operand). */
 static fvm_ir_ref append(fvm_ir_func *f, const fvm_ir_inst *in)
 {
     fvm_grow((void **)&f->insts, &f->insts_cap, f->ninsts + 1, sizeof *f->insts);
@@ -188,7 +235,9 @@ static fvm_ir_ref append(fvm_ir_func *f, const fvm_ir_inst *in)
     return (fvm_ir_ref)f->ninsts++;
 }
 
-/* Append, or return an equal pure instruction of this block. */
+/* Append, or return an equal pure instruction of this block. Everything else
+ * (loads, stores, guards, impure calls, variable reads) is appended each
+ * time: each must happen as often as it was emitted. */
 static fvm_ir_ref intern(fvm_ir_func *f, const fvm_ir_inst *in)
 {
     bool pure = fvm_ir_op_pure(f, in);
@@ -203,6 +252,10 @@ static fvm_ir_ref intern(fvm_ir_func *f, const fvm_ir_inst *in)
     return r;
 }
 
+/* Constants are interned like any pure instruction: one per distinct value
+ * and block. Because the table is per block, a constant used in another
+ * block is emitted again there, so no value crosses a block edge by way of
+ * a constant. */
 static fvm_ir_ref mk_const(fvm_ir_func *f, fvm_ir_op op, fvm_ir_type type, int64_t bits)
 {
     fvm_ir_inst in = {.op = (uint8_t)op, .type = (uint8_t)type, .imm = bits};
@@ -211,6 +264,9 @@ static fvm_ir_ref mk_const(fvm_ir_func *f, fvm_ir_op op, fvm_ir_type type, int64
 
 fvm_ir_ref fvm_ir_const_i(fvm_ir_func *f, int64_t v) { return mk_const(f, FVM_IR_CONST_I, FVM_IR_I64, v); }
 
+/* Kept as its bit pattern, so hash-consing tells -0.0 from 0.0 and keeps
+ * NaN payloads apart: two doubles share a constant only when they are the
+ * same bits. */
 fvm_ir_ref fvm_ir_const_f(fvm_ir_func *f, double v)
 {
     int64_t bits;
@@ -218,6 +274,8 @@ fvm_ir_ref fvm_ir_const_f(fvm_ir_func *f, double v)
     return mk_const(f, FVM_IR_CONST_F, FVM_IR_F64, bits);
 }
 
+/* A BOOL constant is a CONST_I of type BOOL. The type is hashed, so it never
+ * shares a value with the I64 constant 0 or 1. */
 static fvm_ir_ref const_bool(fvm_ir_func *f, bool b) { return mk_const(f, FVM_IR_CONST_I, FVM_IR_BOOL, b); }
 
 /* ---- constant folding --------------------------------------------------------- */
@@ -229,7 +287,10 @@ _Static_assert(FVM_OP_NUM_GE - FVM_OP_NUM_EQ == FVM_IR_GE - FVM_IR_EQ &&
                    FVM_OP_NUM_LT - FVM_OP_NUM_EQ == FVM_IR_LT - FVM_IR_EQ,
                "fvm_ir_cond follows the order of NumEq..NumGe");
 
-
+/* Evaluate with the interpreter's own wrapping helpers (arith.h), so a folded
+ * constant has the bits the interpreter would compute. Shift counts are
+ * masked with 63 as the IR defines them (x86 masks the same way). A unary op
+ * sees y = 0. I2F is here because its operand is an integer. 0: not folded. */
 static fvm_ir_ref fold_int(fvm_ir_func *f, const fvm_ir_inst *in)
 {
     int64_t x = ci(f, in->args[0]), y = in->nargs > 1 ? ci(f, in->args[1]) : 0;
@@ -252,6 +313,11 @@ static fvm_ir_ref fold_int(fvm_ir_func *f, const fvm_ir_inst *in)
     }
 }
 
+/* The float side: plain C double arithmetic, which is what the interpreter
+ * runs (SSE2 doubles on x86-64, no excess precision). F2I is here because
+ * its operand is a float. A pure CALL folds by calling the helper itself:
+ * every helper is declared double(double, double) (helpers.h), so a
+ * one-argument helper gets y = 0.0 and ignores it. */
 static fvm_ir_ref fold_float(fvm_ir_func *f, const fvm_ir_inst *in)
 {
     double x = cf(f, in->args[0]), y = in->nargs > 1 ? cf(f, in->args[1]) : 0.0;
@@ -274,6 +340,8 @@ static fvm_ir_ref fold_float(fvm_ir_func *f, const fvm_ir_inst *in)
     }
 }
 
+/* An instruction without operands (PARAM, VGET, ...) is never "all
+ * constant": the folders read args[0], which must exist. */
 static bool all_const(const fvm_ir_func *f, const fvm_ir_inst *in)
 {
     for (unsigned i = 0; i < in->nargs; i++)
@@ -282,6 +350,9 @@ static bool all_const(const fvm_ir_func *f, const fvm_ir_inst *in)
     return in->nargs > 0;
 }
 
+/* The first operand's kind picks the evaluator, not the result type: FCMP and
+ * F2I take doubles and give BOOL or I64, I2F the reverse. An impure call is
+ * never run at compile time, even if a caller forgot to check. */
 static fvm_ir_ref fold_const(fvm_ir_func *f, const fvm_ir_inst *in)
 {
     const fvm_ir_inst *a = &f->insts[in->args[0]];
@@ -296,7 +367,15 @@ static bool is_ci(const fvm_ir_func *f, fvm_ir_ref r, int64_t v)
 }
 
 /* Identities and reassociation of wrapping integer arithmetic; constants
- * are on the right (commutative ops were canonicalised). 0 if none apply. */
+ * are on the right (commutative ops were canonicalised). 0 if none apply.
+ *
+ * Every rewrite holds exactly modulo 2^64, which is what I64 ops compute;
+ * none holds for doubles (rounding, NaN payloads, signed zeros), so floats
+ * never come here. The results are built with fvm_ir_op2, so a rewritten
+ * instruction is folded, rewritten and shared in turn: (x*c1 + c2)*c3
+ * becomes x*(c1*c3) + c2*c3 by the two MUL rules together. Reading
+ * ai->args[1] is safe whatever ai is: an operand past nargs is 0, a NOP,
+ * never a CONST_I. */
 static fvm_ir_ref fold_algebra(fvm_ir_func *f, const fvm_ir_inst *in)
 {
     fvm_ir_ref a = in->args[0], b = in->nargs > 1 ? in->args[1] : 0;
@@ -313,7 +392,7 @@ static fvm_ir_ref fold_algebra(fvm_ir_func *f, const fvm_ir_inst *in)
                               fvm_ir_const_i(f, fvm_wrap_add(ci(f, ai->args[1]), c)));
         return 0;
     case FVM_IR_SUB:
-        if (a == b)
+        if (a == b) /* x - x is 0 for every x in wrapping arithmetic */
             return fvm_ir_const_i(f, 0);
         if (bc) /* x - c -> x + (-c): lets the add rules see it */
             return fvm_ir_op2(f, FVM_IR_ADD, FVM_IR_I64, a, fvm_ir_const_i(f, fvm_wrap_neg(c)));
@@ -321,7 +400,7 @@ static fvm_ir_ref fold_algebra(fvm_ir_func *f, const fvm_ir_inst *in)
     case FVM_IR_MUL:
         if (bc && c == 1)
             return a;
-        if (bc && c == 0)
+        if (bc && c == 0) /* x * 0: the constant 0 itself */
             return b;
         if (bc && (ai->op == FVM_IR_MUL || ai->op == FVM_IR_ADD) &&
             f->insts[ai->args[1]].op == FVM_IR_CONST_I) {
@@ -335,6 +414,8 @@ static fvm_ir_ref fold_algebra(fvm_ir_func *f, const fvm_ir_inst *in)
         }
         return 0;
     case FVM_IR_MOD:
+        /* The IR's MOD is the interpreter's Int Mod: by 0 or -1 it is 0 by
+         * definition (no trap), and anything mod 1 is 0. */
         if (bc && (c == 0 || c == -1 || c == 1))
             return fvm_ir_const_i(f, 0);
         return 0;
@@ -357,9 +438,11 @@ static fvm_ir_ref fold_algebra(fvm_ir_func *f, const fvm_ir_inst *in)
     case FVM_IR_SHL:
     case FVM_IR_SAR:
     case FVM_IR_SHR:
+        /* Counts are masked with 63: a multiple of 64 shifts by nothing. */
         return bc && (c & 63) == 0 ? a : 0;
     case FVM_IR_NEG:
     case FVM_IR_NOT:
+        /* -(-x) == x and ~~x == x, INT64_MIN included. */
         return ai->op == in->op ? ai->args[0] : 0;
     default:
         return 0;
@@ -372,7 +455,8 @@ static void canonicalise(const fvm_ir_func *f, fvm_ir_inst *in)
         return;
     fvm_ir_ref a = in->args[0], b = in->args[1];
     /* Constants go right; otherwise the older value goes left, so a+b and
-     * b+a hash alike. */
+     * b+a hash alike. This runs before folding, so fold_algebra only looks
+     * for a constant on the right. */
     bool ac = fvm_ir_is_const(f, a), bcst = fvm_ir_is_const(f, b);
     if ((ac && !bcst) || (ac == bcst && a > b)) {
         in->args[0] = b;
@@ -380,6 +464,14 @@ static void canonicalise(const fvm_ir_func *f, fvm_ir_inst *in)
     }
 }
 
+/* The steps, in order: canonicalise commutative operands, fold a pure
+ * instruction on constants, apply the integer algebra, drop a guard that
+ * always holds, intern. Constants skip them all (folding a constant yields
+ * itself). A guard on the constant 0 is kept: it always exits.
+ *
+ * `in` starts zeroed, so the fields an op does not use are 0, which
+ * inst_hash and inst_equal rely on. At most FVM_IR_MAX_ARGS operands are
+ * copied; no op takes more (helpers take at most two). */
 fvm_ir_ref fvm_ir_emit(fvm_ir_func *f, fvm_ir_op op, fvm_ir_type type, const fvm_ir_ref *args,
                        unsigned nargs, int64_t imm, uint32_t aux)
 {
@@ -400,7 +492,7 @@ fvm_ir_ref fvm_ir_emit(fvm_ir_func *f, fvm_ir_op op, fvm_ir_type type, const fvm
                 return r;
         }
         if (op == FVM_IR_GUARD && is_ci(f, in.args[0], 1))
-            return 0; /* always holds */
+            return 0; /* always holds; a guard defines no value */
     }
     return intern(f, &in);
 }
@@ -422,11 +514,15 @@ fvm_ir_ref fvm_ir_cmp(fvm_ir_func *f, fvm_ir_op op, fvm_ir_cond cond, fvm_ir_ref
     return fvm_ir_emit(f, op, FVM_IR_BOOL, args, 2, 0, cond);
 }
 
+/* Helpers take and return doubles (helpers.h), so a call's value is F64. */
 fvm_ir_ref fvm_ir_call(fvm_ir_func *f, uint32_t helper, const fvm_ir_ref *args, unsigned nargs)
 {
     return fvm_ir_emit(f, FVM_IR_CALL, FVM_IR_F64, args, nargs, 0, helper);
 }
 
+/* The entries of all snapshots share one array and a snapshot names its
+ * range of it, so a function with many guards makes two allocations, not
+ * one per guard. The entries are copied: the caller may reuse its array. */
 uint32_t fvm_ir_snap_add(fvm_ir_func *f, uint32_t ip, const fvm_ir_snap_entry *entries,
                          size_t count)
 {
@@ -442,6 +538,13 @@ uint32_t fvm_ir_snap_add(fvm_ir_func *f, uint32_t ip, const fvm_ir_snap_entry *e
 
 /* ---- dead code elimination ----------------------------------------------------- */
 
+/* An instruction is live if DCE may not remove it (anything neither pure nor
+ * R: loads, stores, guards, impure calls, VSET, control flow) or a live
+ * instruction uses it. A guard's snapshot values are uses: the exit rebuilds
+ * the interpreter's state from them. VAR entries name variables, not values,
+ * and keep nothing alive here; the VSETs that write variables are never
+ * removable. An instruction already dead stays dead, so running the pass
+ * again changes nothing. */
 void fvm_ir_dce(fvm_ir_func *f)
 {
     bool *live = fvm_xcalloc(f->ninsts ? f->ninsts : 1, sizeof *live);
@@ -479,6 +582,13 @@ size_t fvm_ir_live_count(const fvm_ir_func *f)
 
 /* ---- text dump ------------------------------------------------------------------- */
 
+/* The --dump=ir text, one instruction a line:
+ *   vN:type = op[.cond] [helper] vA, vB  then the op's extras
+ * (a constant, an offset, a variable, blocks, a snapshot); instructions
+ * without a value leave out "vN:type = ". Values print as vN, variables as
+ * xN, blocks as blockN. A guard lists its snapshot's entries as sI=vN (slot
+ * I holds value N), tI=vN (stack position I) and wI=xN (slot I holds
+ * variable N). tests/unit/test_jit_ir.c reads this text. */
 static const char *const type_names[] = {"void", "i64", "f64", "ptr", "bool"};
 static const char *const cond_names[] = {"eq", "ne", "lt", "gt", "le", "ge"};
 
@@ -499,6 +609,7 @@ static void dump_inst(const fvm_ir_func *f, fvm_ir_ref r, fvm_buf *out)
         fvm_buf_printf(out, "%s v%u", i ? "," : "", in->args[i]);
     switch (in->op) {
     case FVM_IR_CONST_I: fvm_buf_printf(out, " %lld", (long long)in->imm); break;
+    /* 17 significant digits name any double exactly. */
     case FVM_IR_CONST_F: fvm_buf_printf(out, " %.17g", cf(f, r)); break;
     case FVM_IR_PARAM: fvm_buf_printf(out, " %u", in->aux); break;
     case FVM_IR_LOAD:

@@ -3,9 +3,9 @@
  * A function is an array of instructions; an instruction's index is the SSA
  * value it defines (value 0 is reserved as "none"). Instructions belong to
  * basic blocks and are kept in emission order, which is also the order the
- * register allocator numbers them in. Blocks may carry parameters (PARAM
- * instructions at the block's start), which is how later tiers will express
- * loop-carried values; the linear tier uses a single block.
+ * register allocator numbers them in. PARAM instructions are the function's
+ * parameters and sit in block 0. The linear tier emits a single block; the
+ * block tier emits loops and branches as many blocks.
  *
  * Values are typed: I64 (integers, wrapping), F64 (IEEE doubles), PTR (an
  * address, e.g. the slot array) and BOOL (0 or 1, held in a GPR).
@@ -60,7 +60,8 @@ typedef enum fvm_ir_cond {
 } fvm_ir_cond;
 
 /* X(ENUM, name, nargs, flags). P: pure (foldable, CSE-able, removable when
- * unused); C: commutative; R: removable when unused but not CSE-able. Operand meaning, `imm` and `aux` are given per op:
+ * unused); C: commutative; R: removable when unused but not CSE-able. Operand
+ * meaning, `imm` and `aux` are given per op:
  *   CONST_I   imm = the integer             CONST_F  imm = the double's bits
  *   PARAM     aux = parameter index (function parameters in block 0)
  *   SHL, SAR, SHR  count masked with 63 (SHR logical)

@@ -19,12 +19,27 @@ DESTDIR  ?=
 OPT      ?= -O2
 WARN     := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wundef -Wno-unused-parameter
+# The JIT's code generator (backend) for the architecture the compiler
+# builds for: the files src/jit/$(BACKEND)_*.c, and its header
+# src/jit/$(BACKEND)_backend.h, which defines the names the target-neutral
+# headers jit/target.h and jit/backend.h promise; those include it through
+# FVM_JIT_BACKEND_HEADER. BACKENDS lists every backend's file prefix, so
+# that only the chosen one is compiled. An architecture without a backend
+# gets BACKEND empty: no backend file is compiled and the JIT has no code
+# generator (make HOST_ARCH=... or BACKEND= to see such a build).
+BACKENDS         := x64
+BACKEND_x86_64   := x64
+HOST_ARCH        := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
+BACKEND          := $(BACKEND_$(HOST_ARCH))
+BACKEND_CFLAGS   := $(if $(BACKEND),-DFVM_JIT_BACKEND_HEADER='"jit/$(BACKEND)_backend.h"')
+
 CFLAGS   ?=
-CFLAGS   += -std=c11 $(OPT) -g $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(EXTRA_CFLAGS)
+CFLAGS   += -std=c11 $(OPT) -g $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(BACKEND_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS  += $(EXTRA_LDFLAGS)
 VERSION  := 0.1.0
 
-LIB_SRC  := $(wildcard src/*.c src/jit/*.c)
+JIT_SRC  := $(filter-out $(foreach b,$(BACKENDS),src/jit/$(b)_%.c),$(wildcard src/jit/*.c))
+LIB_SRC  := $(wildcard src/*.c) $(JIT_SRC) $(if $(BACKEND),$(wildcard src/jit/$(BACKEND)_*.c))
 LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 STATIC   := $(BUILD)/libfusevm.a
 SHARED   := $(BUILD)/libfusevm.so
@@ -176,7 +191,7 @@ corpus-cache: $(CLI)
 
 FUZZ_CC     ?= clang
 FUZZ_TIME   ?= 20
-FUZZ_CFLAGS := -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude -Isrc -fno-omit-frame-pointer \
+FUZZ_CFLAGS := -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude -Isrc $(BACKEND_CFLAGS) -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))

@@ -127,7 +127,7 @@ struct fvm_block_code {
     uint32_t nexits;
     uint8_t *types;
     uint32_t ntypes;
-    fvm_x64_buf image;    /* the code before it became executable */
+    fvm_code_buf image;   /* the code before it became executable */
     bool has_image;
 };
 
@@ -884,7 +884,7 @@ fvm_block_code *fvm_block_compile(const fvm_chunk *c, const fvm_value *slots, si
     return code;
 }
 
-const fvm_x64_buf *fvm_block_image(const fvm_block_code *code)
+const fvm_code_buf *fvm_block_image(const fvm_block_code *code)
 {
     return code->has_image ? &code->image : NULL;
 }
@@ -892,7 +892,7 @@ const fvm_x64_buf *fvm_block_image(const fvm_block_code *code)
 void fvm_block_drop_image(fvm_block_code *code)
 {
     if (code->has_image)
-        fvm_x64_buf_free(&code->image);
+        fvm_code_buf_free(&code->image);
     code->has_image = false;
 }
 

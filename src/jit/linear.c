@@ -50,7 +50,7 @@ struct fvm_linear_code {
     uint32_t *clobbers; /* slots written but not read: any value, released on completion */
     uint32_t nreads, nclobbers;
     size_t min_nslots;
-    fvm_x64_buf image;  /* the code before it became executable */
+    fvm_code_buf image; /* the code before it became executable */
     bool has_image;
 };
 
@@ -525,7 +525,7 @@ fvm_linear_outcome fvm_linear_exec(const fvm_linear_code *code, fvm_value *slots
     return code->entry(slots, out) == 0 ? FVM_LINEAR_DONE : FVM_LINEAR_EXITED;
 }
 
-const fvm_x64_buf *fvm_linear_image(const fvm_linear_code *code)
+const fvm_code_buf *fvm_linear_image(const fvm_linear_code *code)
 {
     return code->has_image ? &code->image : NULL;
 }
@@ -533,7 +533,7 @@ const fvm_x64_buf *fvm_linear_image(const fvm_linear_code *code)
 void fvm_linear_drop_image(fvm_linear_code *code)
 {
     if (code->has_image)
-        fvm_x64_buf_free(&code->image);
+        fvm_code_buf_free(&code->image);
     code->has_image = false;
 }
 

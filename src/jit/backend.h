@@ -2,7 +2,7 @@
  * cache, the code memory) ask of the backend for the architecture being
  * built for. The types and constants come from the backend's header (see
  * target.h for how it is chosen); the functions are the backend's, one
- * definition each (x86-64: x64_backend.c).
+ * definition each (the x64 backend's are in its _backend.c file).
  *
  * From the backend's header:
  *

@@ -25,11 +25,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "jit/codegen.h"
 #include "jit/helpers.h"
 #include "jit/ir.h"
-#include "jit/ra.h"
 #include "jit/typed.h"
-#include "jit/x64_lower.h"
 #include "opinfo.h"
 
 #define MAX_DEPTH 64
@@ -802,32 +801,15 @@ static bool infer_and_build(builder *B)
     return run_blocks(B) && !B->changed;
 }
 
-static uint64_t now_ns(void);
-
+/* Generate and commit the code (codegen.h), then make the handle around
+ * it; NULL with B->why set on a failure. */
 static fvm_block_code *finish(builder *B, fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
                               uint64_t *t_commit)
 {
-    fvm_ir_dce(&B->f);
-    fvm_ra_config cfg = {FVM_RA_DEFAULT_ALLOWED};
-    fvm_ra_result ra;
-    fvm_ra_run(&B->f, &cfg, &ra);
-    if (dump_ir) {
-        fvm_ir_dump(&B->f, dump_ir);
-        fvm_ra_dump(&B->f, &ra, dump_ir);
-    }
-    fvm_x64_buf xb;
-    fvm_x64_buf_init(&xb, 0);
-    uint32_t *offsets = dump_asm ? fvm_xcalloc(B->f.ninsts + 1, sizeof *offsets) : NULL;
-    bool ok = fvm_x64_lower(&B->f, &ra, &xb, offsets, &B->why);
-    fvm_ra_free(&ra);
-    if (ok && dump_asm)
-        fvm_x64_dump_code(&B->f, offsets, &xb, dump_asm);
-    free(offsets);
+    fvm_code_buf xb;
+    fvm_code_buf_init(&xb);
+    void *entry = fvm_codegen_finish(&B->f, arena, dump_ir, dump_asm, &xb, t_commit, &B->why);
     fvm_block_code *code = NULL;
-    *t_commit = now_ns();
-    void *entry = ok ? fvm_mcode_add(arena, xb.code, xb.len) : NULL;
-    if (ok && !entry)
-        B->why = "code memory refused";
     if (entry) {
         code = code_new(entry, B->nused, (uint32_t)B->nexits, (uint32_t)B->ntypes);
         code->len = (uint32_t)B->c->len;
@@ -843,7 +825,7 @@ static fvm_block_code *finish(builder *B, fvm_mcode *arena, fvm_buf *dump_ir, fv
         code->image = xb;
         code->has_image = true;
     } else
-        fvm_x64_buf_free(&xb);
+        fvm_code_buf_free(&xb);
     return code;
 }
 

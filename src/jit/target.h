@@ -3,30 +3,32 @@
  * allocator needs (LuaJIT's lj_target.h plays this part there).
  *
  * The values come from the backend for the architecture being built for.
- * The Makefile names the backend's header in FVM_JIT_BACKEND_HEADER (on
- * x86-64 "jit/x64_backend.h"), and that header defines every name listed
- * below from its own machine description. A second architecture plugs in by
- * writing such a header (and the services of backend.h) and adding one line
- * to the Makefile; nothing here or in the allocator names a machine.
+ * The Makefile names the backend's header in FVM_JIT_BACKEND_HEADER (the
+ * backend's file prefix, then "_backend.h": the x64 backend's on x86-64),
+ * and that header defines every name listed below from its own machine
+ * description. A second architecture plugs in by writing such a header
+ * and the services of backend.h, and naming its prefix in the Makefile;
+ * nothing here or in the allocator names a machine.
  *
  * What the backend's header defines:
  *
- *   fvm_reg              a register: one numbering for every class, below
- *                        the width of fvm_regset, so a set is one word
- *   fvm_regset           an unsigned integer type, bit r standing for r
- *   FVM_REG_NONE         "no register" (never a member of any set)
- *   FVM_RSET_GPR         the general-purpose registers (integers, pointers)
- *   FVM_RSET_FPR         the floating-point registers (doubles)
- *   FVM_RSET_ALLOCATABLE registers that may hold a value at all (not the
- *                        stack pointer, nor a register the ABI reserves)
- *   FVM_RSET_CALLER_SAVED what a call may destroy
- *   FVM_RSET_CALLEE_SAVED what a call preserves, so a function that uses
- *                        one saves and restores it
- *   FVM_RSET_SCRATCH     registers the backend's lowering keeps for itself
- *                        (operands it must load, division, calls); the
- *                        allocator never hands them out
- *   fvm_reg_name(r)      the name a disassembler prints, for dumps
- *   fvm_reg_is_fpr(r)    whether r is a floating-point register
+ *   fvm_reg                a register: one numbering for every class,
+ *                          below the width of fvm_regset
+ *   fvm_regset             an unsigned integer type, bit r standing for r
+ *   FVM_REG_NONE           "no register" (never a member of any set)
+ *   FVM_RSET_GPR           the general-purpose registers (integers,
+ *                          pointers)
+ *   FVM_RSET_FPR           the floating-point registers (doubles)
+ *   FVM_RSET_ALLOCATABLE   registers that may hold a value at all (not the
+ *                          stack pointer, nor one the ABI reserves)
+ *   FVM_RSET_CALLER_SAVED  what a call may destroy
+ *   FVM_RSET_CALLEE_SAVED  what a call preserves, so a function that uses
+ *                          one saves and restores it
+ *   FVM_RSET_SCRATCH       registers the backend's lowering keeps for
+ *                          itself (operands it must load, division,
+ *                          calls); the allocator never hands them out
+ *   fvm_reg_name(r)        the name a disassembler prints, for dumps
+ *   fvm_reg_is_fpr(r)      whether r is a floating-point register
  *
  * and, for backend.h, the names listed there. */
 #ifndef FVM_JIT_TARGET_H

@@ -52,7 +52,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/test_unit
 
 .PHONY: all lib cli test unit cli-test conformance corpus asan test-switch fuzz bench bench-quick \
-        install install-test corpus-linear corpus-block corpus-cache bench-jit check clean
+        install install-test corpus-linear corpus-block corpus-cache bench-jit check check-neutral clean
 
 all: lib cli
 
@@ -163,8 +163,20 @@ install-test: all
 
 # Everything CI runs: the suites in the normal, sanitizer and switch-dispatch
 # builds, the fuzzers for a fixed budget, an install, and the quick benchmarks.
-check: test asan test-switch install-test corpus-linear corpus-block corpus-cache fuzz bench-quick
+check: check-neutral test asan test-switch install-test corpus-linear corpus-block corpus-cache fuzz \
+       bench-quick
 	@echo "check: every suite passed"
+
+# The target-neutral JIT files depend on no backend: none names an x86-64
+# symbol or includes an x64_* header, and they compile for aarch64 (syntax
+# only) against a stub backend header (tests/neutral/stub_backend.h).
+NEUTRAL_CC ?= aarch64-linux-gnu-gcc
+check-neutral:
+	@named=$$(grep -lE 'fvm_x64_|FVM_X64_|x64_' src/jit/*.[ch] | grep -v '^src/jit/x64_'); \
+	if [ -n "$$named" ]; then echo "check-neutral: these name the x86-64 backend:" $$named; exit 1; fi
+	$(NEUTRAL_CC) -std=c11 -fsyntax-only $(WARN) -Werror -D_GNU_SOURCE -Iinclude -Isrc -Itests/neutral \
+	  -DFVM_JIT_BACKEND_HEADER='"stub_backend.h"' $(JIT_SRC)
+	@echo "check-neutral: the neutral JIT files name no backend and compile for aarch64"
 
 # The corpus again with the linear JIT tier taking every chunk it can.
 corpus-linear: $(CLI)

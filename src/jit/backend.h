@@ -10,10 +10,11 @@
  *                    `uint8_t *code; size_t len;` (the bytes, entry at
  *                    offset 0) and `fvm_code_reloc *relocs; size_t
  *                    nrelocs;` (in ascending offsets)
- *   fvm_code_reloc   `uint32_t offset, helper;`: the code at offset holds
- *                    the address of helper (helpers.h ids), to be patched
- *                    with fvm_backend_patch_reloc when the disk cache
- *                    loads the code into another process
+ *   fvm_code_reloc   `uint32_t offset, helper;`: the 8 bytes at offset in
+ *                    the code hold the address of helper (helpers.h ids);
+ *                    the disk cache stores them zeroed and, loading the
+ *                    code into another process, writes that process's
+ *                    address with fvm_backend_patch_reloc
  *   FVM_CODE_MAX     the longest code a buffer may hold
  *   FVM_TARGET_NAME  the machine and calling convention as a string, part
  *                    of every disk cache blob's fingerprint: code made for
@@ -36,9 +37,9 @@ void fvm_code_buf_free(fvm_code_buf *b);
 
 /* Emit f, allocated as ra says, as a native function `int64_t fn(p0, p1)`
  * (PARAM k is integer argument k of the platform's C calling convention,
- * at most two) into b, finished: ready to be copied into code memory once
- * its relocations are patched (they already hold this process's helper
- * addresses). The function returns RET's status, or snapshot id + 1 when a
+ * at most two) into b, finished: jumps resolved, relocations recorded and
+ * holding this process's helper addresses, ready to be copied into code
+ * memory. The function returns RET's status, or snapshot id + 1 when a
  * guard fails. offsets, if not NULL, has f->ninsts + 1 entries and receives
  * the code offset of each instruction (the last: the end of the body).
  * False, with a static message in *why_not, when f cannot be lowered or the

@@ -37,10 +37,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#ifndef FVM_JIT_BACKEND_HEADER
+#ifdef FVM_JIT_BACKEND_HEADER
+#include FVM_JIT_BACKEND_HEADER
+#else
 #error "no JIT backend for this architecture (the Makefile defines FVM_JIT_BACKEND_HEADER)"
 #endif
-#include FVM_JIT_BACKEND_HEADER
 
 /* The set holding register r alone. */
 #define FVM_RSET(r) ((fvm_regset)1 << (r))

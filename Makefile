@@ -25,8 +25,8 @@ WARN     := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing
 # headers jit/target.h and jit/backend.h promise; those include it through
 # FVM_JIT_BACKEND_HEADER. BACKENDS lists every backend's file prefix, so
 # that only the chosen one is compiled. An architecture without a backend
-# gets BACKEND empty: no backend file is compiled and the JIT has no code
-# generator (make HOST_ARCH=... or BACKEND= to see such a build).
+# gets BACKEND empty: no backend file is compiled, and jit/target.h stops
+# the build with an #error saying so (make BACKEND= shows it here).
 BACKENDS         := x64
 BACKEND_x86_64   := x64
 HOST_ARCH        := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
@@ -161,8 +161,9 @@ install-test: all
 	if [ -n "$$leaked" ]; then echo "libfusevm.so exports non-API symbols: $$leaked"; exit 1; fi
 	@echo "install-test: ok"
 
-# Everything CI runs: the suites in the normal, sanitizer and switch-dispatch
-# builds, the fuzzers for a fixed budget, an install, and the quick benchmarks.
+# Everything CI runs: the JIT's neutral files checked for aarch64, the suites
+# in the normal, sanitizer and switch-dispatch builds, the fuzzers for a fixed
+# budget, an install, and the quick benchmarks.
 check: check-neutral test asan test-switch install-test corpus-linear corpus-block corpus-cache fuzz \
        bench-quick
 	@echo "check: every suite passed"

@@ -19,12 +19,27 @@ DESTDIR  ?=
 OPT      ?= -O2
 WARN     := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wundef -Wno-unused-parameter
+# The JIT's code generator (backend) for the architecture the compiler
+# builds for: the files src/jit/$(BACKEND)_*.c, and its header
+# src/jit/$(BACKEND)_backend.h, which defines the names the target-neutral
+# headers jit/target.h and jit/backend.h promise; those include it through
+# FVM_JIT_BACKEND_HEADER. BACKENDS lists every backend's file prefix, so
+# that only the chosen one is compiled. An architecture without a backend
+# gets BACKEND empty: no backend file is compiled, and jit/target.h stops
+# the build with an #error saying so (make BACKEND= shows it here).
+BACKENDS         := x64
+BACKEND_x86_64   := x64
+HOST_ARCH        := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
+BACKEND          := $(BACKEND_$(HOST_ARCH))
+BACKEND_CFLAGS   := $(if $(BACKEND),-DFVM_JIT_BACKEND_HEADER='"jit/$(BACKEND)_backend.h"')
+
 CFLAGS   ?=
-CFLAGS   += -std=c11 $(OPT) -g $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(EXTRA_CFLAGS)
+CFLAGS   += -std=c11 $(OPT) -g $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(BACKEND_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS  += $(EXTRA_LDFLAGS)
 VERSION  := 0.1.0
 
-LIB_SRC  := $(wildcard src/*.c src/jit/*.c)
+JIT_SRC  := $(filter-out $(foreach b,$(BACKENDS),src/jit/$(b)_%.c),$(wildcard src/jit/*.c))
+LIB_SRC  := $(wildcard src/*.c) $(JIT_SRC) $(if $(BACKEND),$(wildcard src/jit/$(BACKEND)_*.c))
 LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 STATIC   := $(BUILD)/libfusevm.a
 SHARED   := $(BUILD)/libfusevm.so
@@ -37,7 +52,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/test_unit
 
 .PHONY: all lib cli test unit cli-test conformance corpus asan test-switch fuzz bench bench-quick \
-        install install-test corpus-linear corpus-block corpus-cache bench-jit check clean
+        install install-test corpus-linear corpus-block corpus-cache bench-jit check check-neutral clean
 
 all: lib cli
 
@@ -146,10 +161,23 @@ install-test: all
 	if [ -n "$$leaked" ]; then echo "libfusevm.so exports non-API symbols: $$leaked"; exit 1; fi
 	@echo "install-test: ok"
 
-# Everything CI runs: the suites in the normal, sanitizer and switch-dispatch
-# builds, the fuzzers for a fixed budget, an install, and the quick benchmarks.
-check: test asan test-switch install-test corpus-linear corpus-block corpus-cache fuzz bench-quick
+# Everything CI runs: the JIT's neutral files checked for aarch64, the suites
+# in the normal, sanitizer and switch-dispatch builds, the fuzzers for a fixed
+# budget, an install, and the quick benchmarks.
+check: check-neutral test asan test-switch install-test corpus-linear corpus-block corpus-cache fuzz \
+       bench-quick
 	@echo "check: every suite passed"
+
+# The target-neutral JIT files depend on no backend: none names an x86-64
+# symbol or includes an x64_* header, and they compile for aarch64 (syntax
+# only) against a stub backend header (tests/neutral/stub_backend.h).
+NEUTRAL_CC ?= aarch64-linux-gnu-gcc
+check-neutral:
+	@named=$$(grep -lE 'fvm_x64_|FVM_X64_|x64_' src/jit/*.[ch] | grep -v '^src/jit/x64_'); \
+	if [ -n "$$named" ]; then echo "check-neutral: these name the x86-64 backend:" $$named; exit 1; fi
+	$(NEUTRAL_CC) -std=c11 -fsyntax-only $(WARN) -Werror -D_GNU_SOURCE -Iinclude -Isrc -Itests/neutral \
+	  -DFVM_JIT_BACKEND_HEADER='"stub_backend.h"' $(JIT_SRC)
+	@echo "check-neutral: the neutral JIT files name no backend and compile for aarch64"
 
 # The corpus again with the linear JIT tier taking every chunk it can.
 corpus-linear: $(CLI)
@@ -176,7 +204,7 @@ corpus-cache: $(CLI)
 
 FUZZ_CC     ?= clang
 FUZZ_TIME   ?= 20
-FUZZ_CFLAGS := -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude -Isrc -fno-omit-frame-pointer \
+FUZZ_CFLAGS := -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude -Isrc $(BACKEND_CFLAGS) -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))

@@ -2,7 +2,8 @@
 # Installs what building and testing fusevm needs on Debian 12 (run as root
 # or through sudo). The library itself needs only a C compiler, libc and libm;
 # the rest serves the command-line tool (json-c, capstone), the tests
-# (Criterion, clang's libFuzzer runtime) and the benchmarks (Lua, LuaJIT).
+# (Criterion, clang's libFuzzer runtime, the aarch64 cross compiler of
+# make check-neutral) and the benchmarks (Lua, LuaJIT).
 set -euo pipefail
 packages=(
   build-essential       # gcc, make
@@ -11,6 +12,7 @@ packages=(
   libjson-c-dev         # JSON import/export in the fusevm tool
   libcapstone-dev       # disassembler for --dump=asm and encoder tests
   python3               # benchmark runner
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # make check-neutral: the JIT's neutral files for aarch64
   lua5.4 luajit         # benchmark peers
 )
 if [ "${1:-}" = "--list" ]; then # the package names, for scripts that install them

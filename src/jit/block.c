@@ -25,12 +25,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "jit/codegen.h"
 #include "jit/ir.h"
 #include "jit/jitop.h"
-#include "jit/ra.h"
 #include "jit/snap.h"
 #include "jit/translate.h"
-#include "jit/x64_lower.h"
 #include "opinfo.h"
 
 #define MAX_DEPTH 64
@@ -75,7 +74,7 @@ struct fvm_block_code {
     uint32_t nused;
     size_t min_nslots;
     fvm_exits exits;      /* record s + 1: the return through snapshot s */
-    fvm_x64_buf image;    /* the code before it became executable */
+    fvm_code_buf image;   /* the code before it became executable */
     bool has_image;
 };
 
@@ -469,33 +468,18 @@ static bool infer_and_build(builder *B)
     return run_blocks(B) && !B->changed;
 }
 
+/* Generate and commit the code (codegen.h), then make the handle around
+ * it; NULL with the translator's why set on a failure. */
 static fvm_block_code *finish(builder *B, fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
                               uint64_t *t_commit)
 {
-    fvm_ir_dce(&B->f);
-    fvm_ra_config cfg = {FVM_RA_DEFAULT_ALLOWED};
-    fvm_ra_result ra;
-    fvm_ra_run(&B->f, &cfg, &ra);
-    if (dump_ir) {
-        fvm_ir_dump(&B->f, dump_ir);
-        fvm_ra_dump(&B->f, &ra, dump_ir);
-    }
-    fvm_x64_buf xb;
-    fvm_x64_buf_init(&xb, 0);
-    uint32_t *offsets = dump_asm ? fvm_xcalloc(B->f.ninsts + 1, sizeof *offsets) : NULL;
-    const char *lower_why = NULL;
-    bool ok = fvm_x64_lower(&B->f, &ra, &xb, offsets, &lower_why);
-    fvm_ra_free(&ra);
-    if (!ok)
-        fail(B, FVM_JIT_REASON_BACKEND);
-    if (ok && dump_asm)
-        fvm_x64_dump_code(&B->f, offsets, &xb, dump_asm);
-    free(offsets);
+    fvm_code_buf xb;
+    fvm_code_buf_init(&xb);
+    fvm_jit_reason why = FVM_JIT_REASON_NONE;
+    void *entry = fvm_codegen_finish(&B->f, arena, dump_ir, dump_asm, &xb, t_commit, &why);
+    if (!entry)
+        fail(B, why);
     fvm_block_code *code = NULL;
-    *t_commit = now_ns();
-    void *entry = ok ? fvm_mcode_add(arena, xb.code, xb.len) : NULL;
-    if (ok && !entry)
-        fail(B, FVM_JIT_REASON_CODE_MEMORY);
     if (entry) {
         const fvm_exits *x = &B->exits.x;
         code = code_new(entry, B->nused, x->nrecs, x->nkinds);
@@ -511,7 +495,7 @@ static fvm_block_code *finish(builder *B, fvm_mcode *arena, fvm_buf *dump_ir, fv
         code->image = xb;
         code->has_image = true;
     } else
-        fvm_x64_buf_free(&xb);
+        fvm_code_buf_free(&xb);
     return code;
 }
 
@@ -557,7 +541,7 @@ fvm_block_code *fvm_block_compile(const fvm_chunk *c, const fvm_value *slots, si
     return code;
 }
 
-const fvm_x64_buf *fvm_block_image(const fvm_block_code *code)
+const fvm_code_buf *fvm_block_image(const fvm_block_code *code)
 {
     return code->has_image ? &code->image : NULL;
 }
@@ -565,7 +549,7 @@ const fvm_x64_buf *fvm_block_image(const fvm_block_code *code)
 void fvm_block_drop_image(fvm_block_code *code)
 {
     if (code->has_image)
-        fvm_x64_buf_free(&code->image);
+        fvm_code_buf_free(&code->image);
     code->has_image = false;
 }
 

@@ -26,8 +26,8 @@
 
 #include "chunk.h"
 #include "jit/mcode.h"
+#include "jit/backend.h"
 #include "jit/translate.h"
-#include "jit/x64_emit.h"
 #include "util.h"
 
 /* Why the block tier does not compile c at all (an empty chunk, or the
@@ -58,7 +58,7 @@ fvm_block_code *fvm_block_compile(const fvm_chunk *c, const fvm_value *slots, si
  * handle, as the encoder produced it (entry at offset 0, relocations
  * included), for the disk cache: valid until fvm_block_drop_image or
  * fvm_block_free. */
-const fvm_x64_buf *fvm_block_image(const fvm_block_code *code);
+const fvm_code_buf *fvm_block_image(const fvm_block_code *code);
 void fvm_block_drop_image(fvm_block_code *code);
 
 /* What the disk cache keeps beside the code: everything but the entry

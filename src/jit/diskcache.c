@@ -88,7 +88,7 @@ void fvm_diskcache_set_host(fvm_diskcache *d, uid_t owner, uint32_t cpu_features
 static uint32_t host_cpu(fvm_diskcache *d)
 {
     if (!d->host_known) {
-        d->cpu = fvm_x64_cpu_features();
+        d->cpu = fvm_backend_cpu_features();
         d->host_known = true;
     }
     return d->cpu;
@@ -283,8 +283,9 @@ uint64_t fvm_diskcache_max_bytes(const fvm_diskcache *d)
  * between the writer and the reader: the library version, the code
  * generator version, the target and the pointer width (the format version
  * too, so a reader of another version stops at the fingerprint even if it
- * ignored the version field). cpu_features are the FVM_X64_CPU_* bits the
- * code may rely on: the reader refuses a blob needing any its CPU lacks.
+ * ignored the version field). cpu_features are the CPU features the code
+ * may rely on, as the backend numbers them (fvm_backend_cpu_features): the
+ * reader refuses a blob needing any its CPU lacks.
  * op_hash, subkey, verify and tier must equal the key asked for. entry is
  * the function's offset in the code. Each relocation says: write the
  * current address of helper (helpers.h ids) plus addend over the 8 bytes at
@@ -307,11 +308,7 @@ static const char *const tier_tags[FVM_JIT_TIER_COUNT] = {"lin", "blk", "trc"};
 
 static uint64_t fingerprint(void)
 {
-#if defined(__x86_64__)
-    static const char target[] = "x86_64-sysv";
-#else
-    static const char target[] = "unknown";
-#endif
+    static const char target[] = FVM_TARGET_NAME; /* the backend's, e.g. "x86_64-sysv" */
     uint32_t words[3] = {BLOB_VERSION, FVM_JIT_CODEGEN_VERSION, (uint32_t)sizeof(void *)};
     uint64_t h = fvm_fnv1a64(FVM_FNV64_INIT, FVM_VERSION_STRING, sizeof FVM_VERSION_STRING);
     h = fvm_fnv1a64(h, target, sizeof target);
@@ -332,7 +329,7 @@ static void put_le(fvm_buf *b, uint64_t v, unsigned n)
 /* Why c cannot be stored, or NULL if it can. */
 static const char *check_code(const fvm_diskcache_code *c)
 {
-    if (!c->code || c->code_len == 0 || c->code_len > FVM_X64_MAX_CODE || c->entry >= c->code_len)
+    if (!c->code || c->code_len == 0 || c->code_len > FVM_CODE_MAX || c->entry >= c->code_len)
         return "bad code or entry";
     if (c->meta_len > MAX_BLOB || (c->meta_len && !c->meta) || (c->nrelocs && !c->relocs))
         return "bad metadata or relocations";
@@ -489,7 +486,7 @@ static bool blob_patch(blob_view *v)
         uint32_t off = (uint32_t)get_le(&r, 4);
         const fvm_jit_helper *h = fvm_jit_helper_get((uint32_t)get_le(&r, 4));
         uint64_t addend = get_le(&r, 8);
-        if (!h || !fvm_x64_patch_imm64(v->code, v->code_len, off, h->addr + addend))
+        if (!h || !fvm_backend_patch_reloc(v->code, v->code_len, off, h->addr + addend))
             return false;
     }
     return true;

@@ -31,7 +31,7 @@
 
 #include "fusevm.h"
 #include "jit/mcode.h"
-#include "jit/x64_emit.h"
+#include "jit/backend.h"
 #include "util.h"
 
 /* The version of the code the tiers generate and of the metadata they
@@ -58,14 +58,14 @@ typedef struct fvm_diskcache_key {
 
 /* A compiled function as a tier hands it over to be stored. */
 typedef struct fvm_diskcache_code {
-    const uint8_t *code;         /* the code as the encoder produced it */
-    size_t code_len;             /* 1 .. FVM_X64_MAX_CODE */
-    uint32_t entry;              /* offset of the function entry, < code_len */
-    const fvm_x64_reloc *relocs; /* helper addresses, ascending offsets */
+    const uint8_t *code;          /* the code as the encoder produced it */
+    size_t code_len;              /* 1 .. FVM_CODE_MAX */
+    uint32_t entry;               /* offset of the function entry, < code_len */
+    const fvm_code_reloc *relocs; /* helper addresses, ascending offsets */
     size_t nrelocs;
-    uint32_t cpu_features;       /* FVM_X64_CPU_* the code may rely on */
-    uint32_t flags;              /* the tier's own bits, returned on load */
-    const void *meta;            /* the tier's metadata, returned on load */
+    uint32_t cpu_features;        /* the backend's CPU feature bits the code may rely on */
+    uint32_t flags;               /* the tier's own bits, returned on load */
+    const void *meta;             /* the tier's metadata, returned on load */
     size_t meta_len;
 } fvm_diskcache_code;
 
@@ -148,8 +148,8 @@ const char *fvm_diskcache_last_reject(const fvm_diskcache *d);
 /* What the loader checks files against: the user that must own the
  * directory and files, and the CPU features this process may run (a blob
  * whose code relies on a feature outside them is refused). Default
- * geteuid() and fvm_x64_cpu_features(); tests change them to play another
- * user or a narrower CPU. */
+ * geteuid() and fvm_backend_cpu_features(); tests change them to play
+ * another user or a narrower CPU. */
 void fvm_diskcache_set_host(fvm_diskcache *d, uid_t owner, uint32_t cpu_features);
 
 #endif

@@ -207,11 +207,11 @@ void *fvm_jit_disk_load(fvm_jit *j, const fvm_diskcache_key *k, fvm_buf *meta)
 
 void fvm_jit_disk_loaded(fvm_jit *j) { j->stats.disk_loads++; }
 
-void fvm_jit_disk_store(fvm_jit *j, const fvm_diskcache_key *k, const fvm_x64_buf *image,
+void fvm_jit_disk_store(fvm_jit *j, const fvm_diskcache_key *k, const fvm_code_buf *image,
                         const fvm_buf *meta)
 {
-    /* The code assumes only the x86-64 baseline (SSE2), so it needs no
-     * CPU feature bits. */
+    /* The code uses only the architecture's baseline instructions (SSE2 on
+     * x86-64), so it needs no CPU feature bits. */
     fvm_diskcache_code blob = {image->code, image->len, 0, image->relocs, image->nrelocs, 0, 0,
                                meta->data, meta->len};
     if (fvm_diskcache_store(j->disk, k, &blob))

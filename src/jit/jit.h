@@ -51,7 +51,7 @@ void fvm_jit_count_reason(fvm_jit *j, fvm_jit_reason r);
  * changes nothing but the next process's work; counted when it succeeds. */
 void *fvm_jit_disk_load(fvm_jit *j, const fvm_diskcache_key *k, fvm_buf *meta);
 void fvm_jit_disk_loaded(fvm_jit *j);
-void fvm_jit_disk_store(fvm_jit *j, const fvm_diskcache_key *k, const fvm_x64_buf *image,
+void fvm_jit_disk_store(fvm_jit *j, const fvm_diskcache_key *k, const fvm_code_buf *image,
                         const fvm_buf *meta);
 /* The context's executable memory, mapped on first use with the
  * code_max_bytes setting of that moment; NULL only if memory runs out. */

@@ -1,6 +1,7 @@
 /* The linear tier (see linear.h): bytecode -> IR by abstract interpretation
- * of the stack with static types, then DCE, register allocation, x86-64
- * lowering, and a commit into the caller's code arena. */
+ * of the stack with static types, then the shared code generation
+ * (codegen.h): DCE, register allocation, the backend's lowering, and a
+ * commit into the caller's code arena. */
 #include "jit/linear.h"
 
 #include <stddef.h>
@@ -8,12 +9,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "jit/codegen.h"
 #include "jit/ir.h"
 #include "jit/jitop.h"
-#include "jit/ra.h"
 #include "jit/snap.h"
 #include "jit/translate.h"
-#include "jit/x64_lower.h"
 #include "opinfo.h"
 
 #define MAX_DEPTH 256
@@ -50,7 +50,7 @@ struct fvm_linear_code {
     uint32_t *clobbers; /* slots written but not read: any value, released on completion */
     uint32_t nreads, nclobbers;
     size_t min_nslots;
-    fvm_x64_buf image;  /* the code before it became executable */
+    fvm_code_buf image; /* the code before it became executable */
     bool has_image;
 };
 
@@ -266,28 +266,21 @@ static void set_slot_tables(fvm_linear_code *code, const lin *L)
 }
 
 
-/* Build, allocate and lower into b. */
-static bool generate(lin *L, fvm_x64_buf *b, fvm_buf *dump_ir, fvm_buf *dump_asm)
+/* Build, then allocate, lower into b and commit into arena (codegen.h):
+ * the entry, or NULL; *t_commit: when the commit began. build ran DCE
+ * already (its store check needs it), so the second sweep finds nothing. */
+static void *generate(lin *L, fvm_mcode *arena, fvm_code_buf *b, fvm_buf *dump_ir,
+                      fvm_buf *dump_asm, uint64_t *t_commit)
 {
-    if (!build(L))
-        return false;
-    fvm_ra_config cfg = {FVM_RA_DEFAULT_ALLOWED};
-    fvm_ra_result ra;
-    fvm_ra_run(&L->f, &cfg, &ra);
-    if (dump_ir) {
-        fvm_ir_dump(&L->f, dump_ir);
-        fvm_ra_dump(&L->f, &ra, dump_ir);
+    if (!build(L)) {
+        *t_commit = now_ns();
+        return NULL;
     }
-    uint32_t *offsets = fvm_xcalloc(L->f.ninsts + 1, sizeof *offsets);
-    const char *lower_why = NULL;
-    bool ok = fvm_x64_lower(&L->f, &ra, b, offsets, &lower_why);
-    if (!ok)
-        fvm_tr_decline(&L->tr, FVM_JIT_REASON_BACKEND);
-    if (ok && dump_asm)
-        fvm_x64_dump_code(&L->f, offsets, b, dump_asm);
-    free(offsets);
-    fvm_ra_free(&ra);
-    return ok;
+    fvm_jit_reason why = FVM_JIT_REASON_NONE;
+    void *entry = fvm_codegen_finish(&L->f, arena, dump_ir, dump_asm, b, t_commit, &why);
+    if (!entry)
+        fvm_tr_decline(&L->tr, why);
+    return entry;
 }
 
 fvm_linear_code *fvm_linear_compile(const fvm_chunk *c, const fvm_value *slots, size_t nslots,
@@ -310,30 +303,25 @@ fvm_linear_code *fvm_linear_compile(const fvm_chunk *c, const fvm_value *slots, 
     L.ls = fvm_xcalloc(nmap, sizeof *L.ls);
     fvm_ir_init(&L.f);
     fvm_linear_code *code = fvm_xcalloc(1, sizeof *code);
-    fvm_x64_buf b;
-    fvm_x64_buf_init(&b, 0);
-    bool ok = generate(&L, &b, dump_ir, dump_asm);
-    uint64_t t1 = now_ns();
-    if (ok) {
-        code->entry = (linear_entry)fvm_mcode_add(arena, b.code, b.len);
-        if (!code->entry)
-            fvm_tr_decline(&L.tr, FVM_JIT_REASON_CODE_MEMORY);
-        ok = code->entry != NULL;
-    }
+    fvm_code_buf b;
+    fvm_code_buf_init(&b);
+    uint64_t t1;
+    code->entry = (linear_entry)generate(&L, arena, &b, dump_ir, dump_asm, &t1);
+    bool ok = code->entry != NULL;
     if (stats)
         *stats = (fvm_linear_stats){t1 - t0, now_ns() - t1, fvm_ir_live_count(&L.f), b.len};
     if (ok) {
         set_slot_tables(code, &L);
         code->image = b;
         code->has_image = true;
-        fvm_x64_buf_init(&b, 0);
+        fvm_code_buf_init(&b);
     } else {
         if (why_not)
             *why_not = L.tr.why != FVM_JIT_REASON_NONE ? L.tr.why : FVM_JIT_REASON_INTERNAL;
         free(code);
         code = NULL;
     }
-    fvm_x64_buf_free(&b);
+    fvm_code_buf_free(&b);
     fvm_ir_free(&L.f);
     free(L.map);
     free(L.ls);
@@ -377,7 +365,7 @@ fvm_linear_outcome fvm_linear_exec(const fvm_linear_code *code, fvm_value *slots
     return code->entry(slots, out) == 0 ? FVM_LINEAR_DONE : FVM_LINEAR_EXITED;
 }
 
-const fvm_x64_buf *fvm_linear_image(const fvm_linear_code *code)
+const fvm_code_buf *fvm_linear_image(const fvm_linear_code *code)
 {
     return code->has_image ? &code->image : NULL;
 }
@@ -385,7 +373,7 @@ const fvm_x64_buf *fvm_linear_image(const fvm_linear_code *code)
 void fvm_linear_drop_image(fvm_linear_code *code)
 {
     if (code->has_image)
-        fvm_x64_buf_free(&code->image);
+        fvm_code_buf_free(&code->image);
     code->has_image = false;
 }
 

@@ -40,7 +40,7 @@
 
 #include "chunk.h"
 #include "jit/mcode.h"
-#include "jit/x64_emit.h"
+#include "jit/backend.h"
 #include "util.h"
 
 typedef struct fvm_linear_code fvm_linear_code;
@@ -87,7 +87,7 @@ bool fvm_linear_run(const fvm_linear_code *code, fvm_value *slots, size_t nslots
 /* For the disk cache, as the block tier has them (block.h): the code as
  * encoded (entry at 0) until dropped, the metadata beside it, and a handle
  * rebuilt from metadata around loaded code (NULL if malformed). */
-const fvm_x64_buf *fvm_linear_image(const fvm_linear_code *code);
+const fvm_code_buf *fvm_linear_image(const fvm_linear_code *code);
 void fvm_linear_drop_image(fvm_linear_code *code);
 void fvm_linear_save_meta(const fvm_linear_code *code, fvm_buf *out);
 fvm_linear_code *fvm_linear_from_meta(const void *meta, size_t len, void *entry);

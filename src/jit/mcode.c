@@ -26,7 +26,11 @@
  * offsets would overwrite each other's code, so a process that finds
  * itself not the file's owner leaves the shared file and starts a file of
  * its own for what it adds. Ownership is the process epoch (procid.h),
- * compared on every add without a system call. */
+ * compared on every add without a system call.
+ *
+ * Either way the new code's executable address then goes to the backend's
+ * fvm_backend_sync_icache, for CPUs whose instruction fetch does not see
+ * data writes by itself (a no-op on x86-64). */
 #include "jit/mcode.h"
 
 #include <stdbool.h>
@@ -36,6 +40,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "jit/backend.h"
 #include "jit/procid.h"
 #include "util.h"
 
@@ -233,10 +238,12 @@ void *fvm_mcode_add(fvm_mcode *mc, const void *code, size_t len)
 {
     if (!mc || mc->broken || len == 0 || len > SIZE_MAX / 2)
         return NULL;
-    if (!mc->anonymous) {
-        void *p = add_to_file(mc, code, len);
-        if (p || !mc->anonymous)
-            return p;
-    }
-    return add_anonymous(mc, code, len);
+    void *p = NULL;
+    if (!mc->anonymous)
+        p = add_to_file(mc, code, len);
+    if (!p && mc->anonymous) /* from the start, or the file way just failed */
+        p = add_anonymous(mc, code, len);
+    if (p) /* instruction fetch may not see the new bytes yet (backend.h) */
+        fvm_backend_sync_icache(p, len);
+    return p;
 }

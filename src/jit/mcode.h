@@ -9,9 +9,10 @@
  *
  * copies len bytes of position-independent code (as the encoder makes it:
  * relative jumps and constant-pool references, absolute helper addresses
- * already patched) and returns its executable address. Committed code
- * stays until fvm_mcode_free releases everything at once, and is never
- * written again, so it may run on any thread while more is added. */
+ * already patched), makes it visible to instruction fetch, and returns its
+ * executable address. Committed code stays until fvm_mcode_free releases
+ * everything at once, and is never written again, so it may run on any
+ * thread while more is added. */
 #ifndef FVM_MCODE_H
 #define FVM_MCODE_H
 

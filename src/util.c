@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "fusevm.h"
 
@@ -100,4 +101,11 @@ void fvm_buf_free(fvm_buf *b)
 void fvm_free(void *p)
 {
     free(p);
+}
+
+uint64_t fvm_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }

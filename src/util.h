@@ -66,4 +66,7 @@ static inline uint64_t fvm_fnv1a64(uint64_t h, const void *p, size_t n)
 }
 #define FVM_FNV64_INIT 0xcbf29ce484222325ull
 
+/* The monotonic clock in nanoseconds (compile-time counters). */
+uint64_t fvm_now_ns(void);
+
 #endif

@@ -23,7 +23,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "jit/codegen.h"
 #include "jit/ir.h"
@@ -444,13 +443,6 @@ static bool collect_slots(builder *B, const fvm_value *slots, size_t nslots)
 
 /* ---- compile ------------------------------------------------------------------------------ */
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static bool infer_and_build(builder *B)
 {
     memset(&B->start, 0, sizeof B->start);
@@ -503,16 +495,11 @@ fvm_block_code *fvm_block_compile(const fvm_chunk *c, const fvm_value *slots, si
                                   fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
                                   fvm_block_stats *stats, fvm_jit_reason *why_not)
 {
-    fvm_jit_reason r = fvm_block_decline_reason(c);
-    if (r != FVM_JIT_REASON_NONE) {
-        if (why_not)
-            *why_not = r;
+    if ((*why_not = fvm_block_decline_reason(c)) != FVM_JIT_REASON_NONE)
         return NULL;
-    }
-    uint64_t t0 = now_ns();
+    uint64_t t0 = fvm_now_ns();
     builder B = {.c = c};
-    B.tr = (fvm_tr){.f = &B.f, .c = c, .hooks = &block_hooks, .tier = &B, .stack = B.stack,
-                    .max_depth = MAX_DEPTH};
+    fvm_tr_init(&B.tr, &B.f, c, &block_hooks, &B, B.stack, MAX_DEPTH);
     size_t nmap = c->max_slot < 0 ? 1 : (size_t)c->max_slot + 1;
     B.slot_index = fvm_xmalloc(nmap * sizeof *B.slot_index);
     memset(B.slot_index, 0xff, nmap * sizeof *B.slot_index);
@@ -525,12 +512,12 @@ fvm_block_code *fvm_block_compile(const fvm_chunk *c, const fvm_value *slots, si
         if (infer_and_build(&B))
             code = finish(&B, arena, dump_ir, dump_asm, &t1);
     }
-    uint64_t t2 = now_ns();
+    uint64_t t2 = fvm_now_ns();
     if (!t1)
         t1 = t2;
     if (stats)
         *stats = (fvm_block_stats){t1 - t0, t2 - t1, B.f.ninsts};
-    if (!code && why_not)
+    if (!code)
         *why_not = B.tr.why != FVM_JIT_REASON_NONE ? B.tr.why : FVM_JIT_REASON_INTERNAL;
     fvm_ir_free(&B.f);
     free(B.slot_index);

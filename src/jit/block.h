@@ -47,10 +47,10 @@ typedef struct fvm_block_stats {
 } fvm_block_stats;
 
 /* Compile c for the kinds of slots[0..nslots) it uses, into arena. dump_ir
- * / dump_asm / stats may be NULL. NULL (and *why_not) if c is not eligible
- * or the compile declined: a slot at or past nslots, a join where a slot or
- * stack value would have two types, a stack deeper than 64 at any point,
- * more than 128 slots, or code memory refused. */
+ * / dump_asm / stats may be NULL. NULL, with the reason in *why_not, if c
+ * is not eligible or the compile declined: a slot at or past nslots, a
+ * block reached with more than 8 type states, a stack deeper than 64 at
+ * any point, more than 128 slots, or code memory refused. */
 fvm_block_code *fvm_block_compile(const fvm_chunk *c, const fvm_value *slots, size_t nslots,
                                   fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
                                   fvm_block_stats *stats, fvm_jit_reason *why_not);

@@ -2,16 +2,8 @@
 #include "jit/codegen.h"
 
 #include <stdlib.h>
-#include <time.h>
 
 #include "jit/ra.h"
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 void *fvm_codegen_finish(fvm_ir_func *f, fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
                          fvm_code_buf *image, uint64_t *commit_start, fvm_jit_reason *why_not)
@@ -36,7 +28,7 @@ void *fvm_codegen_finish(fvm_ir_func *f, fvm_mcode *arena, fvm_buf *dump_ir, fvm
         fvm_backend_dump(f, offsets, image, dump_asm);
     free(offsets);
     if (commit_start)
-        *commit_start = now_ns();
+        *commit_start = fvm_now_ns();
     if (!ok) {
         *why_not = FVM_JIT_REASON_BACKEND;
         return NULL;

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "jit/jit.h"
 #include "jit/linear.h"
@@ -289,13 +288,6 @@ static jit_entry *entry_get(fvm_jit *j, const fvm_jit_tier_ops *ops, uint64_t op
     return e;
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Whether a compile that failed for r may succeed if tried again: only
  * for causes outside the chunk (code memory); the same chunk with the
  * same slot kinds compiles the same way every time otherwise. */
@@ -348,9 +340,9 @@ static void *compile_entry(fvm_jit *j, const fvm_jit_tier_ops *ops, const fvm_ch
                            uint64_t subkey, const fvm_value *slots, size_t nslots)
 {
     fvm_jit_reason why = FVM_JIT_REASON_INTERNAL;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = fvm_now_ns();
     void *code = ops->compile(j, c, slots, nslots, &why);
-    j->stats.compile_ns += now_ns() - t0;
+    j->stats.compile_ns += fvm_now_ns() - t0;
     /* Look the entry up again: a compile may have added entries (and
      * moved the table). */
     jit_entry *e = entry_find(j, ops, c->op_hash, subkey);

@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "jit/codegen.h"
 #include "jit/ir.h"
@@ -230,13 +229,6 @@ static bool build(lin *L)
 
 /* ---- compile --------------------------------------------------------------------------- */
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The highest slot an op of c names. */
 static uint16_t max_slot_used(const fvm_chunk *c)
 {
@@ -273,7 +265,7 @@ static void *generate(lin *L, fvm_mcode *arena, fvm_code_buf *b, fvm_buf *dump_i
                       fvm_buf *dump_asm, uint64_t *t_commit)
 {
     if (!build(L)) {
-        *t_commit = now_ns();
+        *t_commit = fvm_now_ns();
         return NULL;
     }
     fvm_jit_reason why = FVM_JIT_REASON_NONE;
@@ -287,17 +279,12 @@ fvm_linear_code *fvm_linear_compile(const fvm_chunk *c, const fvm_value *slots, 
                                     fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
                                     fvm_linear_stats *stats, fvm_jit_reason *why_not)
 {
-    fvm_jit_reason r = fvm_linear_decline_reason(c);
-    if (r != FVM_JIT_REASON_NONE) {
-        if (why_not)
-            *why_not = r;
+    if ((*why_not = fvm_linear_decline_reason(c)) != FVM_JIT_REASON_NONE)
         return NULL;
-    }
-    uint64_t t0 = now_ns();
+    uint64_t t0 = fvm_now_ns();
     size_t nmap = (size_t)max_slot_used(c) + 1;
     lin L = {.c = c, .slots = slots, .nslots = slots ? nslots : 0};
-    L.tr = (fvm_tr){.f = &L.f, .c = c, .hooks = &linear_hooks, .tier = &L, .stack = L.stack,
-                    .max_depth = MAX_DEPTH};
+    fvm_tr_init(&L.tr, &L.f, c, &linear_hooks, &L, L.stack, MAX_DEPTH);
     L.map = fvm_xmalloc(nmap * sizeof *L.map);
     memset(L.map, 0xff, nmap * sizeof *L.map);
     L.ls = fvm_xcalloc(nmap, sizeof *L.ls);
@@ -309,15 +296,14 @@ fvm_linear_code *fvm_linear_compile(const fvm_chunk *c, const fvm_value *slots, 
     code->entry = (linear_entry)generate(&L, arena, &b, dump_ir, dump_asm, &t1);
     bool ok = code->entry != NULL;
     if (stats)
-        *stats = (fvm_linear_stats){t1 - t0, now_ns() - t1, fvm_ir_live_count(&L.f), b.len};
+        *stats = (fvm_linear_stats){t1 - t0, fvm_now_ns() - t1, fvm_ir_live_count(&L.f), b.len};
     if (ok) {
         set_slot_tables(code, &L);
         code->image = b;
         code->has_image = true;
         fvm_code_buf_init(&b);
     } else {
-        if (why_not)
-            *why_not = L.tr.why != FVM_JIT_REASON_NONE ? L.tr.why : FVM_JIT_REASON_INTERNAL;
+        *why_not = L.tr.why != FVM_JIT_REASON_NONE ? L.tr.why : FVM_JIT_REASON_INTERNAL;
         free(code);
         code = NULL;
     }

@@ -60,7 +60,8 @@ fvm_jit_reason fvm_linear_decline_reason(const fvm_chunk *c);
 /* Compile c for the kinds of slots[0..nslots) it reads, into arena.
  * dump_ir / dump_asm / stats may be NULL; dump_ir receives the IR and the
  * register assignment, dump_asm the code bytes of each IR instruction in hex.
- * NULL (and *why_not) if the chunk is not eligible or the compile failed. */
+ * NULL, with the reason in *why_not, if the chunk is not eligible or the
+ * compile failed. */
 fvm_linear_code *fvm_linear_compile(const fvm_chunk *c, const fvm_value *slots, size_t nslots,
                                     fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
                                     fvm_linear_stats *stats, fvm_jit_reason *why_not);

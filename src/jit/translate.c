@@ -73,6 +73,13 @@ fvm_ir_ref fvm_tv_truth(fvm_ir_func *f, fvm_tv v)
 
 /* ---- the stack ------------------------------------------------------------------------ */
 
+void fvm_tr_init(fvm_tr *t, fvm_ir_func *f, const fvm_chunk *c, const fvm_tr_hooks *hooks,
+                 void *tier, fvm_tv *stack, uint32_t max_depth)
+{
+    *t = (fvm_tr){.f = f, .c = c, .hooks = hooks, .tier = tier, .stack = stack,
+                  .max_depth = max_depth};
+}
+
 bool fvm_tr_decline(fvm_tr *t, fvm_jit_reason r)
 {
     if (t->why == FVM_JIT_REASON_NONE)

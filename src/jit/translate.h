@@ -92,6 +92,11 @@ struct fvm_tr {
     fvm_jit_reason why;    /* set when the compile must decline */
 };
 
+/* A translator over f for chunk c, with the tier's hooks and state and
+ * its stack array of max_depth entries. */
+void fvm_tr_init(fvm_tr *t, fvm_ir_func *f, const fvm_chunk *c, const fvm_tr_hooks *hooks,
+                 void *tier, fvm_tv *stack, uint32_t max_depth);
+
 /* Translate op (at t->ip). False when the compile must decline (t->why
  * says why); true otherwise, with t->dead set if control left the block. */
 bool fvm_tr_op(fvm_tr *t, const fvm_op *op);

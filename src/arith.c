@@ -91,16 +91,16 @@ static int64_t floor_mod128(__int128 v, int64_t k)
 }
 
 /* For non-Int operands the ops replay Mul (Add) and Mod on values, then
- * floor-correct the remainder. Upstream's recorded results pin the details:
- * the correction happens only for an integer-typed divisor (Int or Status),
- * where a remainder whose sign differs from the divisor's moves by one
- * divisor and a zero remainder becomes +0.0; a Float or string divisor
- * leaves fmod's truncated remainder as it is. */
+ * floor-correct the remainder, as upstream does: only for an Int or a Bool
+ * divisor (true counts as 1, false as 0, which leaves the remainder), where
+ * an Int or Float remainder whose sign differs from the divisor's moves by
+ * one divisor and a zero Float remainder becomes +0.0. Any other divisor
+ * (a Status, a Float, a string...) leaves Mod's remainder as it is. */
 static fvm_value floor_correct(fvm_value r, fvm_value k)
 {
-    if (k.type != FVM_T_INT && k.type != FVM_T_STATUS)
+    if (k.type != FVM_T_INT && k.type != FVM_T_BOOL)
         return r;
-    int64_t m = k.type == FVM_T_INT ? k.as.i : k.as.status;
+    int64_t m = k.type == FVM_T_INT ? k.as.i : k.as.b;
     if (r.type == FVM_T_INT) {
         int64_t x = r.as.i;
         if (m != 0 && x != 0 && ((x < 0) != (m < 0)))

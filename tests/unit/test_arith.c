@@ -2,6 +2,7 @@
  * §1.5, §2.6), including the HEAD integer helpers and the always-float math
  * ops. Every expectation names the result's type and payload. */
 #include <math.h>
+#include "arith.h"
 #include "vmtest.h"
 
 #include <time.h>
@@ -437,7 +438,8 @@ Test(arith, mul_add_mod_floor_ints)
 }
 
 /* Non-Int operands replay Mul (Add) and Mod on values; the remainder is
- * floor-corrected only for an Int or Status divisor (upstream's results). */
+ * floor-corrected only for an Int or a Bool divisor, as upstream 0.17's
+ * code does. */
 Test(arith, mod_floor_non_int_replay)
 {
     VT_EXPECT_FLOAT(MMF(fvm_float(2.5), fvm_int(4), fvm_int(3)), 1.0);
@@ -445,7 +447,7 @@ Test(arith, mod_floor_non_int_replay)
     VT_EXPECT_FLOAT(MMF(fvm_float(2.5), fvm_int(4), fvm_int(-3)), -2.0);
     VT_EXPECT_FLOAT(MMF(fvm_int(7), fvm_int(3), fvm_float(5.0)), 1.0);
     VT_EXPECT_FLOAT(MMF(fvm_int(-7), fvm_int(3), fvm_float(5.0)), -1.0); /* Float divisor: fmod as is */
-    VT_EXPECT_FLOAT(MMF(fvm_int(-7), fvm_int(3), fvm_status(5)), 4.0);
+    VT_EXPECT_FLOAT(MMF(fvm_int(-7), fvm_int(3), fvm_status(5)), -1.0); /* Status: as is */
     VT_EXPECT_FLOAT(MMF(fvm_cstr("3"), fvm_int(4), fvm_int(5)), 2.0);
     VT_EXPECT_FLOAT(MMF(fvm_float(2.0), fvm_int(3), fvm_int(0)), NAN); /* fmod(6, 0) */
     VT_EXPECT_FLOAT(MAMF(fvm_float(1.5), fvm_int(2), fvm_int(1), fvm_int(3)), 1.0);
@@ -459,6 +461,33 @@ Test(arith, mod_floor_non_int_replay)
     cr_assert(z.type == FVM_T_FLOAT && z.as.f == 0.0 && !signbit(z.as.f));
     z = MMF(fvm_int(0), fvm_float(-1.0), fvm_float(5.0));
     cr_assert(z.type == FVM_T_FLOAT && z.as.f == 0.0 && signbit(z.as.f));
+}
+
+/* Every kind of divisor, on the remainder of -2.1 (a Float operand makes
+ * the op replay Mul and Mod): only Int and Bool correct it. */
+Test(arith, mod_floor_correction_by_divisor_kind)
+{
+    fvm_value a = fvm_float(-0.7), b = fvm_int(3);
+    VT_EXPECT_FLOAT(MMF(a, b, fvm_int(5)), fmod(-0.7 * 3, 5.0) + 5.0);
+    VT_EXPECT_FLOAT(MMF(a, b, fvm_int(-5)), fmod(-0.7 * 3, -5.0));
+    VT_EXPECT_FLOAT(MMF(a, b, fvm_bool(true)), fmod(-0.7 * 3, 1.0) + 1.0);
+    VT_EXPECT_FLOAT(MMF(a, b, fvm_status(5)), fmod(-0.7 * 3, 5.0));
+    VT_EXPECT_FLOAT(MMF(a, b, fvm_float(5.0)), fmod(-0.7 * 3, 5.0));
+    VT_EXPECT_FLOAT(MMF(a, b, fvm_cstr("5")), fmod(-0.7 * 3, 5.0));
+    /* A zero divisor of any kind leaves Mod's answer (false is 0). */
+    fvm_value mod_false = fvm_arith_mod(fvm_arith_mul(a, b), fvm_bool(false));
+    fvm_value got = MMF(a, b, fvm_bool(false));
+    cr_assert_eq(got.type, mod_false.type);
+    fvm_value mod_undef = fvm_arith_mod(fvm_arith_mul(a, b), fvm_undef());
+    got = MMF(a, b, fvm_undef());
+    cr_assert_eq(got.type, mod_undef.type);
+    /* Upstream's own answers: -1 * 0.1 mod true is 0.9; with a Status
+     * divisor the truncated remainder -1 stays. */
+    VT_EXPECT_FLOAT(MMF(fvm_int(-1), fvm_float(0.1), fvm_bool(true)), 0.9);
+    VT_EXPECT_FLOAT(MAMF(fvm_float(3.0), fvm_undef(), fvm_int(-1), fvm_status(255)), -1.0);
+    /* An Int remainder with a Bool divisor: -5 mod true is 0, not moved. */
+    fvm_value z = MAMF(fvm_float(1.0), fvm_int(-5), fvm_int(0), fvm_bool(true));
+    cr_assert(z.type == FVM_T_FLOAT && z.as.f == 0.0 && !signbit(z.as.f));
 }
 
 Test(arith, abs_gcd_lcm)

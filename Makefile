@@ -2,6 +2,7 @@
 #
 #   make              library (static + shared) and the fusevm command
 #   make test         every test suite
+#   make ops-doc      check that docs/OPS.md documents every op as the op tables define it
 #   make examples     build examples/*.c, run every example, compare with its .expected
 #   make asan         the test suites under AddressSanitizer + UBSan
 #   make test-switch  the test suites with switch dispatch instead of computed goto
@@ -37,7 +38,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/test_unit
 
 .PHONY: all lib cli test unit cli-test conformance corpus asan test-switch fuzz bench bench-quick \
-        install install-test corpus-linear corpus-block corpus-cache bench-jit check clean
+        install install-test corpus-linear corpus-block corpus-cache bench-jit check clean ops-doc
 
 all: lib cli
 
@@ -90,6 +91,17 @@ JIT ?= off
 corpus: $(CLI)
 	bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=$(JIT)
 
+# docs/OPS.md against the op table and the JIT's op table: an entry for
+# every op, with the stack effect, operands, opcode and JIT tiers the tables
+# give (tests/docs/check_ops_md.c; the format is at the end of OPS.md).
+OPSDOC_BIN := $(BUILD)/check_ops_md
+
+$(OPSDOC_BIN): tests/docs/check_ops_md.c $(STATIC) src/opinfo.h src/jit/jitop.h
+	$(CC) $(CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
+
+ops-doc: $(OPSDOC_BIN)
+	$(OPSDOC_BIN) docs/OPS.md
+
 # The C examples (examples/*.c) built against the static library with nothing
 # but the public header, then every example, .fasm and C, run and its output
 # compared with the text kept beside it (examples/NAME.expected).
@@ -114,7 +126,7 @@ examples: $(CLI) $(EXAMPLE_BIN)
 	if [ $$status = 0 ]; then echo "examples: every example printed its .expected output"; fi; \
 	exit $$status
 
-test: all unit cli-test conformance corpus examples
+test: all unit cli-test conformance corpus examples ops-doc
 	@echo "all test suites passed"
 
 # Criterion reports a LeakSanitizer finding without failing the test, so the

@@ -158,6 +158,8 @@ FVM_API size_t fvm_format_float(double d, char *buf, size_t cap);
  *   FLAGS     FVM_OPF_* bits
  * The order is upstream 0.13.3's declaration order, then the ops upstream
  * added up to 0.17 (its order among themselves). New ops go at the end.
+ * docs/OPS.md says what each op does; `make ops-doc` checks it against
+ * this table.
  * ------------------------------------------------------------------------ */
 
 #define FVM_OPF_JUMP   0x01u /* has a jump target (u.j.target) */

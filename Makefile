@@ -2,6 +2,7 @@
 #
 #   make              library (static + shared) and the fusevm command
 #   make test         every test suite
+#   make ops-doc      check that docs/OPS.md documents every op as the op tables define it
 #   make examples     build examples/*.c, run every example, compare with its .expected
 #   make asan         the test suites under AddressSanitizer + UBSan
 #   make test-switch  the test suites with switch dispatch instead of computed goto
@@ -52,7 +53,8 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/test_unit
 
 .PHONY: all lib cli test unit cli-test conformance corpus asan test-switch fuzz bench bench-quick \
-        install install-test corpus-linear corpus-block corpus-cache bench-jit check check-neutral clean
+        install install-test corpus-linear corpus-block corpus-cache bench-jit check check-neutral clean \
+        ops-doc
 
 all: lib cli
 
@@ -76,8 +78,11 @@ $(CLI): $(CLI_SRC) $(STATIC) $(wildcard tools/*.h)
 
 # ---- tests ---------------------------------------------------------------
 
-$(UNIT_BIN): $(UNIT_SRC) $(STATIC) $(wildcard tests/unit/*.h) tools/json_chunk.c tools/json_chunk.h
-	$(CC) $(CFLAGS) -o $@ $(UNIT_SRC) tools/json_chunk.c $(STATIC) $(LDFLAGS) -lcriterion -ljson-c -lcapstone $(LIBS)
+# The Makefile is a prerequisite because its VERSION is compiled in
+# (test_version.c checks it against the header's).
+$(UNIT_BIN): $(UNIT_SRC) $(STATIC) $(wildcard tests/unit/*.h) tools/json_chunk.c tools/json_chunk.h Makefile
+	$(CC) $(CFLAGS) -DFVM_MAKEFILE_VERSION='"$(VERSION)"' -o $@ $(UNIT_SRC) tools/json_chunk.c $(STATIC) \
+	  $(LDFLAGS) -lcriterion -ljson-c -lcapstone $(LIBS)
 
 # The JIT disk cache is off (tests of the cache name their own directories),
 # so a test run never reads or writes the user's cache.
@@ -105,6 +110,17 @@ JIT ?= off
 corpus: $(CLI)
 	bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=$(JIT)
 
+# docs/OPS.md against the op table and the JIT's op table: an entry for
+# every op, with the stack effect, operands, opcode and JIT tiers the tables
+# give (tests/docs/check_ops_md.c; the format is at the end of OPS.md).
+OPSDOC_BIN := $(BUILD)/check_ops_md
+
+$(OPSDOC_BIN): tests/docs/check_ops_md.c $(STATIC) src/opinfo.h src/jit/jitop.h
+	$(CC) $(CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
+
+ops-doc: $(OPSDOC_BIN)
+	$(OPSDOC_BIN) docs/OPS.md
+
 # The C examples (examples/*.c) built against the static library with nothing
 # but the public header, then every example, .fasm and C, run and its output
 # compared with the text kept beside it (examples/NAME.expected).
@@ -129,7 +145,7 @@ examples: $(CLI) $(EXAMPLE_BIN)
 	if [ $$status = 0 ]; then echo "examples: every example printed its .expected output"; fi; \
 	exit $$status
 
-test: all unit cli-test conformance corpus examples
+test: all unit cli-test conformance corpus examples ops-doc
 	@echo "all test suites passed"
 
 # Criterion reports a LeakSanitizer finding without failing the test, so the

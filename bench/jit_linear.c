@@ -1,4 +1,4 @@
-/* The linear JIT tier on upstream's jit_vs_interp kernels (SPEC §9.2), each
+/* The linear JIT tier on upstream's jit_vs_interp kernels, each
  * run for slot0 = 0..N-1 three ways: the interpreter (a VM reset per call,
  * slot0 set through the API), the linear tier (fvm_jit_try_run_linear, code
  * cached after the first call) and the same computation in C. The three

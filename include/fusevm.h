@@ -35,7 +35,12 @@ extern "C" {
 #define FVM_API
 #endif
 
+/* The version, as text and as one number for preprocessor comparisons
+ * (major * 10000 + minor * 100 + patch: 0.1.0 is 100, 1.2.3 is 10203).
+ * Bump both together with VERSION in the Makefile; a unit test checks that
+ * the three agree. */
 #define FVM_VERSION_STRING "0.1.0"
+#define FVM_VERSION_NUM 100
 /* The library's version, e.g. "0.1.0". */
 FVM_API const char *fvm_version(void);
 
@@ -158,6 +163,8 @@ FVM_API size_t fvm_format_float(double d, char *buf, size_t cap);
  *   FLAGS     FVM_OPF_* bits
  * The order is upstream 0.13.3's declaration order, then the ops upstream
  * added up to 0.17 (its order among themselves). New ops go at the end.
+ * docs/OPS.md says what each op does; `make ops-doc` checks it against
+ * this table.
  * ------------------------------------------------------------------------ */
 
 #define FVM_OPF_JUMP   0x01u /* has a jump target (u.j.target) */

@@ -2,9 +2,9 @@
  *
  * A fused op leaves the same slots and stack as its sequence when the slots
  * hold what the sequence expects: Int counters and sums, a Str accumulator
- * for ConcatConstLoop (SPEC §1.2: fused ops coerce slots with to_int and
- * always write Ints, so a Float slot is truncated where Add would not). The
- * loop ops expand to the whole loop:
+ * for ConcatConstLoop (docs/OPS.md, "Fused superinstructions": fused ops
+ * coerce slots with to_int and always write Ints, so a Float slot is
+ * truncated where Add would not). The loop ops expand to the whole loop:
  *
  *   0 GetSlot i; 1 LoadInt limit; 2 NumLt; 3 JumpIfFalse <end>;
  *   body; GetSlot i; Inc; SetSlot i; Jump 0; <end>
@@ -31,7 +31,7 @@ static const fvm_unfused_op add_assign_slot_void[] = {
     ARG(GET_SLOT, 0), ARG(GET_SLOT, 1), BARE(ADD), ARG(SET_SLOT, 0)};
 static const fvm_unfused_op slot_lt_int_jump_if_false[] = {
     ARG(GET_SLOT, 0), ARG(LOAD_INT, 1), BARE(NUM_LT), ARG(JUMP_IF_FALSE, 2)};
-/* The spec writes the increment as PreIncSlotVoid; here it is unfused too. */
+/* The increment is PreIncSlotVoid's sequence, unfused too. */
 static const fvm_unfused_op slot_inc_lt_int_jump_back[] = {
     ARG(GET_SLOT, 0), BARE(INC), ARG(SET_SLOT, 0), ARG(GET_SLOT, 0), ARG(LOAD_INT, 1),
     BARE(NUM_LT), ARG(JUMP_IF_TRUE, 2)};

@@ -1,5 +1,5 @@
 /* Fused superinstructions described as the base-op sequences they replace
- * (SPEC §1.2, "Replaces"), as data in one place: the disassembler's
+ * (the "Replaces" of docs/OPS.md), as data in one place: the disassembler's
  * annotations, the tests and the JIT all read the same expansion. */
 #ifndef FVM_FUSED_H
 #define FVM_FUSED_H

@@ -1,4 +1,4 @@
-/* The shell op family (spec §1.1, ops 108–136) and TestFile, as they behave
+/* The shell op family (docs/OPS.md, "Shell") and TestFile, as they behave
  * when no shell host is installed.
  *
  * Each op is one small function in shell_defaults[], indexed by opcode; the
@@ -329,9 +329,10 @@ static fvm_step op_pipeline_end(fvm_vm *vm, const fvm_op *op)
     return FVM_STEP_NEXT;
 }
 
-/* How many arguments ExpandParam's modifier (spec §1.4) takes besides the
- * name: a word for the defaulting, stripping forms; pattern and
- * replacement, or offset and length, for substitution and slicing. */
+/* How many arguments ExpandParam's modifier (docs/OPS.md, "Operand codes")
+ * takes besides the name: a word for the defaulting, stripping forms;
+ * pattern and replacement, or offset and length, for substitution and
+ * slicing. */
 static size_t expand_param_argc(unsigned modifier)
 {
     switch (modifier) {

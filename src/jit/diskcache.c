@@ -105,7 +105,7 @@ const char *fvm_diskcache_last_reject(const fvm_diskcache *d)
 }
 
 /* ------------------------------------------------------------------------
- * Settings (spec 6.1 and 6.8), resolved on every use
+ * Settings, resolved on every use
  * ------------------------------------------------------------------------ */
 
 static char *xstrdup(const char *s)

@@ -1,7 +1,7 @@
-/* The persistent native-code cache (spec section 6): machine code of
- * compiled functions, stored as files that a later process loads instead of
- * compiling again. The blob format is in docs/FORMAT.md and beside the
- * reader in diskcache.c.
+/* The persistent native-code cache (docs/ARCHITECTURE.md, "Disk cache"):
+ * machine code of compiled functions, stored as files that a later process
+ * loads instead of compiling again. The blob format is in docs/FORMAT.md
+ * and beside the reader in diskcache.c.
  *
  * One fvm_diskcache belongs to one JIT context and holds its settings (the
  * directory and size cap, each an explicit value or resolved from the

@@ -1,5 +1,5 @@
 /* Regions: runs of block-eligible ops inside a chunk that is not eligible
- * as a whole (SPEC 5.3.3, "partial JIT").
+ * as a whole (upstream's "partial JIT").
  *
  * Two views of the same idea, with one difference in the jump rule:
  *

@@ -1,6 +1,7 @@
-/* The builder, the verifier, op_hash (SPEC §3) and the VM's embedding API
- * (SPEC §4.3, §4.6): stack and slot access, builtins, extension handlers,
- * halting and raising from handlers, output and input hooks, limits. */
+/* The builder, the verifier, op_hash and the VM's embedding API
+ * (docs/OPS.md, "Execution model", "Builtins and extensions"): stack and
+ * slot access, builtins, extension handlers, halting and raising from
+ * handlers, output and input hooks, limits. */
 #include "vmtest.h"
 
 #include <unistd.h>

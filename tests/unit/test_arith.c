@@ -1,5 +1,6 @@
-/* Arithmetic, comparison, logic and bit ops (SPEC §1.1 ops 39–73, §1.3,
- * §1.5, §2.6), including the HEAD integer helpers and the always-float math
+/* Arithmetic, comparison, logic and bit ops (docs/OPS.md, "Arithmetic"
+ * to "Logic and bits", "Arithmetic rules", "Missing operands"), including
+ * the integer helpers upstream added after 0.13 and the always-float math
  * ops. Every expectation names the result's type and payload. */
 #include <math.h>
 #include "arith.h"

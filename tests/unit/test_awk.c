@@ -1,5 +1,5 @@
-/* The AWK ops without a host (SPEC 7.2), run through the VM, and the pure
- * helpers behind them. */
+/* The AWK ops without a host (docs/OPS.md, the "AWK" sections), run
+ * through the VM, and the pure helpers behind them. */
 #include <criterion/criterion.h>
 
 #include <fusevm.h>

@@ -1,5 +1,6 @@
-/* Control flow, calls and frames (SPEC §1.1 ops 74–83, §4.4–4.5) and the
- * DESIGN §9 fixes: a top-level Return/ReturnValue halts instead of
+/* Control flow, calls and frames (docs/OPS.md, "Jumps", "Calls and frames",
+ * "Calling convention") and our fixes of upstream's behaviour ("Differences
+ * from upstream"): a top-level Return/ReturnValue halts instead of
  * re-running the chunk, argc > depth clamps the frame base to 0. */
 #include "vmtest.h"
 

@@ -1,7 +1,8 @@
-/* Fused superinstructions (SPEC §1.2): each op's exact semantics on Int,
- * Float, Str and Undef slots, then a property test over random slot states
- * comparing every fused op with a model of §1.2 and, where the spec says
- * they agree, with its unfused expansion (src/fused.c). */
+/* Fused superinstructions (docs/OPS.md, "Fused superinstructions"): each
+ * op's exact semantics on Int, Float, Str and Undef slots, then a property
+ * test over random slot states comparing every fused op with a model of
+ * those semantics and, where they say the two agree, with its unfused
+ * expansion (src/fused.c). */
 #include "vmtest.h"
 
 #include "fused.h"
@@ -179,7 +180,8 @@ Test(fused, accum_sum_loop_classic)
     vt_close(&t);
 }
 
-/* The unfused loop of SPEC §1.2's benchmark gives the same number. */
+/* The unfused loop upstream benchmarks AccumSumLoop against gives the same
+ * number. */
 Test(fused, accum_sum_loop_matches_benchmark_loop)
 {
     vt t;
@@ -299,7 +301,7 @@ Test(fused, push_int_range_loop_copy_on_write)
 }
 
 /* ------------------------------------------------------------------------
- * Property test: fused op vs. the §1.2 model and vs. its expansion
+ * Property test: fused op vs. the model and vs. its expansion
  * ------------------------------------------------------------------------ */
 
 enum { NSLOTS = 4, MARK_BASE = 777, MARK_FALL = 111, MARK_JUMP = 222 };
@@ -488,7 +490,8 @@ static fvm_value concat_n(fvm_value s, fvm_value c, uint64_t times)
     return r;
 }
 
-/* SPEC §1.2, written out independently of the VM. */
+/* docs/OPS.md's semantics of the fused ops, written out independently of
+ * the VM. */
 static snap model(const fcase *fc)
 {
     const fvm_op *op = &fc->op;
@@ -576,7 +579,7 @@ static void expect_same_snap(const snap *got, const snap *want, const fcase *fc,
               vt_describe(got->global), vt_describe(want->global), state);
 }
 
-/* Does SPEC §1.2 promise that the fused op and its expansion agree here?
+/* Do the fused op's semantics promise that it and its expansion agree here?
  * Inc/Dec coerce with to_int like the fused ops, so the pre-increments
  * always agree; the others only while the slots they coerce hold Ints (a
  * Float or Str slot makes Add, NumLt and Dup keep the non-Int value), plus

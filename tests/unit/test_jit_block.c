@@ -1,7 +1,7 @@
-/* The block tier by hand: upstream's behaviours (SPEC 5.3) with our
- * semantics where we differ on purpose (DESIGN 9): Int/Int Div is a Float,
- * a zero divisor gives the interpreter's Undef, Pow is a Float, NaN is
- * truthy, Bool stays Bool, an empty stack is Halted. */
+/* The block tier by hand: upstream's behaviours with our semantics where
+ * we differ on purpose (docs/OPS.md, "Differences from upstream"): Int/Int
+ * Div is a Float, a zero divisor gives the interpreter's Undef, Pow is a
+ * Float, NaN is truthy, Bool stays Bool, an empty stack is Halted. */
 #include <criterion/criterion.h>
 
 #include <fusevm.h>

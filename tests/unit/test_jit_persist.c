@@ -1,7 +1,7 @@
 /* The disk cache seen from the tiers: the linear and block tiers storing
- * their code and loading it in a fresh context (upstream's behaviours, spec
- * 6.10, with our semantics where DESIGN 9 differs), the cache being
- * transparent (same results, slots and thresholds cold, warm and off),
+ * their code and loading it in a fresh context (upstream's tests of its
+ * cache, with our semantics where docs/OPS.md says we differ), the cache
+ * being transparent (same results, slots and thresholds cold, warm and off),
  * damaged or misnamed blobs refused at the tier level, processes sharing
  * one directory, and a VM with the block tier on a cold and a warm cache.
  * The cache module itself is tested in test_jit_diskcache.c. Every test
@@ -259,7 +259,7 @@ static const fvm_value int_slots[NS] = {{FVM_T_INT, 0, {.i = 0}}, {FVM_T_INT, 0,
                                         {FVM_T_INT, 0, {.i = 0}}, {FVM_T_INT, 0, {.i = 0}}};
 
 /* ------------------------------------------------------------------------
- * 1. Upstream's tests (spec 6.10) for the linear and block tiers
+ * 1. Upstream's cache tests for the linear and block tiers
  * ------------------------------------------------------------------------ */
 
 Test(jit_persist, leaf_matches_interp_and_leaves_one_linear_blob)

@@ -1,5 +1,5 @@
 /* Partial JIT regions: fvm_jit_find_region and fvm_jit_extract_region
- * (upstream's find_jit_region / extract_region, SPEC 5.3.3) and the VM's
+ * (upstream's find_jit_region / extract_region) and the VM's
  * list of regions, fvm_block_regions. */
 #include <criterion/criterion.h>
 

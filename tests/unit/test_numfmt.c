@@ -1,4 +1,5 @@
-/* Float formatting (SPEC 2.4) and the strict number parsers (SPEC 2.3). */
+/* Float formatting and the strict number parsers (docs/OPS.md, "String
+ * form", "Integer coercion", "Float coercion"). */
 #include <criterion/criterion.h>
 
 #include <fusevm.h>

@@ -1,5 +1,5 @@
-/* The shell ops and TestFile without a shell host (SPEC 1.1 ops 108-136,
- * 1.4), run through a real VM. */
+/* The shell ops and TestFile without a shell host (docs/OPS.md, "Shell",
+ * "Operand codes"), run through a real VM. */
 #include <criterion/criterion.h>
 
 #include <fusevm.h>
@@ -672,7 +672,8 @@ Test(shell, substitutions_are_empty)
     run_free(&r);
 }
 
-/* How many operands besides the name each modifier takes (SPEC 1.4). */
+/* How many operands besides the name each modifier takes (docs/OPS.md,
+ * "Operand codes"). */
 static const unsigned param_argc[] = {
     [FVM_PARAM_DEFAULT] = 1,     [FVM_PARAM_ASSIGN] = 1,       [FVM_PARAM_ERROR] = 1,
     [FVM_PARAM_ALTERNATE] = 1,   [FVM_PARAM_LENGTH] = 0,       [FVM_PARAM_STRIP_SHORT] = 1,

@@ -1,5 +1,6 @@
-/* Loads and the stack ops (SPEC §1.1 ops 0–14, §1.3): Pop, Dup, Dup2, Swap
- * and Rot, including the shallow-stack rules, and global variables. */
+/* Loads and the stack ops (docs/OPS.md, "Stack", "Constants", "Globals",
+ * "Missing operands"): Pop, Dup, Dup2, Swap and Rot, including the
+ * shallow-stack rules, and global variables. */
 #include "vmtest.h"
 
 /* ------------------------------------------------------------------------

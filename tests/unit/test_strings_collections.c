@@ -1,5 +1,6 @@
 /* String ops, arrays and hashes in globals and slots, MakeArray/MakeHash,
- * Range and RangeStep (SPEC §1.1 ops 17–38, 48–50, 87–88). */
+ * Range and RangeStep (docs/OPS.md, "Slots", "Arrays", "Hashes",
+ * "Strings"). */
 #include "vmtest.h"
 
 /* Run a program over names a, b and check the whole stack. */

@@ -1,5 +1,6 @@
-/* The value model (SPEC §2): truthiness, to_int / to_float / to_str on every
- * variant, len(), structural equality, copy-on-write, hash order. */
+/* The value model (docs/OPS.md, "Values and coercions"): truthiness,
+ * to_int / to_float / to_str on every variant, len(), structural equality,
+ * copy-on-write, hash order. */
 #include "vmtest.h"
 
 #include "value.h"
@@ -48,7 +49,7 @@ static void expect_to_str(fvm_value v, const char *want)
 }
 
 /* ------------------------------------------------------------------------
- * Truthiness (SPEC §2.2)
+ * Truthiness
  * ------------------------------------------------------------------------ */
 
 Test(values, truthy_scalars)
@@ -117,7 +118,7 @@ Test(values, lognot_matches_truthy)
 }
 
 /* ------------------------------------------------------------------------
- * to_int / to_float (SPEC §2.3)
+ * to_int / to_float
  * ------------------------------------------------------------------------ */
 
 Test(values, to_int_variants)
@@ -217,7 +218,7 @@ Test(values, to_float_strict_string_parse)
 }
 
 /* ------------------------------------------------------------------------
- * to_str (SPEC §2.4)
+ * to_str
  * ------------------------------------------------------------------------ */
 
 Test(values, to_str_variants)
@@ -295,7 +296,7 @@ Test(values, to_str_float_table)
 }
 
 /* ------------------------------------------------------------------------
- * len() (SPEC §2.4) and equality (SPEC §2.5)
+ * len() and equality
  * ------------------------------------------------------------------------ */
 
 Test(values, len_of_every_variant)

@@ -220,7 +220,7 @@ class Peer:
 
 def compile_c(gcc, src, out):
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    cmd = [gcc, "-std=c11", "-O2", "-Wall", "-Wextra", "-o", out, src]
+    cmd = [gcc, "-std=c11", "-O2", "-Wall", "-Wextra", "-o", out, src, "-lm"]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         raise SystemExit("compiling %s failed:\n%s" % (src, res.stderr))

@@ -196,6 +196,11 @@ WORKLOADS = [
     Workload("slot_bitwise", [(150_000, 15_000)], slot_bitwise_sum,
              c="slot_bitwise", lua="slot_bitwise"),
     Workload("slot_float", [(200_000, 20_000)], None, c="slot_float", lua="slot_float"),
+    # Programs of the kinds language frontends emit (bench/README.md): the
+    # checksum is computed here where that is cheap, else C's is the reference.
+    Workload("nbody", [(100_000, 10_000)], None, c="nbody", lua="nbody"),
+    Workload("spectral_norm", [(350, 100)], None, c="spectral_norm", lua="spectral_norm"),
+    Workload("mandelbrot", [(400, 100)], None, c="mandelbrot", lua="mandelbrot"),
 ]
 
 # Run like a workload, reported as the start-up time of each peer.

@@ -84,6 +84,15 @@ def fib(n):
     return a
 
 
+def prime_count(n):
+    """The number of primes up to n (a bytearray sieve)."""
+    flags = bytearray([1]) * (n + 1)
+    for i in range(2, math.isqrt(n) + 1):
+        if flags[i]:
+            flags[i * i::i] = bytes(len(range(i * i, n + 1, i)))
+    return sum(flags[2:])
+
+
 def slot_mixed_sum(n):
     """Sum over x in 0..n of 100 x (x*3 + 7 - 2), wrapped: each step is
     affine, so the kernel is x*A + B and the sum has a closed form."""
@@ -201,6 +210,8 @@ WORKLOADS = [
     Workload("nbody", [(100_000, 10_000)], None, c="nbody", lua="nbody"),
     Workload("spectral_norm", [(350, 100)], None, c="spectral_norm", lua="spectral_norm"),
     Workload("mandelbrot", [(400, 100)], None, c="mandelbrot", lua="mandelbrot"),
+    Workload("sieve", [(30, 5), (200_000, 50_000)], lambda reps, n: reps * prime_count(n),
+             c="sieve", lua="sieve"),
 ]
 
 # Run like a workload, reported as the start-up time of each peer.

@@ -93,6 +93,16 @@ def prime_count(n):
     return sum(flags[2:])
 
 
+def heapsort_check(n):
+    """array_sum_sort's checksum: n numbers of the Shootout's gen_random LCG
+    (seed 42), sorted, as the sum of a[i] * i (1-based)."""
+    last, a = 42, []
+    for _ in range(n):
+        last = (last * 3877 + 29573) % 139968
+        a.append(last)
+    return sum(v * i for i, v in enumerate(sorted(a), 1))
+
+
 def slot_mixed_sum(n):
     """Sum over x in 0..n of 100 x (x*3 + 7 - 2), wrapped: each step is
     affine, so the kernel is x*A + B and the sum has a closed form."""
@@ -212,6 +222,8 @@ WORKLOADS = [
     Workload("mandelbrot", [(400, 100)], None, c="mandelbrot", lua="mandelbrot"),
     Workload("sieve", [(30, 5), (200_000, 50_000)], lambda reps, n: reps * prime_count(n),
              c="sieve", lua="sieve"),
+    Workload("array_sum_sort", [(300_001, 30_001)], heapsort_check,
+             c="array_sum_sort", lua="array_sum_sort"),
 ]
 
 # Run like a workload, reported as the start-up time of each peer.

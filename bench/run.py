@@ -224,6 +224,8 @@ WORKLOADS = [
              c="sieve", lua="sieve"),
     Workload("array_sum_sort", [(300_001, 30_001)], heapsort_check,
              c="array_sum_sort", lua="array_sum_sort"),
+    Workload("tak", [(300, 30)], lambda reps: reps * 7, c="tak", lua="tak"),
+    Workload("binomial", [(26, 22), (13, 11)], math.comb, c="binomial", lua="binomial"),
 ]
 
 # Run like a workload, reported as the start-up time of each peer.

@@ -103,6 +103,17 @@ def heapsort_check(n):
     return sum(v * i for i, v in enumerate(sorted(a), 1))
 
 
+def gcd_sum(n):
+    """The sum of gcd(i, j) over 1 <= i, j <= n, as the sum over d of
+    phi(d) * (n // d)^2 (Euler's totient by a sieve)."""
+    phi = list(range(n + 1))
+    for p in range(2, n + 1):
+        if phi[p] == p:
+            for k in range(p, n + 1, p):
+                phi[k] -= phi[k] // p
+    return sum(phi[d] * (n // d) ** 2 for d in range(1, n + 1))
+
+
 def slot_mixed_sum(n):
     """Sum over x in 0..n of 100 x (x*3 + 7 - 2), wrapped: each step is
     affine, so the kernel is x*A + B and the sum has a closed form."""
@@ -226,6 +237,8 @@ WORKLOADS = [
              c="array_sum_sort", lua="array_sum_sort"),
     Workload("tak", [(300, 30)], lambda reps: reps * 7, c="tak", lua="tak"),
     Workload("binomial", [(26, 22), (13, 11)], math.comb, c="binomial", lua="binomial"),
+    Workload("collatz", [(200_000, 20_000)], None, c="collatz", lua="collatz"),
+    Workload("gcd_sum", [(1800, 300)], gcd_sum, c="gcd_sum", lua="gcd_sum"),
 ]
 
 # Run like a workload, reported as the start-up time of each peer.

@@ -114,6 +114,20 @@ def gcd_sum(n):
     return sum(phi[d] * (n // d) ** 2 for d in range(1, n + 1))
 
 
+def hash_ops_check(rounds, n):
+    """hash_ops's total, with a dict: per round, insert "k0".."k<n-1>", add
+    the values of n lookups (half absent), delete every third key, add the
+    number of keys left."""
+    total = 0
+    for r in range(rounds):
+        h = {"k%d" % i: i for i in range(n)}
+        total += sum(h.get("k%d" % ((i * 7 + r) % (2 * n)), 0) for i in range(n))
+        for i in range(0, n, 3):
+            del h["k%d" % i]
+        total += len(h)
+    return total
+
+
 def slot_mixed_sum(n):
     """Sum over x in 0..n of 100 x (x*3 + 7 - 2), wrapped: each step is
     affine, so the kernel is x*A + B and the sum has a closed form."""
@@ -239,6 +253,9 @@ WORKLOADS = [
     Workload("binomial", [(26, 22), (13, 11)], math.comb, c="binomial", lua="binomial"),
     Workload("collatz", [(200_000, 20_000)], None, c="collatz", lua="collatz"),
     Workload("gcd_sum", [(1800, 300)], gcd_sum, c="gcd_sum", lua="gcd_sum"),
+    Workload("word_freq", [(50_000, 5000)], None, c="word_freq", lua="word_freq"),
+    Workload("hash_ops", [(40, 4), (20_000, 10_000)], hash_ops_check,
+             c="hash_ops", lua="hash_ops"),
 ]
 
 # Run like a workload, reported as the start-up time of each peer.

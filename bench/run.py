@@ -9,6 +9,7 @@ checksum as its last line; a wrong checksum fails the run.
 """
 
 import argparse
+import codecs
 import json
 import math
 import os
@@ -125,6 +126,19 @@ def hash_ops_check(rounds, n):
         for i in range(0, n, 3):
             del h["k%d" % i]
         total += len(h)
+    return total
+
+
+def str_slices_check(lines):
+    """str_slices's sum: the pangram rotated by r, rot13, reversed; AWK's
+    1-based index (0 when absent) of "gur" and "kbs", plus the length."""
+    text = "the quick brown fox jumps over the lazy dog "
+    total = 0
+    for r in range(lines):
+        k = r % len(text)
+        enc = codecs.encode(text[k:] + text[:k], "rot13")
+        rev = enc[::-1]
+        total += enc.find("gur") + 1 + rev.find("kbs") + 1 + len(rev)
     return total
 
 
@@ -256,6 +270,8 @@ WORKLOADS = [
     Workload("word_freq", [(50_000, 5000)], None, c="word_freq", lua="word_freq"),
     Workload("hash_ops", [(40, 4), (20_000, 10_000)], hash_ops_check,
              c="hash_ops", lua="hash_ops"),
+    Workload("str_slices", [(30_000, 3000)], str_slices_check,
+             c="str_slices", lua="str_slices"),
 ]
 
 # Run like a workload, reported as the start-up time of each peer.

@@ -9,6 +9,7 @@ checksum as its last line; a wrong checksum fails the run.
 """
 
 import argparse
+import codecs
 import json
 import math
 import os
@@ -82,6 +83,63 @@ def fib(n):
     for _ in range(n):
         a, b = b, a + b
     return a
+
+
+def prime_count(n):
+    """The number of primes up to n (a bytearray sieve)."""
+    flags = bytearray([1]) * (n + 1)
+    for i in range(2, math.isqrt(n) + 1):
+        if flags[i]:
+            flags[i * i::i] = bytes(len(range(i * i, n + 1, i)))
+    return sum(flags[2:])
+
+
+def heapsort_check(n):
+    """array_sum_sort's checksum: n numbers of the Shootout's gen_random LCG
+    (seed 42), sorted, as the sum of a[i] * i (1-based)."""
+    last, a = 42, []
+    for _ in range(n):
+        last = (last * 3877 + 29573) % 139968
+        a.append(last)
+    return sum(v * i for i, v in enumerate(sorted(a), 1))
+
+
+def gcd_sum(n):
+    """The sum of gcd(i, j) over 1 <= i, j <= n, as the sum over d of
+    phi(d) * (n // d)^2 (Euler's totient by a sieve)."""
+    phi = list(range(n + 1))
+    for p in range(2, n + 1):
+        if phi[p] == p:
+            for k in range(p, n + 1, p):
+                phi[k] -= phi[k] // p
+    return sum(phi[d] * (n // d) ** 2 for d in range(1, n + 1))
+
+
+def hash_ops_check(rounds, n):
+    """hash_ops's total, with a dict: per round, insert "k0".."k<n-1>", add
+    the values of n lookups (half absent), delete every third key, add the
+    number of keys left."""
+    total = 0
+    for r in range(rounds):
+        h = {"k%d" % i: i for i in range(n)}
+        total += sum(h.get("k%d" % ((i * 7 + r) % (2 * n)), 0) for i in range(n))
+        for i in range(0, n, 3):
+            del h["k%d" % i]
+        total += len(h)
+    return total
+
+
+def str_slices_check(lines):
+    """str_slices's sum: the pangram rotated by r, rot13, reversed; AWK's
+    1-based index (0 when absent) of "gur" and "kbs", plus the length."""
+    text = "the quick brown fox jumps over the lazy dog "
+    total = 0
+    for r in range(lines):
+        k = r % len(text)
+        enc = codecs.encode(text[k:] + text[:k], "rot13")
+        rev = enc[::-1]
+        total += enc.find("gur") + 1 + rev.find("kbs") + 1 + len(rev)
+    return total
 
 
 def slot_mixed_sum(n):
@@ -196,6 +254,24 @@ WORKLOADS = [
     Workload("slot_bitwise", [(150_000, 15_000)], slot_bitwise_sum,
              c="slot_bitwise", lua="slot_bitwise"),
     Workload("slot_float", [(200_000, 20_000)], None, c="slot_float", lua="slot_float"),
+    # Programs of the kinds language frontends emit (bench/README.md): the
+    # checksum is computed here where that is cheap, else C's is the reference.
+    Workload("nbody", [(100_000, 10_000)], None, c="nbody", lua="nbody"),
+    Workload("spectral_norm", [(350, 100)], None, c="spectral_norm", lua="spectral_norm"),
+    Workload("mandelbrot", [(400, 100)], None, c="mandelbrot", lua="mandelbrot"),
+    Workload("sieve", [(30, 5), (200_000, 50_000)], lambda reps, n: reps * prime_count(n),
+             c="sieve", lua="sieve"),
+    Workload("array_sum_sort", [(300_001, 30_001)], heapsort_check,
+             c="array_sum_sort", lua="array_sum_sort"),
+    Workload("tak", [(300, 30)], lambda reps: reps * 7, c="tak", lua="tak"),
+    Workload("binomial", [(26, 22), (13, 11)], math.comb, c="binomial", lua="binomial"),
+    Workload("collatz", [(200_000, 20_000)], None, c="collatz", lua="collatz"),
+    Workload("gcd_sum", [(1800, 300)], gcd_sum, c="gcd_sum", lua="gcd_sum"),
+    Workload("word_freq", [(50_000, 5000)], None, c="word_freq", lua="word_freq"),
+    Workload("hash_ops", [(40, 4), (20_000, 10_000)], hash_ops_check,
+             c="hash_ops", lua="hash_ops"),
+    Workload("str_slices", [(30_000, 3000)], str_slices_check,
+             c="str_slices", lua="str_slices"),
 ]
 
 # Run like a workload, reported as the start-up time of each peer.
@@ -220,7 +296,7 @@ class Peer:
 
 def compile_c(gcc, src, out):
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    cmd = [gcc, "-std=c11", "-O2", "-Wall", "-Wextra", "-o", out, src]
+    cmd = [gcc, "-std=c11", "-O2", "-Wall", "-Wextra", "-o", out, src, "-lm"]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         raise SystemExit("compiling %s failed:\n%s" % (src, res.stderr))

@@ -17,10 +17,10 @@
 #include <time.h>
 
 #include "arith.h"
-#include "jit/jit.h"
 #include "numfmt.h"
 #include "superop.h"
 #include "vm.h"
+#include "vm_jit.h"
 
 /* Largest array or string an op may build. Upstream aborts the process when
  * an allocation fails; we end the run with an error instead. */
@@ -384,6 +384,9 @@ static void interpret(fvm_vm *vm)
     fvm_frame *fr = &vm->frames[vm->nframes - 1];
     fvm_value *slots = vm->slots + fr->slot_base;
     fvm_value *globals = vm->globals;
+    /* The context whose ops these are: only its entry ops call it. */
+    fvm_jit *jit = vm->jit;
+    const fvm_jit_hooks *jit_hooks = vm->jit_hooks;
     fvm_value a, b, c, v;
     /* The op being run: handlers shared by several ops read it here, not
      * in op_code, because a JIT entry op runs the op it replaced. */
@@ -1219,11 +1222,11 @@ redispatch:
     ((op) == FVM_OP_ADD ? fvm_wrap_add(x, y) : (op) == FVM_OP_SUB ? fvm_wrap_sub(x, y)             \
                                               : fvm_wrap_mul(x, y))
     XOP_CASE(JIT_ENTER) {
-        /* The start of a region of block-tier code (jit.h). */
+        /* The start of a region of native code (vm_jit.h, enter). */
         SAVE();
         vm->ip--;
-        int replaced = fvm_jit_block_enter_region(vm);
-        if (replaced < 0) {
+        int replaced = jit_hooks->enter(jit, vm);
+        if (replaced == FVM_JIT_RESUMED) {
             LOAD();
             VM_DISPATCH();
         }
@@ -1384,7 +1387,7 @@ fvm_result fvm_vm_run(fvm_vm *vm)
 {
     vm->awk_signal = -1;
     vm->raised = false;
-    vm->exec = vm->jit ? fvm_jit_block_exec(vm->jit, vm->chunk) : vm->chunk->exec;
+    vm->exec = vm->jit_hooks ? vm->jit_hooks->exec(vm->jit, vm->chunk) : vm->chunk->exec;
     if (!vm->halted && vm->ip <= vm->chunk->len)
         interpret(vm);
     fvm_result r = {FVM_RUN_HALTED, fvm_undef()};

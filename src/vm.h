@@ -4,6 +4,7 @@
 #define FVM_VM_H
 
 #include "chunk.h"
+#include "vm_jit.h"
 
 /* A call frame. Slots live in one arena shared by all frames; a frame owns
  * arena[slot_base .. slot_base + slot_cap). Only the top frame can grow, and
@@ -57,8 +58,9 @@ struct fvm_vm {
     size_t error_ip;
     size_t max_stack, max_frames;
     fvm_buf scratch; /* reused by Print and friends */
-    fvm_jit *jit;    /* borrowed; NULL: interpreter only */
-    const fvm_op *exec; /* the ops run: the chunk's, or the JIT's copy */
+    fvm_jit *jit;                 /* borrowed; NULL: interpreter only */
+    const fvm_jit_hooks *jit_hooks; /* jit's (vm_jit.h); NULL: interpreter only */
+    const fvm_op *exec;           /* the ops run: the chunk's, or the JIT's copy */
 };
 
 /* How an out-of-line op implementation tells the loop to go on. These run

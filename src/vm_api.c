@@ -351,3 +351,34 @@ void fvm_vm_set_limits(fvm_vm *vm, size_t max_stack, size_t max_frames)
     vm->max_stack = max_stack ? max_stack : DEFAULT_MAX_STACK;
     vm->max_frames = max_frames ? max_frames : DEFAULT_MAX_FRAMES;
 }
+
+/* ------------------------------------------------------------------------
+ * The JIT (vm_jit.h)
+ * ------------------------------------------------------------------------ */
+
+void fvm_vm_set_jit(fvm_vm *vm, fvm_jit *j)
+{
+    vm->jit = j;
+    vm->jit_hooks = j ? fvm_jit_vm_hooks(j) : NULL;
+}
+
+fvm_jit *fvm_vm_jit(const fvm_vm *vm) { return vm->jit; }
+
+const fvm_chunk *fvm_vm_jit_chunk(const fvm_vm *vm) { return vm->chunk; }
+size_t fvm_vm_jit_ip(const fvm_vm *vm) { return vm->ip; }
+void fvm_vm_jit_set_ip(fvm_vm *vm, size_t ip) { vm->ip = ip; }
+void fvm_vm_jit_push(fvm_vm *vm, fvm_value v) { fvm_push(vm, v); }
+
+fvm_value *fvm_vm_jit_slots(fvm_vm *vm)
+{
+    return vm->slots + vm->frames[vm->nframes - 1].slot_base;
+}
+
+bool fvm_vm_jit_reserve_slots(fvm_vm *vm, size_t n) { return fvm_slot_reserve(vm, n); }
+
+bool fvm_vm_jit_grow_slots(fvm_vm *vm, size_t n)
+{
+    if (n > (size_t)UINT16_MAX + 1)
+        return false;
+    return n ? fvm_slot_make_room(vm, (uint16_t)(n - 1)) : vm->nframes >= 2;
+}

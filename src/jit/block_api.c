@@ -24,7 +24,7 @@
 #include "jit/region.h"
 #include "opinfo.h"
 #include "superop.h"
-#include "vm.h"
+#include "vm_jit.h"
 
 /* ---- the tier -------------------------------------------------------------------------- */
 
@@ -308,7 +308,7 @@ static void analyse(chunk_regions *cr, const fvm_chunk *c)
     free(found);
 }
 
-const fvm_op *fvm_jit_block_exec(fvm_jit *j, const fvm_chunk *c)
+static const fvm_op *block_exec(fvm_jit *j, const fvm_chunk *c)
 {
     fvm_jit_regions **rp = fvm_jit_regions_of(j);
     if (!*rp)
@@ -349,28 +349,23 @@ static const region *region_at(fvm_jit *j, const fvm_chunk *c, size_t ip)
 static void resume(fvm_vm *vm, const region *r, fvm_block_code *code, const fvm_block_exit *x,
                    const int64_t *io)
 {
-    uint32_t wmax = fvm_block_written_max(code, x);
-    if (wmax)
-        fvm_slot_make_room(vm, (uint16_t)(wmax - 1));
-    fvm_frame *fr = &vm->frames[vm->nframes - 1];
-    fvm_block_write_slots(code, x, io, vm->slots + fr->slot_base);
+    fvm_vm_jit_grow_slots(vm, fvm_block_written_max(code, x));
+    fvm_block_write_slots(code, x, io, fvm_vm_jit_slots(vm));
     for (uint32_t d = 0; d < x->depth; d++)
-        fvm_push(vm, fvm_block_stack_value(code, x, io, d));
-    vm->ip = r->start + x->ip;
+        fvm_vm_jit_push(vm, fvm_block_stack_value(code, x, io, d));
+    fvm_vm_jit_set_ip(vm, r->start + x->ip);
 }
 
-int fvm_jit_block_enter_region(fvm_vm *vm)
+static int block_enter(fvm_jit *j, fvm_vm *vm)
 {
-    fvm_jit *j = vm->jit;
-    const region *r = region_at(j, vm->chunk, vm->ip);
+    const region *r = region_at(j, fvm_vm_jit_chunk(vm), fvm_vm_jit_ip(vm));
     if (!r)
-        return -1; /* cannot happen: entry ops are only at region starts */
+        return FVM_JIT_RESUMED; /* cannot happen: entry ops are only at region starts */
     int replaced = r->replaced;
     size_t n = slots_of(r->chunk);
-    if (vm->nframes < 2 || (n && !fvm_slot_reserve(vm, n)))
+    if (!fvm_vm_jit_reserve_slots(vm, n))
         return replaced;
-    fvm_frame *fr = &vm->frames[vm->nframes - 1];
-    fvm_value *slots = vm->slots + fr->slot_base;
+    fvm_value *slots = fvm_vm_jit_slots(vm);
     uint64_t key = fvm_block_kinds_key(slots, n);
     fvm_block_code *code = fvm_jit_code_for(j, &fvm_block_tier, r->chunk, key, slots, n,
                                             fvm_jit_get_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD));
@@ -385,5 +380,7 @@ int fvm_jit_block_enter_region(fvm_vm *vm)
     }
     /* Code that stops at the region's first op (it met a value there it
      * leaves to the interpreter) must not be entered again for that op. */
-    return ran && x.ip != 0 ? -1 : replaced;
+    return ran && x.ip != 0 ? FVM_JIT_RESUMED : replaced;
 }
+
+const fvm_jit_hooks fvm_block_vm_hooks = {block_exec, block_enter, NULL, NULL, NULL, NULL};

@@ -11,7 +11,7 @@
 #include "jit/jit.h"
 #include "jit/linear.h"
 #include "util.h"
-#include "vm.h"
+#include "vm_jit.h"
 
 /* ------------------------------------------------------------------------
  * Settings
@@ -528,12 +528,8 @@ fvm_jit_regions **fvm_jit_regions_of(fvm_jit *j) { return &j->regions; }
  * VMs
  * ------------------------------------------------------------------------ */
 
-void fvm_vm_set_jit(fvm_vm *vm, fvm_jit *j)
+const fvm_jit_hooks *fvm_jit_vm_hooks(fvm_jit *j)
 {
-    vm->jit = j;
-}
-
-fvm_jit *fvm_vm_jit(const fvm_vm *vm)
-{
-    return vm->jit;
+    (void)j;
+    return &fvm_block_vm_hooks;
 }

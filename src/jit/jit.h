@@ -14,6 +14,7 @@
 #include "chunk.h"
 #include "jit/diskcache.h"
 #include "jit/mcode.h"
+#include "vm_jit.h"
 
 typedef struct fvm_jit_tier_ops {
     fvm_jit_tier tier;
@@ -67,15 +68,10 @@ fvm_jit_regions **fvm_jit_regions_of(fvm_jit *j);
 void fvm_jit_regions_free(fvm_jit_regions *r);
 extern const fvm_jit_tier_ops fvm_block_tier;
 
-/* The ops the VM should run c from: c->exec, or a copy in which the op at
- * the start of each block region is FVM_XOP_JIT_ENTER (block_api.c). The
- * copy lives as long as j. */
-const fvm_op *fvm_jit_block_exec(fvm_jit *j, const fvm_chunk *c);
-/* For FVM_XOP_JIT_ENTER at vm->ip (the VM saved its state): run the region
- * natively and return -1 with the VM's slots, stack and ip where the
- * interpreter would have left them, or return the op code the entry op
- * replaced, for the interpreter to run instead. */
-int fvm_jit_block_enter_region(fvm_vm *vm);
+/* What the block tier does for VMs (vm_jit.h): the ops the VM runs a
+ * chunk from, with FVM_XOP_JIT_ENTER at the start of each region, and the
+ * entry into a region's native code (block_api.c). */
+extern const fvm_jit_hooks fvm_block_vm_hooks;
 
 /* Whether a dump hook wants kind k, and the call that feeds it. */
 bool fvm_jit_dumping(const fvm_jit *j, fvm_jit_dump_kind k);

@@ -1,6 +1,6 @@
-/* The block tier's place in the JIT context (jit.h) and its public entry
- * points: the standalone fvm_jit_try_run_block* calls, and the regions the
- * VM enters native code at (jit.h, fvm_jit_block_exec).
+/* The block tier's place in the JIT context (jit.h): its compile, the run
+ * behind the standalone fvm_jit_try_run_block* calls, and its hooks for
+ * VMs (vm_jit.h): the regions a VM enters native code at.
  *
  * The VM runs a chunk through the block tier one region at a time: every
  * maximal run of eligible ops whose jumps stay inside it (region.h), the
@@ -9,7 +9,7 @@
  * chunk's op_hash and the kinds of its slots like any block chunk. The
  * interpreter meets a region through an execution copy of the chunk's ops
  * in which the op at the region's start is replaced by FVM_XOP_JIT_ENTER:
- * that op asks fvm_jit_block_enter_region to run the region natively, and
+ * that op asks the enter hook (block_enter) to run the region natively, and
  * when it declines (not hot yet, or the compile failed) runs the op it
  * replaced. Native code that leaves early (a guard) or reaches the end
  * hands back the slots it wrote and its operand stack, and the interpreter
@@ -95,16 +95,12 @@ static void *block_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slot
 
 static void block_release(void *code) { fvm_block_free(code); }
 
-const fvm_jit_tier_ops fvm_block_tier = {FVM_JIT_BLOCK, block_eligible, block_compile,
-                                         block_release};
+/* ---- the standalone run (fvm_jit_try_run_block*) ----------------------------------- */
 
-/* ---- the standalone API -------------------------------------------------------------- */
-
-static fvm_jit_status run_block(fvm_jit *j, const fvm_chunk *c, fvm_value *slots, size_t nslots,
-                                fvm_value *out, uint64_t threshold)
+static fvm_jit_status block_run(fvm_jit *j, fvm_jit_tier_slot *ts, const fvm_chunk *c,
+                                fvm_value *slots, size_t nslots, fvm_value *out, uint64_t threshold)
 {
-    if (!j || !c || !out || (nslots && !slots))
-        return FVM_JIT_NOT_COMPILED;
+    (void)ts;
     size_t n = slots_of(c);
     if (n > nslots)
         return FVM_JIT_NOT_COMPILED;
@@ -120,79 +116,11 @@ static fvm_jit_status run_block(fvm_jit *j, const fvm_chunk *c, fvm_value *slots
             fvm_block_write_slots(code, &x, io, slots);
             *out = x.depth ? fvm_block_stack_value(code, &x, io, x.depth - 1) : fvm_undef();
             st = x.depth ? FVM_JIT_OK : FVM_JIT_HALTED;
-            fvm_jit_count_run(j, FVM_JIT_BLOCK);
         } else if (x.zero_divisor && (c->ops[x.ip].code == FVM_OP_AWK_DIV_JIT ||
                                       c->ops[x.ip].code == FVM_OP_AWK_MOD_JIT))
             *fvm_jit_awk_trap(j) = c->ops[x.ip].code == FVM_OP_AWK_DIV_JIT ? 1 : 2;
     }
     return st;
-}
-
-bool fvm_jit_is_block_eligible(fvm_jit *j, const fvm_chunk *c)
-{
-    (void)j;
-    return c && block_eligible(c);
-}
-
-fvm_jit_status fvm_jit_try_run_block(fvm_jit *j, const fvm_chunk *c, fvm_value *slots, size_t nslots,
-                                     fvm_value *out)
-{
-    return run_block(j, c, slots, nslots, out,
-                     j ? fvm_jit_get_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD) : 0);
-}
-
-fvm_jit_status fvm_jit_try_run_block_eager(fvm_jit *j, const fvm_chunk *c, fvm_value *slots,
-                                           size_t nslots, fvm_value *out)
-{
-    return run_block(j, c, slots, nslots, out, 0);
-}
-
-fvm_jit_status fvm_jit_try_run_block_kinded(fvm_jit *j, const fvm_chunk *c, int64_t *slots,
-                                            const fvm_jit_slot_kind *kinds, size_t nslots,
-                                            bool eager, fvm_value *out)
-{
-    if (nslots && !slots)
-        return FVM_JIT_NOT_COMPILED;
-    fvm_value *vals = fvm_xmalloc((nslots + 1) * sizeof *vals);
-    for (size_t i = 0; i < nslots; i++) {
-        double d;
-        memcpy(&d, &slots[i], sizeof d);
-        vals[i] = kinds && kinds[i] == FVM_JIT_SLOT_FLOAT ? fvm_float(d) : fvm_int(slots[i]);
-    }
-    fvm_jit_status st = eager ? fvm_jit_try_run_block_eager(j, c, vals, nslots, out)
-                              : fvm_jit_try_run_block(j, c, vals, nslots, out);
-    bool changed_kind = false;
-    for (size_t i = 0; i < nslots && st != FVM_JIT_NOT_COMPILED; i++)
-        changed_kind |= (vals[i].type == FVM_T_FLOAT) != (kinds && kinds[i] == FVM_JIT_SLOT_FLOAT);
-    if (changed_kind) {
-        st = FVM_JIT_NOT_COMPILED;
-        fvm_release(*out);
-    }
-    for (size_t i = 0; i < nslots && st != FVM_JIT_NOT_COMPILED; i++)
-        slots[i] = vals[i].type == FVM_T_BOOL ? vals[i].as.b : vals[i].as.i;
-    free(vals);
-    return st;
-}
-
-bool fvm_jit_block_is_compiled(fvm_jit *j, const fvm_chunk *c)
-{
-    return j && c && fvm_jit_is_compiled(j, &fvm_block_tier, c->op_hash);
-}
-
-int fvm_jit_take_awk_div_trap(fvm_jit *j)
-{
-    if (!j)
-        return 0;
-    int t = *fvm_jit_awk_trap(j);
-    *fvm_jit_awk_trap(j) = 0;
-    return t;
-}
-
-const char *fvm_jit_awk_div_trap_message(int trap)
-{
-    return trap == 1 ? "division by zero attempted"
-         : trap == 2 ? "division by zero attempted in `%'"
-                     : NULL;
 }
 
 /* ---- regions for the VM --------------------------------------------------------------- */
@@ -210,15 +138,15 @@ typedef struct chunk_regions {
     size_t nregions;
 } chunk_regions;
 
-struct fvm_jit_regions {
+/* The tier's state in a context: what it found in each chunk the VM ran. */
+typedef struct regions_table {
     chunk_regions *v;
     size_t n, cap;
-};
+} regions_table;
 
-void fvm_jit_regions_free(fvm_jit_regions *r)
+static void regions_free(void *state)
 {
-    if (!r)
-        return;
+    regions_table *r = state;
     for (size_t i = 0; i < r->n; i++) {
         for (size_t k = 0; k < r->v[i].nregions; k++)
             fvm_chunk_free(r->v[i].regions[k].chunk);
@@ -310,10 +238,10 @@ static void analyse(chunk_regions *cr, const fvm_chunk *c)
 
 static const fvm_op *block_exec(fvm_jit *j, const fvm_chunk *c)
 {
-    fvm_jit_regions **rp = fvm_jit_regions_of(j);
+    regions_table **rp = (regions_table **)&fvm_jit_tier_slot_of(j, FVM_JIT_BLOCK)->state;
     if (!*rp)
         *rp = fvm_xcalloc(1, sizeof **rp);
-    fvm_jit_regions *t = *rp;
+    regions_table *t = *rp;
     for (size_t i = 0; i < t->n; i++)
         if (t->v[i].op_hash == c->op_hash)
             return t->v[i].exec ? t->v[i].exec : c->exec;
@@ -326,7 +254,7 @@ static const fvm_op *block_exec(fvm_jit *j, const fvm_chunk *c)
 
 static const region *region_at(fvm_jit *j, const fvm_chunk *c, size_t ip)
 {
-    fvm_jit_regions *t = *fvm_jit_regions_of(j);
+    const regions_table *t = fvm_jit_tier_slot_of(j, FVM_JIT_BLOCK)->state;
     for (size_t i = 0; t && i < t->n; i++) {
         if (t->v[i].op_hash != c->op_hash)
             continue;
@@ -383,4 +311,14 @@ static int block_enter(fvm_jit *j, fvm_vm *vm)
     return ran && x.ip != 0 ? FVM_JIT_RESUMED : replaced;
 }
 
-const fvm_jit_hooks fvm_block_vm_hooks = {block_exec, block_enter, NULL, NULL, NULL, NULL};
+static const fvm_jit_hooks block_vm_hooks = {.exec = block_exec, .enter = block_enter};
+
+const fvm_jit_tier_ops fvm_block_tier = {
+    .tier = FVM_JIT_BLOCK,
+    .eligible = block_eligible,
+    .compile = block_compile,
+    .release = block_release,
+    .run = block_run,
+    .vm_hooks = &block_vm_hooks,
+    .free_state = regions_free,
+};

@@ -16,6 +16,13 @@
 #include "jit/mcode.h"
 #include "vm_jit.h"
 
+/* What a context keeps for each tier. */
+typedef struct fvm_jit_tier_slot {
+    void *state;        /* the tier's own: NULL until it sets it, freed with free_state */
+    uint64_t own_hits;  /* calls the tier answered from a memo of its own, without
+                         * fvm_jit_code_for: counted as cache hits */
+} fvm_jit_tier_slot;
+
 typedef struct fvm_jit_tier_ops {
     fvm_jit_tier tier;
     /* Whether the tier can compile c at all: validation only, asked once
@@ -30,7 +37,30 @@ typedef struct fvm_jit_tier_ops {
     /* Release a handle compile returned (the context frees the machine
      * code itself with its code memory). */
     void (*release)(void *code);
+    /* The tier's fvm_jit_try_run_* (the context checked the arguments):
+     * run c natively on slots[0..nslots), through fvm_jit_code_for with
+     * threshold. ts is what j keeps for the tier, handed over so that a
+     * repeated call reaches it without a call. The context counts the run
+     * when it answers FVM_JIT_OK or FVM_JIT_HALTED; FVM_JIT_NOT_COMPILED
+     * changes nothing. NULL: the tier runs only inside VMs. */
+    fvm_jit_status (*run)(fvm_jit *j, fvm_jit_tier_slot *ts, const fvm_chunk *c, fvm_value *slots,
+                          size_t nslots, fvm_value *out, uint64_t threshold);
+    /* What the tier does for VMs (vm_jit.h), or NULL. */
+    const fvm_jit_hooks *vm_hooks;
+    /* Free the tier's state in a context (fvm_jit_tier_slot), or NULL if
+     * it keeps none. */
+    void (*free_state)(void *state);
 } fvm_jit_tier_ops;
+
+/* The tiers of this build, indexed by fvm_jit_tier; NULL where it has
+ * none. The one place that names them is tiers.c, which a build without a
+ * code generator (make JIT=0) replaces by jit/none/tiers.c. */
+extern const fvm_jit_tier_ops *const fvm_jit_tiers[FVM_JIT_TIER_COUNT];
+extern const fvm_jit_tier_ops fvm_linear_tier; /* linear_api.c */
+extern const fvm_jit_tier_ops fvm_block_tier;  /* block_api.c */
+
+/* What context j keeps for tier t. */
+fvm_jit_tier_slot *fvm_jit_tier_slot_of(fvm_jit *j, fvm_jit_tier t);
 
 /* Code for c under tier t and subkey, or NULL when the caller must
  * interpret this call. A cold entry compiles (for slots[0..nslots)) once
@@ -62,16 +92,6 @@ fvm_diskcache *fvm_jit_diskcache(fvm_jit *j);
 bool fvm_jit_is_compiled(const fvm_jit *j, const fvm_jit_tier_ops *t, uint64_t op_hash);
 /* The block tier's AWK division trap cell. */
 int *fvm_jit_awk_trap(fvm_jit *j);
-/* The block tier's per-chunk region table (block_api.c owns it). */
-typedef struct fvm_jit_regions fvm_jit_regions;
-fvm_jit_regions **fvm_jit_regions_of(fvm_jit *j);
-void fvm_jit_regions_free(fvm_jit_regions *r);
-extern const fvm_jit_tier_ops fvm_block_tier;
-
-/* What the block tier does for VMs (vm_jit.h): the ops the VM runs a
- * chunk from, with FVM_XOP_JIT_ENTER at the start of each region, and the
- * entry into a region's native code (block_api.c). */
-extern const fvm_jit_hooks fvm_block_vm_hooks;
 
 /* Whether a dump hook wants kind k, and the call that feeds it. */
 bool fvm_jit_dumping(const fvm_jit *j, fvm_jit_dump_kind k);

@@ -51,8 +51,8 @@ static void fake_release(void *code)
     script.release_calls++;
 }
 
-static const fvm_jit_tier_ops jit_ctx_tier = {FVM_JIT_BLOCK, fake_eligible, fake_compile,
-                                              fake_release};
+static const fvm_jit_tier_ops jit_ctx_tier = {
+    .tier = FVM_JIT_BLOCK, .eligible = fake_eligible, .compile = fake_compile, .release = fake_release};
 
 static void script_reset(bool eligible, bool compile_ok)
 {

@@ -62,7 +62,7 @@ $(CLI): $(CLI_SRC) $(STATIC) $(wildcard tools/*.h)
 # ---- tests ---------------------------------------------------------------
 
 $(UNIT_BIN): $(UNIT_SRC) $(STATIC) $(wildcard tests/unit/*.h) tools/json_chunk.c tools/json_chunk.h
-	$(CC) $(CFLAGS) -o $@ $(UNIT_SRC) tools/json_chunk.c $(STATIC) $(LDFLAGS) -lcriterion -ljson-c -lcapstone $(LIBS)
+	$(CC) $(CFLAGS) -o $@ $(UNIT_SRC) tools/json_chunk.c $(STATIC) $(LDFLAGS) -lcriterion -ljson-c -lcapstone -pthread $(LIBS)
 
 # The JIT disk cache is off (tests of the cache name their own directories),
 # so a test run never reads or writes the user's cache.

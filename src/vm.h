@@ -25,6 +25,7 @@ typedef struct fvm_builtin_entry {
 } fvm_builtin_entry;
 
 struct fvm_vm {
+    fvm_vm_state state; /* the poll word (vm_jit.h) */
     const fvm_chunk *chunk;
     fvm_value *stack;
     size_t sp; /* depth */
@@ -103,6 +104,16 @@ static inline fvm_value fvm_pop(fvm_vm *vm)
 /* Pop n values (fewer if the stack is shorter) into out[0..count) in push
  * order (bottom-most first); returns the count. */
 size_t fvm_pop_n(fvm_vm *vm, size_t n, fvm_value *out);
+
+/* The poll (vm_jit.h, "The VM state block"): whether something wants the
+ * running program's attention, checked at taken backward jumps and calls,
+ * and the slow path that serves it: FVM_STEP_NEXT to go on, or
+ * FVM_STEP_ERROR with the error set (an interrupt). */
+static inline bool fvm_poll_pending(const fvm_vm *vm)
+{
+    return atomic_load_explicit(&vm->state.poll, memory_order_relaxed) != 0;
+}
+fvm_step fvm_poll(fvm_vm *vm);
 
 /* Set the pending error; always returns FVM_STEP_ERROR. */
 fvm_step fvm_fail(fvm_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -113,6 +113,8 @@ bool fvm_slot_reserve(fvm_vm *vm, size_t n)
 
 fvm_step fvm_enter_sub(fvm_vm *vm, uint32_t entry_ip, size_t nargs)
 {
+    if (FVM_UNLIKELY(fvm_poll_pending(vm)) && fvm_poll(vm) != FVM_STEP_NEXT)
+        return FVM_STEP_ERROR;
     size_t base = nargs > vm->sp ? 0 : vm->sp - nargs;
     if (!frame_push(vm, (uint32_t)vm->ip, base))
         return fvm_fail(vm, "call depth limit exceeded (%zu frames)", vm->max_frames);
@@ -150,6 +152,19 @@ fvm_step fvm_fail(fvm_vm *vm, const char *fmt, ...)
     vm->error = strdup(msg);
     vm->raised = true;
     return FVM_STEP_ERROR;
+}
+
+fvm_step fvm_poll(fvm_vm *vm)
+{
+    uint32_t bits = atomic_load_explicit(&vm->state.poll, memory_order_relaxed);
+    if (bits & FVM_POLL_INTERRUPT)
+        return fvm_fail(vm, "interrupted");
+    return FVM_STEP_NEXT;
+}
+
+void fvm_vm_interrupt(fvm_vm *vm)
+{
+    atomic_fetch_or_explicit(&vm->state.poll, FVM_POLL_INTERRUPT, memory_order_relaxed);
 }
 
 void fvm_write_output(fvm_vm *vm, const char *bytes, size_t len)

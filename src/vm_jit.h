@@ -8,21 +8,66 @@
  * must meet, and the interpreter holds no code for it until then.
  *
  * The JIT (src/jit/) includes no vm.h. Its C code reads and writes VM state
- * through the accessors at the end of this file.
+ * through the accessors at the end of this file; its generated code will
+ * read fvm_vm_state, whose layout is part of this seam.
  *
  *   interpreter                              JIT context
  *   fvm_vm_run ───────── exec(c) ─────────►  the ops to run c from
  *   FVM_XOP_JIT_ENTER ── enter(vm) ───────►  native code; "resumed" or an op
+ *   taken jump, call: the poll word (fvm_vm_state.poll)
  *   ◄──────── fvm_vm_jit_slots, _push, _set_ip ... (accessors)
  */
 #ifndef FVM_VM_JIT_H
 #define FVM_VM_JIT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "chunk.h"
+
+/* ------------------------------------------------------------------------
+ * The VM state block
+ *
+ * The part of a VM that generated code reads, at a fixed layout (offsets
+ * below are the seam, not just the field names). The interpreter checks
+ * poll at every taken jump (so at every loop's back-edge) and every call,
+ * and once more after native code returns: one load and a branch that is
+ * never taken while nothing is pending. Native loops will check the same word at their
+ * back-edges (the tier passing its address, fvm_vm_jit_state, added with
+ * that work, when it enters the code) and leave through an exit when it is
+ * non-zero, so that the interpreter serves it after the exit (enter's
+ * FVM_JIT_RESUMED below);
+ * the block tier's loops do not check it yet, so a native loop runs to its
+ * end before an interrupt is seen.
+ *
+ * One word serves everything that must stop or divert a running program
+ * at a safe point, each with its own bit:
+ *   FVM_POLL_INTERRUPT  fvm_vm_interrupt: the run ends with the error
+ *                       "interrupted". Cleared when the run ends.
+ * and, when they come, with bits of their own in the same word: fuel (an
+ * instruction budget, counted in this block beside the word; a set budget
+ * keeps its bit set so that the slow path counts, while without one the
+ * fast path stays a single load), profiling (a timer's signal handler sets
+ * a bit; the slow path samples the ip and clears it) and the JIT's own
+ * requests (handed to the poll hook below). The slow path is fvm_poll
+ * (vm_api.c).
+ *
+ * Setters use an atomic read-modify-write, so any thread or a signal
+ * handler may set a bit while the program runs (a lock-free atomic is
+ * async-signal-safe); readers use a relaxed load, a plain mov on x86-64.
+ * ------------------------------------------------------------------------ */
+
+typedef struct fvm_vm_state {
+    _Atomic uint32_t poll; /* offset 0: FVM_POLL_* bits; 0 while nothing is pending */
+} fvm_vm_state;
+
+enum { FVM_POLL_INTERRUPT = 1u << 0 };
+
+_Static_assert(offsetof(fvm_vm_state, poll) == 0, "generated code reads the poll word at offset 0");
+_Static_assert(sizeof(_Atomic uint32_t) == 4, "generated code reads the poll word as 32 bits");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "a signal handler may set the poll word");
 
 /* ------------------------------------------------------------------------
  * The hooks
@@ -34,7 +79,8 @@
  * moved the VM on (ran native code and applied its exit), and frames,
  * slots, stack and ip are where the interpreter would have left them. The
  * interpreter then reloads all of them, frame included (an exit inside
- * inlined calls materialises their frames), and goes on at fvm_vm_jit_ip.
+ * inlined calls materialises their frames), checks the poll word, and goes
+ * on at fvm_vm_jit_ip.
  * ------------------------------------------------------------------------ */
 
 #define FVM_JIT_RESUMED (-1)

@@ -2,10 +2,10 @@
  * with jumps and loops compiled to one native function whose effect equals
  * the interpreter's: the same result value (type and bits), the same slots.
  *
- * Eligibility is per op (fvm_block_op_ok): the numeric ops of the linear
- * tier, the jumps, the fused slot and loop ops, LoadUndef, Dup2, Nop and
- * AWK's numeric ops. Frames, calls, strings, collections and I/O are not.
- * A compile may still decline (block.c explains when).
+ * Eligibility is per op (fvm_block_op_ok, region.h): the numeric ops of
+ * the linear tier, the jumps, the fused slot and loop ops, LoadUndef, Dup2,
+ * Nop and AWK's numeric ops. Frames, calls, strings, collections and I/O
+ * are not. A compile may still decline (block.c explains when).
  *
  * Slot kinds: code is specialised on the kinds (typed.h: Int, Float, Bool, Undef,
  * other) of the slots the chunk uses, taken from the slot values at compile
@@ -26,14 +26,10 @@
 
 #include "chunk.h"
 #include "jit/mcode.h"
+#include "jit/region.h"
 #include "jit/typed.h"
 #include "jit/x64_emit.h"
 #include "util.h"
-
-/* Whether op ip of c is one the block tier compiles (validation only). */
-bool fvm_block_op_ok(const fvm_chunk *c, size_t ip);
-/* Whether every op of a non-empty c is; *why_not (may be NULL) says why not. */
-bool fvm_block_eligible(const fvm_chunk *c, const char **why_not);
 
 /* A cache subkey naming the kinds of slots[0..n). */
 uint64_t fvm_block_kinds_key(const fvm_value *slots, size_t n);

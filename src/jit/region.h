@@ -27,6 +27,13 @@
 
 #include "chunk.h"
 
+/* Whether op ip of c is one the block tier compiles, and whether every op
+ * of a non-empty c is (*why_not, which may be NULL, says why not):
+ * validation only, so it lives here, where a build without a code
+ * generator still has it for the public region calls. */
+bool fvm_block_op_ok(const fvm_chunk *c, size_t ip);
+bool fvm_block_eligible(const fvm_chunk *c, const char **why_not);
+
 /* Ops [start, end) of a chunk. */
 typedef struct fvm_block_region {
     uint32_t start, end;

@@ -8,11 +8,15 @@
 #   make fuzz         the libFuzzer targets for a short fixed budget
 #   make bench        the benchmark suite (bench/README.md)
 #   make bench-quick  the benchmark suite at small sizes, one run each (CI)
+#   make test-nojit   the test suites of a library without a code generator (JIT=0)
 #   make install PREFIX=/usr/local DESTDIR=
 #
-# BUILD names the output directory, so variants never mix objects.
+# BUILD names the output directory, so variants never mix objects. JIT=0
+# builds the library without a code generator, in build/nojit unless BUILD
+# says otherwise.
 
-BUILD    ?= build
+JIT      ?= 1
+BUILD    ?= $(if $(filter 0,$(JIT)),build/nojit,build)
 CC       ?= cc
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -24,7 +28,17 @@ CFLAGS   += -std=c11 $(OPT) -g $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(EXTRA_CFL
 LDFLAGS  += $(EXTRA_LDFLAGS)
 VERSION  := 0.1.0
 
+# Without a code generator (JIT=0) the library keeps, of src/jit/, the
+# context, region analysis, code memory, the process id and the disk
+# cache with its helper table; src/jit/none/ stands in for the tier table
+# (no tier) and for the two backend calls of the disk cache. The API is the
+# same: every tier reports itself unavailable and every run declines.
+JIT_CORE := $(addprefix src/jit/,jit.c region.c diskcache.c mcode.c procid.c helpers.c)
+ifeq ($(JIT),0)
+LIB_SRC  := $(wildcard src/*.c) $(JIT_CORE) $(wildcard src/jit/none/*.c)
+else
 LIB_SRC  := $(wildcard src/*.c src/jit/*.c)
+endif
 LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 STATIC   := $(BUILD)/libfusevm.a
 SHARED   := $(BUILD)/libfusevm.so
@@ -34,10 +48,18 @@ CLI_LIBS := -ljson-c
 LIBS     := -lm
 
 UNIT_SRC := $(wildcard tests/unit/*.c)
+# Tests of the code generator's parts, or of what only compiled code does:
+# left out without one. Files that also test the rest skip their few
+# code-generating tests themselves (fvm_jit_tier_available).
+UNIT_CODEGEN := $(addprefix tests/unit/,test_jit_ir.c test_jit_linear.c test_x64_emit.c \
+                  test_jit_diskcache.c test_jit_persist.c test_jit_block.c test_jit_block_diff.c)
+ifeq ($(JIT),0)
+UNIT_SRC := $(filter-out $(UNIT_CODEGEN),$(UNIT_SRC))
+endif
 UNIT_BIN := $(BUILD)/test_unit
 
-.PHONY: all lib cli test unit cli-test conformance corpus asan test-switch fuzz bench bench-quick \
-        install install-test corpus-linear corpus-block corpus-cache bench-jit check clean
+.PHONY: all lib cli test unit cli-test conformance corpus asan test-switch test-nojit fuzz bench \
+        bench-quick install install-test corpus-linear corpus-block corpus-cache bench-jit check clean
 
 all: lib cli
 
@@ -85,10 +107,10 @@ cli-test: $(CLI)
 	bash tests/cli/run_cli_tests.sh $(CLI)
 
 # The .fasm programs of tests/programs against the expectations in their
-# comments (tests/programs/README.md); JIT=off|linear|block|trace|auto.
-JIT ?= off
+# comments (tests/programs/README.md); CORPUS_JIT=off|linear|block|trace|auto.
+CORPUS_JIT ?= off
 corpus: $(CLI)
-	bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=$(JIT)
+	bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=$(CORPUS_JIT)
 
 # The C examples (examples/*.c) built against the static library with nothing
 # but the public header, then every example, .fasm and C, run and its output
@@ -132,6 +154,9 @@ asan:
 test-switch:
 	$(MAKE) BUILD=build/switch EXTRA_CFLAGS="-DFVM_DISPATCH_SWITCH" test
 
+test-nojit:
+	$(MAKE) BUILD=build/nojit JIT=0 test
+
 # Install into a staging directory, build the embedding example against the
 # installed header and library, and check that the shared library exports
 # nothing but the public fvm_ API.
@@ -146,9 +171,11 @@ install-test: all
 	if [ -n "$$leaked" ]; then echo "libfusevm.so exports non-API symbols: $$leaked"; exit 1; fi
 	@echo "install-test: ok"
 
-# Everything CI runs: the suites in the normal, sanitizer and switch-dispatch
-# builds, the fuzzers for a fixed budget, an install, and the quick benchmarks.
-check: test asan test-switch install-test corpus-linear corpus-block corpus-cache fuzz bench-quick
+# Everything CI runs: the suites in the normal, sanitizer, switch-dispatch and
+# code-generator-free builds, the fuzzers for a fixed budget, an install, and
+# the quick benchmarks.
+check: test asan test-switch test-nojit install-test corpus-linear corpus-block corpus-cache fuzz \
+       bench-quick
 	@echo "check: every suite passed"
 
 # The corpus again with the linear JIT tier taking every chunk it can.

@@ -100,13 +100,14 @@ typedef struct fvm_jit_hooks {
      * replaced. */
     int (*enter)(fvm_jit *j, fvm_vm *vm);
 
-    /* NULL until the tracing tier. Count a hot spot: the target of a taken
-     * backward jump (a loop header) or a subroutine's first op. That tier's
-     * exec copy puts its counting op (FVM_XOP_JIT_HOT, added with it) at
-     * every such op; the op calls hotspot, which counts, enters a trace
-     * that starts there, or starts recording one, and answers as enter
-     * does. Jumps and calls themselves do not change, so nothing is paid
-     * while no such tier is attached. */
+    /* NULL until the tracing tier. Count a hot spot: the target of a
+     * backward jump (a loop header, reached by the taken back-edge on every
+     * iteration) or a subroutine's first op (reached by every call). That
+     * tier's exec copy puts its counting op (FVM_XOP_JIT_HOT, added with
+     * it) in place of every such op; the op calls hotspot, which counts,
+     * enters a trace that starts there, or starts recording one, and
+     * answers as enter does. Jumps and calls themselves do not change, so
+     * nothing is paid while no such tier is attached. */
     int (*hotspot)(fvm_jit *j, fvm_vm *vm);
 
     /* NULL until the tracing tier. Record one op of a trace. While a trace
@@ -165,7 +166,7 @@ fvm_value *fvm_vm_jit_slots(fvm_vm *vm);
  * more than a frame can have (65536). */
 bool fvm_vm_jit_reserve_slots(fvm_vm *vm, size_t n);
 /* Make the top frame's slot count at least n, as a write to slot n - 1
- * would; false when there is no frame. */
+ * would; false when there is no frame, or n is more than 65536. */
 bool fvm_vm_jit_grow_slots(fvm_vm *vm, size_t n);
 /* Push v (taken) on the value stack. */
 void fvm_vm_jit_push(fvm_vm *vm, fvm_value v);

@@ -7,7 +7,13 @@
  * code (a hit), a remembered refusal (ineligible, failed and waiting out
  * its back-off, or blacklisted), or, once the chunk is hot enough, a fresh
  * compile through the tier. The subkey separates variants of one chunk
- * (the block tier's slot kinds); tiers without variants pass 0. */
+ * (the block tier's slot kinds); tiers without variants pass 0.
+ *
+ * The public entry points of the tiers (fvm_jit_try_run_*, the
+ * eligibility and availability calls, the VM's hooks) are the context's:
+ * they dispatch through the table of this build's tiers, fvm_jit_tiers,
+ * so only tiers.c names a tier and a build without a code generator
+ * replaces it by an empty table. */
 #ifndef FVM_JIT_H
 #define FVM_JIT_H
 

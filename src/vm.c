@@ -1418,6 +1418,7 @@ fvm_result fvm_vm_run(fvm_vm *vm)
     vm->exec = vm->jit_hooks ? vm->jit_hooks->exec(vm->jit, vm->chunk) : vm->chunk->exec;
     if (!vm->halted && vm->ip <= vm->chunk->len)
         interpret(vm);
+    /* An interrupt is for the run it came during (fusevm.h). */
     atomic_fetch_and_explicit(&vm->state.poll, ~(uint32_t)FVM_POLL_INTERRUPT, memory_order_relaxed);
     fvm_result r = {FVM_RUN_HALTED, fvm_undef()};
     if (vm->raised) {

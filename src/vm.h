@@ -106,9 +106,9 @@ static inline fvm_value fvm_pop(fvm_vm *vm)
 size_t fvm_pop_n(fvm_vm *vm, size_t n, fvm_value *out);
 
 /* The poll (vm_jit.h, "The VM state block"): whether something wants the
- * running program's attention, checked at taken backward jumps and calls,
- * and the slow path that serves it: FVM_STEP_NEXT to go on, or
- * FVM_STEP_ERROR with the error set (an interrupt). */
+ * running program's attention, checked at taken jumps and calls, and the
+ * slow path that serves it: FVM_STEP_NEXT to go on, or FVM_STEP_ERROR with
+ * the error set (an interrupt). */
 static inline bool fvm_poll_pending(const fvm_vm *vm)
 {
     return atomic_load_explicit(&vm->state.poll, memory_order_relaxed) != 0;

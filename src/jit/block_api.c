@@ -97,10 +97,10 @@ static void block_release(void *code) { fvm_block_free(code); }
 
 /* ---- the standalone run (fvm_jit_try_run_block*) ----------------------------------- */
 
-static fvm_jit_status block_run(fvm_jit *j, fvm_jit_tier_slot *ts, const fvm_chunk *c,
-                                fvm_value *slots, size_t nslots, fvm_value *out, uint64_t threshold)
+static fvm_jit_status block_run(fvm_jit_tier_slot *ts, const fvm_chunk *c, fvm_value *slots,
+                                size_t nslots, fvm_value *out, uint64_t threshold)
 {
-    (void)ts;
+    fvm_jit *j = ts->jit;
     size_t n = slots_of(c);
     if (n > nslots)
         return FVM_JIT_NOT_COMPILED;
@@ -116,6 +116,7 @@ static fvm_jit_status block_run(fvm_jit *j, fvm_jit_tier_slot *ts, const fvm_chu
             fvm_block_write_slots(code, &x, io, slots);
             *out = x.depth ? fvm_block_stack_value(code, &x, io, x.depth - 1) : fvm_undef();
             st = x.depth ? FVM_JIT_OK : FVM_JIT_HALTED;
+            ts->runs++;
         } else if (x.zero_divisor && (c->ops[x.ip].code == FVM_OP_AWK_DIV_JIT ||
                                       c->ops[x.ip].code == FVM_OP_AWK_MOD_JIT))
             *fvm_jit_awk_trap(j) = c->ops[x.ip].code == FVM_OP_AWK_DIV_JIT ? 1 : 2;

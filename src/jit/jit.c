@@ -105,6 +105,8 @@ fvm_jit *fvm_jit_new(void)
             parse_setting(v, pi->lo, pi->hi, &j->params[p]);
     }
     j->disk = fvm_diskcache_new();
+    for (size_t t = 0; t < FVM_JIT_TIER_COUNT; t++)
+        j->tiers[t].jit = j;
     return j;
 }
 
@@ -155,8 +157,10 @@ const char *fvm_jit_tier_name(fvm_jit_tier t)
 void fvm_jit_stats(const fvm_jit *j, fvm_jit_counters *out)
 {
     *out = j->stats;
-    for (size_t t = 0; t < FVM_JIT_TIER_COUNT; t++)
+    for (size_t t = 0; t < FVM_JIT_TIER_COUNT; t++) {
+        out->runs[t] = j->tiers[t].runs;
         out->cache_hits += j->tiers[t].own_hits;
+    }
     out->code_bytes = j->mcode ? fvm_mcode_mapped(j->mcode) : 0;
 }
 
@@ -219,7 +223,7 @@ void fvm_jit_disk_store(fvm_jit *j, const fvm_diskcache_key *k, const fvm_x64_bu
 void fvm_jit_count_run(fvm_jit *j, fvm_jit_tier t)
 {
     if ((unsigned)t < FVM_JIT_TIER_COUNT)
-        j->stats.runs[t]++;
+        j->tiers[t].runs++;
 }
 
 /* ------------------------------------------------------------------------
@@ -414,10 +418,7 @@ static fvm_jit_status try_run(fvm_jit_tier t, fvm_jit *j, const fvm_chunk *c, fv
     const fvm_jit_tier_ops *ops = fvm_jit_tiers[t];
     if (!j || !c || !out || (nslots && !slots) || !ops || !ops->run)
         return FVM_JIT_NOT_COMPILED;
-    fvm_jit_status st = ops->run(j, &j->tiers[t], c, slots, nslots, out, threshold);
-    if (st != FVM_JIT_NOT_COMPILED)
-        j->stats.runs[t]++;
-    return st;
+    return ops->run(&j->tiers[t], c, slots, nslots, out, threshold);
 }
 
 fvm_jit_status fvm_jit_try_run_linear(fvm_jit *j, const fvm_chunk *c, fvm_value *slots, size_t nslots,

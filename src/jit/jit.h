@@ -22,9 +22,12 @@
 #include "jit/mcode.h"
 #include "vm_jit.h"
 
-/* What a context keeps for each tier. */
+/* What a context keeps for each tier: handed to the tier's run, so that
+ * a repeated call reaches the tier's state and counters without a call. */
 typedef struct fvm_jit_tier_slot {
+    fvm_jit *jit;       /* the context */
     void *state;        /* the tier's own: NULL until it sets it, freed with free_state */
+    uint64_t runs;      /* native runs (fvm_jit_counters.runs) */
     uint64_t own_hits;  /* calls the tier answered from a memo of its own, without
                          * fvm_jit_code_for: counted as cache hits */
 } fvm_jit_tier_slot;
@@ -44,12 +47,13 @@ typedef struct fvm_jit_tier_ops {
      * code itself with its code memory). */
     void (*release)(void *code);
     /* The tier's fvm_jit_try_run_* (the context checked the arguments):
-     * run c natively on slots[0..nslots), through fvm_jit_code_for with
-     * threshold. ts is what j keeps for the tier, handed over so that a
-     * repeated call reaches it without a call. The context counts the run
-     * when it answers FVM_JIT_OK or FVM_JIT_HALTED; FVM_JIT_NOT_COMPILED
-     * changes nothing. NULL: the tier runs only inside VMs. */
-    fvm_jit_status (*run)(fvm_jit *j, fvm_jit_tier_slot *ts, const fvm_chunk *c, fvm_value *slots,
+     * run c natively on slots[0..nslots), through fvm_jit_code_for on
+     * ts->jit with threshold, counting the run in ts->runs.
+     * FVM_JIT_NOT_COMPILED changes nothing. NULL: the tier runs only
+     * inside VMs. Six arguments and nothing for the context to do after
+     * it, so that the public entry points reach it with a jump (the
+     * linear tier's repeated call costs as before the tier table). */
+    fvm_jit_status (*run)(fvm_jit_tier_slot *ts, const fvm_chunk *c, fvm_value *slots,
                           size_t nslots, fvm_value *out, uint64_t threshold);
     /* What the tier does for VMs (vm_jit.h), or NULL. */
     const fvm_jit_hooks *vm_hooks;

@@ -95,12 +95,15 @@ static fvm_jit_status lookup_run(fvm_jit *j, last_run **last, const fvm_chunk *c
     if (!*last)
         *last = fvm_xcalloc(1, sizeof **last);
     **last = (last_run){c->op_hash, code};
-    return fvm_linear_run(code, slots, nslots, out) ? FVM_JIT_OK : FVM_JIT_NOT_COMPILED;
+    if (!fvm_linear_run(code, slots, nslots, out))
+        return FVM_JIT_NOT_COMPILED;
+    fvm_jit_count_run(j, FVM_JIT_LINEAR);
+    return FVM_JIT_OK;
 }
 
 /* Compiled on the first call, whatever the threshold. */
-static fvm_jit_status linear_run(fvm_jit *j, fvm_jit_tier_slot *ts, const fvm_chunk *c,
-                                 fvm_value *slots, size_t nslots, fvm_value *out, uint64_t threshold)
+static fvm_jit_status linear_run(fvm_jit_tier_slot *ts, const fvm_chunk *c, fvm_value *slots,
+                                 size_t nslots, fvm_value *out, uint64_t threshold)
 {
     (void)threshold;
     last_run **last = (last_run **)&ts->state;
@@ -109,12 +112,13 @@ static fvm_jit_status linear_run(fvm_jit *j, fvm_jit_tier_slot *ts, const fvm_ch
         fvm_linear_outcome r = fvm_linear_exec((*last)->code, slots, nslots, out);
         if (r == FVM_LINEAR_DONE) {
             ts->own_hits++;
+            ts->runs++;
             return FVM_JIT_OK;
         }
         if (r == FVM_LINEAR_EXITED)
             return FVM_JIT_NOT_COMPILED;
     }
-    return lookup_run(j, last, c, slots, nslots, out);
+    return lookup_run(ts->jit, last, c, slots, nslots, out);
 }
 
 const fvm_jit_tier_ops fvm_linear_tier = {

@@ -9,11 +9,14 @@
 #   make fuzz         the libFuzzer targets for a short fixed budget
 #   make bench        the benchmark suite (bench/README.md)
 #   make bench-quick  the benchmark suite at small sizes, one run each (CI)
+#   make test-nojit   the test suites of a library without a code generator (JIT=0)
 #   make install PREFIX=/usr/local DESTDIR=
 #
-# BUILD names the output directory, so variants never mix objects.
+# BUILD names the output directory, so variants never mix objects. JIT=0
+# builds the library without a code generator, in build/nojit unless BUILD
+# says otherwise.
 
-BUILD    ?= build
+
 CC       ?= cc
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -25,22 +28,35 @@ WARN     := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing
 # src/jit/$(BACKEND)_backend.h, which defines the names the target-neutral
 # headers jit/target.h and jit/backend.h promise; those include it through
 # FVM_JIT_BACKEND_HEADER. BACKENDS lists every backend's file prefix, so
-# that only the chosen one is compiled. An architecture without a backend
-# gets BACKEND empty: no backend file is compiled, and jit/target.h stops
-# the build with an #error saying so (make BACKEND= shows it here).
+# that only the chosen one is compiled.
+#
+# JIT=0 builds the library without a code generator: of src/jit/ it keeps
+# the context, the JIT op table, region analysis, code memory, the process
+# id and the disk cache with its helper table, and src/jit/none/ stands in
+# for the tier table (no tier) and the backend (no registers, no code). The
+# API is the same: every tier reports itself unavailable and every run
+# declines. An architecture without a backend builds that way by default.
 BACKENDS         := x64
 BACKEND_x86_64   := x64
 HOST_ARCH        := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
 BACKEND          := $(BACKEND_$(HOST_ARCH))
-BACKEND_CFLAGS   := $(if $(BACKEND),-DFVM_JIT_BACKEND_HEADER='"jit/$(BACKEND)_backend.h"')
+JIT              ?= $(if $(BACKEND),1,0)
+BUILD            ?= $(if $(filter 0,$(JIT)),build/nojit,build)
+BACKEND_HEADER   := $(if $(filter 0,$(JIT)),jit/none/backend.h,jit/$(BACKEND)_backend.h)
+BACKEND_CFLAGS   := -DFVM_JIT_BACKEND_HEADER='"$(BACKEND_HEADER)"'
 
 CFLAGS   ?=
 CFLAGS   += -std=c11 $(OPT) -g $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(BACKEND_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS  += $(EXTRA_LDFLAGS)
 VERSION  := 0.1.0
 
+JIT_CORE := $(addprefix src/jit/,jit.c jitop.c region.c diskcache.c mcode.c procid.c helpers.c)
 JIT_SRC  := $(filter-out $(foreach b,$(BACKENDS),src/jit/$(b)_%.c),$(wildcard src/jit/*.c))
-LIB_SRC  := $(wildcard src/*.c) $(JIT_SRC) $(if $(BACKEND),$(wildcard src/jit/$(BACKEND)_*.c))
+ifeq ($(JIT),0)
+LIB_SRC  := $(wildcard src/*.c) $(JIT_CORE) $(wildcard src/jit/none/*.c)
+else
+LIB_SRC  := $(wildcard src/*.c) $(JIT_SRC) $(wildcard src/jit/$(BACKEND)_*.c)
+endif
 LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 STATIC   := $(BUILD)/libfusevm.a
 SHARED   := $(BUILD)/libfusevm.so
@@ -50,18 +66,26 @@ CLI_LIBS := -ljson-c
 LIBS     := -lm
 
 UNIT_SRC := $(wildcard tests/unit/*.c)
+# Tests of the code generator's parts, or of what only compiled code does:
+# left out without one. Files that also test the rest skip their few
+# code-generating tests themselves (fvm_jit_tier_available).
+UNIT_CODEGEN := $(addprefix tests/unit/,test_jit_ir.c test_jit_linear.c test_x64_emit.c \
+                  test_jit_diskcache.c test_jit_persist.c test_jit_block.c test_jit_block_diff.c)
+ifeq ($(JIT),0)
+UNIT_SRC := $(filter-out $(UNIT_CODEGEN),$(UNIT_SRC))
+endif
 UNIT_BIN := $(BUILD)/test_unit
 
-.PHONY: all lib cli test unit cli-test conformance corpus asan test-switch fuzz bench bench-quick \
-        install install-test corpus-linear corpus-block corpus-cache bench-jit check check-neutral clean \
-        ops-doc
+.PHONY: all lib cli test unit cli-test conformance corpus asan test-switch test-nojit fuzz bench \
+        bench-quick install install-test corpus-linear corpus-block corpus-cache bench-jit check \
+        check-neutral clean ops-doc
 
 all: lib cli
 
 lib: $(STATIC) $(SHARED)
 cli: $(CLI)
 
-$(BUILD)/obj/%.o: src/%.c include/fusevm.h $(wildcard src/*.h src/jit/*.h)
+$(BUILD)/obj/%.o: src/%.c include/fusevm.h $(wildcard src/*.h src/jit/*.h src/jit/none/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -DFVM_BUILDING_LIBRARY -c $< -o $@
 
@@ -82,7 +106,7 @@ $(CLI): $(CLI_SRC) $(STATIC) $(wildcard tools/*.h)
 # (test_version.c checks it against the header's).
 $(UNIT_BIN): $(UNIT_SRC) $(STATIC) $(wildcard tests/unit/*.h) tools/json_chunk.c tools/json_chunk.h Makefile
 	$(CC) $(CFLAGS) -DFVM_MAKEFILE_VERSION='"$(VERSION)"' -o $@ $(UNIT_SRC) tools/json_chunk.c $(STATIC) \
-	  $(LDFLAGS) -lcriterion -ljson-c -lcapstone $(LIBS)
+	  $(LDFLAGS) -lcriterion -ljson-c -lcapstone -pthread $(LIBS)
 
 # The JIT disk cache is off (tests of the cache name their own directories),
 # so a test run never reads or writes the user's cache.
@@ -105,10 +129,10 @@ cli-test: $(CLI)
 	bash tests/cli/run_cli_tests.sh $(CLI)
 
 # The .fasm programs of tests/programs against the expectations in their
-# comments (tests/programs/README.md); JIT=off|linear|block|trace|auto.
-JIT ?= off
+# comments (tests/programs/README.md); CORPUS_JIT=off|linear|block|trace|auto.
+CORPUS_JIT ?= off
 corpus: $(CLI)
-	bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=$(JIT)
+	bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=$(CORPUS_JIT)
 
 # docs/OPS.md against the op table and the JIT's op table: an entry for
 # every op, with the stack effect, operands, opcode and JIT tiers the tables
@@ -163,6 +187,9 @@ asan:
 test-switch:
 	$(MAKE) BUILD=build/switch EXTRA_CFLAGS="-DFVM_DISPATCH_SWITCH" test
 
+test-nojit:
+	$(MAKE) BUILD=build/nojit JIT=0 test
+
 # Install into a staging directory, build the embedding example against the
 # installed header and library, and check that the shared library exports
 # nothing but the public fvm_ API.
@@ -178,9 +205,10 @@ install-test: all
 	@echo "install-test: ok"
 
 # Everything CI runs: the JIT's neutral files checked for aarch64, the suites
-# in the normal, sanitizer and switch-dispatch builds, the fuzzers for a fixed
-# budget, an install, and the quick benchmarks.
-check: check-neutral test asan test-switch install-test corpus-linear corpus-block corpus-cache fuzz \
+# in the normal, sanitizer, switch-dispatch and code-generator-free builds,
+# the fuzzers for a fixed budget, an install, and the quick benchmarks.
+check: check-neutral test asan test-switch test-nojit install-test corpus-linear corpus-block \
+       corpus-cache fuzz \
        bench-quick
 	@echo "check: every suite passed"
 

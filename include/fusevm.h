@@ -1040,6 +1040,17 @@ FVM_API void fvm_vm_request_halt(fvm_vm *vm);
 FVM_API void fvm_vm_clear_halt(fvm_vm *vm);
 /* From a handler: end the run with an error carrying msg. */
 FVM_API void fvm_vm_raise(fvm_vm *vm, const char *msg);
+/* Ask the running program to stop: it ends with the error "interrupted" at
+ * its next taken jump or call (where the interpreter polls, so no loop or
+ * recursion escapes it), and fvm_vm_run returns FVM_RUN_ERROR with
+ * fvm_vm_error_ip naming that jump or call. Safe to call from a signal handler or from another thread while
+ * the VM runs (one atomic operation, nothing else). The request is cleared
+ * when the run ends, however it ends, so the VM is usable afterwards (e.g.
+ * fvm_vm_reset and run again); a request made while no run is in progress
+ * ends the next run at its first poll. With a JIT context attached, native
+ * code does not poll yet: a loop running natively sees the request when it
+ * returns to the interpreter. */
+FVM_API void fvm_vm_interrupt(fvm_vm *vm);
 
 /* Limits that turn runaway programs into errors instead of exhausting
  * memory: the value stack depth and the number of frames. */

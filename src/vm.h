@@ -4,6 +4,7 @@
 #define FVM_VM_H
 
 #include "chunk.h"
+#include "vm_jit.h"
 
 /* A call frame. Slots live in one arena shared by all frames; a frame owns
  * arena[slot_base .. slot_base + slot_cap). Only the top frame can grow, and
@@ -24,6 +25,7 @@ typedef struct fvm_builtin_entry {
 } fvm_builtin_entry;
 
 struct fvm_vm {
+    fvm_vm_state state; /* the poll word (vm_jit.h) */
     const fvm_chunk *chunk;
     fvm_value *stack;
     size_t sp; /* depth */
@@ -57,8 +59,9 @@ struct fvm_vm {
     size_t error_ip;
     size_t max_stack, max_frames;
     fvm_buf scratch; /* reused by Print and friends */
-    fvm_jit *jit;    /* borrowed; NULL: interpreter only */
-    const fvm_op *exec; /* the ops run: the chunk's, or the JIT's copy */
+    fvm_jit *jit;                 /* borrowed; NULL: interpreter only */
+    const fvm_jit_hooks *jit_hooks; /* jit's (vm_jit.h); NULL: interpreter only */
+    const fvm_op *exec;           /* the ops run: the chunk's, or the JIT's copy */
 };
 
 /* How an out-of-line op implementation tells the loop to go on. These run
@@ -101,6 +104,16 @@ static inline fvm_value fvm_pop(fvm_vm *vm)
 /* Pop n values (fewer if the stack is shorter) into out[0..count) in push
  * order (bottom-most first); returns the count. */
 size_t fvm_pop_n(fvm_vm *vm, size_t n, fvm_value *out);
+
+/* The poll (vm_jit.h, "The VM state block"): whether something wants the
+ * running program's attention, checked at taken jumps and calls, and the
+ * slow path that serves it: FVM_STEP_NEXT to go on, or FVM_STEP_ERROR with
+ * the error set (an interrupt). */
+static inline bool fvm_poll_pending(const fvm_vm *vm)
+{
+    return atomic_load_explicit(&vm->state.poll, memory_order_relaxed) != 0;
+}
+fvm_step fvm_poll(fvm_vm *vm);
 
 /* Set the pending error; always returns FVM_STEP_ERROR. */
 fvm_step fvm_fail(fvm_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

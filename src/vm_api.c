@@ -113,6 +113,8 @@ bool fvm_slot_reserve(fvm_vm *vm, size_t n)
 
 fvm_step fvm_enter_sub(fvm_vm *vm, uint32_t entry_ip, size_t nargs)
 {
+    if (FVM_UNLIKELY(fvm_poll_pending(vm)) && fvm_poll(vm) != FVM_STEP_NEXT)
+        return FVM_STEP_ERROR;
     size_t base = nargs > vm->sp ? 0 : vm->sp - nargs;
     if (!frame_push(vm, (uint32_t)vm->ip, base))
         return fvm_fail(vm, "call depth limit exceeded (%zu frames)", vm->max_frames);
@@ -150,6 +152,19 @@ fvm_step fvm_fail(fvm_vm *vm, const char *fmt, ...)
     vm->error = strdup(msg);
     vm->raised = true;
     return FVM_STEP_ERROR;
+}
+
+fvm_step fvm_poll(fvm_vm *vm)
+{
+    uint32_t bits = atomic_load_explicit(&vm->state.poll, memory_order_relaxed);
+    if (bits & FVM_POLL_INTERRUPT)
+        return fvm_fail(vm, "interrupted");
+    return FVM_STEP_NEXT;
+}
+
+void fvm_vm_interrupt(fvm_vm *vm)
+{
+    atomic_fetch_or_explicit(&vm->state.poll, FVM_POLL_INTERRUPT, memory_order_relaxed);
 }
 
 void fvm_write_output(fvm_vm *vm, const char *bytes, size_t len)
@@ -350,4 +365,35 @@ void fvm_vm_set_limits(fvm_vm *vm, size_t max_stack, size_t max_frames)
 {
     vm->max_stack = max_stack ? max_stack : DEFAULT_MAX_STACK;
     vm->max_frames = max_frames ? max_frames : DEFAULT_MAX_FRAMES;
+}
+
+/* ------------------------------------------------------------------------
+ * The JIT (vm_jit.h)
+ * ------------------------------------------------------------------------ */
+
+void fvm_vm_set_jit(fvm_vm *vm, fvm_jit *j)
+{
+    vm->jit = j;
+    vm->jit_hooks = j ? fvm_jit_vm_hooks(j) : NULL;
+}
+
+fvm_jit *fvm_vm_jit(const fvm_vm *vm) { return vm->jit; }
+
+const fvm_chunk *fvm_vm_jit_chunk(const fvm_vm *vm) { return vm->chunk; }
+size_t fvm_vm_jit_ip(const fvm_vm *vm) { return vm->ip; }
+void fvm_vm_jit_set_ip(fvm_vm *vm, size_t ip) { vm->ip = ip; }
+void fvm_vm_jit_push(fvm_vm *vm, fvm_value v) { fvm_push(vm, v); }
+
+fvm_value *fvm_vm_jit_slots(fvm_vm *vm)
+{
+    return vm->slots + vm->frames[vm->nframes - 1].slot_base;
+}
+
+bool fvm_vm_jit_reserve_slots(fvm_vm *vm, size_t n) { return fvm_slot_reserve(vm, n); }
+
+bool fvm_vm_jit_grow_slots(fvm_vm *vm, size_t n)
+{
+    if (n > (size_t)UINT16_MAX + 1)
+        return false;
+    return n ? fvm_slot_make_room(vm, (uint16_t)(n - 1)) : vm->nframes >= 2;
 }

@@ -583,9 +583,10 @@ void fvm_block_write_slots(const fvm_block_code *code, const fvm_block_exit *x, 
     fvm_exit_write_slots(&code->exits, x->rec, code->used, io, slots);
 }
 
-uint32_t fvm_block_written_max(const fvm_block_code *code, const fvm_block_exit *x)
+void fvm_block_resume(const fvm_block_code *code, const fvm_block_exit *x, const int64_t *io,
+                      fvm_vm *vm, uint32_t base)
 {
-    return fvm_exit_written_max(&code->exits, x->rec, code->used);
+    fvm_exit_resume(vm, &code->exits, x->rec, code->used, code->nused, io, base);
 }
 
 /* ---- persisting ---------------------------------------------------------------------------- */

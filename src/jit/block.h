@@ -93,10 +93,13 @@ typedef struct fvm_block_exit {
 bool fvm_block_enter(const fvm_block_code *code, const fvm_value *slots, size_t nslots,
                      int64_t *io, fvm_block_exit *out);
 /* Write the slots the run changed (as of its exit) into slots; the old
- * values are released. slots must have fvm_block_written_max entries. */
+ * values are released. */
 void fvm_block_write_slots(const fvm_block_code *code, const fvm_block_exit *x, const int64_t *io,
                            fvm_value *slots);
-uint32_t fvm_block_written_max(const fvm_block_code *code, const fvm_block_exit *x);
+/* Move a VM on to the run's exit (snap.h, fvm_exit_resume), for code of
+ * a region starting at ip base. */
+void fvm_block_resume(const fvm_block_code *code, const fvm_block_exit *x, const int64_t *io,
+                      fvm_vm *vm, uint32_t base);
 /* Stack value d (from the bottom) at the exit. */
 fvm_value fvm_block_stack_value(const fvm_block_code *code, const fvm_block_exit *x,
                                 const int64_t *io, uint32_t d);

@@ -1,6 +1,6 @@
-/* The block tier's place in the JIT context (jit.h) and its public entry
- * points: the standalone fvm_jit_try_run_block* calls, and the regions the
- * VM enters native code at (jit.h, fvm_jit_block_exec).
+/* The block tier's place in the JIT context (jit.h): its compile, the run
+ * behind the standalone fvm_jit_try_run_block* calls, and its hooks for
+ * VMs (vm_jit.h): the regions a VM enters native code at.
  *
  * The VM runs a chunk through the block tier one region at a time: every
  * maximal run of eligible ops whose jumps stay inside it (region.h), the
@@ -9,7 +9,7 @@
  * chunk's op_hash and the kinds of its slots like any block chunk. The
  * interpreter meets a region through an execution copy of the chunk's ops
  * in which the op at the region's start is replaced by FVM_XOP_JIT_ENTER:
- * that op asks fvm_jit_block_enter_region to run the region natively, and
+ * that op asks the enter hook (block_enter) to run the region natively, and
  * when it declines (not hot yet, or the compile failed) runs the op it
  * replaced. Native code that leaves early (a guard) or reaches the end
  * hands back the slots it wrote and its operand stack, and the interpreter
@@ -25,7 +25,7 @@
 #include "jit/region.h"
 #include "opinfo.h"
 #include "superop.h"
-#include "vm.h"
+#include "vm_jit.h"
 
 /* ---- the tier -------------------------------------------------------------------------- */
 
@@ -95,16 +95,12 @@ static void *block_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slot
 
 static void block_release(void *code) { fvm_block_free(code); }
 
-const fvm_jit_tier_ops fvm_block_tier = {FVM_JIT_BLOCK, fvm_block_decline_reason, block_compile,
-                                         block_release};
+/* ---- the standalone run (fvm_jit_try_run_block*) ----------------------------------- */
 
-/* ---- the standalone API -------------------------------------------------------------- */
-
-static fvm_jit_status run_block(fvm_jit *j, const fvm_chunk *c, fvm_value *slots, size_t nslots,
-                                fvm_value *out, uint64_t threshold)
+static fvm_jit_status block_run(fvm_jit_tier_slot *ts, const fvm_chunk *c, fvm_value *slots,
+                                size_t nslots, fvm_value *out, uint64_t threshold)
 {
-    if (!j || !c || !out || (nslots && !slots))
-        return FVM_JIT_NOT_COMPILED;
+    fvm_jit *j = ts->jit;
     size_t n = slots_of(c);
     if (n > nslots)
         return FVM_JIT_NOT_COMPILED;
@@ -120,7 +116,7 @@ static fvm_jit_status run_block(fvm_jit *j, const fvm_chunk *c, fvm_value *slots
             fvm_block_write_slots(code, &x, io, slots);
             *out = x.depth ? fvm_block_stack_value(code, &x, io, x.depth - 1) : fvm_undef();
             st = x.depth ? FVM_JIT_OK : FVM_JIT_HALTED;
-            fvm_jit_count_run(j, FVM_JIT_BLOCK);
+            ts->runs++;
         } else {
             fvm_jit_count_reason(j, x.reason);
             if (x.reason == FVM_JIT_REASON_EXIT_ZERO_DIVISOR &&
@@ -129,73 +125,6 @@ static fvm_jit_status run_block(fvm_jit *j, const fvm_chunk *c, fvm_value *slots
         }
     }
     return st;
-}
-
-bool fvm_jit_is_block_eligible(fvm_jit *j, const fvm_chunk *c)
-{
-    (void)j;
-    return c && fvm_block_decline_reason(c) == FVM_JIT_REASON_NONE;
-}
-
-fvm_jit_status fvm_jit_try_run_block(fvm_jit *j, const fvm_chunk *c, fvm_value *slots, size_t nslots,
-                                     fvm_value *out)
-{
-    return run_block(j, c, slots, nslots, out,
-                     j ? fvm_jit_get_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD) : 0);
-}
-
-fvm_jit_status fvm_jit_try_run_block_eager(fvm_jit *j, const fvm_chunk *c, fvm_value *slots,
-                                           size_t nslots, fvm_value *out)
-{
-    return run_block(j, c, slots, nslots, out, 0);
-}
-
-fvm_jit_status fvm_jit_try_run_block_kinded(fvm_jit *j, const fvm_chunk *c, int64_t *slots,
-                                            const fvm_jit_slot_kind *kinds, size_t nslots,
-                                            bool eager, fvm_value *out)
-{
-    if (nslots && !slots)
-        return FVM_JIT_NOT_COMPILED;
-    fvm_value *vals = fvm_xmalloc((nslots + 1) * sizeof *vals);
-    for (size_t i = 0; i < nslots; i++) {
-        double d;
-        memcpy(&d, &slots[i], sizeof d);
-        vals[i] = kinds && kinds[i] == FVM_JIT_SLOT_FLOAT ? fvm_float(d) : fvm_int(slots[i]);
-    }
-    fvm_jit_status st = eager ? fvm_jit_try_run_block_eager(j, c, vals, nslots, out)
-                              : fvm_jit_try_run_block(j, c, vals, nslots, out);
-    bool changed_kind = false;
-    for (size_t i = 0; i < nslots && st != FVM_JIT_NOT_COMPILED; i++)
-        changed_kind |= (vals[i].type == FVM_T_FLOAT) != (kinds && kinds[i] == FVM_JIT_SLOT_FLOAT);
-    if (changed_kind) {
-        st = FVM_JIT_NOT_COMPILED;
-        fvm_release(*out);
-    }
-    for (size_t i = 0; i < nslots && st != FVM_JIT_NOT_COMPILED; i++)
-        slots[i] = vals[i].type == FVM_T_BOOL ? vals[i].as.b : vals[i].as.i;
-    free(vals);
-    return st;
-}
-
-bool fvm_jit_block_is_compiled(fvm_jit *j, const fvm_chunk *c)
-{
-    return j && c && fvm_jit_is_compiled(j, &fvm_block_tier, c->op_hash);
-}
-
-int fvm_jit_take_awk_div_trap(fvm_jit *j)
-{
-    if (!j)
-        return 0;
-    int t = *fvm_jit_awk_trap(j);
-    *fvm_jit_awk_trap(j) = 0;
-    return t;
-}
-
-const char *fvm_jit_awk_div_trap_message(int trap)
-{
-    return trap == 1 ? "division by zero attempted"
-         : trap == 2 ? "division by zero attempted in `%'"
-                     : NULL;
 }
 
 /* ---- regions for the VM --------------------------------------------------------------- */
@@ -213,15 +142,15 @@ typedef struct chunk_regions {
     size_t nregions;
 } chunk_regions;
 
-struct fvm_jit_regions {
+/* The tier's state in a context: what it found in each chunk the VM ran. */
+typedef struct regions_table {
     chunk_regions *v;
     size_t n, cap;
-};
+} regions_table;
 
-void fvm_jit_regions_free(fvm_jit_regions *r)
+static void regions_free(void *state)
 {
-    if (!r)
-        return;
+    regions_table *r = state;
     for (size_t i = 0; i < r->n; i++) {
         for (size_t k = 0; k < r->v[i].nregions; k++)
             fvm_chunk_free(r->v[i].regions[k].chunk);
@@ -317,12 +246,12 @@ static void analyse(fvm_jit *j, chunk_regions *cr, const fvm_chunk *c)
     free(found);
 }
 
-const fvm_op *fvm_jit_block_exec(fvm_jit *j, const fvm_chunk *c)
+static const fvm_op *block_exec(fvm_jit *j, const fvm_chunk *c)
 {
-    fvm_jit_regions **rp = fvm_jit_regions_of(j);
+    regions_table **rp = (regions_table **)&fvm_jit_tier_slot_of(j, FVM_JIT_BLOCK)->state;
     if (!*rp)
         *rp = fvm_xcalloc(1, sizeof **rp);
-    fvm_jit_regions *t = *rp;
+    regions_table *t = *rp;
     for (size_t i = 0; i < t->n; i++)
         if (t->v[i].op_hash == c->op_hash)
             return t->v[i].exec ? t->v[i].exec : c->exec;
@@ -335,7 +264,7 @@ const fvm_op *fvm_jit_block_exec(fvm_jit *j, const fvm_chunk *c)
 
 static const region *region_at(fvm_jit *j, const fvm_chunk *c, size_t ip)
 {
-    fvm_jit_regions *t = *fvm_jit_regions_of(j);
+    const regions_table *t = fvm_jit_tier_slot_of(j, FVM_JIT_BLOCK)->state;
     for (size_t i = 0; t && i < t->n; i++) {
         if (t->v[i].op_hash != c->op_hash)
             continue;
@@ -354,32 +283,16 @@ static const region *region_at(fvm_jit *j, const fvm_chunk *c, size_t ip)
     return NULL;
 }
 
-/* Apply a run's exit to the VM: slots, stack, ip. */
-static void resume(fvm_vm *vm, const region *r, fvm_block_code *code, const fvm_block_exit *x,
-                   const int64_t *io)
+static int block_enter(fvm_jit *j, fvm_vm *vm)
 {
-    uint32_t wmax = fvm_block_written_max(code, x);
-    if (wmax)
-        fvm_slot_make_room(vm, (uint16_t)(wmax - 1));
-    fvm_frame *fr = &vm->frames[vm->nframes - 1];
-    fvm_block_write_slots(code, x, io, vm->slots + fr->slot_base);
-    for (uint32_t d = 0; d < x->depth; d++)
-        fvm_push(vm, fvm_block_stack_value(code, x, io, d));
-    vm->ip = r->start + x->ip;
-}
-
-int fvm_jit_block_enter_region(fvm_vm *vm)
-{
-    fvm_jit *j = vm->jit;
-    const region *r = region_at(j, vm->chunk, vm->ip);
+    const region *r = region_at(j, fvm_vm_jit_chunk(vm), fvm_vm_jit_ip(vm));
     if (!r)
-        return -1; /* cannot happen: entry ops are only at region starts */
+        return FVM_JIT_RESUMED; /* cannot happen: entry ops are only at region starts */
     int replaced = r->replaced;
     size_t n = slots_of(r->chunk);
-    if (vm->nframes < 2 || (n && !fvm_slot_reserve(vm, n)))
+    if (!fvm_vm_jit_reserve_slots(vm, n))
         return replaced;
-    fvm_frame *fr = &vm->frames[vm->nframes - 1];
-    fvm_value *slots = vm->slots + fr->slot_base;
+    fvm_value *slots = fvm_vm_jit_slots(vm);
     uint64_t key = fvm_block_kinds_key(slots, n);
     fvm_block_code *code = fvm_jit_code_for(j, &fvm_block_tier, r->chunk, key, slots, n,
                                             fvm_jit_get_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD));
@@ -389,11 +302,23 @@ int fvm_jit_block_enter_region(fvm_vm *vm)
     fvm_block_exit x;
     bool ran = fvm_block_enter(code, slots, n, io, &x);
     if (ran) {
-        resume(vm, r, code, &x, io);
+        fvm_block_resume(code, &x, io, vm, r->start);
         fvm_jit_count_run(j, FVM_JIT_BLOCK);
         fvm_jit_count_reason(j, x.reason);
     }
     /* Code that stops at the region's first op (it met a value there it
      * leaves to the interpreter) must not be entered again for that op. */
-    return ran && x.ip != 0 ? -1 : replaced;
+    return ran && x.ip != 0 ? FVM_JIT_RESUMED : replaced;
 }
+
+static const fvm_jit_hooks block_vm_hooks = {.exec = block_exec, .enter = block_enter};
+
+const fvm_jit_tier_ops fvm_block_tier = {
+    .tier = FVM_JIT_BLOCK,
+    .decline_reason = fvm_block_decline_reason,
+    .compile = block_compile,
+    .release = block_release,
+    .run = block_run,
+    .vm_hooks = &block_vm_hooks,
+    .free_state = regions_free,
+};

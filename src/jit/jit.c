@@ -8,9 +8,8 @@
 #include <string.h>
 
 #include "jit/jit.h"
-#include "jit/linear.h"
 #include "util.h"
-#include "vm.h"
+#include "vm_jit.h"
 
 /* ------------------------------------------------------------------------
  * Settings
@@ -67,13 +66,8 @@ struct fvm_jit {
     fvm_jit_dump_fn dump_fn;
     void *dump_ud;
     char last_failure[LAST_FAILURE_MAX];
-    /* The linear tier's code last run and the op_hash it was found for: a
-     * chunk called repeatedly skips the kinds key and the table lookup (the
-     * code checks the kinds of the slots it reads itself). */
-    uint64_t linear_last_hash;
-    void *linear_last;
+    fvm_jit_tier_slot tiers[FVM_JIT_TIER_COUNT];
     int awk_trap;           /* the block tier's AWK division trap (0: none) */
-    fvm_jit_regions *regions; /* per chunk: where the VM enters block code */
 };
 
 /* A decimal integer in [lo, hi], surrounded by optional whitespace, with
@@ -110,6 +104,8 @@ fvm_jit *fvm_jit_new(void)
             parse_setting(v, pi->lo, pi->hi, &j->params[p]);
     }
     j->disk = fvm_diskcache_new();
+    for (size_t t = 0; t < FVM_JIT_TIER_COUNT; t++)
+        j->tiers[t].jit = j;
     return j;
 }
 
@@ -123,7 +119,9 @@ void fvm_jit_free(fvm_jit *j)
             e->ops->release(e->code);
     }
     free(j->entries);
-    fvm_jit_regions_free(j->regions);
+    for (size_t t = 0; t < FVM_JIT_TIER_COUNT; t++)
+        if (j->tiers[t].state)
+            fvm_jit_tiers[t]->free_state(j->tiers[t].state);
     fvm_mcode_free(j->mcode);
     fvm_diskcache_free(j->disk);
     free(j);
@@ -158,6 +156,10 @@ const char *fvm_jit_tier_name(fvm_jit_tier t)
 void fvm_jit_stats(const fvm_jit *j, fvm_jit_counters *out)
 {
     *out = j->stats;
+    for (size_t t = 0; t < FVM_JIT_TIER_COUNT; t++) {
+        out->runs[t] = j->tiers[t].runs;
+        out->cache_hits += j->tiers[t].own_hits;
+    }
     out->code_bytes = j->mcode ? fvm_mcode_mapped(j->mcode) : 0;
 }
 
@@ -220,7 +222,7 @@ void fvm_jit_disk_store(fvm_jit *j, const fvm_diskcache_key *k, const fvm_code_b
 void fvm_jit_count_run(fvm_jit *j, fvm_jit_tier t)
 {
     if ((unsigned)t < FVM_JIT_TIER_COUNT)
-        j->stats.runs[t]++;
+        j->tiers[t].runs++;
 }
 
 /* ------------------------------------------------------------------------
@@ -408,125 +410,106 @@ uint64_t fvm_jit_slot_kinds_key(const fvm_value *slots, size_t n)
 }
 
 /* ------------------------------------------------------------------------
- * The linear tier (jit/linear.h)
+ * The public entry points of the tiers, through the tier table
  * ------------------------------------------------------------------------ */
-
-
-/* Hand whatever the tier wrote to a dump buffer to the hook. */
-static void flush_dump(fvm_jit *j, fvm_jit_dump_kind k, const fvm_chunk *c, fvm_buf *b)
-{
-    if (b->len)
-        fvm_jit_dump(j, k, FVM_JIT_LINEAR, c, b->data, b->len);
-    fvm_buf_free(b);
-}
-
-/* A second hash of the slots' types, for the disk cache's verify word. */
-static uint64_t kinds_verify(const fvm_value *slots, size_t n)
-{
-    uint64_t h = 0x84222325cbf29ce4u;
-    for (size_t i = 0; i < n; i++)
-        h = (h + slots[i].type + 1) * 0x9e3779b97f4a7c15u;
-    return h ^ n;
-}
-
-static void *linear_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slots, size_t nslots,
-                            fvm_jit_reason *why)
-{
-    fvm_mcode *mc = fvm_jit_mcode(j);
-    if (!mc) {
-        *why = FVM_JIT_REASON_CODE_MEMORY;
-        return NULL;
-    }
-    /* Named on disk by the kinds of the slots the chunk can touch, as in
-     * the in-memory cache, and verified by a second hash of them. */
-    size_t used = c->max_slot < 0 ? 0 : (size_t)c->max_slot + 1;
-    used = used < nslots ? used : nslots;
-    fvm_diskcache_key key = {FVM_JIT_LINEAR, c->op_hash, fvm_jit_slot_kinds_key(slots, used),
-                             kinds_verify(slots, used)};
-    fvm_buf meta = {NULL, 0, 0};
-    void *entry = fvm_jit_disk_load(j, &key, &meta);
-    fvm_linear_code *lc = entry ? fvm_linear_from_meta(meta.data, meta.len, entry) : NULL;
-    fvm_buf_free(&meta);
-    if (lc) {
-        fvm_jit_disk_loaded(j);
-        return lc;
-    }
-    fvm_buf ir = {NULL, 0, 0}, code = {NULL, 0, 0};
-    bool want_ir = fvm_jit_dumping(j, FVM_JIT_DUMP_IR);
-    bool want_code = fvm_jit_dumping(j, FVM_JIT_DUMP_CODE);
-    lc = fvm_linear_compile(c, slots, nslots, mc, want_ir ? &ir : NULL, want_code ? &code : NULL,
-                            NULL, why);
-    flush_dump(j, FVM_JIT_DUMP_IR, c, &ir);
-    flush_dump(j, FVM_JIT_DUMP_CODE, c, &code);
-    if (lc) {
-        fvm_linear_save_meta(lc, &meta);
-        fvm_jit_disk_store(j, &key, fvm_linear_image(lc), &meta);
-        fvm_buf_free(&meta);
-        fvm_linear_drop_image(lc);
-    }
-    return lc;
-}
-
-static void linear_release(void *code)
-{
-    fvm_linear_free(code);
-}
-
-
-static const fvm_jit_tier_ops linear_tier = {FVM_JIT_LINEAR, fvm_linear_decline_reason,
-                                             linear_compile, linear_release};
-
-/* The code generator of each tier this build has; NULL: not available. */
-static const fvm_jit_tier_ops *const tier_table[FVM_JIT_TIER_COUNT] = {&linear_tier,
-                                                                      &fvm_block_tier, NULL};
 
 bool fvm_jit_tier_available(fvm_jit_tier t)
 {
-    return (unsigned)t < FVM_JIT_TIER_COUNT && tier_table[t] != NULL;
+    return (unsigned)t < FVM_JIT_TIER_COUNT && fvm_jit_tiers[t] != NULL;
+}
+
+static bool eligible_for(fvm_jit_tier t, const fvm_chunk *c)
+{
+    return c && fvm_jit_tiers[t] && fvm_jit_tiers[t]->decline_reason(c) == FVM_JIT_REASON_NONE;
 }
 
 bool fvm_jit_is_linear_eligible(fvm_jit *j, const fvm_chunk *c)
 {
-    return c && fvm_linear_decline_reason(c) == FVM_JIT_REASON_NONE;
+    (void)j;
+    return eligible_for(FVM_JIT_LINEAR, c);
 }
 
-/* The code for c through the cache (compiling it if need be), remembered
- * as the last code, then run. */
-static fvm_jit_status linear_lookup_run(fvm_jit *j, const fvm_chunk *c, fvm_value *slots,
-                                        size_t nslots, fvm_value *out)
+bool fvm_jit_is_block_eligible(fvm_jit *j, const fvm_chunk *c)
 {
-    /* The code is specialised for the kinds of the slots the chunk can
-     * touch; slots beyond those do not matter. */
-    size_t used = c->max_slot < 0 ? 0 : (size_t)c->max_slot + 1;
-    uint64_t key = fvm_jit_slot_kinds_key(slots, used < nslots ? used : nslots);
-    void *code = fvm_jit_code_for(j, &linear_tier, c, key, slots, nslots, 0);
-    if (!code)
+    (void)j;
+    return eligible_for(FVM_JIT_BLOCK, c);
+}
+
+static fvm_jit_status try_run(fvm_jit_tier t, fvm_jit *j, const fvm_chunk *c, fvm_value *slots,
+                              size_t nslots, fvm_value *out, uint64_t threshold)
+{
+    const fvm_jit_tier_ops *ops = fvm_jit_tiers[t];
+    if (!j || !c || !out || (nslots && !slots) || !ops || !ops->run)
         return FVM_JIT_NOT_COMPILED;
-    j->linear_last = code;
-    j->linear_last_hash = c->op_hash;
-    if (!fvm_linear_run(code, slots, nslots, out))
-        return FVM_JIT_NOT_COMPILED;
-    fvm_jit_count_run(j, FVM_JIT_LINEAR);
-    return FVM_JIT_OK;
+    return ops->run(&j->tiers[t], c, slots, nslots, out, threshold);
 }
 
 fvm_jit_status fvm_jit_try_run_linear(fvm_jit *j, const fvm_chunk *c, fvm_value *slots, size_t nslots,
                                       fvm_value *out)
 {
-    if (!j || !c || !out || (nslots && !slots))
+    return try_run(FVM_JIT_LINEAR, j, c, slots, nslots, out, 0);
+}
+
+fvm_jit_status fvm_jit_try_run_block(fvm_jit *j, const fvm_chunk *c, fvm_value *slots, size_t nslots,
+                                     fvm_value *out)
+{
+    return try_run(FVM_JIT_BLOCK, j, c, slots, nslots, out,
+                   j ? j->params[FVM_JIT_PARAM_BLOCK_THRESHOLD] : 0);
+}
+
+fvm_jit_status fvm_jit_try_run_block_eager(fvm_jit *j, const fvm_chunk *c, fvm_value *slots,
+                                           size_t nslots, fvm_value *out)
+{
+    return try_run(FVM_JIT_BLOCK, j, c, slots, nslots, out, 0);
+}
+
+fvm_jit_status fvm_jit_try_run_block_kinded(fvm_jit *j, const fvm_chunk *c, int64_t *slots,
+                                            const fvm_jit_slot_kind *kinds, size_t nslots,
+                                            bool eager, fvm_value *out)
+{
+    if (nslots && !slots)
         return FVM_JIT_NOT_COMPILED;
-    /* The fast path: the chunk run last, its code checking the slots. */
-    if (j->linear_last && j->linear_last_hash == c->op_hash) {
-        fvm_linear_outcome r = fvm_linear_exec(j->linear_last, slots, nslots, out);
-        if (r == FVM_LINEAR_DONE) {
-            j->stats.cache_hits++;
-            j->stats.runs[FVM_JIT_LINEAR]++;
-            return FVM_JIT_OK;
-        }
-        if (r == FVM_LINEAR_EXITED)
-            return FVM_JIT_NOT_COMPILED;
+    fvm_value *vals = fvm_xmalloc((nslots + 1) * sizeof *vals);
+    for (size_t i = 0; i < nslots; i++) {
+        double d;
+        memcpy(&d, &slots[i], sizeof d);
+        vals[i] = kinds && kinds[i] == FVM_JIT_SLOT_FLOAT ? fvm_float(d) : fvm_int(slots[i]);
     }
-    return linear_lookup_run(j, c, slots, nslots, out);
+    fvm_jit_status st = eager ? fvm_jit_try_run_block_eager(j, c, vals, nslots, out)
+                              : fvm_jit_try_run_block(j, c, vals, nslots, out);
+    bool changed_kind = false;
+    for (size_t i = 0; i < nslots && st != FVM_JIT_NOT_COMPILED; i++)
+        changed_kind |= (vals[i].type == FVM_T_FLOAT) != (kinds && kinds[i] == FVM_JIT_SLOT_FLOAT);
+    if (changed_kind) {
+        st = FVM_JIT_NOT_COMPILED;
+        fvm_release(*out);
+    }
+    for (size_t i = 0; i < nslots && st != FVM_JIT_NOT_COMPILED; i++)
+        slots[i] = vals[i].type == FVM_T_BOOL ? vals[i].as.b : vals[i].as.i;
+    free(vals);
+    return st;
+}
+
+bool fvm_jit_block_is_compiled(fvm_jit *j, const fvm_chunk *c)
+{
+    const fvm_jit_tier_ops *ops = fvm_jit_tiers[FVM_JIT_BLOCK];
+    return j && c && ops && fvm_jit_is_compiled(j, ops, c->op_hash);
+}
+
+int fvm_jit_take_awk_div_trap(fvm_jit *j)
+{
+    if (!j)
+        return 0;
+    int t = j->awk_trap;
+    j->awk_trap = 0;
+    return t;
+}
+
+const char *fvm_jit_awk_div_trap_message(int trap)
+{
+    return trap == 1 ? "division by zero attempted"
+         : trap == 2 ? "division by zero attempted in `%'"
+                     : NULL;
 }
 
 bool fvm_jit_is_compiled(const fvm_jit *j, const fvm_jit_tier_ops *t, uint64_t op_hash)
@@ -541,18 +524,19 @@ bool fvm_jit_is_compiled(const fvm_jit *j, const fvm_jit_tier_ops *t, uint64_t o
 
 int *fvm_jit_awk_trap(fvm_jit *j) { return &j->awk_trap; }
 
-fvm_jit_regions **fvm_jit_regions_of(fvm_jit *j) { return &j->regions; }
+fvm_jit_tier_slot *fvm_jit_tier_slot_of(fvm_jit *j, fvm_jit_tier t) { return &j->tiers[t]; }
 
 /* ------------------------------------------------------------------------
  * VMs
  * ------------------------------------------------------------------------ */
 
-void fvm_vm_set_jit(fvm_vm *vm, fvm_jit *j)
+/* The first tier that works for VMs; a second one will need its hooks
+ * combined with the first's. */
+const fvm_jit_hooks *fvm_jit_vm_hooks(fvm_jit *j)
 {
-    vm->jit = j;
-}
-
-fvm_jit *fvm_vm_jit(const fvm_vm *vm)
-{
-    return vm->jit;
+    (void)j;
+    for (size_t t = 0; t < FVM_JIT_TIER_COUNT; t++)
+        if (fvm_jit_tiers[t] && fvm_jit_tiers[t]->vm_hooks)
+            return fvm_jit_tiers[t]->vm_hooks;
+    return NULL;
 }

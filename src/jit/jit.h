@@ -7,13 +7,30 @@
  * code (a hit), a remembered refusal (ineligible, failed and waiting out
  * its back-off, or blacklisted), or, once the chunk is hot enough, a fresh
  * compile through the tier. The subkey separates variants of one chunk
- * (the block tier's slot kinds); tiers without variants pass 0. */
+ * (the block tier's slot kinds); tiers without variants pass 0.
+ *
+ * The public entry points of the tiers (fvm_jit_try_run_*, the
+ * eligibility and availability calls, the VM's hooks) are the context's:
+ * they dispatch through the table of this build's tiers, fvm_jit_tiers,
+ * so only tiers.c names a tier and a build without a code generator
+ * replaces it by an empty table. */
 #ifndef FVM_JIT_H
 #define FVM_JIT_H
 
 #include "chunk.h"
 #include "jit/diskcache.h"
 #include "jit/mcode.h"
+#include "vm_jit.h"
+
+/* What a context keeps for each tier: handed to the tier's run, so that
+ * a repeated call reaches the tier's state and counters without a call. */
+typedef struct fvm_jit_tier_slot {
+    fvm_jit *jit;       /* the context */
+    void *state;        /* the tier's own: NULL until it sets it, freed with free_state */
+    uint64_t runs;      /* native runs (fvm_jit_counters.runs) */
+    uint64_t own_hits;  /* calls the tier answered from a memo of its own, without
+                         * fvm_jit_code_for: counted as cache hits */
+} fvm_jit_tier_slot;
 
 typedef struct fvm_jit_tier_ops {
     fvm_jit_tier tier;
@@ -29,7 +46,31 @@ typedef struct fvm_jit_tier_ops {
     /* Release a handle compile returned (the context frees the machine
      * code itself with its code memory). */
     void (*release)(void *code);
+    /* The tier's fvm_jit_try_run_* (the context checked the arguments):
+     * run c natively on slots[0..nslots), through fvm_jit_code_for on
+     * ts->jit with threshold, counting the run in ts->runs.
+     * FVM_JIT_NOT_COMPILED changes nothing. NULL: the tier runs only
+     * inside VMs. Six arguments and nothing for the context to do after
+     * it, so that the public entry points reach it with a jump (the
+     * linear tier's repeated call costs as before the tier table). */
+    fvm_jit_status (*run)(fvm_jit_tier_slot *ts, const fvm_chunk *c, fvm_value *slots,
+                          size_t nslots, fvm_value *out, uint64_t threshold);
+    /* What the tier does for VMs (vm_jit.h), or NULL. */
+    const fvm_jit_hooks *vm_hooks;
+    /* Free the tier's state in a context (fvm_jit_tier_slot), or NULL if
+     * it keeps none. */
+    void (*free_state)(void *state);
 } fvm_jit_tier_ops;
+
+/* The tiers of this build, indexed by fvm_jit_tier; NULL where it has
+ * none. The one place that names them is tiers.c, which a build without a
+ * code generator (make JIT=0) replaces by jit/none/tiers.c. */
+extern const fvm_jit_tier_ops *const fvm_jit_tiers[FVM_JIT_TIER_COUNT];
+extern const fvm_jit_tier_ops fvm_linear_tier; /* linear_api.c */
+extern const fvm_jit_tier_ops fvm_block_tier;  /* block_api.c */
+
+/* What context j keeps for tier t. */
+fvm_jit_tier_slot *fvm_jit_tier_slot_of(fvm_jit *j, fvm_jit_tier t);
 
 /* Code for c under tier t and subkey, or NULL when the caller must
  * interpret this call. A cold entry compiles (for slots[0..nslots)) once
@@ -63,21 +104,6 @@ fvm_diskcache *fvm_jit_diskcache(fvm_jit *j);
 bool fvm_jit_is_compiled(const fvm_jit *j, const fvm_jit_tier_ops *t, uint64_t op_hash);
 /* The block tier's AWK division trap cell. */
 int *fvm_jit_awk_trap(fvm_jit *j);
-/* The block tier's per-chunk region table (block_api.c owns it). */
-typedef struct fvm_jit_regions fvm_jit_regions;
-fvm_jit_regions **fvm_jit_regions_of(fvm_jit *j);
-void fvm_jit_regions_free(fvm_jit_regions *r);
-extern const fvm_jit_tier_ops fvm_block_tier;
-
-/* The ops the VM should run c from: c->exec, or a copy in which the op at
- * the start of each block region is FVM_XOP_JIT_ENTER (block_api.c). The
- * copy lives as long as j. */
-const fvm_op *fvm_jit_block_exec(fvm_jit *j, const fvm_chunk *c);
-/* For FVM_XOP_JIT_ENTER at vm->ip (the VM saved its state): run the region
- * natively and return -1 with the VM's slots, stack and ip where the
- * interpreter would have left them, or return the op code the entry op
- * replaced, for the interpreter to run instead. */
-int fvm_jit_block_enter_region(fvm_vm *vm);
 
 /* Whether a dump hook wants kind k, and the call that feeds it. */
 bool fvm_jit_dumping(const fvm_jit *j, fvm_jit_dump_kind k);

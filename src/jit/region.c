@@ -1,4 +1,4 @@
-/* Regions of block-eligible ops (see region.h). */
+/* Regions of block-tier ops (see region.h). */
 #include "jit/region.h"
 
 #include "jit/jitop.h"

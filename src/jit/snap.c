@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 
+#include "vm_jit.h"
+
 uint32_t fvm_snap_take(fvm_ir_func *f, uint32_t ip, const fvm_tv *stack, uint32_t depth,
                        const fvm_ir_snap_entry *slots, size_t nslots)
 {
@@ -92,6 +94,16 @@ fvm_value fvm_exit_stack_value(const fvm_exits *x, uint32_t rec, uint32_t nused,
 {
     const fvm_exit_rec *e = &x->recs[rec];
     return fvm_jit_kind_value(x->kinds[e->first + d], io[nused + d]);
+}
+
+void fvm_exit_resume(fvm_vm *vm, const fvm_exits *x, uint32_t rec, const uint16_t *used,
+                     uint32_t nused, const int64_t *io, uint32_t base)
+{
+    fvm_vm_jit_grow_slots(vm, fvm_exit_written_max(x, rec, used));
+    fvm_exit_write_slots(x, rec, used, io, fvm_vm_jit_slots(vm));
+    for (uint32_t d = 0; d < x->recs[rec].depth; d++)
+        fvm_vm_jit_push(vm, fvm_exit_stack_value(x, rec, nused, io, d));
+    fvm_vm_jit_set_ip(vm, base + x->recs[rec].ip);
 }
 
 /* ---- persisting ------------------------------------------------------------------------- */

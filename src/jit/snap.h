@@ -79,6 +79,13 @@ uint32_t fvm_exit_written_max(const fvm_exits *x, uint32_t rec, const uint16_t *
 fvm_value fvm_exit_stack_value(const fvm_exits *x, uint32_t rec, uint32_t nused, const int64_t *io,
                                uint32_t d);
 
+/* Put the VM where the interpreter would have been at exit `rec` of code
+ * that ran from ip base: the written slots into the top frame (grown to
+ * hold them), the stack values pushed, and the ip at base + the record's
+ * ip. The VM's state must be saved (a hook is running). */
+void fvm_exit_resume(fvm_vm *vm, const fvm_exits *x, uint32_t rec, const uint16_t *used,
+                     uint32_t nused, const int64_t *io, uint32_t base);
+
 /* The records in the disk cache's metadata: per record ip, depth, nslots,
  * reason, first, then the kinds, one per word (little-endian u32 words). */
 void fvm_exits_save(const fvm_exits *x, fvm_buf *out);

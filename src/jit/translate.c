@@ -398,13 +398,14 @@ static bool loop_fused(fvm_tr *t, const fvm_op *op)
         return accum_sum_loop(t, op);
     if (!slot_int(t, op->a, &v))
         return false;
+    fvm_ir_cond cond = FVM_IR_GE; /* SlotLtIntJumpIfFalse: jump when v >= limit */
+    if (op->code == FVM_OP_SLOT_INC_LT_INT_JUMP_BACK) {
+        v = fvm_ir_op2(f, FVM_IR_ADD, FVM_IR_I64, v, fvm_ir_const_i(f, 1));
+        t->hooks->slot_set(t, op->a, tv(v, FVM_JK_INT));
+        cond = FVM_IR_LT;
+    }
     fvm_ir_ref limit = fvm_ir_const_i(f, op->u.j.limit);
-    if (op->code == FVM_OP_SLOT_LT_INT_JUMP_IF_FALSE)
-        return t->hooks->branch(t, fvm_ir_cmp(f, FVM_IR_ICMP, FVM_IR_GE, v, limit), true, op->u.j.target);
-    /* SlotIncLtIntJumpBack */
-    v = fvm_ir_op2(f, FVM_IR_ADD, FVM_IR_I64, v, fvm_ir_const_i(f, 1));
-    t->hooks->slot_set(t, op->a, tv(v, FVM_JK_INT));
-    return t->hooks->branch(t, fvm_ir_cmp(f, FVM_IR_ICMP, FVM_IR_LT, v, limit), true, op->u.j.target);
+    return t->hooks->branch(t, fvm_ir_cmp(f, FVM_IR_ICMP, cond, v, limit), true, op->u.j.target);
 }
 
 static bool control(fvm_tr *t, const fvm_op *op, unsigned cls)

@@ -6,6 +6,7 @@
 set -u
 
 FUSEVM=$(realpath "${1:-build/fusevm}")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK" || exit 2
@@ -222,6 +223,15 @@ else
         env FUSEVM_JIT_CACHE_DIR="$PWD/blockcache" "$FUSEVM" run --jit=block --stats loop.fasm
     expect "jit block, warm disk cache: same output" 0 "499500" "" \
         env FUSEVM_JIT_CACHE_DIR="$PWD/blockcache" "$FUSEVM" run --jit=block loop.fasm
+    # Why code stays interpreted, named and counted: calls in a recursive
+    # fib, string ops in a loop that concatenates.
+    expect_match "jit block stats: calls keep fib interpreted" 0 \
+        '^fusevm: jit: why not compiled: calls and returns \(6\)$' \
+        "$FUSEVM" run --jit=block --stats "$ROOT/examples/fib_recursive.fasm"
+    printf 'LoadConst ""\nSetSlot 0\nLoadInt 0\nSetSlot 1\nl:\nGetSlot 0\nLoadConst "ab"\nConcat\nSetSlot 0\nSlotIncLtIntJumpBack 1 100 l\nGetSlot 0\nStringLen\n' >strings.fasm
+    expect_match "jit block stats: string ops keep a loop interpreted" 0 \
+        '^fusevm: jit: why not compiled: string ops \(2\)$' \
+        "$FUSEVM" run --jit=block --stats strings.fasm
 fi
 expect "jit unknown" 2 "" \
     "fusevm run: unknown --jit mode 'fast' (expected off, linear, block, trace or auto)" \

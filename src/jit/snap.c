@@ -5,6 +5,9 @@
 
 #include "vm_jit.h"
 
+/* A stack value without a native form (Undef) is not stored: its kind in
+ * the exit record is enough to rebuild it. Most snapshots are small, so
+ * the entries are gathered on the stack; the IR copies them. */
 uint32_t fvm_snap_take(fvm_ir_func *f, uint32_t ip, const fvm_tv *stack, uint32_t depth,
                        const fvm_ir_snap_entry *slots, size_t nslots)
 {
@@ -25,6 +28,9 @@ uint32_t fvm_snap_take(fvm_ir_func *f, uint32_t ip, const fvm_tv *stack, uint32_
 
 /* ---- building ------------------------------------------------------------------------ */
 
+/* Record numbers are snapshot ids + 1 (a function returns 0 only from a
+ * RET that no tier emits), so record 0 is a placeholder that keeps the
+ * numbering. */
 void fvm_exits_builder_reset(fvm_exits_builder *b)
 {
     fvm_grow((void **)&b->x.recs, &b->recs_cap, 1, sizeof *b->x.recs);
@@ -46,6 +52,9 @@ static void add_kind(fvm_exits_builder *b, uint8_t k)
     b->x.kinds[b->x.nkinds++] = k;
 }
 
+/* Only slots that may have been written are recorded: the others still
+ * hold the caller's values, which an exit must not touch. A slot whose
+ * kind has no native form here (other) was never written by the code. */
 uint32_t fvm_exits_add(fvm_exits_builder *b, uint32_t ip, fvm_jit_reason reason,
                        const fvm_tv *stack, uint32_t depth, const uint8_t *slot_kinds,
                        const uint8_t *dirty, uint32_t nused)
@@ -66,6 +75,8 @@ uint32_t fvm_exits_add(fvm_exits_builder *b, uint32_t ip, fvm_jit_reason reason,
 
 /* ---- rebuilding values ------------------------------------------------------------------ */
 
+/* The slot pairs follow the stack kinds in the record's run of kinds; a
+ * slot's word in io is at its used index. */
 void fvm_exit_write_slots(const fvm_exits *x, uint32_t rec, const uint16_t *used,
                           const int64_t *io, fvm_value *slots)
 {
@@ -163,6 +174,9 @@ static bool records_valid(const fvm_exits *x, uint32_t nused)
     return true;
 }
 
+/* Every word is range-checked as it is read (a failed check clears r->ok
+ * and reads on harmlessly), then every record's kinds are checked against
+ * the array: nothing read from disk can index outside what was allocated. */
 bool fvm_exits_load(fvm_meta_reader *r, fvm_exits *x, uint32_t chunk_len, uint32_t nused,
                     uint32_t max_depth)
 {

@@ -313,6 +313,8 @@ static void stack_op(fvm_tr *t, unsigned code)
 
 /* ---- slots ------------------------------------------------------------------------------ */
 
+/* GetSlot pushes a copy of the slot's value as a new stack entry (a later
+ * write of the slot does not change what was pushed). */
 static bool slot_op(fvm_tr *t, const fvm_op *op)
 {
     fvm_tv v;
@@ -390,6 +392,9 @@ static bool accum_sum_loop(fvm_tr *t, const fvm_op *op)
 
 /* ---- control ---------------------------------------------------------------------------- */
 
+/* SlotLtIntJumpIfFalse and SlotIncLtIntJumpBack compare the slot (to_int)
+ * with the op's limit and branch; the increment is written back before the
+ * branch, so both successors see it. */
 static bool loop_fused(fvm_tr *t, const fvm_op *op)
 {
     fvm_ir_func *f = t->f;
@@ -408,6 +413,8 @@ static bool loop_fused(fvm_tr *t, const fvm_op *op)
     return t->hooks->branch(t, fvm_ir_cmp(f, FVM_IR_ICMP, cond, v, limit), true, op->u.j.target);
 }
 
+/* A plain branch pops its condition; a Keep branch leaves it for both
+ * successors. */
 static bool control(fvm_tr *t, const fvm_op *op, unsigned cls)
 {
     uint32_t target = op->u.j.target;
@@ -420,6 +427,9 @@ static bool control(fvm_tr *t, const fvm_op *op, unsigned cls)
 
 /* ---- one op --------------------------------------------------------------------------- */
 
+/* The stack checks come first, so a class's translation may assume its
+ * operands are there and its results fit. A hook that made the compile
+ * decline set why, which is the answer whatever the class returned. */
 bool fvm_tr_op(fvm_tr *t, const fvm_op *op)
 {
     const fvm_opinfo *oi = &fvm_opinfo_table[op->code];

@@ -465,6 +465,7 @@ static bool infer_and_build(builder *B)
 static fvm_block_code *finish(builder *B, fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
                               uint64_t *t_commit)
 {
+    fvm_ir_dce(&B->f);
     fvm_code_buf xb;
     fvm_code_buf_init(&xb);
     fvm_jit_reason why = FVM_JIT_REASON_NONE;

@@ -8,7 +8,6 @@
 void *fvm_codegen_finish(fvm_ir_func *f, fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
                          fvm_code_buf *image, uint64_t *commit_start, fvm_jit_reason *why_not)
 {
-    fvm_ir_dce(f);
     fvm_ra_config cfg = {FVM_RA_DEFAULT_ALLOWED};
     fvm_ra_result ra;
     fvm_ra_run(f, &cfg, &ra); /* cannot fail: cfg allows nothing outside the default */

@@ -1,8 +1,9 @@
 /* The last steps of a compile, the same for every tier: once a tier has
- * built its IR function, fvm_codegen_finish runs dead code elimination,
- * register allocation (ra.h), the --dump=ir text, the backend's lowering
- * (backend.h), the --dump=asm text, and the commit into code memory
- * (mcode.h). */
+ * built its IR function and run dead code elimination on it (fvm_ir_dce;
+ * the tier does it, as a tier may check the live code first),
+ * fvm_codegen_finish runs register allocation (ra.h), the --dump=ir text,
+ * the backend's lowering (backend.h), the --dump=asm text, and the commit
+ * into code memory (mcode.h). */
 #ifndef FVM_JIT_CODEGEN_H
 #define FVM_JIT_CODEGEN_H
 

@@ -26,36 +26,6 @@ _Static_assert((int)FVM_JITROW_COUNT == (int)FVM_OP_COUNT, "every op has exactly
 FVM_OP_LIST(JITOP_IN_ORDER)
 #undef JITOP_IN_ORDER
 
-/* Whether tier t carries values of this type natively. Every tier carries
- * Int, Float and Bool; the block tier also carries Undef (as the constant
- * 0 with its own kind), because its slots start Undef in real programs. */
-static bool tier_carries(fvm_jit_tier t, uint32_t type)
-{
-    if (type == FVM_T_INT || type == FVM_T_FLOAT || type == FVM_T_BOOL)
-        return true;
-    return type == FVM_T_UNDEF && t == FVM_JIT_BLOCK;
-}
-
-fvm_jit_reason fvm_jit_op_reason(fvm_jit_tier t, const fvm_chunk *c, size_t ip)
-{
-    const fvm_op *op = &c->ops[ip];
-    const fvm_jitop *row = &fvm_jitop_table[op->code];
-    if (!(row->tiers & (1u << t)))
-        return row->cls == FVM_JC_EXIT ? (fvm_jit_reason)row->reason : FVM_JIT_REASON_OP_OTHER_TIER;
-    if (op->code == FVM_OP_LOAD_CONST && !tier_carries(t, c->consts[op->a].type))
-        return FVM_JIT_REASON_CONST_KIND;
-    /* A compiled op with a variable operand count (AwkAnd/Or/Xor) has it in
-     * operand a. */
-    if (fvm_opinfo_table[op->code].pop < 0 && (op->a < 1 || op->a > FVM_JIT_MAX_VARIADIC))
-        return FVM_JIT_REASON_VARIADIC;
-    return FVM_JIT_REASON_NONE;
-}
-
-bool fvm_jit_op_ok(fvm_jit_tier t, const fvm_chunk *c, size_t ip)
-{
-    return fvm_jit_op_reason(t, c, ip) == FVM_JIT_REASON_NONE;
-}
-
 bool fvm_op_jump_target(const fvm_op *op, uint32_t *target)
 {
     if (!(fvm_opinfo_table[op->code].flags & FVM_OPF_JUMP))

@@ -18,6 +18,7 @@
 
 #include "chunk.h"
 #include "jit/helpers.h"
+#include "opinfo.h"
 
 /* How an op becomes IR (translate.h). */
 typedef enum fvm_jit_class {
@@ -295,12 +296,39 @@ extern const fvm_jitop fvm_jitop_table[FVM_OP_COUNT];
  * code: the translator folds them inline, one IR op each. */
 #define FVM_JIT_MAX_VARIADIC 16
 
-/* Whether tier t compiles op ip of c: the op's row names the tier, and the
- * op's operands are ones the tier handles (a LoadConst of a kind it
- * carries, a variable operand count it folds). */
-bool fvm_jit_op_ok(fvm_jit_tier t, const fvm_chunk *c, size_t ip);
-/* Why tier t does not compile op ip of c (FVM_JIT_REASON_NONE if it does). */
-fvm_jit_reason fvm_jit_op_reason(fvm_jit_tier t, const fvm_chunk *c, size_t ip);
+/* Whether tier t carries values of this type natively. Every tier carries
+ * Int, Float and Bool; the block tier also carries Undef (as the constant
+ * 0 with its own kind), because its slots start Undef in real programs. */
+static inline bool fvm_jit_tier_carries(fvm_jit_tier t, uint32_t type)
+{
+    if (type == FVM_T_INT || type == FVM_T_FLOAT || type == FVM_T_BOOL)
+        return true;
+    return type == FVM_T_UNDEF && t == FVM_JIT_BLOCK;
+}
+
+/* Why tier t does not compile op ip of c (FVM_JIT_REASON_NONE if it does):
+ * the op's row must name the tier, and the op's operands must be ones the
+ * tier handles (a LoadConst of a kind it carries, a variable operand count
+ * it folds). Inline: every tier asks it of every op of a chunk. */
+static inline fvm_jit_reason fvm_jit_op_reason(fvm_jit_tier t, const fvm_chunk *c, size_t ip)
+{
+    const fvm_op *op = &c->ops[ip];
+    const fvm_jitop *row = &fvm_jitop_table[op->code];
+    if (!(row->tiers & (1u << t)))
+        return row->cls == FVM_JC_EXIT ? (fvm_jit_reason)row->reason : FVM_JIT_REASON_OP_OTHER_TIER;
+    if (op->code == FVM_OP_LOAD_CONST && !fvm_jit_tier_carries(t, c->consts[op->a].type))
+        return FVM_JIT_REASON_CONST_KIND;
+    /* A compiled op with a variable operand count (AwkAnd/Or/Xor) has it in
+     * operand a. */
+    if (fvm_opinfo_table[op->code].pop < 0 && (op->a < 1 || op->a > FVM_JIT_MAX_VARIADIC))
+        return FVM_JIT_REASON_VARIADIC;
+    return FVM_JIT_REASON_NONE;
+}
+
+static inline bool fvm_jit_op_ok(fvm_jit_tier t, const fvm_chunk *c, size_t ip)
+{
+    return fvm_jit_op_reason(t, c, ip) == FVM_JIT_REASON_NONE;
+}
 
 /* The jump target of op, when it has one (FVM_OPF_JUMP). */
 bool fvm_op_jump_target(const fvm_op *op, uint32_t *target);

@@ -229,15 +229,6 @@ static bool build(lin *L)
 
 /* ---- compile --------------------------------------------------------------------------- */
 
-/* The highest slot an op of c names. */
-static uint16_t max_slot_used(const fvm_chunk *c)
-{
-    uint16_t m = 0, ks[2];
-    for (size_t ip = 0; ip < c->len; ip++)
-        for (unsigned n = fvm_op_slots(&c->ops[ip], ks), k = 0; k < n; k++)
-            m = ks[k] > m ? ks[k] : m;
-    return m;
-}
 
 /* The run's tables: the slots to check, and those to release after. */
 static void set_slot_tables(fvm_linear_code *code, const lin *L)
@@ -282,7 +273,7 @@ fvm_linear_code *fvm_linear_compile(const fvm_chunk *c, const fvm_value *slots, 
     if ((*why_not = fvm_linear_decline_reason(c)) != FVM_JIT_REASON_NONE)
         return NULL;
     uint64_t t0 = fvm_now_ns();
-    size_t nmap = (size_t)max_slot_used(c) + 1;
+    size_t nmap = c->max_slot < 0 ? 1 : (size_t)c->max_slot + 1;
     lin L = {.c = c, .slots = slots, .nslots = slots ? nslots : 0};
     fvm_tr_init(&L.tr, &L.f, c, &linear_hooks, &L, L.stack, MAX_DEPTH);
     L.map = fvm_xmalloc(nmap * sizeof *L.map);

@@ -96,7 +96,7 @@ static void expect_cheap_recursion(const char *body)
                  ru.ru_maxrss);
 }
 
-Test(slots, recursion_reading_a_high_slot_hits_the_frame_limit, .timeout = 60)
+Test(slots, recursion_reading_a_high_slot_hits_the_frame_limit)
 {
     expect_cheap_recursion("    GetSlot 65535\n    Pop\n");
 }
@@ -123,7 +123,7 @@ static const char *const high_slot_readers[] = {
     "    GetSlot 65535\n    Dec\n    SetSlot 2\n",
 };
 
-Test(slots, recursion_reading_high_slots_through_other_ops_hits_the_frame_limit, .timeout = 120)
+Test(slots, recursion_reading_high_slots_through_other_ops_hits_the_frame_limit)
 {
     for (size_t i = 0; i < sizeof high_slot_readers / sizeof high_slot_readers[0]; i++)
         expect_cheap_recursion(high_slot_readers[i]);

@@ -827,8 +827,10 @@ redispatch:
         }
         /* Fast path: room for the frame and its slot window already exists
          * (frames are reused, so after the first call of a given depth this
-         * is always true); otherwise the general path grows them. */
-        size_t base = fr->slot_base + fr->slot_cap, window = (size_t)(chunk->max_slot + 1);
+         * is always true); otherwise the general path grows them. The
+         * window starts at the caller's slot count (frame_push in vm_api.c
+         * says why). */
+        size_t base = fr->slot_base + fr->nslots, window = (size_t)(chunk->max_slot + 1);
         if (FVM_LIKELY(vm->nframes < vm->frames_cap && vm->nframes <= vm->max_frames &&
                        base + window <= vm->slots_cap)) {
             VM_POLL(); /* the general path polls in fvm_enter_sub */

@@ -6,11 +6,14 @@
 #include "chunk.h"
 #include "vm_jit.h"
 
-/* A call frame. Slots live in one arena shared by all frames; a frame owns
- * arena[slot_base .. slot_base + slot_cap). Only the top frame can grow, and
- * it can always grow, because it sits at the end of the arena. nslots is the
+/* A call frame. Slots live in one arena shared by all frames; a frame's
+ * window is arena[slot_base .. slot_base + slot_cap). nslots is the
  * observable slot count (SetSlot beyond it grows it); cells between nslots
- * and slot_cap are always Undef. */
+ * and slot_cap are always Undef. The next frame's window starts at
+ * slot_base + nslots, so the part of a window past nslots is shared with
+ * the frames above it and only the top frame's is in use. Only the top
+ * frame can grow, and it can always grow, because it sits at the end of
+ * the arena. */
 typedef struct fvm_frame {
     uint32_t return_ip;
     uint32_t stack_base;

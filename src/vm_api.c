@@ -39,7 +39,13 @@ static void slots_reserve(fvm_vm *vm, size_t need)
     memset(vm->slots + old, 0, (vm->slots_cap - old) * sizeof(fvm_value));
 }
 
-/* Push a frame; returns false at the frame limit. */
+/* Push a frame; returns false at the frame limit. The new window starts
+ * at the caller's slot count, not at the end of its window: the caller's
+ * cells past nslots are Undef and nothing reads or writes them while it is
+ * not the top frame, so they are shared with the callee, which leaves them
+ * Undef again when it is popped. A frame therefore takes arena space only
+ * for the slots it has written, and reading a slot it never wrote costs no
+ * memory, however deep the recursion. */
 static bool frame_push(fvm_vm *vm, uint32_t return_ip, size_t stack_base)
 {
     if (vm->nframes > vm->max_frames)
@@ -50,7 +56,7 @@ static bool frame_push(fvm_vm *vm, uint32_t return_ip, size_t stack_base)
         vm->frames = p;
     }
     fvm_frame *top = &vm->frames[vm->nframes - 1];
-    size_t base = top->slot_base + top->slot_cap;
+    size_t base = top->slot_base + top->nslots;
     size_t window = slot_window(vm);
     slots_reserve(vm, base + window);
     vm->frames[vm->nframes++] = (fvm_frame){return_ip, (uint32_t)stack_base, (uint32_t)base, 0,

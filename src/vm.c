@@ -12,8 +12,9 @@
  * state's poll word (vm_jit.h), through which an interrupt stops a program
  * that would not stop by itself.
  *
- * Every handler is a few lines; the meaning of arithmetic on non-Int values
- * lives in arith.c, AWK ops in awk.c and shell ops in shell.c.
+ * Every handler is a few lines; the meaning of arithmetic lives in arith.c
+ * (the Int and Float fast paths inline exactly what it computes for
+ * numbers), AWK ops in awk.c and shell ops in shell.c.
  */
 #include <math.h>
 #include <stdio.h>
@@ -763,7 +764,7 @@ redispatch:
         sp[-1] = fvm_bool(a.as.i cmp b.as.i);                                                      \
         VM_NEXT();                                                                                 \
     }                                                                                              \
-    if (FVM_LIKELY(num_pair(a, b, &fx, &fy))) { /* IEEE: NaN compares false, != true */         \
+    if (FVM_LIKELY(num_pair(a, b, &fx, &fy))) { /* IEEE: NaN compares false, != true */            \
         sp[-1] = fvm_bool(fx cmp fy);                                                              \
         VM_NEXT();                                                                                 \
     }                                                                                              \

@@ -100,7 +100,8 @@ Test(float_paths, arith_every_shape)
                 fvm_value a = nums[i], b = nums[j];
                 /* The op itself. */
                 check("plain", op, a, b,
-                      run_shape(VT_OPS(FVM_LOAD_CONST(0), FVM_LOAD_CONST(1), vt_op(op)), a, b, 0, 0));
+                      run_shape(VT_OPS(FVM_LOAD_CONST(0), FVM_LOAD_CONST(1), vt_op(op)), a, b, 0,
+                                0));
                 /* Add|Sub|Mul; SetSlot (ARITH_SET). */
                 check("stack-set", op, a, b,
                       run_shape(VT_OPS(FVM_LOAD_CONST(0), FVM_LOAD_CONST(1), vt_op(op),
@@ -114,8 +115,8 @@ Test(float_paths, arith_every_shape)
                 /* LoadFloat k; Add|Sub|Mul (FLOAT_ARITH). */
                 if (b.type == FVM_T_FLOAT)
                     check("float-k", op, a, b,
-                          run_shape(VT_OPS(FVM_LOAD_CONST(0), FVM_LOAD_FLOAT(b.as.f), vt_op(op)), a, b,
-                                    fu ? FVM_XOP_FLOAT_ARITH : 0, 1));
+                          run_shape(VT_OPS(FVM_LOAD_CONST(0), FVM_LOAD_FLOAT(b.as.f), vt_op(op)),
+                                    a, b, fu ? FVM_XOP_FLOAT_ARITH : 0, 1));
                 if (!small(b))
                     continue;
                 /* LoadInt k; Add|Sub|Mul (ARITH_INT). */
@@ -156,7 +157,8 @@ Test(float_paths, compare_every_shape)
             for (size_t j = 0; j < NNUMS; j++) {
                 fvm_value a = nums[i], b = nums[j];
                 check("plain", op, a, b,
-                      run_shape(VT_OPS(FVM_LOAD_CONST(0), FVM_LOAD_CONST(1), vt_op(op)), a, b, 0, 0));
+                      run_shape(VT_OPS(FVM_LOAD_CONST(0), FVM_LOAD_CONST(1), vt_op(op)), a, b, 0,
+                                0));
                 for (int t = 0; t < 2; t++) {
                     /* NumXx; JumpIfTrue|JumpIfFalse (CMP_JUMP). */
                     check("cmp-jump", op, a, b,

@@ -39,12 +39,21 @@ static fvm_value reference(unsigned op, fvm_value a, fvm_value b)
     }
 }
 
-/* Same type and payload; floats by their bits, NaN's sign included. */
-static bool same_bits(fvm_value x, fvm_value y)
+static bool is_nan(fvm_value v)
+{
+    return v.type == FVM_T_FLOAT && isnan(v.as.f);
+}
+
+/* Same type and payload; floats by their bits, NaN's sign included. The
+ * one exception: when both operands are NaNs, which one an Add or a Mul
+ * passes on depends on the order the compiler gave the commutative
+ * operands (x86 keeps the first), which C leaves open and which differs
+ * between builds of arith.c itself; there any NaN matches (as vt_same). */
+static bool same_bits(fvm_value x, fvm_value y, bool both_nan)
 {
     if (x.type != y.type)
         return false;
-    if (x.type == FVM_T_FLOAT)
+    if (x.type == FVM_T_FLOAT && !(both_nan && isnan(x.as.f) && isnan(y.as.f)))
         return vt_double_bits(x.as.f) == vt_double_bits(y.as.f);
     return vt_same(x, y);
 }
@@ -74,7 +83,7 @@ static fvm_value run_shape(const fvm_op *ops, size_t n, fvm_value a, fvm_value b
 static void check(const char *shape, unsigned op, fvm_value a, fvm_value b, fvm_value got)
 {
     fvm_value want = reference(op, a, b);
-    cr_assert(same_bits(got, want), "%s %s(%s, %s): got %s, arith.c gives %s", shape,
+    cr_assert(same_bits(got, want, is_nan(a) && is_nan(b)), "%s %s(%s, %s): got %s, arith.c gives %s", shape,
               fvm_op_name(op), vt_describe(a), vt_describe(b), vt_describe(got),
               vt_describe(want));
 }
@@ -178,8 +187,8 @@ Test(float_paths, compare_every_shape)
 Test(float_paths, negate)
 {
     for (size_t i = 0; i < NNUMS; i++)
-        check("plain", FVM_OP_NEGATE, nums[i], nums[i],
-              run_shape(VT_OPS(FVM_LOAD_CONST(0), FVM_NEGATE()), nums[i], nums[i], 0, 0));
+        check("plain", FVM_OP_NEGATE, nums[i], fvm_int(0),
+              run_shape(VT_OPS(FVM_LOAD_CONST(0), FVM_NEGATE()), nums[i], fvm_int(0), 0, 0));
 }
 
 /* The cases the task names, spelled out so a reader sees them. */

@@ -1,7 +1,8 @@
 /* The meaning of the numeric and comparison ops on arbitrary values. The
- * interpreter inlines the Int/Int fast paths and calls these for the rest;
- * JIT tiers call the same functions, so there is one definition of each op.
- * Arguments are borrowed; results are owned. */
+ * interpreter inlines what these compute for Ints and Floats (its fast
+ * paths) and calls these for the rest; JIT tiers call the same functions,
+ * so there is one definition of each op. Arguments are borrowed; results
+ * are owned. */
 #ifndef FVM_ARITH_H
 #define FVM_ARITH_H
 

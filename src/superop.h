@@ -5,10 +5,11 @@
  * the FIRST op of a recognised sequence is replaced by one of these. The other
  * ops of the sequence stay as they are, so a jump into the middle of a
  * sequence still runs the original ops, and op indices never change. On its
- * fast path (Int operands) a superinstruction does the whole sequence and
- * continues after it; otherwise it does exactly what the op it replaced does
- * and continues with the next op. The chunk's public ops, the disassembler and
- * the file formats never see these codes.
+ * fast path (Int operands; Int or Float ones for the arithmetic and compare
+ * forms) a superinstruction does the whole sequence and continues after it;
+ * otherwise it does exactly what the op it replaced does and continues with
+ * the next op. The chunk's public ops, the disassembler and the file formats
+ * never see these codes.
  */
 #ifndef FVM_SUPEROP_H
 #define FVM_SUPEROP_H

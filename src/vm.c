@@ -12,8 +12,9 @@
  * state's poll word (vm_jit.h), through which an interrupt stops a program
  * that would not stop by itself.
  *
- * Every handler is a few lines; the meaning of arithmetic on non-Int values
- * lives in arith.c, AWK ops in awk.c and shell ops in shell.c.
+ * Every handler is a few lines; the meaning of arithmetic lives in arith.c
+ * (the Int and Float fast paths inline exactly what it computes for
+ * numbers), AWK ops in awk.c and shell ops in shell.c.
  */
 #include <math.h>
 #include <stdio.h>
@@ -388,6 +389,42 @@ static bool grow_stack(fvm_vm *vm)
 
 static double float_of(fvm_value v) { return v.type == FVM_T_FLOAT ? v.as.f : fvm_to_float(v); }
 
+/* The Float fast paths. When a and b are each an Int or a Float, x and y
+ * get what fvm_to_float reads from them, so an op on x and y computes bit
+ * for bit what fvm_arith_* and fvm_num_compare do for every pair but
+ * Int/Int (which the handlers test first, because it does not go through
+ * doubles, except in Div). Anything else (Bool, Str, Undef...) takes the
+ * slow path. */
+static inline bool num_pair(fvm_value a, fvm_value b, double *x, double *y)
+{
+    if ((a.type != FVM_T_INT && a.type != FVM_T_FLOAT) ||
+        (b.type != FVM_T_INT && b.type != FVM_T_FLOAT))
+        return false;
+    *x = a.type == FVM_T_FLOAT ? a.as.f : (double)a.as.i;
+    *y = b.type == FVM_T_FLOAT ? b.as.f : (double)b.as.i;
+    return true;
+}
+
+/* Add, Sub or Mul (code) on Ints, wrapping. */
+static inline int64_t int_arith(unsigned code, int64_t x, int64_t y)
+{
+    return code == FVM_OP_ADD   ? fvm_wrap_add(x, y)
+           : code == FVM_OP_SUB ? fvm_wrap_sub(x, y)
+                                : fvm_wrap_mul(x, y);
+}
+
+/* Add, Sub, Mul or Mod (code) on doubles, as fvm_arith_* computes them
+ * for operands that are not both Int. A constant code folds to one op. */
+static inline double float_arith(unsigned code, double x, double y)
+{
+    switch (code) {
+    case FVM_OP_ADD: return x + y;
+    case FVM_OP_SUB: return x - y;
+    case FVM_OP_MUL: return x * y;
+    default: return fmod(x, y);
+    }
+}
+
 /* Runs from vm->ip until the end marker, a halt or an error. */
 static void interpret(fvm_vm *vm)
 {
@@ -414,6 +451,7 @@ static void interpret(fvm_vm *vm)
     fvm_jit *jit = vm->jit;
     const fvm_jit_hooks *jit_hooks = vm->jit_hooks;
     fvm_value a, b, c, v;
+    double fx, fy; /* the operands of a Float fast path (num_pair) */
     /* The op being run: handlers shared by several ops read it here, not
      * in op_code, because a JIT entry op runs the op it replaced. */
     unsigned op_code;
@@ -613,7 +651,8 @@ redispatch:
 
     /* --- arithmetic: Add/Sub/Mul/Mod do nothing on a stack shallower
      *     than two; the others pop Undef for missing operands --- */
-#define BINARY_INT_FAST(op_int, slow)                                                              \
+    /* Int/Int first (the loops' counters), then any Int/Float mix. */
+#define BINARY_NUM_FAST(code, op_int, slow)                                                        \
     if (FVM_UNLIKELY(DEPTH() < 2))                                                                 \
         VM_NEXT();                                                                                 \
     a = sp[-2];                                                                                    \
@@ -621,18 +660,25 @@ redispatch:
     sp--;                                                                                          \
     if (FVM_LIKELY(a.type == FVM_T_INT && b.type == FVM_T_INT)) {                                  \
         sp[-1].as.i = op_int(a.as.i, b.as.i);                                                      \
+    } else if (FVM_LIKELY(num_pair(a, b, &fx, &fy))) {                                             \
+        sp[-1] = fvm_float(float_arith(code, fx, fy));                                             \
     } else {                                                                                       \
         sp[-1] = slow(a, b);                                                                       \
         fvm_release(a);                                                                            \
         fvm_release(b);                                                                            \
     }                                                                                              \
     VM_NEXT();
-    VM_CASE(ADD) BINARY_INT_FAST(fvm_wrap_add, fvm_arith_add)
-    VM_CASE(SUB) BINARY_INT_FAST(fvm_wrap_sub, fvm_arith_sub)
-    VM_CASE(MUL) BINARY_INT_FAST(fvm_wrap_mul, fvm_arith_mul)
-    VM_CASE(MOD) BINARY_INT_FAST(fvm_int_mod, fvm_arith_mod)
-#undef BINARY_INT_FAST
-    VM_CASE(DIV)
+    VM_CASE(ADD) BINARY_NUM_FAST(FVM_OP_ADD, fvm_wrap_add, fvm_arith_add)
+    VM_CASE(SUB) BINARY_NUM_FAST(FVM_OP_SUB, fvm_wrap_sub, fvm_arith_sub)
+    VM_CASE(MUL) BINARY_NUM_FAST(FVM_OP_MUL, fvm_wrap_mul, fvm_arith_mul)
+    VM_CASE(MOD) BINARY_NUM_FAST(FVM_OP_MOD, fvm_int_mod, fvm_arith_mod)
+#undef BINARY_NUM_FAST
+    VM_CASE(DIV) /* always Float, Int/Int too; a zero divisor (either sign) gives Undef */
+        if (FVM_LIKELY(DEPTH() >= 2 && num_pair(sp[-2], sp[-1], &fx, &fy))) {
+            sp--;
+            sp[-1] = fy == 0.0 ? fvm_undef() : fvm_float(fx / fy);
+            VM_NEXT();
+        }
         b = POP();
         a = POP();
         v = fvm_arith_div(a, b);
@@ -643,6 +689,10 @@ redispatch:
         v = fvm_arith_pow(a, b);
         goto push_release_ab;
     VM_CASE(NEGATE)
+        if (FVM_LIKELY(sp > vm->stack && sp[-1].type == FVM_T_FLOAT)) {
+            sp[-1].as.f = -sp[-1].as.f; /* -0.0 and NaN flip their sign as arith does */
+            VM_NEXT();
+        }
         a = POP();
         v = fvm_arith_negate(a);
         fvm_release(a);
@@ -701,8 +751,9 @@ redispatch:
         VM_NEXT();
 
     /* --- comparisons --- */
-    /* Int/Int compares are written out per op so each is one compare; the
-     * result replaces the left operand in place (the stack only shrinks). */
+    /* Int/Int and Int/Float compares are written out per op so each is one
+     * compare; the result replaces the left operand in place (the stack
+     * only shrinks). */
 #define NUM_COMPARE(cmp)                                                                           \
     if (FVM_UNLIKELY(DEPTH() < 2))                                                                 \
         VM_NEXT();                                                                                 \
@@ -711,6 +762,10 @@ redispatch:
     sp--;                                                                                          \
     if (FVM_LIKELY(a.type == FVM_T_INT && b.type == FVM_T_INT)) {                                  \
         sp[-1] = fvm_bool(a.as.i cmp b.as.i);                                                      \
+        VM_NEXT();                                                                                 \
+    }                                                                                              \
+    if (FVM_LIKELY(num_pair(a, b, &fx, &fy))) { /* IEEE: NaN compares false, != true */            \
+        sp[-1] = fvm_bool(fx cmp fy);                                                              \
         VM_NEXT();                                                                                 \
     }                                                                                              \
     sp[-1] = fvm_bool(fvm_num_compare(op_code, a, b));                                            \
@@ -1241,15 +1296,12 @@ redispatch:
         goto stop;
 
     /* --- load-time superinstructions (superop.h): the whole sequence on
-     *     Int operands, else exactly the op they replaced --- */
+     *     Int and Float operands, else exactly the op they replaced --- */
 #ifdef FVM_DISPATCH_SWITCH
 #define XOP_CASE(name) case FVM_XOP_##name:
 #else
 #define XOP_CASE(name) L_XOP_##name:
 #endif
-#define INT_ARITH(op, x, y)                                                                        \
-    ((op) == FVM_OP_ADD ? fvm_wrap_add(x, y) : (op) == FVM_OP_SUB ? fvm_wrap_sub(x, y)             \
-                                              : fvm_wrap_mul(x, y))
     XOP_CASE(JIT_ENTER) {
         /* The start of a region of native code (vm_jit.h, enter). */
         SAVE();
@@ -1279,14 +1331,24 @@ redispatch:
         VM_NEXT();
     XOP_CASE(SLOT_ARITH_INT)
         if (FVM_LIKELY(slots[pc->a].type == FVM_T_INT)) {
-            PUSH(fvm_int(INT_ARITH(pc->b, slots[pc->a].as.i, pc->u.j.limit)));
+            PUSH(fvm_int(int_arith(pc->b, slots[pc->a].as.i, pc->u.j.limit)));
+            pc += 2;
+            VM_NEXT();
+        }
+        if (slots[pc->a].type == FVM_T_FLOAT) {
+            PUSH(fvm_float(float_arith(pc->b, slots[pc->a].as.f, pc->u.j.limit)));
             pc += 2;
             VM_NEXT();
         }
         goto xop_get_slot;
     XOP_CASE(SLOT_ARITH_SET)
         if (FVM_LIKELY(slots[pc->a].type == FVM_T_INT)) {
-            SLOT_SET(pc->c, fvm_int(INT_ARITH(pc->b, slots[pc->a].as.i, pc->u.j.limit)));
+            SLOT_SET(pc->c, fvm_int(int_arith(pc->b, slots[pc->a].as.i, pc->u.j.limit)));
+            pc += 3;
+            VM_NEXT();
+        }
+        if (slots[pc->a].type == FVM_T_FLOAT) {
+            SLOT_SET(pc->c, fvm_float(float_arith(pc->b, slots[pc->a].as.f, pc->u.j.limit)));
             pc += 3;
             VM_NEXT();
         }
@@ -1298,6 +1360,12 @@ redispatch:
             pc += 3;
             VM_NEXT();
         }
+        if (slots[pc->a].type == FVM_T_FLOAT) {
+            if (FVM_NUM_COMPARE(pc->b, slots[pc->a].as.f, (double)pc->u.j.limit) == pc->c)
+                VM_BRANCH(pc->u.j.target);
+            pc += 3;
+            VM_NEXT();
+        }
     xop_get_slot: /* what the replaced GetSlot does */
         v = slots[pc->a];
         fvm_retain(v);
@@ -1305,7 +1373,12 @@ redispatch:
         VM_NEXT();
     XOP_CASE(ARITH_INT)
         if (FVM_LIKELY(sp > vm->stack && sp[-1].type == FVM_T_INT)) {
-            sp[-1].as.i = INT_ARITH(pc->b, sp[-1].as.i, pc->u.j.limit);
+            sp[-1].as.i = int_arith(pc->b, sp[-1].as.i, pc->u.j.limit);
+            pc++;
+            VM_NEXT();
+        }
+        if (sp > vm->stack && sp[-1].type == FVM_T_FLOAT) {
+            sp[-1].as.f = float_arith(pc->b, sp[-1].as.f, pc->u.j.limit);
             pc++;
             VM_NEXT();
         }
@@ -1316,6 +1389,13 @@ redispatch:
             bool t = FVM_NUM_COMPARE(pc->b, sp[-2].as.i, sp[-1].as.i);
             sp -= 2;
             if (t == pc->c)
+                VM_BRANCH(pc->u.j.target);
+            pc++;
+            VM_NEXT();
+        }
+        if (DEPTH() >= 2 && num_pair(sp[-2], sp[-1], &fx, &fy)) {
+            sp -= 2;
+            if (FVM_NUM_COMPARE(pc->b, fx, fy) == pc->c)
                 VM_BRANCH(pc->u.j.target);
             pc++;
             VM_NEXT();
@@ -1331,9 +1411,15 @@ redispatch:
         VM_NEXT();
     XOP_CASE(ARITH_SET)
         if (FVM_LIKELY(DEPTH() >= 2 && sp[-2].type == FVM_T_INT && sp[-1].type == FVM_T_INT)) {
-            int64_t r = INT_ARITH(pc->b, sp[-2].as.i, sp[-1].as.i);
+            int64_t r = int_arith(pc->b, sp[-2].as.i, sp[-1].as.i);
             sp -= 2;
             SLOT_SET(pc->a, fvm_int(r));
+            pc++;
+            VM_NEXT();
+        }
+        if (DEPTH() >= 2 && num_pair(sp[-2], sp[-1], &fx, &fy)) {
+            sp -= 2;
+            SLOT_SET(pc->a, fvm_float(float_arith(pc->b, fx, fy)));
             pc++;
             VM_NEXT();
         }
@@ -1356,7 +1442,12 @@ redispatch:
         VM_NEXT();
     XOP_CASE(SLOTS_ARITH_SET)
         if (FVM_LIKELY(slots[pc->a].type == FVM_T_INT && slots[pc->b].type == FVM_T_INT)) {
-            SLOT_SET(pc->c, fvm_int(INT_ARITH(pc->u.j.limit, slots[pc->a].as.i, slots[pc->b].as.i)));
+            SLOT_SET(pc->c, fvm_int(int_arith(pc->u.j.limit, slots[pc->a].as.i, slots[pc->b].as.i)));
+            pc += 3;
+            VM_NEXT();
+        }
+        if (num_pair(slots[pc->a], slots[pc->b], &fx, &fy)) {
+            SLOT_SET(pc->c, fvm_float(float_arith(pc->u.j.limit, fx, fy)));
             pc += 3;
             VM_NEXT();
         }
@@ -1376,15 +1467,13 @@ redispatch:
         }
         goto xop_get_slot;
     XOP_CASE(FLOAT_ARITH)
-        if (FVM_LIKELY(sp > vm->stack && sp[-1].type == FVM_T_FLOAT)) {
-            double x = sp[-1].as.f, k = pc->u.f;
-            sp[-1].as.f = pc->b == FVM_OP_ADD ? x + k : pc->b == FVM_OP_SUB ? x - k : x * k;
+        if (FVM_LIKELY(sp > vm->stack && num_pair(sp[-1], fvm_float(pc->u.f), &fx, &fy))) {
+            sp[-1] = fvm_float(float_arith(pc->b, fx, fy));
             pc++;
             VM_NEXT();
         }
         PUSH(fvm_float(pc->u.f)); /* what the replaced LoadFloat does */
         VM_NEXT();
-#undef INT_ARITH
 #undef INT_COMPARE
 #undef XOP_CASE
 

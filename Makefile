@@ -114,7 +114,9 @@ unit: $(UNIT_BIN)
 	FUSEVM_JIT_CACHE_DIR=off $(UNIT_BIN) --jobs 2
 
 # Upstream's serde JSON programs against the blocks upstream printed for them
-# (tests/conformance/runner.c, vectors in tests/conformance/vectors).
+# (tests/conformance/runner.c, vectors in tests/conformance/vectors), in the
+# interpreter and again with the block tier compiling every region on its
+# first entry (-m block).
 CONFORMANCE_DIR ?= tests/conformance/vectors
 CONF_BIN := $(BUILD)/conformance_runner
 
@@ -123,6 +125,7 @@ $(CONF_BIN): tests/conformance/runner.c tools/json_chunk.c tools/json_chunk.h $(
 
 conformance: $(CONF_BIN)
 	$(CONF_BIN) -d $(CONFORMANCE_DIR) -k tests/conformance/known_differences.txt
+	$(CONF_BIN) -d $(CONFORMANCE_DIR) -k tests/conformance/known_differences.txt -m block
 
 # The command's exit statuses, messages and asm/dis round trips.
 cli-test: $(CLI)

@@ -243,7 +243,13 @@ static char *read_whole_file(const char *path, size_t *len)
     return b.data;
 }
 
-/* A fresh VM, the two hooks, one run. */
+/* With -m block, every VM runs with a JIT context attached whose block
+ * tier compiles each region on its first entry (disk cache off), so the
+ * programs check native code against the same expected blocks. */
+static bool block_tier;
+
+/* A fresh VM (with a fresh JIT context under -m block), the two hooks, one
+ * run. */
 static void run_program(fvm_buf *out, const char *name, const char *path)
 {
     size_t len;
@@ -258,6 +264,12 @@ static void run_program(fvm_buf *out, const char *name, const char *path)
         return;
     }
     fvm_vm *vm = fvm_vm_new(chunk);
+    fvm_jit *jit = NULL;
+    if (block_tier && (jit = fvm_jit_new()) != NULL) {
+        fvm_jit_set_cache_dir(jit, FVM_JIT_CACHE_OFF);
+        fvm_jit_set_param(jit, FVM_JIT_PARAM_BLOCK_THRESHOLD, 0);
+        fvm_vm_set_jit(vm, jit);
+    }
     fvm_buf output = {0};
     size_t next_line = 0;
     fvm_vm_set_output(vm, capture_output, &output);
@@ -281,6 +293,7 @@ static void run_program(fvm_buf *out, const char *name, const char *path)
     put_vm_state(out, vm);
     fvm_buf_free(&output);
     fvm_vm_free(vm);
+    fvm_jit_free(jit);
     fvm_chunk_free(chunk);
 }
 
@@ -676,7 +689,7 @@ static size_t report(program *progs, size_t n, const char *expected, const char 
 static void usage(void)
 {
     fprintf(stderr, "usage: runner [-d DIR] [-e EXPECTED] [-k KNOWN] [-o OUT] [-j JOBS] "
-                    "[-t SECONDS] [-v] [PATH...]\n");
+                    "[-t SECONDS] [-m off|block] [-v] [PATH...]\n");
     exit(2);
 }
 
@@ -686,7 +699,7 @@ static options parse_options(int argc, char **argv)
     if (!o.dir)
         o.dir = "tests/conformance/vectors";
     int c;
-    while ((c = getopt(argc, argv, "d:e:k:o:j:t:v")) != -1) {
+    while ((c = getopt(argc, argv, "d:e:k:o:j:t:m:v")) != -1) {
         switch (c) {
         case 'd': o.dir = optarg; break;
         case 'e': o.expected = optarg; break;
@@ -695,6 +708,11 @@ static options parse_options(int argc, char **argv)
         case 'j': o.jobs = (unsigned)atoi(optarg); break;
         case 't': o.timeout = atof(optarg); break;
         case 'v': o.verbose = true; break;
+        case 'm':
+            if (strcmp(optarg, "block") != 0 && strcmp(optarg, "off") != 0)
+                usage();
+            block_tier = strcmp(optarg, "block") == 0;
+            break;
         default: usage();
         }
     }

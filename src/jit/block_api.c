@@ -29,14 +29,6 @@
 
 /* ---- the tier -------------------------------------------------------------------------- */
 
-
-static void flush_dump(fvm_jit *j, fvm_jit_dump_kind k, const fvm_chunk *c, fvm_buf *b)
-{
-    if (b->len)
-        fvm_jit_dump(j, k, FVM_JIT_BLOCK, c, b->data, b->len);
-    fvm_buf_free(b);
-}
-
 static size_t slots_of(const fvm_chunk *c) { return c->max_slot < 0 ? 0 : (size_t)c->max_slot + 1; }
 
 /* The disk cache's name for c's code for these slots. */
@@ -86,8 +78,8 @@ static void *block_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slot
     bool want_code = fvm_jit_dumping(j, FVM_JIT_DUMP_CODE);
     fvm_block_code *bc = fvm_block_compile(c, slots, nslots, mc, want_ir ? &ir : NULL,
                                            want_code ? &code : NULL, NULL, why);
-    flush_dump(j, FVM_JIT_DUMP_IR, c, &ir);
-    flush_dump(j, FVM_JIT_DUMP_CODE, c, &code);
+    fvm_jit_dump_buf(j, FVM_JIT_DUMP_IR, FVM_JIT_BLOCK, c, &ir);
+    fvm_jit_dump_buf(j, FVM_JIT_DUMP_CODE, FVM_JIT_BLOCK, c, &code);
     if (bc)
         disk_store(j, &key, bc);
     return bc;

@@ -187,6 +187,14 @@ void fvm_jit_dump(fvm_jit *j, fvm_jit_dump_kind k, fvm_jit_tier t, const fvm_chu
         j->dump_fn(j->dump_ud, k, t, c, text, len);
 }
 
+void fvm_jit_dump_buf(fvm_jit *j, fvm_jit_dump_kind k, fvm_jit_tier t, const fvm_chunk *c,
+                      fvm_buf *b)
+{
+    if (b->len)
+        fvm_jit_dump(j, k, t, c, b->data, b->len);
+    fvm_buf_free(b);
+}
+
 fvm_diskcache *fvm_jit_diskcache(fvm_jit *j)
 {
     return j->disk;

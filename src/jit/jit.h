@@ -109,5 +109,9 @@ int *fvm_jit_awk_trap(fvm_jit *j);
 bool fvm_jit_dumping(const fvm_jit *j, fvm_jit_dump_kind k);
 void fvm_jit_dump(fvm_jit *j, fvm_jit_dump_kind k, fvm_jit_tier t, const fvm_chunk *c,
                   const char *text, size_t len);
+/* Hand what a tier wrote to a dump buffer (if anything) to the hook, and
+ * free the buffer. */
+void fvm_jit_dump_buf(fvm_jit *j, fvm_jit_dump_kind k, fvm_jit_tier t, const fvm_chunk *c,
+                      fvm_buf *b);
 
 #endif

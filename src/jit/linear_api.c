@@ -7,14 +7,6 @@
 #include "jit/linear.h"
 #include "util.h"
 
-/* Hand whatever the tier wrote to a dump buffer to the hook. */
-static void flush_dump(fvm_jit *j, fvm_jit_dump_kind k, const fvm_chunk *c, fvm_buf *b)
-{
-    if (b->len)
-        fvm_jit_dump(j, k, FVM_JIT_LINEAR, c, b->data, b->len);
-    fvm_buf_free(b);
-}
-
 /* A second hash of the slots' types, for the disk cache's verify word. */
 static uint64_t kinds_verify(const fvm_value *slots, size_t n)
 {
@@ -51,8 +43,8 @@ static void *linear_compile(fvm_jit *j, const fvm_chunk *c, const fvm_value *slo
     bool want_code = fvm_jit_dumping(j, FVM_JIT_DUMP_CODE);
     lc = fvm_linear_compile(c, slots, nslots, mc, want_ir ? &ir : NULL, want_code ? &code : NULL,
                             NULL, why);
-    flush_dump(j, FVM_JIT_DUMP_IR, c, &ir);
-    flush_dump(j, FVM_JIT_DUMP_CODE, c, &code);
+    fvm_jit_dump_buf(j, FVM_JIT_DUMP_IR, FVM_JIT_LINEAR, c, &ir);
+    fvm_jit_dump_buf(j, FVM_JIT_DUMP_CODE, FVM_JIT_LINEAR, c, &code);
     if (lc) {
         fvm_linear_save_meta(lc, &meta);
         fvm_jit_disk_store(j, &key, fvm_linear_image(lc), &meta);

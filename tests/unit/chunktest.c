@@ -1,4 +1,4 @@
-/* Chunk-building helpers for the JIT tests (see chunktest.h). */
+/* Chunk- and context-building helpers for the JIT tests (see chunktest.h). */
 #include "chunktest.h"
 
 #include <criterion/criterion.h>
@@ -22,4 +22,13 @@ uint64_t ct_bits(double d)
     uint64_t u;
     memcpy(&u, &d, sizeof u);
     return u;
+}
+
+fvm_jit *ct_eager_jit(void)
+{
+    fvm_jit *j = fvm_jit_new();
+    cr_assert_not_null(j);
+    fvm_jit_set_cache_dir(j, FVM_JIT_CACHE_OFF);
+    cr_assert_eq(fvm_jit_set_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD, 0), 0);
+    return j;
 }

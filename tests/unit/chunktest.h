@@ -1,6 +1,7 @@
-/* Building small chunks in the JIT tests (test_jit_block.c,
- * test_jit_persist.c; test_jit_linear.c and test_jit_region.c build theirs
- * with other constants but spell op lists the same way). */
+/* Building small chunks and contexts in the JIT tests (test_jit_block.c,
+ * test_jit_persist.c, test_jit_block_diff.c, test_interrupt.c;
+ * test_jit_linear.c and test_jit_region.c build theirs with other
+ * constants but spell op lists the same way). */
 #ifndef FVM_TEST_CHUNKTEST_H
 #define FVM_TEST_CHUNKTEST_H
 
@@ -18,5 +19,8 @@
 fvm_chunk *ct_chunk(const fvm_op *ops, size_t n);
 /* A double's bit pattern, to compare floats exactly (signed zeros, NaNs). */
 uint64_t ct_bits(double d);
+/* A JIT context for tests: no disk cache, and the block tier compiling
+ * every region on its first entry. */
+fvm_jit *ct_eager_jit(void);
 
 #endif

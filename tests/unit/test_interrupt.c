@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "chunktest.h"
+
 static fvm_chunk *assemble(const char *text)
 {
     char *err = NULL;
@@ -181,19 +183,10 @@ static char *loop_with_a_string_op(void)
     return text;
 }
 
-static fvm_jit *eager_jit(void)
-{
-    fvm_jit *j = fvm_jit_new();
-    cr_assert_not_null(j);
-    fvm_jit_set_cache_dir(j, FVM_JIT_CACHE_OFF);
-    cr_assert_eq(fvm_jit_set_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD, 0), 0);
-    return j;
-}
-
 Test(interrupt, ends_a_loop_with_the_block_tier_attached, .timeout = 20)
 {
     fvm_chunk *c = assemble(loop_with_a_string_op()), *ok = assemble(answer);
-    fvm_jit *j = eager_jit();
+    fvm_jit *j = ct_eager_jit();
     fvm_vm *vm = fvm_vm_new(c);
     fvm_vm_set_jit(vm, j);
     run_interrupted(vm, -1);
@@ -227,7 +220,7 @@ Test(interrupt, a_native_loop_is_interrupted_when_it_returns)
                             "    SlotIncLtIntJumpBack 1 1000 loop\n"
                             "    GetSlot 0\n"
                             "    PrintLn 1\n");
-    fvm_jit *j = eager_jit();
+    fvm_jit *j = ct_eager_jit();
     fvm_vm *vm = fvm_vm_new(c);
     fvm_vm_set_jit(vm, j);
     fvm_vm_interrupt(vm);

@@ -183,6 +183,36 @@ Test(jit_block, a_zero_divisor_is_left_to_the_interpreter)
     fvm_jit_free(j);
 }
 
+/* Leaving native code is counted by its reason: a zero divisor, a slot
+ * holding a string, an AwkInt result outside Int range; a run that
+ * completes counts none. */
+Test(jit_block, exits_are_counted_by_reason)
+{
+    fvm_jit *j = ct_eager_jit();
+    fvm_value s[1] = {fvm_int(0)}, out;
+    fvm_chunk *div = ct_chunk(OPS(FVM_LOAD_INT(1), FVM_GET_SLOT(0), FVM_DIV()));
+    cr_assert_eq(fvm_jit_try_run_block_eager(j, div, s, 1, &out), FVM_JIT_NOT_COMPILED);
+    s[0] = fvm_int(2);
+    cr_assert_eq(fvm_jit_try_run_block_eager(j, div, s, 1, &out), FVM_JIT_OK);
+    fvm_chunk *awk_int = ct_chunk(OPS(FVM_GET_SLOT(0), FVM_AWK_INT()));
+    s[0] = fvm_float(1e300);
+    cr_assert_eq(fvm_jit_try_run_block_eager(j, awk_int, s, 1, &out), FVM_JIT_NOT_COMPILED);
+    fvm_chunk *str = ct_chunk(OPS(FVM_GET_SLOT(0), FVM_LOAD_INT(1), FVM_ADD()));
+    s[0] = fvm_cstr("x");
+    cr_assert_eq(fvm_jit_try_run_block_eager(j, str, s, 1, &out), FVM_JIT_NOT_COMPILED);
+    fvm_release(s[0]);
+    fvm_jit_counters c;
+    fvm_jit_stats(j, &c);
+    cr_assert_eq(c.reasons[FVM_JIT_REASON_EXIT_ZERO_DIVISOR], 1);
+    cr_assert_eq(c.reasons[FVM_JIT_REASON_EXIT_INT_RANGE], 1);
+    cr_assert_eq(c.reasons[FVM_JIT_REASON_EXIT_VALUE_KIND], 1);
+    cr_assert_eq(c.runs[FVM_JIT_BLOCK], 1);
+    fvm_chunk_free(div);
+    fvm_chunk_free(awk_int);
+    fvm_chunk_free(str);
+    fvm_jit_free(j);
+}
+
 Test(jit_block, awk_division_traps_name_the_op_and_the_interpreters_message)
 {
     fvm_jit *j = context();

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chunktest.h"
 #include "fstest.h"
 #include "loopgen.h"
 
@@ -283,15 +284,6 @@ static bool check_seed(fvm_jit *eager, fvm_jit *vmj, uint64_t seed, stats *st, b
     return bad == NULL;
 }
 
-static fvm_jit *context(void)
-{
-    fvm_jit *j = fvm_jit_new();
-    cr_assert_not_null(j);
-    fvm_jit_set_cache_dir(j, FVM_JIT_CACHE_OFF);
-    cr_assert_eq(fvm_jit_set_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD, 0), 0);
-    return j;
-}
-
 Test(jit_block_diff, random_programs_match_the_interpreter, .timeout = 120)
 {
     const char *env = getenv("FUSEVM_TEST_BLOCK_ITERS");
@@ -300,7 +292,7 @@ Test(jit_block_diff, random_programs_match_the_interpreter, .timeout = 120)
     bool keep_going = all && *all && strcmp(all, "0") != 0;
     unsigned long iters = env ? strtoul(env, NULL, 10) : 3000;
     stats st = {0};
-    fvm_jit *eager = context(), *vmj = context();
+    fvm_jit *eager = ct_eager_jit(), *vmj = ct_eager_jit();
     uint64_t first_bad = 0;
     if (one) {
         first_bad = strtoull(one, NULL, 0);
@@ -316,8 +308,8 @@ Test(jit_block_diff, random_programs_match_the_interpreter, .timeout = 120)
         if (i % 256 == 255) { /* fresh contexts now and then bound the code memory */
             fvm_jit_free(eager);
             fvm_jit_free(vmj);
-            eager = context();
-            vmj = context();
+            eager = ct_eager_jit();
+            vmj = ct_eager_jit();
         }
     }
     fprintf(stderr,
@@ -338,7 +330,7 @@ Test(jit_block_diff, random_programs_match_the_interpreter, .timeout = 120)
 /* A context with block threshold 0 on the disk cache in dir. */
 static fvm_jit *disk_context(const char *dir)
 {
-    fvm_jit *j = context();
+    fvm_jit *j = ct_eager_jit();
     fvm_jit_set_cache_dir(j, dir);
     return j;
 }

@@ -89,7 +89,8 @@ void fvm_exit_write_slots(const fvm_exits *x, uint32_t rec, const uint16_t *used
     }
 }
 
-uint32_t fvm_exit_written_max(const fvm_exits *x, uint32_t rec, const uint16_t *used)
+/* The highest slot number the record writes, + 1 (0: none). */
+static uint32_t written_max(const fvm_exits *x, uint32_t rec, const uint16_t *used)
 {
     const fvm_exit_rec *e = &x->recs[rec];
     const uint8_t *p = x->kinds + e->first + e->depth;
@@ -110,7 +111,7 @@ fvm_value fvm_exit_stack_value(const fvm_exits *x, uint32_t rec, uint32_t nused,
 void fvm_exit_resume(fvm_vm *vm, const fvm_exits *x, uint32_t rec, const uint16_t *used,
                      uint32_t nused, const int64_t *io, uint32_t base)
 {
-    fvm_vm_jit_grow_slots(vm, fvm_exit_written_max(x, rec, used));
+    fvm_vm_jit_grow_slots(vm, written_max(x, rec, used));
     fvm_exit_write_slots(x, rec, used, io, fvm_vm_jit_slots(vm));
     for (uint32_t d = 0; d < x->recs[rec].depth; d++)
         fvm_vm_jit_push(vm, fvm_exit_stack_value(x, rec, nused, io, d));

@@ -70,12 +70,10 @@ uint32_t fvm_exits_add(fvm_exits_builder *b, uint32_t ip, fvm_jit_reason reason,
 
 /* Rebuilding the interpreter's values from io after exit `rec`: the slots
  * written (slots indexed by slot number, used maps used indices to slot
- * numbers; old values released), the highest written slot number + 1, and
- * stack value d (from the bottom). nused is the count of used slots, where
- * the stack starts in io. */
+ * numbers; old values released) and stack value d (from the bottom).
+ * nused is the count of used slots, where the stack starts in io. */
 void fvm_exit_write_slots(const fvm_exits *x, uint32_t rec, const uint16_t *used,
                           const int64_t *io, fvm_value *slots);
-uint32_t fvm_exit_written_max(const fvm_exits *x, uint32_t rec, const uint16_t *used);
 fvm_value fvm_exit_stack_value(const fvm_exits *x, uint32_t rec, uint32_t nused, const int64_t *io,
                                uint32_t d);
 

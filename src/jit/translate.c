@@ -50,21 +50,23 @@ static fvm_tv const_of(fvm_ir_func *f, fvm_value v)
     return tv(fvm_ir_const_i(f, k == FVM_JK_INT ? v.as.i : 0), k);
 }
 
-fvm_ir_ref fvm_tv_to_float(fvm_ir_func *f, fvm_tv v)
+/* Typed conversions, as the interpreter's to_float, to_int and truthiness
+ * (a value that is not 0 when true; NaN is true). */
+static fvm_ir_ref fvm_tv_to_float(fvm_ir_func *f, fvm_tv v)
 {
     if (v.k == FVM_JK_UNDEF)
         return fvm_ir_const_f(f, 0.0);
     return v.k == FVM_JK_FLOAT ? v.r : fvm_ir_op1(f, FVM_IR_I2F, FVM_IR_F64, v.r);
 }
 
-fvm_ir_ref fvm_tv_to_int(fvm_ir_func *f, fvm_tv v)
+static fvm_ir_ref fvm_tv_to_int(fvm_ir_func *f, fvm_tv v)
 {
     if (v.k == FVM_JK_UNDEF)
         return fvm_ir_const_i(f, 0);
     return v.k == FVM_JK_FLOAT ? fvm_ir_op1(f, FVM_IR_F2I, FVM_IR_I64, v.r) : v.r;
 }
 
-fvm_ir_ref fvm_tv_truth(fvm_ir_func *f, fvm_tv v)
+static fvm_ir_ref fvm_tv_truth(fvm_ir_func *f, fvm_tv v)
 {
     if (v.k == FVM_JK_FLOAT)
         return fvm_ir_cmp(f, FVM_IR_FCMP, FVM_IR_NE, v.r, fvm_ir_const_f(f, 0.0));

@@ -107,10 +107,5 @@ bool fvm_tr_decline(fvm_tr *t, fvm_jit_reason r);
 /* Push a value the translator did not make (a tier loading its state). */
 void fvm_tr_push(fvm_tr *t, fvm_ir_ref r, uint8_t k, int32_t var);
 
-/* Typed conversions, as the interpreter's to_float, to_int and truthiness
- * (a value that is not 0 when true; NaN is true). */
-fvm_ir_ref fvm_tv_to_float(fvm_ir_func *f, fvm_tv v);
-fvm_ir_ref fvm_tv_to_int(fvm_ir_func *f, fvm_tv v);
-fvm_ir_ref fvm_tv_truth(fvm_ir_func *f, fvm_tv v);
 
 #endif

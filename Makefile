@@ -126,6 +126,8 @@ $(CONF_BIN): tests/conformance/runner.c tools/json_chunk.c tools/json_chunk.h $(
 conformance: $(CONF_BIN)
 	$(CONF_BIN) -d $(CONFORMANCE_DIR) -k tests/conformance/known_differences.txt
 	$(CONF_BIN) -d $(CONFORMANCE_DIR) -k tests/conformance/known_differences.txt -m block
+	$(CONF_BIN) -d $(CONFORMANCE_DIR) -k tests/conformance/known_differences.txt -m trace
+	$(CONF_BIN) -d $(CONFORMANCE_DIR) -k tests/conformance/known_differences.txt -m auto
 
 # The command's exit statuses, messages and asm/dis round trips.
 cli-test: $(CLI)

@@ -737,7 +737,14 @@ typedef enum fvm_jit_tier {
     X(EXIT_ZERO_DIVISOR, 0, "exit: a zero divisor") \
     X(EXIT_VALUE_KIND, 0, "exit: a value of a kind the code does not model") \
     X(EXIT_INT_RANGE, 0, "exit: a result outside Int range") \
-    X(ENTRY_KINDS, 0, "entry refused: slot kinds differ from the compiled ones")
+    X(ENTRY_KINDS, 0, "entry refused: slot kinds differ from the compiled ones") \
+    /* The tracing tier: recordings given up, and exits of its own. */ \
+    X(TRACE_TOO_LONG, 0, "recording longer than max_trace_len ops") \
+    X(TRACE_LEFT_FRAME, 0, "recording left its frame or its run") \
+    X(TRACE_INNER_LOOP, 0, "recording reached another loop's trace") \
+    X(EXIT_BRANCH, 0, "exit: a branch went the way the recording did not") \
+    X(EXIT_POLL, 0, "exit: an interrupt or request was pending at a back-edge") \
+    X(EXIT_LOOP_KINDS, 0, "exit: a loop iteration changed a slot's kind")
 
 typedef enum fvm_jit_reason {
 #define FVM_JIT_REASON_ENUM(e, transient, text) FVM_JIT_REASON_##e,
@@ -777,7 +784,12 @@ typedef enum fvm_jit_reason {
     /* Executable memory one context may map, in bytes (0: no limit): bounds \
      * what a program generating endless distinct chunks can pin. Read when \
      * the context first maps code. */ \
-    X(CODE_MAX_BYTES, code_max_bytes, 64u << 20, 0, UINT64_MAX, NULL)
+    X(CODE_MAX_BYTES, code_max_bytes, 64u << 20, 0, UINT64_MAX, NULL) \
+    /* The tiers a VM running with this context uses, one bit per \
+     * fvm_jit_tier: 1 << FVM_JIT_BLOCK (regions of a chunk, the default), \
+     * 1 << FVM_JIT_TRACE (hot loops), or both. Read when a VM attaches \
+     * the context (fvm_vm_set_jit). */ \
+    X(VM_TIERS, vm_tiers, 1u << FVM_JIT_BLOCK, 0, (1u << FVM_JIT_TIER_COUNT) - 1, NULL)
 
 typedef enum fvm_jit_param {
 #define FVM_JIT_PARAM_ENUM(e, name, def, lo, hi, env) FVM_JIT_PARAM_##e,
@@ -802,6 +814,9 @@ typedef struct fvm_jit_counters {
     uint64_t disk_loads;        /* compiles answered from the disk cache
                                    (counted in compiles too) */
     uint64_t disk_stores;       /* compiled code written to the disk cache */
+    uint64_t traces;            /* root traces compiled or loaded (loops) */
+    uint64_t side_traces;       /* side traces compiled or loaded */
+    uint64_t trace_aborts;      /* recordings given up (reasons counts why) */
     uint64_t reasons[FVM_JIT_REASON_COUNT]; /* per fvm_jit_reason: refusals,
                                    failed compiles, ops that end a region
                                    (once per chunk analysed) and exits */
@@ -848,10 +863,15 @@ FVM_API const char *fvm_jit_reason_text(fvm_jit_reason r);
  *  - IR: the tier's IR and its register assignment;
  *  - CODE: the machine code, one line per IR instruction: its offset
  *    (hex), the instruction (vN op) and its bytes (hex, a disassembler's
- *    input), then a line for the code that follows the instructions. */
+ *    input), then a line for the code that follows the instructions;
+ *  - TRACE: a trace as recorded, before it compiles: a line naming it
+ *    (root or side, where it starts, the loop it closes), then one line
+ *    per op it ran ("  IP  OpName A B"). While TRACE is dumped, traces are
+ *    recorded rather than loaded from the disk cache. */
 typedef enum fvm_jit_dump_kind {
     FVM_JIT_DUMP_IR = 1,
-    FVM_JIT_DUMP_CODE = 2
+    FVM_JIT_DUMP_CODE = 2,
+    FVM_JIT_DUMP_TRACE = 4
 } fvm_jit_dump_kind;
 typedef void (*fvm_jit_dump_fn)(void *ud, fvm_jit_dump_kind kind, fvm_jit_tier tier,
                                 const fvm_chunk *c, const char *text, size_t len);

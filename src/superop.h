@@ -35,9 +35,12 @@
  *   FLOAT_ARITH      LoadFloat k; Add|Sub|Mul             b = arith opcode, u.f = k
  * k of the Int forms must fit in 32 bits (it lives in limit).
  *
- * JIT_ENTER is not a superinstruction: a JIT context puts it in its own
- * copy of the execution ops, at the start of each region of native code
- * (jit/block_api.c); the other fields are the replaced op's. */
+ * The JIT_ ops are not superinstructions: a JIT context puts them in its
+ * own copy of the execution ops (vm_jit.h), with the other fields of the
+ * op they replace: JIT_ENTER at the start of each region of native code
+ * (jit/block_api.c), JIT_HOT at each loop header the tracing tier counts,
+ * and JIT_RECORD at every op of the copy the VM runs while a trace is
+ * recorded (jit/trace_api.c). */
 #define FVM_SUPEROP_LIST(X) \
     X(SLOT_PAIR, 2) \
     X(SLOT_ARITH_INT, 3) \
@@ -51,7 +54,9 @@
     X(SLOT_STEP, 2) \
     X(SLOT_STEP_SET, 3) \
     X(FLOAT_ARITH, 2) \
-    X(JIT_ENTER, 1)
+    X(JIT_ENTER, 1) \
+    X(JIT_HOT, 1) \
+    X(JIT_RECORD, 1)
 
 enum {
     FVM_XOP_BASE_ = FVM_OP_END,

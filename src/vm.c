@@ -440,7 +440,7 @@ static void interpret(fvm_vm *vm)
     };
 #endif
     const fvm_chunk *chunk = vm->chunk;
-    const fvm_op *code = vm->exec;
+    const fvm_op *code = vm->exec; /* a JIT hook may switch it (JIT_HOT) */
     const fvm_op *pc = code + vm->ip;
     fvm_value *sp = vm->stack + vm->sp;
     fvm_value *stack_end = vm->stack + vm->stack_cap;
@@ -1314,6 +1314,28 @@ redispatch:
         }
         RELOAD();
         op_code = (unsigned)replaced;
+#ifdef FVM_DISPATCH_SWITCH
+        goto redispatch;
+#else
+        goto *labels[op_code];
+#endif
+    }
+    XOP_CASE(JIT_HOT)
+    XOP_CASE(JIT_RECORD) {
+        /* A loop header the tracing tier counts, or any op while it
+         * records (vm_jit.h, hotspot and record). Either hook may switch
+         * the VM to another copy of the ops, so pc is rebased on it. */
+        SAVE();
+        vm->ip--;
+        int next = op_code == FVM_XOP_JIT_HOT ? jit_hooks->hotspot(jit, vm)
+                                              : jit_hooks->record(jit, vm);
+        code = vm->exec;
+        LOAD();
+        if (next == FVM_JIT_RESUMED) {
+            VM_POLL();
+            VM_DISPATCH();
+        }
+        op_code = (unsigned)next;
 #ifdef FVM_DISPATCH_SWITCH
         goto redispatch;
 #else

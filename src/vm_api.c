@@ -389,6 +389,10 @@ const fvm_chunk *fvm_vm_jit_chunk(const fvm_vm *vm) { return vm->chunk; }
 size_t fvm_vm_jit_ip(const fvm_vm *vm) { return vm->ip; }
 void fvm_vm_jit_set_ip(fvm_vm *vm, size_t ip) { vm->ip = ip; }
 void fvm_vm_jit_push(fvm_vm *vm, fvm_value v) { fvm_push(vm, v); }
+void fvm_vm_jit_set_exec(fvm_vm *vm, const fvm_op *ops) { vm->exec = ops; }
+size_t fvm_vm_jit_frames(const fvm_vm *vm) { return vm->nframes; }
+size_t fvm_vm_jit_nslots(const fvm_vm *vm) { return vm->frames[vm->nframes - 1].nslots; }
+fvm_vm_state *fvm_vm_jit_state(fvm_vm *vm) { return &vm->state; }
 
 fvm_value *fvm_vm_jit_slots(fvm_vm *vm)
 {

@@ -100,26 +100,27 @@ typedef struct fvm_jit_hooks {
      * replaced. */
     int (*enter)(fvm_jit *j, fvm_vm *vm);
 
-    /* NULL until the tracing tier. Count a hot spot: the target of a
-     * backward jump (a loop header, reached by the taken back-edge on every
-     * iteration) or a subroutine's first op (reached by every call). That
-     * tier's exec copy puts its counting op (FVM_XOP_JIT_HOT, added with
-     * it) in place of every such op; the op calls hotspot, which counts,
-     * enters a trace that starts there, or starts recording one, and
-     * answers as enter does. Jumps and calls themselves do not change, so
-     * nothing is paid while no such tier is attached. */
+    /* NULL when no tier counts hot spots. For FVM_XOP_JIT_HOT, which a
+     * tier that counts loops puts in its exec copy in place of every loop
+     * header (the target of a backward jump, reached by the taken
+     * back-edge on every iteration): count the header, enter native code
+     * that starts there, or start recording a trace; answer as enter
+     * does. Jumps themselves do not change, so nothing is paid while no
+     * such tier is attached. */
     int (*hotspot)(fvm_jit *j, fvm_vm *vm);
 
-    /* NULL until the tracing tier. Record one op of a trace. While a trace
-     * is recorded the VM runs a recording copy of the ops in which every op
-     * is FVM_XOP_JIT_RECORD (added with that tier). The tier switches the
-     * VM to that copy and back (fvm_vm_jit_set_exec, added with it) from
-     * hotspot, record or poll, and the interpreter reloads its ops pointer
-     * after those hooks, and only there: its ordinary dispatch carries no
-     * recording test. record sees the op at the VM's ip with the values it
-     * is about to read, notes them, and answers the op code to run (the
-     * one c->exec has there) or FVM_JIT_RESUMED (the recording ended and
-     * its trace ran). */
+    /* NULL when no tier records. While a trace is recorded the VM runs a
+     * recording copy of the ops in which every op is FVM_XOP_JIT_RECORD.
+     * The tier switches the VM to that copy and back
+     * (fvm_vm_jit_set_exec) from hotspot or record, and the interpreter
+     * reloads its ops pointer after those two hooks, and only there: its
+     * ordinary dispatch carries no recording test. record sees the op at
+     * the VM's ip with the values it is about to read, notes it, and
+     * answers the op code to run at that ip in the copy the VM runs
+     * afterwards, or FVM_JIT_RESUMED (the recording ended and its trace
+     * ran). A run that ends while a trace is recorded leaves the VM on the
+     * recording copy; exec, asked at the start of the next run, ends that
+     * recording. */
     int (*record)(fvm_jit *j, fvm_vm *vm);
 
     /* NULL until the tracing tier. Called after an exit has been resumed:
@@ -170,5 +171,13 @@ bool fvm_vm_jit_reserve_slots(fvm_vm *vm, size_t n);
 bool fvm_vm_jit_grow_slots(fvm_vm *vm, size_t n);
 /* Push v (taken) on the value stack. */
 void fvm_vm_jit_push(fvm_vm *vm, fvm_value v);
+/* The ops the interpreter runs from the next op on (see record). */
+void fvm_vm_jit_set_exec(fvm_vm *vm, const fvm_op *ops);
+/* How many frames are active: a trace is recorded in one frame. */
+size_t fvm_vm_jit_frames(const fvm_vm *vm);
+/* The top frame's slot count. */
+size_t fvm_vm_jit_nslots(const fvm_vm *vm);
+/* The VM's state block, whose poll word native loops read. */
+fvm_vm_state *fvm_vm_jit_state(fvm_vm *vm);
 
 #endif

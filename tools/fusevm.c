@@ -213,18 +213,23 @@ static int cmd_run(const cli_args *a)
     if (!c)
         return FVM_EXIT_USAGE;
     double t1 = now_ms();
-    /* auto: the linear tier for a straight-line chunk, else the block tier.
-     * A command runs its program once, so block code compiles on the first
-     * entry unless FUSEVM_JIT_BLOCK_THRESHOLD says otherwise. */
+    /* auto: the linear tier for a straight-line chunk, else the block tier
+     * for regions and the tracing tier for hot loops. A command runs its
+     * program once, so block code compiles on the first entry unless
+     * FUSEVM_JIT_BLOCK_THRESHOLD says otherwise. */
     bool linear = mode_is(a->jit, "linear") || mode_is(a->jit, "auto");
     bool block = mode_is(a->jit, "block") || mode_is(a->jit, "auto");
-    fvm_jit *j = linear || block ? fvm_cli_jit_new(a->dump) : NULL;
+    bool trace = mode_is(a->jit, "trace") || mode_is(a->jit, "auto");
+    fvm_jit *j = linear || block || trace ? fvm_cli_jit_new(a->dump) : NULL;
     if (block && !getenv("FUSEVM_JIT_BLOCK_THRESHOLD"))
         fvm_jit_set_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD, 0);
+    if (j)
+        fvm_jit_set_param(j, FVM_JIT_PARAM_VM_TIERS,
+                          (block ? 1u << FVM_JIT_BLOCK : 0) | (trace ? 1u << FVM_JIT_TRACE : 0));
     fvm_vm *vm = fvm_vm_new(c);
     output_state out = {false, 0};
     fvm_vm_set_output(vm, write_output, &out);
-    fvm_vm_set_jit(vm, block ? j : NULL);
+    fvm_vm_set_jit(vm, block || trace ? j : NULL);
     fvm_result r;
     bool linear_ran = linear && (block ? fvm_jit_is_linear_eligible(j, c) : true) &&
                       fvm_cli_run_linear(j, c, a->stats && !block, &r);
@@ -392,16 +397,20 @@ static const command commands[] = {
      "  --result      then print the result on a line of its own, with its type:\n"
      "                int 42, float 4.5, str \"x\", undef, ...; halted when the\n"
      "                run ends with an empty stack\n"
-     "  --jit=MODE    off (the default), linear, block or auto (trace is not\n"
-     "                available yet). linear runs an eligible straight-line\n"
-     "                chunk as native code; block runs each region of\n"
-     "                numeric ops with loops and branches (the whole chunk\n"
-     "                when it can) as native code, compiled when first\n"
-     "                entered (FUSEVM_JIT_BLOCK_THRESHOLD=N: after N entries);\n"
-     "                auto does linear where it applies, else block. The\n"
-     "                rest runs in the interpreter with the same results.\n"
-     "  --dump=LIST   as chunks compile, print their JIT IR (ir) and machine\n"
-     "                code (asm) to standard error; LIST is comma separated\n"
+     "  --jit=MODE    off (the default), linear, block, trace or auto. linear\n"
+     "                runs an eligible straight-line chunk as native code;\n"
+     "                block runs each region of numeric ops with loops and\n"
+     "                branches (the whole chunk when it can) as native code,\n"
+     "                compiled when first entered (FUSEVM_JIT_BLOCK_THRESHOLD=N:\n"
+     "                after N entries); trace records a loop's path once its\n"
+     "                header is reached FUSEVM_JIT_TRACE_THRESHOLD times (50)\n"
+     "                and runs it as native code from there on, even in the\n"
+     "                middle of the loop's run; auto does linear where it\n"
+     "                applies, else block and trace. The rest runs in the\n"
+     "                interpreter with the same results.\n"
+     "  --dump=LIST   as chunks compile, print their JIT IR (ir), machine\n"
+     "                code (asm) and traces as recorded (trace) to standard\n"
+     "                error; LIST is comma separated\n"
      "  --stats       print op counts, timings and the JIT counters to\n"
      "                standard error, and why a chunk was not compiled\n"
      "  -h, --help    show this help\n"

@@ -21,8 +21,11 @@ int fvm_cli_parse_dump(const char *list, unsigned *kinds)
             *kinds |= FVM_JIT_DUMP_IR;
         else if (n == 3 && strncmp(p, "asm", 3) == 0)
             *kinds |= FVM_JIT_DUMP_CODE;
+        else if (n == 5 && strncmp(p, "trace", 5) == 0)
+            *kinds |= FVM_JIT_DUMP_TRACE;
         else {
-            fprintf(stderr, "fusevm run: unknown --dump item '%.*s' (expected ir or asm)\n", (int)n, p);
+            fprintf(stderr, "fusevm run: unknown --dump item '%.*s' (expected ir, asm or trace)\n",
+                    (int)n, p);
             return -1;
         }
         if (p[n] == 0)
@@ -135,7 +138,9 @@ static void dump_hook(void *ud, fvm_jit_dump_kind kind, fvm_jit_tier tier, const
                       const char *text, size_t len)
 {
     (void)ud;
-    const char *what = kind == FVM_JIT_DUMP_IR ? "IR" : "machine code";
+    const char *what = kind == FVM_JIT_DUMP_IR     ? "IR"
+                       : kind == FVM_JIT_DUMP_TRACE ? "recording"
+                                                    : "machine code";
     fprintf(stderr, "---- %s %s of chunk %016" PRIx64 "\n", fvm_jit_tier_name(tier), what,
             fvm_chunk_op_hash(c));
     if (kind == FVM_JIT_DUMP_CODE) {
@@ -195,6 +200,11 @@ void fvm_cli_print_jit_stats(const fvm_jit *j)
             s.compiles, s.compile_failures, s.ineligible, s.blacklisted, (double)s.compile_ns / 1e6,
             s.cache_hits, s.negative_hits, s.runs[FVM_JIT_LINEAR], s.runs[FVM_JIT_BLOCK],
             s.runs[FVM_JIT_TRACE], s.code_bytes, s.disk_loads, s.disk_stores);
+    if (s.traces || s.side_traces || s.trace_aborts)
+        fprintf(stderr,
+                "fusevm: jit: traces %" PRIu64 ", side traces %" PRIu64 ", recordings given up %" PRIu64
+                "\n",
+                s.traces, s.side_traces, s.trace_aborts);
     if (fvm_jit_last_failure(j))
         fprintf(stderr, "fusevm: jit: last failed compile: %s\n", fvm_jit_last_failure(j));
     /* Most frequent first; ties in the list's order. */

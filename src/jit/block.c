@@ -460,35 +460,45 @@ static bool infer_and_build(builder *B)
     return run_blocks(B) && !B->changed;
 }
 
-/* Generate and commit the code (codegen.h), then make the handle around
- * it; NULL with the translator's why set on a failure. */
+fvm_block_code *fvm_block_code_make(fvm_ir_func *f, uint32_t len, const uint16_t *used,
+                                    const uint8_t *kinds, uint32_t nused, const fvm_exits *x,
+                                    fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
+                                    uint64_t *t_commit, fvm_jit_reason *why)
+{
+    fvm_ir_dce(f);
+    fvm_code_buf xb;
+    fvm_code_buf_init(&xb);
+    void *entry = fvm_codegen_finish(f, arena, dump_ir, dump_asm, &xb, t_commit, why);
+    if (!entry) {
+        fvm_code_buf_free(&xb);
+        return NULL;
+    }
+    fvm_block_code *code = code_new(entry, nused, x->nrecs, x->nkinds);
+    code->len = len;
+    memcpy(code->used, used, nused * sizeof *code->used);
+    memcpy(code->kinds, kinds, nused);
+    memcpy(code->exits.recs, x->recs, x->nrecs * sizeof *x->recs);
+    if (x->nkinds) /* memcpy must not see the NULL of an empty array */
+        memcpy(code->exits.kinds, x->kinds, x->nkinds);
+    for (uint32_t i = 0; i < nused; i++)
+        if ((size_t)used[i] + 1 > code->min_nslots)
+            code->min_nslots = (size_t)used[i] + 1;
+    code->image = xb;
+    code->has_image = true;
+    return code;
+}
+
+/* Generate and commit the code, then make the handle around it; NULL with
+ * the translator's why set on a failure. */
 static fvm_block_code *finish(builder *B, fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
                               uint64_t *t_commit)
 {
-    fvm_ir_dce(&B->f);
-    fvm_code_buf xb;
-    fvm_code_buf_init(&xb);
     fvm_jit_reason why = FVM_JIT_REASON_NONE;
-    void *entry = fvm_codegen_finish(&B->f, arena, dump_ir, dump_asm, &xb, t_commit, &why);
-    if (!entry)
+    fvm_block_code *code = fvm_block_code_make(&B->f, (uint32_t)B->c->len, B->used, B->kinds,
+                                               B->nused, &B->exits.x, arena, dump_ir, dump_asm,
+                                               t_commit, &why);
+    if (!code)
         fail(B, why);
-    fvm_block_code *code = NULL;
-    if (entry) {
-        const fvm_exits *x = &B->exits.x;
-        code = code_new(entry, B->nused, x->nrecs, x->nkinds);
-        code->len = (uint32_t)B->c->len;
-        memcpy(code->used, B->used, B->nused * sizeof *code->used);
-        memcpy(code->kinds, B->kinds, B->nused);
-        memcpy(code->exits.recs, x->recs, x->nrecs * sizeof *x->recs);
-        if (x->nkinds) /* memcpy must not see the NULL of an empty array */
-            memcpy(code->exits.kinds, x->kinds, x->nkinds);
-        for (uint32_t i = 0; i < B->nused; i++)
-            if ((size_t)B->used[i] + 1 > code->min_nslots)
-                code->min_nslots = (size_t)B->used[i] + 1;
-        code->image = xb;
-        code->has_image = true;
-    } else
-        fvm_code_buf_free(&xb);
     return code;
 }
 
@@ -540,6 +550,8 @@ void fvm_block_drop_image(fvm_block_code *code)
         fvm_code_buf_free(&code->image);
     code->has_image = false;
 }
+
+uint32_t fvm_block_exit_count(const fvm_block_code *code) { return code->exits.nrecs; }
 
 void fvm_block_free(fvm_block_code *code)
 {

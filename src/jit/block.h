@@ -27,6 +27,7 @@
 #include "chunk.h"
 #include "jit/mcode.h"
 #include "jit/backend.h"
+#include "jit/snap.h"
 #include "jit/translate.h"
 #include "util.h"
 
@@ -54,6 +55,15 @@ typedef struct fvm_block_stats {
 fvm_block_code *fvm_block_compile(const fvm_chunk *c, const fvm_value *slots, size_t nslots,
                                   fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
                                   fvm_block_stats *stats, fvm_jit_reason *why_not);
+/* The handle around IR f built by a tier that uses this module's code
+ * (the block and tracing tiers): generate and commit the code (codegen.h)
+ * and keep the slot table (used slot numbers and their entry kinds) and
+ * the exit records beside it. len is the ip of a completed run. NULL with
+ * the reason in *why if code generation fails. */
+fvm_block_code *fvm_block_code_make(fvm_ir_func *f, uint32_t len, const uint16_t *used,
+                                    const uint8_t *kinds, uint32_t nused, const fvm_exits *x,
+                                    fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
+                                    uint64_t *t_commit, fvm_jit_reason *why);
 /* The machine code of the most recent successful fvm_block_compile on this
  * handle, as the encoder produced it (entry at offset 0, relocations
  * included), for the disk cache: valid until fvm_block_drop_image or
@@ -70,6 +80,8 @@ fvm_block_code *fvm_block_from_meta(const void *meta, size_t len, void *entry, s
 /* A second hash of the kinds (not the cache subkey), for the disk cache's
  * verification word. */
 uint64_t fvm_block_kinds_verify(const fvm_value *slots, size_t n);
+/* How many exit records code has (record numbers run below it). */
+uint32_t fvm_block_exit_count(const fvm_block_code *code);
 /* Frees the metadata; the machine code stays in its arena. */
 void fvm_block_free(fvm_block_code *code);
 
@@ -82,9 +94,11 @@ typedef struct fvm_block_exit {
     fvm_jit_reason reason; /* why it left early (NONE when completed) */
 } fvm_block_exit;
 
-/* Words the io array of a run needs at most: the used slots (up to 128)
- * and the operand stack (up to 64). */
-#define FVM_BLOCK_IO_WORDS (128 + 64)
+/* Words the io array of a run needs at most: the used slots (up to 128),
+ * the operand stack (up to 64), and the address of the poll word native
+ * loops read (a trace's, at FVM_BLOCK_IO_POLL). */
+#define FVM_BLOCK_IO_POLL (128 + 64)
+#define FVM_BLOCK_IO_WORDS (FVM_BLOCK_IO_POLL + 1)
 /* Run the code on slots[0..nslots): false, with nothing run, when the
  * slots are too few or their kinds differ from the compiled ones. The
  * native code works in io (FVM_BLOCK_IO_WORDS words); the slots are not

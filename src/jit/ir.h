@@ -68,7 +68,8 @@ typedef enum fvm_ir_cond {
  *   MOD       Int Mod: by 0 or -1 is 0
  *   ICMP/FCMP aux = fvm_ir_cond, BOOL result
  *   F2I       truncate, saturating, NaN -> 0 (the interpreter's to_int)
- *   LOAD      arg0 = PTR base, imm = byte offset; the instruction's type
+ *   LOAD      arg0 = PTR base, imm = byte offset; the instruction's type;
+ *             aux = 4 reads a 32-bit word, zero-extended to I64
  *   STORE     arg0 = PTR base, arg1 = value, imm = byte offset
  *   CALL      aux = helper id (helpers.h), args = arguments; pure if the
  *             helper is

@@ -346,6 +346,21 @@ static void note_failure(fvm_jit *j, jit_entry *e, fvm_jit_reason why)
     e->state = ENTRY_FAILED;
 }
 
+void fvm_jit_count_compile(fvm_jit *j, fvm_jit_tier t, uint64_t ns, fvm_jit_reason why)
+{
+    j->stats.compile_ns += ns;
+    if (why == FVM_JIT_REASON_NONE) {
+        j->stats.compiles++;
+        return;
+    }
+    j->stats.compile_failures++;
+    fvm_jit_count_reason(j, why);
+    snprintf(j->last_failure, sizeof j->last_failure, "%s: %s", fvm_jit_tier_name(t),
+             fvm_jit_reason_text(why));
+}
+
+fvm_jit_counters *fvm_jit_counters_of(fvm_jit *j) { return &j->stats; }
+
 static void *compile_entry(fvm_jit *j, const fvm_jit_tier_ops *ops, const fvm_chunk *c,
                            uint64_t subkey, const fvm_value *slots, size_t nslots)
 {
@@ -538,13 +553,15 @@ fvm_jit_tier_slot *fvm_jit_tier_slot_of(fvm_jit *j, fvm_jit_tier t) { return &j-
  * VMs
  * ------------------------------------------------------------------------ */
 
-/* The first tier that works for VMs; a second one will need its hooks
- * combined with the first's. */
+/* The hooks of the highest tier the vm_tiers setting asks for that this
+ * build has: a tier's hooks include those of the tiers below it that the
+ * setting asks for too (the tracing tier's exec copy starts from the block
+ * tier's when both are on). */
 const fvm_jit_hooks *fvm_jit_vm_hooks(fvm_jit *j)
 {
-    (void)j;
-    for (size_t t = 0; t < FVM_JIT_TIER_COUNT; t++)
-        if (fvm_jit_tiers[t] && fvm_jit_tiers[t]->vm_hooks)
+    uint64_t want = j->params[FVM_JIT_PARAM_VM_TIERS];
+    for (size_t t = FVM_JIT_TIER_COUNT; t-- > 0;)
+        if ((want & (1u << t)) && fvm_jit_tiers[t] && fvm_jit_tiers[t]->vm_hooks)
             return fvm_jit_tiers[t]->vm_hooks;
     return NULL;
 }

@@ -68,6 +68,7 @@ typedef struct fvm_jit_tier_ops {
 extern const fvm_jit_tier_ops *const fvm_jit_tiers[FVM_JIT_TIER_COUNT];
 extern const fvm_jit_tier_ops fvm_linear_tier; /* linear_api.c */
 extern const fvm_jit_tier_ops fvm_block_tier;  /* block_api.c */
+extern const fvm_jit_tier_ops fvm_trace_tier;  /* trace_api.c */
 
 /* What context j keeps for tier t. */
 fvm_jit_tier_slot *fvm_jit_tier_slot_of(fvm_jit *j, fvm_jit_tier t);
@@ -81,6 +82,11 @@ void *fvm_jit_code_for(fvm_jit *j, const fvm_jit_tier_ops *t, const fvm_chunk *c
 uint64_t fvm_jit_slot_kinds_key(const fvm_value *slots, size_t n);
 /* Count one native run of a tier's code. */
 void fvm_jit_count_run(fvm_jit *j, fvm_jit_tier t);
+/* Count a compile a tier ran outside fvm_jit_code_for (the tracing
+ * tier's): its time, and success (why NONE) or failure with its reason. */
+void fvm_jit_count_compile(fvm_jit *j, fvm_jit_tier t, uint64_t ns, fvm_jit_reason why);
+/* The context's counters, for a tier's own (traces, aborts). */
+fvm_jit_counters *fvm_jit_counters_of(fvm_jit *j);
 /* Count one occurrence of a reason native code did not run or left. */
 void fvm_jit_count_reason(fvm_jit *j, fvm_jit_reason r);
 /* The disk cache around a tier's compile. fvm_jit_disk_load: the entry of

@@ -40,8 +40,10 @@ typedef enum fvm_jit_class {
 
 /* Tier sets, one bit per fvm_jit_tier. */
 #define FVM_JT_NONE 0u
-#define FVM_JT_B (1u << FVM_JIT_BLOCK)
-#define FVM_JT_LB ((1u << FVM_JIT_LINEAR) | (1u << FVM_JIT_BLOCK))
+/* The tracing tier compiles every op the block tier does: both translate
+ * ops through the same translator, and differ only in control flow. */
+#define FVM_JT_B ((1u << FVM_JIT_BLOCK) | (1u << FVM_JIT_TRACE))
+#define FVM_JT_LB ((1u << FVM_JIT_LINEAR) | FVM_JT_B)
 
 /* X(ENUM, tiers, class, helper, reason), each a suffix: tiers of FVM_JT_*,
  * class of FVM_JC_*, helper of FVM_JIT_HELPER_* (the helper computing the

@@ -6,4 +6,5 @@
 const fvm_jit_tier_ops *const fvm_jit_tiers[FVM_JIT_TIER_COUNT] = {
     [FVM_JIT_LINEAR] = &fvm_linear_tier,
     [FVM_JIT_BLOCK] = &fvm_block_tier,
+    [FVM_JIT_TRACE] = &fvm_trace_tier,
 };

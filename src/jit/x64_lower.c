@@ -344,7 +344,10 @@ static void lower_load(lower *L, fvm_ir_ref v, const fvm_ir_inst *in)
         finish_def(L, v, rd);
     } else {
         fvm_x64_reg rd = dst_reg(L, v, G_T2);
-        fvm_x64_mov_rm(L->b, rd, m);
+        if (in->aux == 4)
+            fvm_x64_mov32_rm(L->b, rd, m);
+        else
+            fvm_x64_mov_rm(L->b, rd, m);
         finish_def(L, v, rd);
     }
 }

@@ -245,10 +245,13 @@ static char *read_whole_file(const char *path, size_t *len)
 
 /* With -m block, every VM runs with a JIT context attached whose block
  * tier compiles each region on its first entry (disk cache off), so the
- * programs check native code against the same expected blocks. */
-static bool block_tier;
+ * programs check native code against the same expected blocks. With
+ * -m trace, the tracing tier records every loop on the first back-edge to
+ * its header and every side exit on its first exit, and with -m auto both
+ * tiers run. */
+static unsigned vm_tiers; /* fvm_jit_param VM_TIERS bits; 0: no JIT */
 
-/* A fresh VM (with a fresh JIT context under -m block), the two hooks, one
+/* A fresh VM (with a fresh JIT context under -m block, trace or auto), the two hooks, one
  * run. */
 static void run_program(fvm_buf *out, const char *name, const char *path)
 {
@@ -265,9 +268,11 @@ static void run_program(fvm_buf *out, const char *name, const char *path)
     }
     fvm_vm *vm = fvm_vm_new(chunk);
     fvm_jit *jit = NULL;
-    if (block_tier && (jit = fvm_jit_new()) != NULL) {
+    if (vm_tiers && (jit = fvm_jit_new()) != NULL) {
         fvm_jit_set_cache_dir(jit, FVM_JIT_CACHE_OFF);
         fvm_jit_set_param(jit, FVM_JIT_PARAM_BLOCK_THRESHOLD, 0);
+        fvm_jit_set_param(jit, FVM_JIT_PARAM_TRACE_THRESHOLD, 0);
+        fvm_jit_set_param(jit, FVM_JIT_PARAM_VM_TIERS, vm_tiers);
         fvm_vm_set_jit(vm, jit);
     }
     fvm_buf output = {0};
@@ -689,7 +694,7 @@ static size_t report(program *progs, size_t n, const char *expected, const char 
 static void usage(void)
 {
     fprintf(stderr, "usage: runner [-d DIR] [-e EXPECTED] [-k KNOWN] [-o OUT] [-j JOBS] "
-                    "[-t SECONDS] [-m off|block] [-v] [PATH...]\n");
+                    "[-t SECONDS] [-m off|block|trace|auto] [-v] [PATH...]\n");
     exit(2);
 }
 
@@ -709,9 +714,16 @@ static options parse_options(int argc, char **argv)
         case 't': o.timeout = atof(optarg); break;
         case 'v': o.verbose = true; break;
         case 'm':
-            if (strcmp(optarg, "block") != 0 && strcmp(optarg, "off") != 0)
+            if (strcmp(optarg, "off") == 0)
+                vm_tiers = 0;
+            else if (strcmp(optarg, "block") == 0)
+                vm_tiers = 1u << FVM_JIT_BLOCK;
+            else if (strcmp(optarg, "trace") == 0)
+                vm_tiers = 1u << FVM_JIT_TRACE;
+            else if (strcmp(optarg, "auto") == 0)
+                vm_tiers = 1u << FVM_JIT_BLOCK | 1u << FVM_JIT_TRACE;
+            else
                 usage();
-            block_tier = strcmp(optarg, "block") == 0;
             break;
         default: usage();
         }

@@ -1,0 +1,549 @@
+/* The tracing tier's place in the JIT context (jit.h): hot loop headers,
+ * recording, running traces and linking them, for VMs (vm_jit.h).
+ *
+ * Counting. The tier's exec copy of a chunk's ops puts FVM_XOP_JIT_HOT in
+ * place of every loop header (the target of a backward jump). Each time
+ * the interpreter reaches a header, the hotspot hook runs a trace that
+ * starts there if one fits the slots' kinds, else counts; after
+ * trace_threshold counts it starts recording. A loop entered once and
+ * running long is entered in native code from the middle of its run (at
+ * its header, with the frame as it stands): on-stack replacement needs
+ * nothing more, because a trace takes its state from the frame's slots.
+ *
+ * Recording. The VM switches to a recording copy of the ops in which
+ * every op is FVM_XOP_JIT_RECORD: the record hook notes the op's ip and
+ * has the VM run the op as usual. The recording ends when the path comes
+ * back to the header (the trace is compiled, trace.h, and entered at
+ * once), or is given up: an op no trace compiles, a path longer than
+ * max_trace_len, a call or return (the frame changes), another loop's
+ * header that has traces of its own, or the run ending. A header whose
+ * recordings keep failing waits retry_backoff (doubled per failure)
+ * entries before the next try, and after max_compile_failures gets its
+ * op back, so the loop costs nothing more.
+ *
+ * Exits and side traces. Leaving a trace resumes the interpreter in the
+ * exact state at the exit's op (snap.h). Each exit record counts how
+ * often it is taken; when a branch's exit reaches trace_threshold, a side
+ * trace is recorded from it to the loop's header, and the exit is linked
+ * to it through a word beside the exit record (never by patching code):
+ * the next time, the dispatcher below goes straight from the exit into
+ * the side trace, and from a side trace's end into the root trace again,
+ * without going back to the interpreter.
+ *
+ * Persistence. Each trace is stored in the disk cache under the chunk's
+ * op_hash and a subkey naming its start, its header and the kinds of
+ * every slot of the frame when it started; a later process meeting the
+ * same hot spot with the same kinds loads it instead of recording (a side
+ * trace loads as a side trace, when its exit gets hot). */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jit/block.h"
+#include "jit/diskcache.h"
+#include "jit/jit.h"
+#include "jit/jitop.h"
+#include "jit/trace.h"
+#include "superop.h"
+#include "vm_jit.h"
+
+/* What hotspot answers when no trace ran: run the header's own op. */
+#define NOT_RUN (-2)
+
+typedef struct trace trace;
+struct trace {
+    fvm_block_code *code;
+    uint32_t start, anchor;
+    bool side;
+    uint32_t nrecs;
+    uint32_t *exits;       /* per exit record: times taken */
+    uint32_t *side_fails;  /* per exit record: side recordings that failed */
+    trace **links;         /* per exit record: the side trace started there */
+    trace *next;           /* the next root trace at the same header */
+};
+
+typedef struct anchor {
+    uint32_t ip;
+    uint16_t replaced;     /* the exec op FVM_XOP_JIT_HOT stands in for */
+    bool blacklisted;
+    uint32_t count;        /* headers reached since the last recording */
+    uint32_t aborts;       /* recordings that failed */
+    uint64_t wait;         /* headers still to skip after a failure */
+    trace *traces;         /* root traces starting here, one per entry kinds */
+} anchor;
+
+typedef struct chunk_traces {
+    uint64_t op_hash;
+    fvm_op *exec;          /* the execution copy with FVM_XOP_JIT_HOT */
+    fvm_op *rec;           /* the recording copy */
+    anchor *anchors;       /* ascending by ip */
+    size_t nanchors;
+    trace **all;           /* every trace, to free them */
+    size_t nall, all_cap;
+} chunk_traces;
+
+typedef struct recording {
+    bool active;
+    fvm_vm *vm;
+    chunk_traces *ct;
+    anchor *a;             /* the loop the path closes at */
+    size_t frames;         /* the VM's frame count: the path stays in its frame */
+    trace *parent;         /* a side trace: the trace and exit it starts from */
+    uint32_t parent_rec;
+    uint32_t *ips;
+    uint32_t n;
+    size_t cap;
+    uint8_t *kinds;        /* the slot kinds at the start */
+    size_t nkinds, kinds_cap;
+} recording;
+
+typedef struct trace_state {
+    chunk_traces **v;      /* one allocation each: recordings point at them */
+    size_t n, cap;
+    recording rec;
+} trace_state;
+
+static void trace_free(trace *t)
+{
+    fvm_block_free(t->code);
+    free(t->exits);
+    free(t->side_fails);
+    free(t->links);
+    free(t);
+}
+
+static void state_free(void *p)
+{
+    trace_state *s = p;
+    for (size_t i = 0; i < s->n; i++) {
+        chunk_traces *ct = s->v[i];
+        for (size_t k = 0; k < ct->nall; k++)
+            trace_free(ct->all[k]);
+        free(ct->all);
+        free(ct->anchors);
+        free(ct->exec);
+        free(ct->rec);
+        free(ct);
+    }
+    free(s->v);
+    free(s->rec.ips);
+    free(s->rec.kinds);
+    free(s);
+}
+
+static trace_state *state_of(fvm_jit *j)
+{
+    void **p = &fvm_jit_tier_slot_of(j, FVM_JIT_TRACE)->state;
+    if (!*p)
+        *p = fvm_xcalloc(1, sizeof(trace_state));
+    return *p;
+}
+
+static uint64_t param(fvm_jit *j, fvm_jit_param p) { return fvm_jit_get_param(j, p); }
+
+static size_t slots_of(const fvm_chunk *c) { return c->max_slot < 0 ? 0 : (size_t)c->max_slot + 1; }
+
+/* ---- the chunk's copies of its ops --------------------------------------------------------- */
+
+static const fvm_jit_hooks *block_hooks(fvm_jit *j)
+{
+    const fvm_jit_tier_ops *b = fvm_jit_tiers[FVM_JIT_BLOCK];
+    return b && (param(j, FVM_JIT_PARAM_VM_TIERS) & (1u << FVM_JIT_BLOCK)) ? b->vm_hooks : NULL;
+}
+
+/* The exec copy (the block tier's when it is on too, so its regions keep
+ * their entry ops) with every loop header counted, and the recording
+ * copy: the chunk's own ops, each replaced by the record op, so that the
+ * interpreter runs each op alone while a trace is recorded. */
+static void analyse(fvm_jit *j, chunk_traces *ct, const fvm_chunk *c)
+{
+    const fvm_jit_hooks *below = block_hooks(j);
+    const fvm_op *base = below ? below->exec(j, c) : c->exec;
+    size_t n = c->len + 1;
+    ct->exec = fvm_xmalloc(n * sizeof *ct->exec);
+    memcpy(ct->exec, base, n * sizeof *ct->exec);
+    ct->rec = fvm_xmalloc(n * sizeof *ct->rec);
+    memcpy(ct->rec, c->ops, n * sizeof *ct->rec);
+    for (size_t ip = 0; ip < c->len; ip++)
+        ct->rec[ip].code = FVM_XOP_JIT_RECORD;
+    /* A header whose op no trace compiles is not counted: its trace would
+     * end at its first op. (Only ops a tier compiles may run in place of
+     * an entry, hot or record op: their handlers take the op code from the
+     * dispatch, where some out-of-line handlers read it from the op.) */
+    bool *header = fvm_xcalloc(n, sizeof *header);
+    for (size_t ip = 0; ip < c->len; ip++) {
+        uint32_t t;
+        if (fvm_op_jump_target(&c->ops[ip], &t) && t <= ip && fvm_jit_op_ok(FVM_JIT_TRACE, c, t))
+            header[t] = true;
+    }
+    size_t count = 0;
+    for (size_t ip = 0; ip < c->len; ip++)
+        count += header[ip];
+    ct->anchors = fvm_xcalloc(count ? count : 1, sizeof *ct->anchors);
+    for (size_t ip = 0; ip < c->len; ip++) {
+        if (!header[ip])
+            continue;
+        ct->anchors[ct->nanchors++] = (anchor){.ip = (uint32_t)ip, .replaced = ct->exec[ip].code};
+        ct->exec[ip].code = FVM_XOP_JIT_HOT;
+    }
+    free(header);
+}
+
+static chunk_traces *chunk_find(trace_state *s, uint64_t op_hash)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i]->op_hash == op_hash)
+            return s->v[i];
+    return NULL;
+}
+
+static anchor *anchor_at(chunk_traces *ct, size_t ip)
+{
+    size_t lo = 0, hi = ct->nanchors;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (ct->anchors[mid].ip == ip)
+            return &ct->anchors[mid];
+        if (ct->anchors[mid].ip < ip)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* ---- the disk cache ---------------------------------------------------------------------- */
+
+static uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001b3u; }
+
+static fvm_diskcache_key disk_key(const fvm_chunk *c, const recording *R, uint32_t start)
+{
+    uint64_t h = 0xcbf29ce484222325u, v = 0x84222325cbf29ce4u;
+    h = mix(mix(mix(h, start), R->a->ip), R->nkinds);
+    v = mix(mix(mix(v, R->nkinds), R->a->ip), start);
+    for (size_t i = 0; i < R->nkinds; i++) {
+        h = mix(h, R->kinds[i]);
+        v = (v + R->kinds[i] + 1) * 0x9e3779b97f4a7c15u;
+    }
+    return (fvm_diskcache_key){FVM_JIT_TRACE, c->op_hash, h, v};
+}
+
+static fvm_block_code *disk_load(fvm_jit *j, const fvm_chunk *c, const fvm_diskcache_key *k)
+{
+    fvm_buf meta = {NULL, 0, 0};
+    void *entry = fvm_jit_disk_load(j, k, &meta);
+    fvm_block_code *code = entry ? fvm_block_from_meta(meta.data, meta.len, entry, c->len) : NULL;
+    fvm_buf_free(&meta);
+    if (code)
+        fvm_jit_disk_loaded(j);
+    return code;
+}
+
+static void disk_store(fvm_jit *j, const fvm_diskcache_key *k, fvm_block_code *code)
+{
+    fvm_buf meta = {NULL, 0, 0};
+    fvm_block_save_meta(code, &meta);
+    fvm_jit_disk_store(j, k, fvm_block_image(code), &meta);
+    fvm_buf_free(&meta);
+    fvm_block_drop_image(code);
+}
+
+/* ---- traces -------------------------------------------------------------------------------- */
+
+/* A new trace around code, kept by the chunk and linked where it starts:
+ * a root trace at its header, a side trace at its parent's exit. */
+static trace *trace_add(fvm_jit *j, chunk_traces *ct, const recording *R, fvm_block_code *code,
+                        uint32_t start)
+{
+    trace *t = fvm_xcalloc(1, sizeof *t);
+    t->code = code;
+    t->start = start;
+    t->anchor = R->a->ip;
+    t->side = R->parent != NULL;
+    t->nrecs = fvm_block_exit_count(code);
+    t->exits = fvm_xcalloc(t->nrecs, sizeof *t->exits);
+    t->side_fails = fvm_xcalloc(t->nrecs, sizeof *t->side_fails);
+    t->links = fvm_xcalloc(t->nrecs, sizeof *t->links);
+    fvm_grow((void **)&ct->all, &ct->all_cap, ct->nall + 1, sizeof *ct->all);
+    ct->all[ct->nall++] = t;
+    fvm_jit_counters *k = fvm_jit_counters_of(j);
+    if (t->side) {
+        R->parent->links[R->parent_rec] = t;
+        k->side_traces++;
+    } else {
+        t->next = R->a->traces;
+        R->a->traces = t;
+        k->traces++;
+    }
+    return t;
+}
+
+/* Run t, then whatever its exits link to, until an exit goes back to the
+ * interpreter; NOT_RUN if t does not fit the slots' kinds. The answer for
+ * the hook: FVM_JIT_RESUMED, or the op to run when a side trace starts
+ * recording at the last exit. */
+static int start_side(fvm_jit *j, trace_state *s, chunk_traces *ct, trace *t, uint32_t rec,
+                      fvm_vm *vm);
+
+static int dispatch(fvm_jit *j, trace_state *s, chunk_traces *ct, trace *t, fvm_vm *vm)
+{
+    const fvm_chunk *c = fvm_vm_jit_chunk(vm);
+    size_t n = slots_of(c);
+    fvm_vm_state *st = fvm_vm_jit_state(vm);
+    int64_t io[FVM_BLOCK_IO_WORDS];
+    io[FVM_BLOCK_IO_POLL] = (int64_t)(intptr_t)&st->poll;
+    bool ran = false;
+    while (t) {
+        if (!fvm_vm_jit_reserve_slots(vm, n))
+            break;
+        fvm_block_exit x;
+        if (!fvm_block_enter(t->code, fvm_vm_jit_slots(vm), n, io, &x)) {
+            t = t->side ? NULL : t->next; /* the header's trace for other kinds */
+            continue;
+        }
+        ran = true;
+        fvm_block_resume(t->code, &x, io, vm, 0);
+        fvm_jit_count_run(j, FVM_JIT_TRACE);
+        fvm_jit_count_reason(j, x.reason);
+        if (t->exits[x.rec] < UINT32_MAX)
+            t->exits[x.rec]++;
+        if (atomic_load_explicit(&st->poll, memory_order_relaxed))
+            break; /* the interpreter serves it first */
+        trace *next = t->links[x.rec];
+        if (!next && x.depth == 0 && x.ip == t->anchor) {
+            anchor *a = anchor_at(ct, x.ip);
+            next = a ? a->traces : NULL;
+        }
+        if (!next && x.reason == FVM_JIT_REASON_EXIT_BRANCH && x.depth == 0 && !x.completed &&
+            x.ip != t->anchor && t->exits[x.rec] >= param(j, FVM_JIT_PARAM_TRACE_THRESHOLD) &&
+            t->side_fails[x.rec] < param(j, FVM_JIT_PARAM_MAX_COMPILE_FAILURES))
+            return start_side(j, s, ct, t, x.rec, vm);
+        t = next;
+    }
+    return ran ? FVM_JIT_RESUMED : NOT_RUN;
+}
+
+/* ---- recording ----------------------------------------------------------------------------- */
+
+static void note_kinds(recording *R, fvm_vm *vm)
+{
+    size_t n = slots_of(fvm_vm_jit_chunk(vm));
+    fvm_grow((void **)&R->kinds, &R->kinds_cap, n ? n : 1, 1);
+    R->nkinds = 0;
+    if (!fvm_vm_jit_reserve_slots(vm, n))
+        return;
+    const fvm_value *slots = fvm_vm_jit_slots(vm);
+    for (size_t i = 0; i < n; i++)
+        R->kinds[i] = (uint8_t)fvm_jit_kind_of(slots[i]);
+    R->nkinds = n;
+}
+
+/* A recording that made no trace: the place it started waits before the
+ * next try (a side exit counts its failures; a loop header backs off,
+ * doubling per failure, and after max_compile_failures gets its own op
+ * back, so the loop costs nothing more). */
+static void penalise(fvm_jit *j, recording *R)
+{
+    R->active = false;
+    if (R->parent) {
+        R->parent->side_fails[R->parent_rec]++;
+        return;
+    }
+    anchor *a = R->a;
+    a->aborts++;
+    if (a->aborts >= param(j, FVM_JIT_PARAM_MAX_COMPILE_FAILURES) && !a->traces) {
+        R->ct->exec[a->ip].code = a->replaced;
+        a->blacklisted = true;
+        fvm_jit_counters_of(j)->blacklisted++;
+        return;
+    }
+    uint64_t backoff = param(j, FVM_JIT_PARAM_RETRY_BACKOFF);
+    unsigned shift = a->aborts - 1 < 32 ? a->aborts - 1 : 32;
+    a->wait = backoff > (UINT64_MAX >> shift) ? UINT64_MAX : backoff << shift;
+}
+
+/* Give a recording up for reason why. */
+static void give_up(fvm_jit *j, recording *R, fvm_jit_reason why)
+{
+    fvm_jit_counters_of(j)->trace_aborts++;
+    fvm_jit_count_reason(j, why);
+    penalise(j, R);
+}
+
+/* Start recording at the VM's ip, toward header a: load the trace from
+ * the disk cache if a earlier process stored it (then run it), else
+ * switch the VM to the recording copy. */
+static int start(fvm_jit *j, trace_state *s, chunk_traces *ct, anchor *a, trace *parent,
+                 uint32_t parent_rec, fvm_vm *vm)
+{
+    recording *R = &s->rec;
+    *R = (recording){.ips = R->ips, .cap = R->cap, .kinds = R->kinds, .kinds_cap = R->kinds_cap};
+    R->vm = vm;
+    R->ct = ct;
+    R->a = a;
+    R->parent = parent;
+    R->parent_rec = parent_rec;
+    R->frames = fvm_vm_jit_frames(vm);
+    note_kinds(R, vm);
+    const fvm_chunk *c = fvm_vm_jit_chunk(vm);
+    uint32_t ip = (uint32_t)fvm_vm_jit_ip(vm);
+    fvm_diskcache_key key = disk_key(c, R, ip);
+    fvm_block_code *code = fvm_jit_dumping(j, FVM_JIT_DUMP_TRACE) ? NULL : disk_load(j, c, &key);
+    if (code) {
+        trace *t = trace_add(j, ct, R, code, ip);
+        int r = dispatch(j, s, ct, t, vm);
+        return r == NOT_RUN ? ct->exec[ip].code : r;
+    }
+    R->active = true;
+    fvm_vm_jit_set_exec(vm, ct->rec);
+    return FVM_XOP_JIT_RECORD; /* the record hook notes the first op */
+}
+
+static int start_side(fvm_jit *j, trace_state *s, chunk_traces *ct, trace *t, uint32_t rec,
+                      fvm_vm *vm)
+{
+    anchor *a = anchor_at(ct, t->anchor);
+    return a ? start(j, s, ct, a, t, rec, vm) : FVM_JIT_RESUMED;
+}
+
+/* The recorded path, one op a line, for the trace dump. */
+static void dump_path(fvm_jit *j, const fvm_chunk *c, const recording *R, uint32_t start)
+{
+    if (!fvm_jit_dumping(j, FVM_JIT_DUMP_TRACE))
+        return;
+    fvm_buf b = {NULL, 0, 0};
+    fvm_buf_printf(&b, "%s trace from ip %u to the loop at ip %u, %u ops:\n",
+                   R->parent ? "side" : "root", start, R->a->ip, R->n);
+    for (uint32_t i = 0; i < R->n; i++) {
+        const fvm_op *op = &c->ops[R->ips[i]];
+        fvm_buf_printf(&b, "  %5u  %s %u %u\n", R->ips[i], fvm_op_name(op->code), op->a, op->b);
+    }
+    fvm_jit_dump_buf(j, FVM_JIT_DUMP_TRACE, FVM_JIT_TRACE, c, &b);
+}
+
+/* The path came back to its header: compile it, then run from there. */
+static int close_path(fvm_jit *j, trace_state *s, fvm_vm *vm)
+{
+    recording *R = &s->rec;
+    chunk_traces *ct = R->ct;
+    anchor *a = R->a;
+    const fvm_chunk *c = fvm_vm_jit_chunk(vm);
+    uint32_t start_ip = R->ips[0];
+    R->active = false;
+    fvm_vm_jit_set_exec(vm, ct->exec);
+    dump_path(j, c, R, start_ip);
+    fvm_mcode *mc = fvm_jit_mcode(j);
+    fvm_trace_path p = {R->ips, R->n, a->ip, R->kinds, R->nkinds};
+    fvm_buf ir = {NULL, 0, 0}, code_text = {NULL, 0, 0};
+    bool want_ir = fvm_jit_dumping(j, FVM_JIT_DUMP_IR);
+    bool want_code = fvm_jit_dumping(j, FVM_JIT_DUMP_CODE);
+    fvm_jit_reason why = FVM_JIT_REASON_CODE_MEMORY;
+    uint64_t t0 = fvm_now_ns();
+    fvm_block_code *code = mc ? fvm_trace_compile(c, &p, mc, want_ir ? &ir : NULL,
+                                                  want_code ? &code_text : NULL, &why)
+                              : NULL;
+    fvm_jit_count_compile(j, FVM_JIT_TRACE, fvm_now_ns() - t0, code ? FVM_JIT_REASON_NONE : why);
+    fvm_jit_dump_buf(j, FVM_JIT_DUMP_IR, FVM_JIT_TRACE, c, &ir);
+    fvm_jit_dump_buf(j, FVM_JIT_DUMP_CODE, FVM_JIT_TRACE, c, &code_text);
+    if (!code) {
+        penalise(j, R); /* counted as a failed compile */
+        return ct->exec[a->ip].code;
+    }
+    fvm_diskcache_key key = disk_key(c, R, start_ip);
+    disk_store(j, &key, code);
+    trace_add(j, ct, R, code, start_ip);
+    int r = dispatch(j, s, ct, a->traces, vm);
+    return r == NOT_RUN ? ct->exec[a->ip].code : r;
+}
+
+/* ---- the hooks ------------------------------------------------------------------------------- */
+
+static const fvm_op *trace_exec(fvm_jit *j, const fvm_chunk *c)
+{
+    trace_state *s = state_of(j);
+    if (s->rec.active) /* the run that recorded ended */
+        give_up(j, &s->rec, FVM_JIT_REASON_TRACE_LEFT_FRAME);
+    chunk_traces *ct = chunk_find(s, c->op_hash);
+    if (!ct) {
+        fvm_grow((void **)&s->v, &s->cap, s->n + 1, sizeof *s->v);
+        ct = s->v[s->n++] = fvm_xcalloc(1, sizeof *ct);
+        ct->op_hash = c->op_hash;
+        analyse(j, ct, c);
+    }
+    return ct->exec;
+}
+
+/* Entry ops exist only where the block tier put them (analyse). */
+static int trace_enter(fvm_jit *j, fvm_vm *vm)
+{
+    return fvm_jit_tiers[FVM_JIT_BLOCK]->vm_hooks->enter(j, vm);
+}
+
+static int trace_hotspot(fvm_jit *j, fvm_vm *vm)
+{
+    trace_state *s = state_of(j);
+    const fvm_chunk *c = fvm_vm_jit_chunk(vm);
+    size_t ip = fvm_vm_jit_ip(vm);
+    chunk_traces *ct = chunk_find(s, c->op_hash);
+    anchor *a = ct ? anchor_at(ct, ip) : NULL;
+    if (!a)
+        return c->exec[ip].code; /* cannot happen: headers are counted only in ct->exec */
+    if (s->rec.active)
+        give_up(j, &s->rec, FVM_JIT_REASON_TRACE_LEFT_FRAME);
+    int r = dispatch(j, s, ct, a->traces, vm);
+    if (r != NOT_RUN)
+        return r;
+    if (a->wait) {
+        a->wait--;
+        return a->replaced;
+    }
+    if (++a->count <= param(j, FVM_JIT_PARAM_TRACE_THRESHOLD))
+        return a->replaced;
+    a->count = 0;
+    return start(j, s, ct, a, NULL, 0, vm);
+}
+
+static int trace_record(fvm_jit *j, fvm_vm *vm)
+{
+    trace_state *s = state_of(j);
+    recording *R = &s->rec;
+    const fvm_chunk *c = fvm_vm_jit_chunk(vm);
+    uint32_t ip = (uint32_t)fvm_vm_jit_ip(vm);
+    chunk_traces *ct = chunk_find(s, c->op_hash);
+    if (!R->active || R->vm != vm || R->ct != ct || R->frames != fvm_vm_jit_frames(vm)) {
+        if (R->active)
+            give_up(j, R, FVM_JIT_REASON_TRACE_LEFT_FRAME);
+        fvm_vm_jit_set_exec(vm, ct ? ct->exec : c->exec);
+        return ct ? ct->exec[ip].code : c->exec[ip].code;
+    }
+    if (R->n > 0 && ip == R->a->ip)
+        return close_path(j, s, vm);
+    fvm_jit_reason why = fvm_jit_op_reason(FVM_JIT_TRACE, c, ip);
+    anchor *other = R->n > 0 ? anchor_at(ct, ip) : NULL;
+    if (why == FVM_JIT_REASON_NONE && R->n >= param(j, FVM_JIT_PARAM_MAX_TRACE_LEN))
+        why = FVM_JIT_REASON_TRACE_TOO_LONG;
+    if (why == FVM_JIT_REASON_NONE && other && other->traces)
+        why = FVM_JIT_REASON_TRACE_INNER_LOOP;
+    if (why != FVM_JIT_REASON_NONE) {
+        give_up(j, R, why);
+        fvm_vm_jit_set_exec(vm, ct->exec);
+        return ct->exec[ip].code;
+    }
+    fvm_grow((void **)&R->ips, &R->cap, R->n + 1, sizeof *R->ips);
+    R->ips[R->n++] = ip;
+    return c->ops[ip].code;
+}
+
+static const fvm_jit_hooks trace_vm_hooks = {
+    .exec = trace_exec,
+    .enter = trace_enter,
+    .hotspot = trace_hotspot,
+    .record = trace_record,
+};
+
+const fvm_jit_tier_ops fvm_trace_tier = {
+    .tier = FVM_JIT_TRACE,
+    .vm_hooks = &trace_vm_hooks,
+    .free_state = state_free,
+};

@@ -232,10 +232,12 @@ check-neutral:
 corpus-linear: $(CLI)
 	bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=linear
 
-# And with the block tier compiling every region on its first entry, then
-# with auto (linear where it applies, else block).
+# And with the block tier compiling every region on its first entry, with
+# the tracing tier recording every loop on its first back-edge, then with
+# auto (linear where it applies, else block and trace).
 corpus-block: $(CLI)
 	FUSEVM_JIT_BLOCK_THRESHOLD=0 bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=block
+	FUSEVM_JIT_TRACE_THRESHOLD=0 bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=trace
 	bash tests/programs/run_corpus.sh --fusevm=$(CLI) --jit=auto
 
 # The JIT disk cache: every program with a cold cache, then twice on one

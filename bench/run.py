@@ -26,12 +26,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 # Execution modes of fusevm: (column name, arguments added to
-# `fusevm run FILE`). Each JIT tier adds a line here when it exists, e.g.
-# ("trace", ["--jit=trace"]). `--jit=block` compiles each region on its
-# first entry (the command runs its program once).
+# `fusevm run FILE`). `--jit=block` compiles each region on its first entry
+# (the command runs its program once); `--jit=trace` records each loop once
+# its header was reached 50 times; `--jit=auto` uses both.
 MODES = [
-    ("interp", []),
+    ("interp", ["--jit=off"]),
     ("block", ["--jit=block"]),
+    ("trace", ["--jit=trace"]),
+    ("auto", ["--jit=auto"]),
 ]
 
 # The runner never reads or writes the user's JIT disk cache: every command

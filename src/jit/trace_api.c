@@ -302,9 +302,10 @@ static int dispatch(fvm_jit *j, trace_state *s, chunk_traces *ct, trace *t, fvm_
             t = t->side ? NULL : t->next; /* the header's trace for other kinds */
             continue;
         }
+        if (!ran)
+            fvm_jit_count_run(j, FVM_JIT_TRACE); /* one per entry from the interpreter */
         ran = true;
         fvm_block_resume(t->code, &x, io, vm, 0);
-        fvm_jit_count_run(j, FVM_JIT_TRACE);
         fvm_jit_count_reason(j, x.reason);
         if (t->exits[x.rec] < UINT32_MAX)
             t->exits[x.rec]++;

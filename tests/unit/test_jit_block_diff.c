@@ -1,12 +1,16 @@
-/* The block tier against the interpreter on random programs (loopgen.h):
- * each program runs with random starting slots
+/* The block and tracing tiers against the interpreter on random programs
+ * (loopgen.h): each program runs with random starting slots
  *   (a) in the interpreter,
  *   (b) through fvm_jit_try_run_block_eager on a slot array,
  *   (c) in a VM with a JIT context attached (block threshold 0), twice on
  *       fresh VMs sharing the context: cold, then warm;
+ *   (d) the same with the tracing tier alone, recording every loop on the
+ *       first back-edge to its header and a side trace at every exit's
+ *       first occurrence (threshold 0), and with both tiers and a trace
+ *       threshold of 2 (traces entered in the middle of a loop's run);
  * and every native outcome must equal the interpreter's: status, result
- * type and bits, every slot, and for (c) the error message and ip. A
- * decline is allowed (and counted) but must leave the slots untouched.
+ * type and bits, every slot, and for (c) and (d) the error message and ip.
+ * A decline is allowed (and counted) but must leave the slots untouched.
  *
  * A second test runs programs through the disk cache: a VM whose context
  * compiles and stores each program's regions, then a VM on a fresh context
@@ -129,7 +133,7 @@ static const char *failf(char *msg, size_t n, const char *fmt, ...)
 typedef struct stats {
     unsigned long programs, eager_native, eager_declined, eager_uncompiled, awk_errors, traps_named;
     unsigned long vm_runs, failures;
-    uint64_t vm_native;
+    uint64_t vm_native, trace_native, traces, side_traces;
 } stats;
 
 /* The first difference between got and the interpreter's want, or NULL. */
@@ -205,7 +209,7 @@ static const char *check_eager(fvm_jit *j, const fvm_chunk *c, const fvm_value *
     return bad;
 }
 
-/* (c): a VM with the context attached, cold then warm. */
+/* (c) and (d): a VM with the context attached, cold then warm. */
 static const char *check_vm(fvm_jit *j, const fvm_chunk *c, const fvm_value *in, const outcome *want,
                             stats *st, char *msg, size_t n)
 {
@@ -216,13 +220,38 @@ static const char *check_vm(fvm_jit *j, const fvm_chunk *c, const fvm_value *in,
         fvm_jit_stats(j, &after);
         st->vm_runs++;
         st->vm_native += after.runs[FVM_JIT_BLOCK] - before.runs[FVM_JIT_BLOCK];
+        st->trace_native += after.runs[FVM_JIT_TRACE] - before.runs[FVM_JIT_TRACE];
+        st->traces += after.traces - before.traces;
+        st->side_traces += after.side_traces - before.side_traces;
         char detail[400];
         const char *bad = compare(want, &got, true, detail, sizeof detail);
         outcome_free(&got);
         if (bad)
-            return failf(msg, n, "VM with JIT (%s run): %s", pass ? "warm" : "cold", detail);
+            return failf(msg, n, "VM with JIT tiers %u (%s run): %s",
+                         (unsigned)fvm_jit_get_param(j, FVM_JIT_PARAM_VM_TIERS), pass ? "warm" : "cold",
+                         detail);
     }
     return NULL;
+}
+
+/* The VM contexts of (c) and (d). */
+enum { VM_BLOCK, VM_TRACE, VM_BOTH, VM_CONTEXTS };
+
+static void vm_contexts(fvm_jit *js[VM_CONTEXTS])
+{
+    static const unsigned tiers[VM_CONTEXTS] = {1u << FVM_JIT_BLOCK, 1u << FVM_JIT_TRACE,
+                                                1u << FVM_JIT_BLOCK | 1u << FVM_JIT_TRACE};
+    for (int k = 0; k < VM_CONTEXTS; k++) {
+        js[k] = ct_eager_jit();
+        fvm_jit_set_param(js[k], FVM_JIT_PARAM_VM_TIERS, tiers[k]);
+        fvm_jit_set_param(js[k], FVM_JIT_PARAM_TRACE_THRESHOLD, k == VM_BOTH ? 2 : 0);
+    }
+}
+
+static void vm_contexts_free(fvm_jit *js[VM_CONTEXTS])
+{
+    for (int k = 0; k < VM_CONTEXTS; k++)
+        fvm_jit_free(js[k]);
 }
 
 static void report(uint64_t seed, const lg_program *p, const fvm_value *in, const char *msg)
@@ -263,7 +292,8 @@ static void case_free(test_case *t)
 
 /* Generate, run and compare the program of seed; false on a mismatch
  * (reported on stderr). */
-static bool check_seed(fvm_jit *eager, fvm_jit *vmj, uint64_t seed, stats *st, bool verbose)
+static bool check_seed(fvm_jit *eager, fvm_jit *vms[VM_CONTEXTS], uint64_t seed, stats *st,
+                       bool verbose)
 {
     test_case t;
     case_make(&t, seed);
@@ -271,8 +301,8 @@ static bool check_seed(fvm_jit *eager, fvm_jit *vmj, uint64_t seed, stats *st, b
     st->awk_errors += t.want.status == FVM_RUN_ERROR;
     char msg[512];
     const char *bad = check_eager(eager, t.p.chunk, t.in, &t.want, st, msg, sizeof msg);
-    if (!bad)
-        bad = check_vm(vmj, t.p.chunk, t.in, &t.want, st, msg, sizeof msg);
+    for (int k = 0; k < VM_CONTEXTS && !bad; k++)
+        bad = check_vm(vms[k], t.p.chunk, t.in, &t.want, st, msg, sizeof msg);
     if (bad) {
         st->failures++;
         if (verbose)
@@ -292,39 +322,49 @@ Test(jit_block_diff, random_programs_match_the_interpreter, .timeout = 120)
     bool keep_going = all && *all && strcmp(all, "0") != 0;
     unsigned long iters = env ? strtoul(env, NULL, 10) : 3000;
     stats st = {0};
-    fvm_jit *eager = ct_eager_jit(), *vmj = ct_eager_jit();
+    fvm_jit *eager = ct_eager_jit(), *vms[VM_CONTEXTS];
+    vm_contexts(vms);
     uint64_t first_bad = 0;
     if (one) {
         first_bad = strtoull(one, NULL, 0);
-        cr_assert(check_seed(eager, vmj, first_bad, &st, true), "seed %s differs (see stderr)", one);
+        cr_assert(check_seed(eager, vms, first_bad, &st, true), "seed %s differs (see stderr)", one);
     }
     for (unsigned long i = 0; !one && i < iters; i++) {
         uint64_t seed = 0xb10c0000u + i;
-        bool ok = check_seed(eager, vmj, seed, &st, st.failures == 0);
+        bool ok = check_seed(eager, vms, seed, &st, st.failures == 0);
         if (!ok && st.failures == 1)
             first_bad = seed;
         if (!ok && !keep_going)
             break;
         if (i % 256 == 255) { /* fresh contexts now and then bound the code memory */
             fvm_jit_free(eager);
-            fvm_jit_free(vmj);
+            vm_contexts_free(vms);
             eager = ct_eager_jit();
-            vmj = ct_eager_jit();
+            vm_contexts(vms);
         }
     }
     fprintf(stderr,
             "block diff: %lu programs (%lu ending in an AWK division error); eager: %lu native, %lu "
             "declined (%lu not compiled; %lu of the errors named by the trap); VM: %llu of %lu runs native; "
-            "%lu failing\n",
+            "traces: %llu root and %llu side traces, %llu native runs; %lu failing\n",
             st.programs, st.awk_errors, st.eager_native, st.eager_declined, st.eager_uncompiled, st.traps_named,
-            (unsigned long long)st.vm_native, st.vm_runs, st.failures);
+            (unsigned long long)st.vm_native, st.vm_runs, (unsigned long long)st.traces,
+            (unsigned long long)st.side_traces, (unsigned long long)st.trace_native, st.failures);
     fvm_jit_free(eager);
-    fvm_jit_free(vmj);
+    vm_contexts_free(vms);
     cr_assert_eq(st.failures, 0, "%lu programs differ; the first is seed %llu (FUSEVM_TEST_BLOCK_SEED=%llu)",
                  st.failures, (unsigned long long)first_bad, (unsigned long long)first_bad);
-    /* The test is only worth its time if most programs run natively. */
+    /* The test is only worth its time if most programs run natively, and
+     * traces of both kinds are made and run. */
     cr_assert_gt(st.eager_native, st.programs / 2, "only %lu of %lu programs ran natively", st.eager_native,
                  st.programs);
+    if (!one) {
+        cr_assert_gt(st.traces, st.programs / 4, "only %llu traces", (unsigned long long)st.traces);
+        cr_assert_gt(st.side_traces, st.programs / 20, "only %llu side traces",
+                     (unsigned long long)st.side_traces);
+        cr_assert_gt(st.trace_native, st.programs / 2, "only %llu trace runs",
+                     (unsigned long long)st.trace_native);
+    }
 }
 
 /* A context with block threshold 0 on the disk cache in dir. */

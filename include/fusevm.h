@@ -774,9 +774,11 @@ typedef enum fvm_jit_reason {
     X(RETRY_BACKOFF, retry_backoff, 16, 0, UINT32_MAX, NULL) \
     /* Unabsorbed side exits of a trace before it is blacklisted (upstream). */ \
     X(MAX_SIDE_EXITS, max_side_exits, 50, 1, UINT32_MAX, NULL) \
-    /* Longest trace recorded, in ops: longer loops gain little per op and \
-     * cost more deopt metadata (upstream). */ \
-    X(MAX_TRACE_LEN, max_trace_len, 256, 1, 65536, NULL) \
+    /* Longest trace recorded, in ops. Upstream stops at 256, which leaves \
+     * the long bodies of real loops (an AWK program's main loop) \
+     * interpreted; LuaJIT records up to 4000 IR instructions. A trace's \
+     * compile time and metadata grow linearly with its length. */ \
+    X(MAX_TRACE_LEN, max_trace_len, 4000, 1, 65536, NULL) \
     /* Simultaneous inlined activations of one callee in a trace (upstream). */ \
     X(MAX_INLINE_RECURSION, max_inline_recursion, 4, 0, 64, NULL) \
     /* Chained trace dispatches per back-edge (upstream). */ \

@@ -34,13 +34,12 @@
  * below are the seam, not just the field names). The interpreter checks
  * poll at every taken jump (so at every loop's back-edge) and every call,
  * and once more after native code returns: one load and a branch that is
- * never taken while nothing is pending. Native loops will check the same word at their
- * back-edges (the tier passing its address, fvm_vm_jit_state, added with
- * that work, when it enters the code) and leave through an exit when it is
- * non-zero, so that the interpreter serves it after the exit (enter's
- * FVM_JIT_RESUMED below);
- * the block tier's loops do not check it yet, so a native loop runs to its
- * end before an interrupt is seen.
+ * never taken while nothing is pending. A trace's loop checks the same
+ * word at its back-edge (the tracing tier hands native code its address,
+ * fvm_vm_jit_state) and leaves through an exit when it is non-zero, so
+ * that the interpreter serves it after the exit (FVM_JIT_RESUMED below).
+ * The block tier's loops do not check it yet: such a native loop runs to
+ * its end before an interrupt is seen.
  *
  * One word serves everything that must stop or divert a running program
  * at a safe point, each with its own bit:

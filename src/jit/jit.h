@@ -34,6 +34,9 @@ typedef struct fvm_jit_tier_slot {
 
 typedef struct fvm_jit_tier_ops {
     fvm_jit_tier tier;
+    /* decline_reason, compile and release serve fvm_jit_code_for; a tier
+     * that keeps its code itself (the tracing tier's traces belong to loop
+     * headers, not chunks) leaves them NULL. */
     /* Why the tier cannot compile c at all (FVM_JIT_REASON_NONE: it can):
      * validation only, asked once per cache entry. */
     fvm_jit_reason (*decline_reason)(const fvm_chunk *c);

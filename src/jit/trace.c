@@ -132,8 +132,18 @@ static bool branch(fvm_tr *t, fvm_ir_ref cond, bool when, uint32_t target)
     fvm_ir_func *f = &B->f;
     if (fvm_ir_get(f, cond)->type != FVM_IR_BOOL)
         cond = fvm_ir_cmp(f, FVM_IR_ICMP, FVM_IR_NE, cond, fvm_ir_const_i(f, 0));
-    if (taken != when)
-        cond = fvm_ir_cmp(f, FVM_IR_ICMP, FVM_IR_EQ, cond, fvm_ir_const_i(f, 0));
+    if (taken != when) {
+        /* An integer compare negates exactly by its opposite condition (a
+         * float compare does not: every compare with a NaN is false). */
+        static const fvm_ir_cond opposite[] = {[FVM_IR_EQ] = FVM_IR_NE, [FVM_IR_NE] = FVM_IR_EQ,
+                                               [FVM_IR_LT] = FVM_IR_GE, [FVM_IR_GT] = FVM_IR_LE,
+                                               [FVM_IR_LE] = FVM_IR_GT, [FVM_IR_GE] = FVM_IR_LT};
+        const fvm_ir_inst *c = fvm_ir_get(f, cond);
+        if (c->op == FVM_IR_ICMP)
+            cond = fvm_ir_cmp(f, FVM_IR_ICMP, opposite[c->aux], c->args[0], c->args[1]);
+        else
+            cond = fvm_ir_cmp(f, FVM_IR_ICMP, FVM_IR_EQ, cond, fvm_ir_const_i(f, 0));
+    }
     return guard_at(B, taken ? fall : target, cond, FVM_JIT_REASON_EXIT_BRANCH);
 }
 

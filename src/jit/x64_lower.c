@@ -477,6 +477,8 @@ static void jump_to(lower *L, fvm_ir_ref r, uint32_t block)
 }
 
 /* Whether compare v is used only by the branch right after it. */
+/* A compare whose only use is the branch, or (an integer compare) the
+ * guard, right after it: the two become one cmp and jcc. */
 static bool fusable_compare(const lower *L, fvm_ir_ref v)
 {
     const fvm_ir_inst *in = I(L, v);
@@ -485,8 +487,9 @@ static bool fusable_compare(const lower *L, fvm_ir_ref v)
     fvm_ir_ref n = v + 1;
     while (n < L->f->ninsts && I(L, n)->dead)
         n++;
-    return n < L->f->ninsts && I(L, n)->op == FVM_IR_BR && I(L, n)->args[0] == v &&
-           I(L, n)->block == in->block;
+    if (n >= L->f->ninsts || I(L, n)->args[0] != v || I(L, n)->block != in->block)
+        return false;
+    return I(L, n)->op == FVM_IR_BR || (I(L, n)->op == FVM_IR_GUARD && in->op == FVM_IR_ICMP);
 }
 
 /* Jump to `target` when compare c holds (when it fails, for an ICMP with
@@ -556,6 +559,10 @@ static void lower_guard(lower *L, const fvm_ir_inst *in)
 {
     if (L->exits[in->aux] == FVM_X64_UNBOUND)
         L->exits[in->aux] = fvm_x64_label_new(L->b);
+    if (fusable_compare(L, in->args[0])) {
+        compare_jump(L, I(L, in->args[0]), L->exits[in->aux], 0, true);
+        return;
+    }
     fvm_x64_reg rc = src_gpr(L, in->args[0], G_T1);
     fvm_x64_test_rr(L->b, rc, rc);
     fvm_x64_jcc(L->b, FVM_X64_CC_E, L->exits[in->aux]);

@@ -97,7 +97,7 @@ Test(jit_context, defaults)
     cr_assert_eq(fvm_jit_get_param(j, FVM_JIT_PARAM_MAX_COMPILE_FAILURES), 3);
     cr_assert_eq(fvm_jit_get_param(j, FVM_JIT_PARAM_RETRY_BACKOFF), 16);
     cr_assert_eq(fvm_jit_get_param(j, FVM_JIT_PARAM_MAX_SIDE_EXITS), 50);
-    cr_assert_eq(fvm_jit_get_param(j, FVM_JIT_PARAM_MAX_TRACE_LEN), 256);
+    cr_assert_eq(fvm_jit_get_param(j, FVM_JIT_PARAM_MAX_TRACE_LEN), 4000);
     cr_assert_eq(fvm_jit_get_param(j, FVM_JIT_PARAM_MAX_INLINE_RECURSION), 4);
     cr_assert_eq(fvm_jit_get_param(j, FVM_JIT_PARAM_MAX_TRACE_CHAIN), 4);
     cr_assert_eq(fvm_jit_get_param(j, FVM_JIT_PARAM_CODE_MAX_BYTES), 64u << 20);

@@ -360,7 +360,7 @@ Test(jit_block_diff, random_programs_match_the_interpreter, .timeout = 120)
                  st.programs);
     if (!one) {
         cr_assert_gt(st.traces, st.programs / 4, "only %llu traces", (unsigned long long)st.traces);
-        cr_assert_gt(st.side_traces, st.programs / 20, "only %llu side traces",
+        cr_assert_gt(st.side_traces, st.programs / 40, "only %llu side traces",
                      (unsigned long long)st.side_traces);
         cr_assert_gt(st.trace_native, st.programs / 2, "only %llu trace runs",
                      (unsigned long long)st.trace_native);

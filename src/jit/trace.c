@@ -1,10 +1,12 @@
 /* The tracing tier's compiler (see trace.h).
  *
- * IR layout: the entry block loads the slots the path reads from io into
+ * IR layout: the entry block loads the slots the tree reads from io into
  * one variable per slot and class (as the block tier does) and the poll
- * word's address into a variable; the loop block holds the path; a root
- * trace whose kinds are the same at the end of the path as at its start
- * jumps back to the loop block after checking the poll word. */
+ * word's address into a variable; the loop block starts the root path;
+ * each side path is a block of its own, entered by the branch it leaves
+ * from and built after the path holding that branch. Values cross blocks
+ * only through the slot variables: a side path starts with an empty
+ * operand stack. */
 #include "jit/trace.h"
 
 #include <stdlib.h>
@@ -20,10 +22,19 @@
 #define MAX_USED 128
 _Static_assert(MAX_USED + MAX_DEPTH <= FVM_BLOCK_IO_POLL, "io holds every slot and stack value");
 
+
+/* A side path waiting to be built: its block and the slot kinds at the
+ * branch it leaves from. */
+typedef struct pending {
+    uint32_t path, block;
+    uint8_t slot[MAX_USED];
+} pending;
+
 typedef struct tbuilder {
     const fvm_chunk *c;
-    const fvm_trace_path *p;
-    uint32_t pos;          /* the path index of the op being translated */
+    const fvm_trace_tree *t;
+    uint32_t path;         /* the path being translated */
+    uint32_t pos;          /* the index of the op being translated in it */
     fvm_ir_func f;
     fvm_tr tr;
     fvm_tv stack[MAX_DEPTH];
@@ -34,8 +45,12 @@ typedef struct tbuilder {
     uint32_t nused;
     int32_t *slot_index;     /* slot number -> used index, or -1 */
     int32_t slot_var[MAX_USED][2];
-    uint32_t poll_var;
+    uint32_t poll_var, loop;
+    pending sides[FVM_TRACE_MAX_PATHS];
+    uint32_t nsides;
     fvm_exits_builder exits;
+    fvm_trace_exit *where;   /* per exit record */
+    size_t where_cap;
 } tbuilder;
 
 static bool fail(tbuilder *B, fvm_jit_reason why) { return fvm_tr_decline(&B->tr, why); }
@@ -65,6 +80,8 @@ static bool guard_at(tbuilder *B, uint32_t ip, fvm_ir_ref cond, fvm_jit_reason r
                                  B->nused);
     if (rec != snap + 1)
         return fail(B, FVM_JIT_REASON_INTERNAL);
+    fvm_grow((void **)&B->where, &B->where_cap, rec + 1, sizeof *B->where);
+    B->where[rec] = (fvm_trace_exit){B->path, B->pos};
     if (!cond)
         cond = fvm_ir_const_i(&B->f, 0);
     fvm_ir_emit(&B->f, FVM_IR_GUARD, FVM_IR_VOID, &cond, 1, 0, snap);
@@ -106,10 +123,13 @@ static void slot_set(fvm_tr *t, uint16_t k, fvm_tv v)
 
 /* ---- control: the path decides ----------------------------------------------------------- */
 
+static const fvm_trace_path *cur(const tbuilder *B) { return &B->t->paths[B->path]; }
+
 /* The op the recording ran after the current one. */
 static uint32_t next_ip(const tbuilder *B)
 {
-    return B->pos + 1 < B->p->n ? B->p->ips[B->pos + 1] : B->p->anchor;
+    const fvm_trace_path *p = cur(B);
+    return B->pos + 1 < p->n ? p->ips[B->pos + 1] : B->t->anchor;
 }
 
 static bool jump(fvm_tr *t, uint32_t target)
@@ -118,8 +138,18 @@ static bool jump(fvm_tr *t, uint32_t target)
     return target == next_ip(B) || fail(B, FVM_JIT_REASON_INTERNAL);
 }
 
+/* The side path that leaves from the current op, or -1. */
+static int32_t side_here(const tbuilder *B)
+{
+    for (uint32_t k = B->path + 1; k < B->t->npaths; k++)
+        if (B->t->paths[k].parent == (int32_t)B->path && B->t->paths[k].parent_pos == B->pos)
+            return (int32_t)k;
+    return -1;
+}
+
 /* Stay on the path while cond is `when` exactly when the recording took
- * the branch; leave at the other successor otherwise. */
+ * the branch; otherwise go into the side path recorded from the other
+ * successor, or leave there. */
 static bool branch(fvm_tr *t, fvm_ir_ref cond, bool when, uint32_t target)
 {
     tbuilder *B = t->tier;
@@ -132,6 +162,17 @@ static bool branch(fvm_tr *t, fvm_ir_ref cond, bool when, uint32_t target)
     fvm_ir_func *f = &B->f;
     if (fvm_ir_get(f, cond)->type != FVM_IR_BOOL)
         cond = fvm_ir_cmp(f, FVM_IR_ICMP, FVM_IR_NE, cond, fvm_ir_const_i(f, 0));
+    int32_t side = side_here(B);
+    if (side >= 0 && t->depth == 0 && B->nsides < FVM_TRACE_MAX_PATHS) {
+        uint32_t stay = fvm_ir_block_alloc(f), away = fvm_ir_block_alloc(f);
+        fvm_ir_br(f, cond, taken == when ? stay : away, taken == when ? away : stay);
+        pending *p = &B->sides[B->nsides++];
+        p->path = (uint32_t)side;
+        p->block = away;
+        memcpy(p->slot, B->slot, B->nused);
+        fvm_ir_block_enter(f, stay);
+        return true;
+    }
     if (taken != when) {
         /* An integer compare negates exactly by its opposite condition (a
          * float compare does not: every compare with a NaN is false). */
@@ -151,25 +192,26 @@ static const fvm_tr_hooks trace_hooks = {slot_get, slot_set, guard, jump, branch
 
 /* ---- the trace ------------------------------------------------------------------------------ */
 
-/* Number the slots the path names, with their kinds at the start. */
+/* Number the slots the tree names, with their kinds at the start. */
 static bool collect_slots(tbuilder *B)
 {
-    const fvm_trace_path *p = B->p;
-    for (uint32_t n = 0; n < p->n; n++) {
-        uint16_t ks[2];
-        unsigned count = fvm_op_slots(&B->c->ops[p->ips[n]], ks);
-        for (unsigned k = 0; k < count; k++) {
-            if (B->slot_index[ks[k]] >= 0)
-                continue;
-            if (B->nused == MAX_USED)
-                return fail(B, FVM_JIT_REASON_TOO_MANY_SLOTS);
-            if (ks[k] >= p->nkinds)
-                return fail(B, FVM_JIT_REASON_SLOT_RANGE);
-            B->slot_index[ks[k]] = (int32_t)B->nused;
-            B->kinds[B->nused] = p->kinds[ks[k]];
-            B->used[B->nused++] = ks[k];
+    const fvm_trace_tree *t = B->t;
+    for (uint32_t k = 0; k < t->npaths; k++)
+        for (uint32_t n = 0; n < t->paths[k].n; n++) {
+            uint16_t ks[2];
+            unsigned count = fvm_op_slots(&B->c->ops[t->paths[k].ips[n]], ks);
+            for (unsigned i = 0; i < count; i++) {
+                if (B->slot_index[ks[i]] >= 0)
+                    continue;
+                if (B->nused == MAX_USED)
+                    return fail(B, FVM_JIT_REASON_TOO_MANY_SLOTS);
+                if (ks[i] >= t->nkinds)
+                    return fail(B, FVM_JIT_REASON_SLOT_RANGE);
+                B->slot_index[ks[i]] = (int32_t)B->nused;
+                B->kinds[B->nused] = t->kinds[ks[i]];
+                B->used[B->nused++] = ks[i];
+            }
         }
-    }
     return true;
 }
 
@@ -191,30 +233,52 @@ static void build_entry(tbuilder *B)
                 fvm_ir_emit(f, FVM_IR_LOAD, FVM_IR_PTR, &io, 1, 8 * (int64_t)FVM_BLOCK_IO_POLL, 0));
 }
 
-/* The end of the path: loop, or leave at the anchor. */
-static void build_end(tbuilder *B, uint32_t loop)
+/* The end of a path, back at the header: loop, or leave there. */
+static void build_end(tbuilder *B)
 {
     fvm_ir_func *f = &B->f;
-    const fvm_trace_path *p = B->p;
-    bool loops = p->ips[0] == p->anchor && B->tr.depth == 0 &&
-                 memcmp(B->slot, B->kinds, B->nused) == 0;
-    if (!loops) {
-        bool same = p->ips[0] != p->anchor; /* a side trace ends where its root starts */
-        guard_at(B, p->anchor, 0, same ? FVM_JIT_REASON_NONE : FVM_JIT_REASON_EXIT_LOOP_KINDS);
+    uint32_t anchor = B->t->anchor;
+    B->pos = cur(B)->n;
+    if (B->tr.depth != 0 || memcmp(B->slot, B->kinds, B->nused) != 0) {
+        guard_at(B, anchor, 0, FVM_JIT_REASON_EXIT_LOOP_KINDS);
         return;
     }
     fvm_ir_ref addr = fvm_ir_vget(f, B->poll_var);
     fvm_ir_ref word = fvm_ir_emit(f, FVM_IR_LOAD, FVM_IR_I64, &addr, 1, 0, 4);
-    if (!guard_at(B, p->anchor, fvm_ir_cmp(f, FVM_IR_ICMP, FVM_IR_EQ, word, fvm_ir_const_i(f, 0)),
+    if (!guard_at(B, anchor, fvm_ir_cmp(f, FVM_IR_ICMP, FVM_IR_EQ, word, fvm_ir_const_i(f, 0)),
                   FVM_JIT_REASON_EXIT_POLL))
         return;
-    fvm_ir_jmp(f, loop);
+    fvm_ir_jmp(f, B->loop);
+}
+
+/* Translate path k from the current block and slot kinds. */
+static bool build_path(tbuilder *B, uint32_t k)
+{
+    const fvm_trace_path *p = &B->t->paths[k];
+    B->path = k;
+    B->tr.depth = 0;
+    B->tr.dead = false;
+    for (B->pos = 0; B->pos < p->n; B->pos++) {
+        uint32_t ip = p->ips[B->pos];
+        B->tr.ip = ip;
+        fvm_jit_reason r = fvm_jit_op_reason(FVM_JIT_TRACE, B->c, ip);
+        if (r != FVM_JIT_REASON_NONE)
+            return fail(B, r);
+        if (!fvm_tr_op(&B->tr, &B->c->ops[ip]))
+            return B->tr.why == FVM_JIT_REASON_NONE && B->tr.dead && k > 0;
+        /* A root path that leaves native code for good before its end
+         * would leave on every entry: not worth its code. A side path may
+         * (its block ends at that exit). */
+        if (B->tr.dead)
+            return k > 0 || fail(B, FVM_JIT_REASON_SLOT_KIND);
+    }
+    build_end(B);
+    return B->tr.why == FVM_JIT_REASON_NONE;
 }
 
 static bool build(tbuilder *B)
 {
     fvm_ir_func *f = &B->f;
-    const fvm_trace_path *p = B->p;
     memcpy(B->slot, B->kinds, B->nused);
     /* Every slot counts as written: at the header, a slot written later in
      * the loop holds the previous iteration's value, not the entry's. An
@@ -222,29 +286,25 @@ static bool build(tbuilder *B)
      * value. */
     memset(B->dirty, 1, B->nused);
     build_entry(B);
-    uint32_t loop = fvm_ir_block_alloc(f);
-    fvm_ir_jmp(f, loop);
-    fvm_ir_block_enter(f, loop);
-    for (B->pos = 0; B->pos < p->n; B->pos++) {
-        uint32_t ip = p->ips[B->pos];
-        B->tr.ip = ip;
-        if (fvm_jit_op_reason(FVM_JIT_TRACE, B->c, ip) != FVM_JIT_REASON_NONE)
-            return fail(B, fvm_jit_op_reason(FVM_JIT_TRACE, B->c, ip));
-        if (!fvm_tr_op(&B->tr, &B->c->ops[ip]))
+    B->loop = fvm_ir_block_alloc(f);
+    fvm_ir_jmp(f, B->loop);
+    fvm_ir_block_enter(f, B->loop);
+    if (!build_path(B, 0))
+        return false;
+    for (uint32_t s = 0; s < B->nsides; s++) {
+        fvm_ir_block_enter(f, B->sides[s].block);
+        memcpy(B->slot, B->sides[s].slot, B->nused);
+        if (!build_path(B, B->sides[s].path))
             return false;
-        /* A path that leaves native code for good before its end would
-         * leave on every entry: not worth its code. */
-        if (B->tr.dead)
-            return fail(B, FVM_JIT_REASON_SLOT_KIND);
     }
-    build_end(B, loop);
-    return B->tr.why == FVM_JIT_REASON_NONE;
+    return true;
 }
 
-fvm_block_code *fvm_trace_compile(const fvm_chunk *c, const fvm_trace_path *p, fvm_mcode *arena,
-                                  fvm_buf *dump_ir, fvm_buf *dump_asm, fvm_jit_reason *why)
+fvm_block_code *fvm_trace_compile(const fvm_chunk *c, const fvm_trace_tree *t, fvm_mcode *arena,
+                                  fvm_buf *dump_ir, fvm_buf *dump_asm, fvm_trace_exit **exits,
+                                  fvm_jit_reason *why)
 {
-    tbuilder B = {.c = c, .p = p};
+    tbuilder B = {.c = c, .t = t};
     fvm_ir_init(&B.f);
     fvm_tr_init(&B.tr, &B.f, c, &trace_hooks, &B, B.stack, MAX_DEPTH);
     memset(B.slot_var, 0xff, sizeof B.slot_var);
@@ -252,18 +312,116 @@ fvm_block_code *fvm_trace_compile(const fvm_chunk *c, const fvm_trace_path *p, f
     B.slot_index = fvm_xmalloc(nmap * sizeof *B.slot_index);
     memset(B.slot_index, 0xff, nmap * sizeof *B.slot_index);
     fvm_exits_builder_reset(&B.exits);
+    fvm_grow((void **)&B.where, &B.where_cap, 1, sizeof *B.where);
+    B.where[0] = (fvm_trace_exit){0, 0};
     fvm_block_code *code = NULL;
-    if (p->n > 0 && collect_slots(&B) && build(&B)) {
+    if (t->npaths > 0 && t->paths[0].n > 0 && collect_slots(&B) && build(&B)) {
         fvm_jit_reason w = FVM_JIT_REASON_NONE;
         code = fvm_block_code_make(&B.f, (uint32_t)c->len, B.used, B.kinds, B.nused, &B.exits.x,
                                    arena, dump_ir, dump_asm, NULL, &w);
         if (!code)
             fail(&B, w);
     }
-    if (!code)
+    if (code) {
+        *exits = B.where;
+        B.where = NULL;
+    } else
         *why = B.tr.why != FVM_JIT_REASON_NONE ? B.tr.why : FVM_JIT_REASON_INTERNAL;
     fvm_ir_free(&B.f);
     free(B.slot_index);
+    free(B.where);
     fvm_exits_builder_free(&B.exits);
     return code;
+}
+
+/* ---- persisting -------------------------------------------------------------------------------- */
+
+/* Little-endian 32-bit words: nkinds and the kinds, npaths, per path its
+ * length, parent + 1 and parent_pos and its ips; then nexits and per exit
+ * its path and pos. */
+void fvm_trace_tree_save(const fvm_trace_tree *t, const fvm_trace_exit *exits, uint32_t nexits,
+                         fvm_buf *out)
+{
+    fvm_meta_put32(out, t->anchor);
+    fvm_meta_put32(out, (uint32_t)t->nkinds);
+    for (size_t i = 0; i < t->nkinds; i++)
+        fvm_meta_put32(out, t->kinds[i]);
+    fvm_meta_put32(out, t->npaths);
+    for (uint32_t k = 0; k < t->npaths; k++) {
+        const fvm_trace_path *p = &t->paths[k];
+        fvm_meta_put32(out, p->n);
+        fvm_meta_put32(out, (uint32_t)(p->parent + 1));
+        fvm_meta_put32(out, p->parent_pos);
+        for (uint32_t i = 0; i < p->n; i++)
+            fvm_meta_put32(out, p->ips[i]);
+    }
+    fvm_meta_put32(out, nexits);
+    for (uint32_t e = 0; e < nexits; e++) {
+        fvm_meta_put32(out, exits[e].path);
+        fvm_meta_put32(out, exits[e].pos);
+    }
+}
+
+/* A word no larger than max, or 0 once the reader has failed (so a bad
+ * count never sizes an allocation). */
+static uint32_t get(fvm_meta_reader *r, uint32_t max)
+{
+    uint32_t v = fvm_meta_get32(r, max);
+    return r->ok ? v : 0;
+}
+
+void fvm_trace_tree_free(fvm_trace_tree *t)
+{
+    for (uint32_t k = 0; k < t->npaths; k++)
+        free(t->paths[k].ips);
+    free(t->paths);
+    free(t->kinds);
+    memset(t, 0, sizeof *t);
+}
+
+bool fvm_trace_tree_load(fvm_meta_reader *r, size_t chunk_len, fvm_trace_tree *t,
+                         fvm_trace_exit **exits, uint32_t *nexits)
+{
+    memset(t, 0, sizeof *t);
+    *exits = NULL;
+    *nexits = 0;
+    /* Every count is checked against the bytes left before it allocates. */
+    size_t left = (size_t)(r->end - r->p) / 4;
+    uint32_t max_ip = chunk_len ? (uint32_t)chunk_len - 1 : 0;
+    t->anchor = get(r, max_ip);
+    t->nkinds = get(r, (uint32_t)(left < 65537 ? left : 65537));
+    t->kinds = fvm_xmalloc(t->nkinds ? t->nkinds : 1);
+    for (size_t i = 0; i < t->nkinds && r->ok; i++)
+        t->kinds[i] = (uint8_t)get(r, FVM_JK_OTHER);
+    left = (size_t)(r->end - r->p) / 4;
+    t->npaths = get(r, left < FVM_TRACE_MAX_PATHS ? (uint32_t)left : FVM_TRACE_MAX_PATHS);
+    t->paths = fvm_xcalloc(t->npaths ? t->npaths : 1, sizeof *t->paths);
+    for (uint32_t k = 0; k < t->npaths && r->ok; k++) {
+        fvm_trace_path *p = &t->paths[k];
+        left = (size_t)(r->end - r->p) / 4;
+        p->n = get(r, left < 65536 ? (uint32_t)left : 65536);
+        uint32_t parent = get(r, k);
+        p->parent = (int32_t)parent - 1;
+        p->parent_pos = get(r, parent ? t->paths[parent - 1].n : 0);
+        r->ok &= p->n > 0 && (k == 0) == (parent == 0) &&
+                 (parent == 0 || p->parent_pos < t->paths[parent - 1].n);
+        p->ips = fvm_xmalloc((p->n ? p->n : 1) * sizeof *p->ips);
+        for (uint32_t i = 0; i < p->n && r->ok; i++)
+            p->ips[i] = get(r, max_ip);
+    }
+    left = (size_t)(r->end - r->p) / 4;
+    *nexits = get(r, (uint32_t)(left / 2 < (1u << 24) ? left / 2 : 1u << 24));
+    *exits = fvm_xcalloc(*nexits ? *nexits : 1, sizeof **exits);
+    for (uint32_t e = 0; e < *nexits && r->ok; e++) {
+        (*exits)[e].path = get(r, t->npaths ? t->npaths - 1 : 0);
+        (*exits)[e].pos = get(r, t->paths[(*exits)[e].path].n);
+    }
+    r->ok &= t->npaths > 0 && chunk_len > 0;
+    if (!r->ok) {
+        fvm_trace_tree_free(t);
+        free(*exits);
+        *exits = NULL;
+        *nexits = 0;
+    }
+    return r->ok;
 }

@@ -1,25 +1,28 @@
-/* The tracing tier's compiler: a recorded path of ops into native code.
+/* The tracing tier's compiler: recorded paths of ops into native code.
  *
- * A trace is the list of ops the interpreter ran from a start ip, in the
- * order it ran them, with the kinds every slot had when it started. A
- * root trace starts at a loop header (its anchor) and ends when the path
- * comes back to it: the code loops. A side trace starts where another
- * trace left (an exit taken often) and ends at its root's anchor, where
- * the root trace takes over. The compiler walks the path once with the
- * translator (translate.h), so each op is typed exactly as on every other
- * tier; control flow follows the recording: a jump continues on the path,
- * and a branch becomes a guard that leaves native code, at the successor
- * the recording did not take, when it goes the other way.
+ * A path is the list of ops the interpreter ran, in the order it ran
+ * them. A loop's trace is a tree of paths: the root path starts at the
+ * loop's header (its anchor) and comes back to it; each side path starts
+ * at the successor of a branch that some path did not take when it was
+ * recorded (an exit taken often) and runs to the header. The whole tree
+ * compiles into one native function, so a loop whose branches go both ways
+ * runs without leaving native code: the compiler walks each path once
+ * with the translator (translate.h), so each op is typed exactly as on
+ * every other tier; a jump continues on the path, and a branch continues
+ * into its side path where the tree has one, and otherwise becomes a
+ * guard that leaves native code, at the successor the recording did not
+ * take, when it goes the other way. A path that comes back to the header
+ * with the slot kinds the tree started with jumps to the top of the loop.
  *
  * The result is a block-tier handle (block.h): the same io layout, entry
  * check of slot kinds, exit records (snap.h) and disk-cache metadata, so
  * running, resuming and persisting a trace are the block tier's code.
  *
- * At the end of each iteration a root trace checks the VM's poll word
- * (vm_jit.h) and leaves at its anchor when anything is pending, so an
- * interrupt stops a native loop. A loop whose slot kinds change in an
- * iteration (an Int that becomes a Float) leaves at the anchor instead of
- * looping; entered again, the anchor records a trace for the new kinds. */
+ * At each back-edge the code checks the VM's poll word (vm_jit.h) and
+ * leaves at the header when anything is pending, so an interrupt stops a
+ * native loop. A loop whose slot kinds change in an iteration (an Int
+ * that becomes a Float) leaves at the header instead of looping; entered
+ * again, the header records a trace for the new kinds. */
 #ifndef FVM_JIT_TRACE_H
 #define FVM_JIT_TRACE_H
 
@@ -30,23 +33,52 @@
 #include "chunk.h"
 #include "jit/block.h"
 #include "jit/mcode.h"
+#include "jit/snap.h"
 #include "util.h"
 
+/* Paths one loop's tree grows to: past that, exits stay exits. */
+#define FVM_TRACE_MAX_PATHS 32
+
 typedef struct fvm_trace_path {
-    const uint32_t *ips;  /* the ops in the order they ran; ips[0] is the start */
+    uint32_t *ips;        /* the ops in the order they ran */
     uint32_t n;
-    uint32_t anchor;      /* where the path ends: the loop header (a root
-                             trace's anchor is its start) */
-    const uint8_t *kinds; /* fvm_jit_kind of each slot of the frame at the start */
-    size_t nkinds;
+    int32_t parent;       /* the path it branches from; -1 for the root */
+    uint32_t parent_pos;  /* the branch it leaves by: an index in the parent */
 } fvm_trace_path;
 
-/* Compile path p of chunk c into arena. dump_ir / dump_asm may be NULL.
- * NULL with the reason in *why when the path cannot be compiled: an op
- * no trace compiles, a slot beyond the kinds given, more than 128 slots,
- * a stack deeper than 64 or popping below the start, a path that leaves
- * native code for good before its end, or code memory refused. */
-fvm_block_code *fvm_trace_compile(const fvm_chunk *c, const fvm_trace_path *p, fvm_mcode *arena,
-                                  fvm_buf *dump_ir, fvm_buf *dump_asm, fvm_jit_reason *why);
+typedef struct fvm_trace_tree {
+    fvm_trace_path *paths; /* paths[0] is the root; a parent comes before its sides */
+    uint32_t npaths;
+    uint32_t anchor;      /* the loop's header: where the root starts */
+    uint8_t *kinds;       /* fvm_jit_kind of each slot of the frame at the root's start */
+    size_t nkinds;
+} fvm_trace_tree;
+
+/* Where an exit record of a compiled tree leaves: the path and the index
+ * of the op in it (a side path recorded from the exit attaches there). */
+typedef struct fvm_trace_exit {
+    uint32_t path, pos;
+} fvm_trace_exit;
+
+/* Compile tree t of chunk c into arena. dump_ir / dump_asm may be NULL.
+ * *exits receives, per exit record, where it leaves (a new array the
+ * caller frees). NULL with the reason in *why when the tree cannot be
+ * compiled: an op no trace compiles, a slot beyond the kinds given, more
+ * than 128 slots, a stack deeper than 64 or popping below the start, a
+ * root path that leaves native code for good before its end, or code
+ * memory refused. */
+fvm_block_code *fvm_trace_compile(const fvm_chunk *c, const fvm_trace_tree *t, fvm_mcode *arena,
+                                  fvm_buf *dump_ir, fvm_buf *dump_asm, fvm_trace_exit **exits,
+                                  fvm_jit_reason *why);
+
+/* The tree as the disk cache keeps it beside the code: the paths, then
+ * the exit map; and the inverse, checking every index against chunk_len
+ * and the counts (false on any inconsistency). load allocates what it
+ * fills; fvm_trace_tree_free releases a tree made by it. */
+void fvm_trace_tree_save(const fvm_trace_tree *t, const fvm_trace_exit *exits, uint32_t nexits,
+                         fvm_buf *out);
+bool fvm_trace_tree_load(fvm_meta_reader *r, size_t chunk_len, fvm_trace_tree *t,
+                         fvm_trace_exit **exits, uint32_t *nexits);
+void fvm_trace_tree_free(fvm_trace_tree *t);
 
 #endif

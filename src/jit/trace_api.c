@@ -24,17 +24,18 @@
  * Exits and side traces. Leaving a trace resumes the interpreter in the
  * exact state at the exit's op (snap.h). Each exit record counts how
  * often it is taken; when a branch's exit reaches trace_threshold, a side
- * trace is recorded from it to the loop's header, and the exit is linked
- * to it through a word beside the exit record (never by patching code):
- * the next time, the dispatcher below goes straight from the exit into
- * the side trace, and from a side trace's end into the root trace again,
- * without going back to the interpreter.
+ * path is recorded from it to the loop's header, added to the loop's
+ * tree of paths where the exit left, and the whole tree compiled again
+ * (trace.h): the branch then goes on in native code both ways. The new
+ * code replaces the old for the next entry; code memory is never written
+ * twice.
  *
- * Persistence. Each trace is stored in the disk cache under the chunk's
- * op_hash and a subkey naming its start, its header and the kinds of
- * every slot of the frame when it started; a later process meeting the
- * same hot spot with the same kinds loads it instead of recording (a side
- * trace loads as a side trace, when its exit gets hot). */
+ * Persistence. Each tree is stored in the disk cache under the chunk's
+ * op_hash and a subkey naming its header and the kinds of every slot of
+ * the frame when its root was recorded, with its paths beside the code,
+ * and stored again each time it grows; a later process meeting the same
+ * hot spot with the same kinds loads the tree instead of recording, and
+ * can grow it further. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,16 +52,17 @@
 /* What hotspot answers when no trace ran: run the header's own op. */
 #define NOT_RUN (-2)
 
+/* One loop's compiled tree of paths for one set of entry kinds. */
 typedef struct trace trace;
 struct trace {
     fvm_block_code *code;
-    uint32_t start, anchor;
-    bool side;
+    fvm_trace_tree tree;
+    fvm_trace_exit *where; /* per exit record: the path and op it leaves at */
     uint32_t nrecs;
     uint32_t *exits;       /* per exit record: times taken */
     uint32_t *side_fails;  /* per exit record: side recordings that failed */
-    trace **links;         /* per exit record: the side trace started there */
-    trace *next;           /* the next root trace at the same header */
+    fvm_diskcache_key key;
+    trace *next;           /* the header's trace for other kinds */
 };
 
 typedef struct anchor {
@@ -70,7 +72,7 @@ typedef struct anchor {
     uint32_t count;        /* headers reached since the last recording */
     uint32_t aborts;       /* recordings that failed */
     uint64_t wait;         /* headers still to skip after a failure */
-    trace *traces;         /* root traces starting here, one per entry kinds */
+    trace *traces;         /* trees starting here, one per entry kinds */
 } anchor;
 
 typedef struct chunk_traces {
@@ -79,8 +81,6 @@ typedef struct chunk_traces {
     fvm_op *rec;           /* the recording copy */
     anchor *anchors;       /* ascending by ip */
     size_t nanchors;
-    trace **all;           /* every trace, to free them */
-    size_t nall, all_cap;
 } chunk_traces;
 
 typedef struct recording {
@@ -89,12 +89,12 @@ typedef struct recording {
     chunk_traces *ct;
     anchor *a;             /* the loop the path closes at */
     size_t frames;         /* the VM's frame count: the path stays in its frame */
-    trace *parent;         /* a side trace: the trace and exit it starts from */
+    trace *parent;         /* a side path: the tree and exit it starts from */
     uint32_t parent_rec;
     uint32_t *ips;
     uint32_t n;
     size_t cap;
-    uint8_t *kinds;        /* the slot kinds at the start */
+    uint8_t *kinds;        /* a root: the slot kinds at the start */
     size_t nkinds, kinds_cap;
 } recording;
 
@@ -107,9 +107,10 @@ typedef struct trace_state {
 static void trace_free(trace *t)
 {
     fvm_block_free(t->code);
+    fvm_trace_tree_free(&t->tree);
+    free(t->where);
     free(t->exits);
     free(t->side_fails);
-    free(t->links);
     free(t);
 }
 
@@ -118,9 +119,11 @@ static void state_free(void *p)
     trace_state *s = p;
     for (size_t i = 0; i < s->n; i++) {
         chunk_traces *ct = s->v[i];
-        for (size_t k = 0; k < ct->nall; k++)
-            trace_free(ct->all[k]);
-        free(ct->all);
+        for (size_t k = 0; k < ct->nanchors; k++)
+            for (trace *t = ct->anchors[k].traces, *next; t; t = next) {
+                next = t->next;
+                trace_free(t);
+            }
         free(ct->anchors);
         free(ct->exec);
         free(ct->rec);
@@ -217,89 +220,88 @@ static anchor *anchor_at(chunk_traces *ct, size_t ip)
 
 static uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001b3u; }
 
-static fvm_diskcache_key disk_key(const fvm_chunk *c, const recording *R, uint32_t start)
+/* The name of the tree for a header and entry kinds. */
+static fvm_diskcache_key disk_key(const fvm_chunk *c, uint32_t header, const uint8_t *kinds,
+                                  size_t nkinds)
 {
     uint64_t h = 0xcbf29ce484222325u, v = 0x84222325cbf29ce4u;
-    h = mix(mix(mix(h, start), R->a->ip), R->nkinds);
-    v = mix(mix(mix(v, R->nkinds), R->a->ip), start);
-    for (size_t i = 0; i < R->nkinds; i++) {
-        h = mix(h, R->kinds[i]);
-        v = (v + R->kinds[i] + 1) * 0x9e3779b97f4a7c15u;
+    h = mix(mix(h, header), nkinds);
+    v = mix(mix(v, nkinds), header);
+    for (size_t i = 0; i < nkinds; i++) {
+        h = mix(h, kinds[i]);
+        v = (v + kinds[i] + 1) * 0x9e3779b97f4a7c15u;
     }
     return (fvm_diskcache_key){FVM_JIT_TRACE, c->op_hash, h, v};
 }
 
-static fvm_block_code *disk_load(fvm_jit *j, const fvm_chunk *c, const fvm_diskcache_key *k)
+/* A tree from the disk cache into t (NULL code: a miss, or metadata that
+ * does not parse: then the next compile overwrites the file). */
+static bool disk_load(fvm_jit *j, const fvm_chunk *c, trace *t)
 {
     fvm_buf meta = {NULL, 0, 0};
-    void *entry = fvm_jit_disk_load(j, k, &meta);
-    fvm_block_code *code = entry ? fvm_block_from_meta(meta.data, meta.len, entry, c->len) : NULL;
+    void *entry = fvm_jit_disk_load(j, &t->key, &meta);
+    if (entry) {
+        const uint8_t *bytes = (const uint8_t *)meta.data;
+        fvm_meta_reader r = {bytes, bytes + meta.len, true};
+        if (fvm_trace_tree_load(&r, c->len, &t->tree, &t->where, &t->nrecs)) {
+            t->code = fvm_block_from_meta(r.p, (size_t)(r.end - r.p), entry, c->len);
+            if (!t->code || fvm_block_exit_count(t->code) != t->nrecs) {
+                fvm_block_free(t->code);
+                t->code = NULL;
+                fvm_trace_tree_free(&t->tree);
+                free(t->where);
+                t->where = NULL;
+            }
+        }
+    }
     fvm_buf_free(&meta);
-    if (code)
+    if (t->code)
         fvm_jit_disk_loaded(j);
-    return code;
+    return t->code != NULL;
 }
 
-static void disk_store(fvm_jit *j, const fvm_diskcache_key *k, fvm_block_code *code)
+static void disk_store(fvm_jit *j, trace *t)
 {
     fvm_buf meta = {NULL, 0, 0};
-    fvm_block_save_meta(code, &meta);
-    fvm_jit_disk_store(j, k, fvm_block_image(code), &meta);
+    fvm_trace_tree_save(&t->tree, t->where, t->nrecs, &meta);
+    fvm_block_save_meta(t->code, &meta);
+    fvm_jit_disk_store(j, &t->key, fvm_block_image(t->code), &meta);
     fvm_buf_free(&meta);
-    fvm_block_drop_image(code);
+    fvm_block_drop_image(t->code);
 }
 
-/* ---- traces -------------------------------------------------------------------------------- */
+/* ---- running ------------------------------------------------------------------------------- */
 
-/* A new trace around code, kept by the chunk and linked where it starts:
- * a root trace at its header, a side trace at its parent's exit. */
-static trace *trace_add(fvm_jit *j, chunk_traces *ct, const recording *R, fvm_block_code *code,
-                        uint32_t start)
+/* Fresh exit counters for t's code. */
+static void reset_counts(trace *t)
 {
-    trace *t = fvm_xcalloc(1, sizeof *t);
-    t->code = code;
-    t->start = start;
-    t->anchor = R->a->ip;
-    t->side = R->parent != NULL;
-    t->nrecs = fvm_block_exit_count(code);
+    t->nrecs = fvm_block_exit_count(t->code);
+    free(t->exits);
+    free(t->side_fails);
     t->exits = fvm_xcalloc(t->nrecs, sizeof *t->exits);
     t->side_fails = fvm_xcalloc(t->nrecs, sizeof *t->side_fails);
-    t->links = fvm_xcalloc(t->nrecs, sizeof *t->links);
-    fvm_grow((void **)&ct->all, &ct->all_cap, ct->nall + 1, sizeof *ct->all);
-    ct->all[ct->nall++] = t;
-    fvm_jit_counters *k = fvm_jit_counters_of(j);
-    if (t->side) {
-        R->parent->links[R->parent_rec] = t;
-        k->side_traces++;
-    } else {
-        t->next = R->a->traces;
-        R->a->traces = t;
-        k->traces++;
-    }
-    return t;
 }
 
-/* Run t, then whatever its exits link to, until an exit goes back to the
- * interpreter; NOT_RUN if t does not fit the slots' kinds. The answer for
- * the hook: FVM_JIT_RESUMED, or the op to run when a side trace starts
- * recording at the last exit. */
 static int start_side(fvm_jit *j, trace_state *s, chunk_traces *ct, trace *t, uint32_t rec,
                       fvm_vm *vm);
 
-static int dispatch(fvm_jit *j, trace_state *s, chunk_traces *ct, trace *t, fvm_vm *vm)
+/* Run the first of the trees at header a that fits the slots' kinds, and
+ * again while an exit lands back on the header; NOT_RUN if none fits.
+ * The answer for the hook: FVM_JIT_RESUMED, or the op to run when a side
+ * path starts recording at the last exit. */
+static int dispatch(fvm_jit *j, trace_state *s, chunk_traces *ct, anchor *a, fvm_vm *vm)
 {
-    const fvm_chunk *c = fvm_vm_jit_chunk(vm);
-    size_t n = slots_of(c);
+    size_t n = slots_of(fvm_vm_jit_chunk(vm));
     fvm_vm_state *st = fvm_vm_jit_state(vm);
     int64_t io[FVM_BLOCK_IO_WORDS];
     io[FVM_BLOCK_IO_POLL] = (int64_t)(intptr_t)&st->poll;
     bool ran = false;
-    while (t) {
+    for (trace *t = a->traces; t;) {
         if (!fvm_vm_jit_reserve_slots(vm, n))
             break;
         fvm_block_exit x;
         if (!fvm_block_enter(t->code, fvm_vm_jit_slots(vm), n, io, &x)) {
-            t = t->side ? NULL : t->next; /* the header's trace for other kinds */
+            t = t->next; /* the header's tree for other kinds */
             continue;
         }
         if (!ran)
@@ -311,16 +313,16 @@ static int dispatch(fvm_jit *j, trace_state *s, chunk_traces *ct, trace *t, fvm_
             t->exits[x.rec]++;
         if (atomic_load_explicit(&st->poll, memory_order_relaxed))
             break; /* the interpreter serves it first */
-        trace *next = t->links[x.rec];
-        if (!next && x.depth == 0 && x.ip == t->anchor) {
-            anchor *a = anchor_at(ct, x.ip);
-            next = a ? a->traces : NULL;
+        if (x.depth == 0 && x.ip == a->ip) { /* the kinds changed: another tree may fit */
+            t = a->traces;
+            continue;
         }
-        if (!next && x.reason == FVM_JIT_REASON_EXIT_BRANCH && x.depth == 0 && !x.completed &&
-            x.ip != t->anchor && t->exits[x.rec] >= param(j, FVM_JIT_PARAM_TRACE_THRESHOLD) &&
-            t->side_fails[x.rec] < param(j, FVM_JIT_PARAM_MAX_COMPILE_FAILURES))
+        if (x.reason == FVM_JIT_REASON_EXIT_BRANCH && x.depth == 0 && !x.completed &&
+            t->exits[x.rec] >= param(j, FVM_JIT_PARAM_TRACE_THRESHOLD) &&
+            t->side_fails[x.rec] < param(j, FVM_JIT_PARAM_MAX_COMPILE_FAILURES) &&
+            t->tree.npaths < FVM_TRACE_MAX_PATHS)
             return start_side(j, s, ct, t, x.rec, vm);
-        t = next;
+        break;
     }
     return ran ? FVM_JIT_RESUMED : NOT_RUN;
 }
@@ -340,7 +342,7 @@ static void note_kinds(recording *R, fvm_vm *vm)
     R->nkinds = n;
 }
 
-/* A recording that made no trace: the place it started waits before the
+/* A recording that made no code: the place it started waits before the
  * next try (a side exit counts its failures; a loop header backs off,
  * doubling per failure, and after max_compile_failures gets its own op
  * back, so the loop costs nothing more). */
@@ -372,9 +374,9 @@ static void give_up(fvm_jit *j, recording *R, fvm_jit_reason why)
     penalise(j, R);
 }
 
-/* Start recording at the VM's ip, toward header a: load the trace from
- * the disk cache if a earlier process stored it (then run it), else
- * switch the VM to the recording copy. */
+/* Start recording at the VM's ip toward header a: a root path when
+ * parent is NULL (after trying the disk cache), else a side path from
+ * exit rec of parent. */
 static int start(fvm_jit *j, trace_state *s, chunk_traces *ct, anchor *a, trace *parent,
                  uint32_t parent_rec, fvm_vm *vm)
 {
@@ -386,15 +388,20 @@ static int start(fvm_jit *j, trace_state *s, chunk_traces *ct, anchor *a, trace 
     R->parent = parent;
     R->parent_rec = parent_rec;
     R->frames = fvm_vm_jit_frames(vm);
-    note_kinds(R, vm);
     const fvm_chunk *c = fvm_vm_jit_chunk(vm);
-    uint32_t ip = (uint32_t)fvm_vm_jit_ip(vm);
-    fvm_diskcache_key key = disk_key(c, R, ip);
-    fvm_block_code *code = fvm_jit_dumping(j, FVM_JIT_DUMP_TRACE) ? NULL : disk_load(j, c, &key);
-    if (code) {
-        trace *t = trace_add(j, ct, R, code, ip);
-        int r = dispatch(j, s, ct, t, vm);
-        return r == NOT_RUN ? ct->exec[ip].code : r;
+    if (!parent) {
+        note_kinds(R, vm);
+        trace *t = fvm_xcalloc(1, sizeof *t);
+        t->key = disk_key(c, a->ip, R->kinds, R->nkinds);
+        if (!fvm_jit_dumping(j, FVM_JIT_DUMP_TRACE) && disk_load(j, c, t)) {
+            reset_counts(t);
+            t->next = a->traces;
+            a->traces = t;
+            fvm_jit_counters_of(j)->traces++;
+            int r = dispatch(j, s, ct, a, vm);
+            return r == NOT_RUN ? ct->exec[a->ip].code : r;
+        }
+        free(t);
     }
     R->active = true;
     fvm_vm_jit_set_exec(vm, ct->rec);
@@ -404,18 +411,22 @@ static int start(fvm_jit *j, trace_state *s, chunk_traces *ct, anchor *a, trace 
 static int start_side(fvm_jit *j, trace_state *s, chunk_traces *ct, trace *t, uint32_t rec,
                       fvm_vm *vm)
 {
-    anchor *a = anchor_at(ct, t->anchor);
+    anchor *a = anchor_at(ct, t->tree.anchor);
     return a ? start(j, s, ct, a, t, rec, vm) : FVM_JIT_RESUMED;
 }
 
 /* The recorded path, one op a line, for the trace dump. */
-static void dump_path(fvm_jit *j, const fvm_chunk *c, const recording *R, uint32_t start)
+static void dump_path(fvm_jit *j, const fvm_chunk *c, const recording *R)
 {
     if (!fvm_jit_dumping(j, FVM_JIT_DUMP_TRACE))
         return;
     fvm_buf b = {NULL, 0, 0};
-    fvm_buf_printf(&b, "%s trace from ip %u to the loop at ip %u, %u ops:\n",
-                   R->parent ? "side" : "root", start, R->a->ip, R->n);
+    if (R->parent)
+        fvm_buf_printf(&b, "side path from ip %u (an exit of path %u at its op %u) to the loop at ip %u, %u ops:\n",
+                       R->ips[0], R->parent->where[R->parent_rec].path, R->parent->where[R->parent_rec].pos,
+                       R->a->ip, R->n);
+    else
+        fvm_buf_printf(&b, "root path of the loop at ip %u, %u ops:\n", R->a->ip, R->n);
     for (uint32_t i = 0; i < R->n; i++) {
         const fvm_op *op = &c->ops[R->ips[i]];
         fvm_buf_printf(&b, "  %5u  %s %u %u\n", R->ips[i], fvm_op_name(op->code), op->a, op->b);
@@ -423,38 +434,86 @@ static void dump_path(fvm_jit *j, const fvm_chunk *c, const recording *R, uint32
     fvm_jit_dump_buf(j, FVM_JIT_DUMP_TRACE, FVM_JIT_TRACE, c, &b);
 }
 
-/* The path came back to its header: compile it, then run from there. */
+/* Compile tree for t; false (counted) when it does not compile. */
+static bool compile_tree(fvm_jit *j, const fvm_chunk *c, trace *t, const fvm_trace_tree *tree)
+{
+    fvm_mcode *mc = fvm_jit_mcode(j);
+    fvm_buf ir = {NULL, 0, 0}, text = {NULL, 0, 0};
+    bool want_ir = fvm_jit_dumping(j, FVM_JIT_DUMP_IR);
+    bool want_code = fvm_jit_dumping(j, FVM_JIT_DUMP_CODE);
+    fvm_jit_reason why = FVM_JIT_REASON_CODE_MEMORY;
+    fvm_trace_exit *where = NULL;
+    uint64_t t0 = fvm_now_ns();
+    fvm_block_code *code = mc ? fvm_trace_compile(c, tree, mc, want_ir ? &ir : NULL,
+                                                  want_code ? &text : NULL, &where, &why)
+                              : NULL;
+    fvm_jit_count_compile(j, FVM_JIT_TRACE, fvm_now_ns() - t0, code ? FVM_JIT_REASON_NONE : why);
+    fvm_jit_dump_buf(j, FVM_JIT_DUMP_IR, FVM_JIT_TRACE, c, &ir);
+    fvm_jit_dump_buf(j, FVM_JIT_DUMP_CODE, FVM_JIT_TRACE, c, &text);
+    if (!code)
+        return false;
+    fvm_block_free(t->code); /* its machine code stays in the arena, unused */
+    free(t->where);
+    t->code = code;
+    t->where = where;
+    reset_counts(t);
+    return true;
+}
+
+/* The path came back to its header: compile it (a new tree, or the
+ * parent's tree grown by it), then run from there. */
 static int close_path(fvm_jit *j, trace_state *s, fvm_vm *vm)
 {
     recording *R = &s->rec;
     chunk_traces *ct = R->ct;
     anchor *a = R->a;
     const fvm_chunk *c = fvm_vm_jit_chunk(vm);
-    uint32_t start_ip = R->ips[0];
     R->active = false;
     fvm_vm_jit_set_exec(vm, ct->exec);
-    dump_path(j, c, R, start_ip);
-    fvm_mcode *mc = fvm_jit_mcode(j);
-    fvm_trace_path p = {R->ips, R->n, a->ip, R->kinds, R->nkinds};
-    fvm_buf ir = {NULL, 0, 0}, code_text = {NULL, 0, 0};
-    bool want_ir = fvm_jit_dumping(j, FVM_JIT_DUMP_IR);
-    bool want_code = fvm_jit_dumping(j, FVM_JIT_DUMP_CODE);
-    fvm_jit_reason why = FVM_JIT_REASON_CODE_MEMORY;
-    uint64_t t0 = fvm_now_ns();
-    fvm_block_code *code = mc ? fvm_trace_compile(c, &p, mc, want_ir ? &ir : NULL,
-                                                  want_code ? &code_text : NULL, &why)
-                              : NULL;
-    fvm_jit_count_compile(j, FVM_JIT_TRACE, fvm_now_ns() - t0, code ? FVM_JIT_REASON_NONE : why);
-    fvm_jit_dump_buf(j, FVM_JIT_DUMP_IR, FVM_JIT_TRACE, c, &ir);
-    fvm_jit_dump_buf(j, FVM_JIT_DUMP_CODE, FVM_JIT_TRACE, c, &code_text);
-    if (!code) {
+    dump_path(j, c, R);
+    fvm_trace_path path = {fvm_xmalloc(R->n * sizeof *R->ips), R->n, -1, 0};
+    memcpy(path.ips, R->ips, R->n * sizeof *R->ips);
+    bool ok;
+    if (R->parent) {
+        trace *t = R->parent;
+        fvm_trace_exit at = t->where[R->parent_rec];
+        path.parent = (int32_t)at.path;
+        path.parent_pos = at.pos;
+        fvm_trace_tree grown = t->tree;
+        grown.paths = fvm_xmalloc((grown.npaths + 1) * sizeof *grown.paths);
+        memcpy(grown.paths, t->tree.paths, t->tree.npaths * sizeof *grown.paths);
+        grown.paths[grown.npaths++] = path;
+        ok = compile_tree(j, c, t, &grown);
+        if (ok) {
+            free(t->tree.paths);
+            t->tree = grown;
+            fvm_jit_counters_of(j)->side_traces++;
+            disk_store(j, t);
+        } else {
+            free(grown.paths);
+            free(path.ips);
+        }
+    } else {
+        trace *t = fvm_xcalloc(1, sizeof *t);
+        t->tree = (fvm_trace_tree){fvm_xmalloc(sizeof path), 1, a->ip,
+                                   fvm_xmalloc(R->nkinds ? R->nkinds : 1), R->nkinds};
+        t->tree.paths[0] = path;
+        memcpy(t->tree.kinds, R->kinds, R->nkinds);
+        t->key = disk_key(c, a->ip, R->kinds, R->nkinds);
+        ok = compile_tree(j, c, t, &t->tree);
+        if (ok) {
+            t->next = a->traces;
+            a->traces = t;
+            fvm_jit_counters_of(j)->traces++;
+            disk_store(j, t);
+        } else
+            trace_free(t);
+    }
+    if (!ok) {
         penalise(j, R); /* counted as a failed compile */
         return ct->exec[a->ip].code;
     }
-    fvm_diskcache_key key = disk_key(c, R, start_ip);
-    disk_store(j, &key, code);
-    trace_add(j, ct, R, code, start_ip);
-    int r = dispatch(j, s, ct, a->traces, vm);
+    int r = dispatch(j, s, ct, a, vm);
     return r == NOT_RUN ? ct->exec[a->ip].code : r;
 }
 
@@ -492,7 +551,7 @@ static int trace_hotspot(fvm_jit *j, fvm_vm *vm)
         return c->exec[ip].code; /* cannot happen: headers are counted only in ct->exec */
     if (s->rec.active)
         give_up(j, &s->rec, FVM_JIT_REASON_TRACE_LEFT_FRAME);
-    int r = dispatch(j, s, ct, a->traces, vm);
+    int r = dispatch(j, s, ct, a, vm);
     if (r != NOT_RUN)
         return r;
     if (a->wait) {

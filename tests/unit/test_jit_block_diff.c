@@ -367,32 +367,37 @@ Test(jit_block_diff, random_programs_match_the_interpreter, .timeout = 120)
     }
 }
 
-/* A context with block threshold 0 on the disk cache in dir. */
-static fvm_jit *disk_context(const char *dir)
+/* A context with block threshold 0 on the disk cache in dir; the even
+ * programs run with the block tier, the odd ones with the tracing tier
+ * (threshold 0: its trees grow side paths on first exits, and each is
+ * stored again as it grows). */
+static fvm_jit *disk_context(const char *dir, unsigned long i)
 {
     fvm_jit *j = ct_eager_jit();
     fvm_jit_set_cache_dir(j, dir);
+    fvm_jit_set_param(j, FVM_JIT_PARAM_TRACE_THRESHOLD, 0);
+    fvm_jit_set_param(j, FVM_JIT_PARAM_VM_TIERS, i % 2 ? 1u << FVM_JIT_TRACE : 1u << FVM_JIT_BLOCK);
     return j;
 }
 
 /* The disk cache changes nothing: each program runs in a VM on a context
- * that compiles its regions and stores them, then in a VM on a fresh
- * context on the same directory, which loads them instead of compiling;
- * both must match the interpreter exactly. */
+ * that compiles its regions or traces and stores them, then in a VM on a
+ * fresh context on the same directory, which loads them instead of
+ * compiling; both must match the interpreter exactly. */
 Test(jit_block_diff, random_programs_through_the_disk_cache, .timeout = 120)
 {
     const char *env = getenv("FUSEVM_TEST_BLOCK_ITERS");
     unsigned long iters = (env ? strtoul(env, NULL, 10) : 3000) / 10;
     char *dir = fst_tmp_dir("blkdiff");
-    fvm_jit *store = disk_context(dir);
+    fvm_jit *stores_by[2] = {disk_context(dir, 0), disk_context(dir, 1)};
     unsigned long failures = 0, native = 0;
     uint64_t stores = 0, loads = 0;
     for (unsigned long i = 0; i < iters && !failures; i++) {
         uint64_t seed = 0xd15c0000u + i;
         test_case t;
         case_make(&t, seed);
-        fvm_jit *load = disk_context(dir);
-        fvm_jit *js[2] = {store, load};
+        fvm_jit *load = disk_context(dir, i);
+        fvm_jit *js[2] = {stores_by[i % 2], load};
         for (int pass = 0; pass < 2 && !failures; pass++) {
             fvm_jit_counters before, after;
             fvm_jit_stats(js[pass], &before);
@@ -400,7 +405,8 @@ Test(jit_block_diff, random_programs_through_the_disk_cache, .timeout = 120)
             fvm_jit_stats(js[pass], &after);
             stores += after.disk_stores - before.disk_stores;
             loads += after.disk_loads - before.disk_loads;
-            native += pass == 1 && after.runs[FVM_JIT_BLOCK] > before.runs[FVM_JIT_BLOCK];
+            native += pass == 1 && after.runs[FVM_JIT_BLOCK] + after.runs[FVM_JIT_TRACE] >
+                                       before.runs[FVM_JIT_BLOCK] + before.runs[FVM_JIT_TRACE];
             char detail[400], msg[512];
             const char *bad = compare(&t.want, &got, true, detail, sizeof detail);
             outcome_free(&got);
@@ -412,12 +418,15 @@ Test(jit_block_diff, random_programs_through_the_disk_cache, .timeout = 120)
         }
         fvm_jit_free(load);
         case_free(&t);
-        if (i % 256 == 255) { /* a fresh context now and then bounds the code memory */
-            fvm_jit_free(store);
-            store = disk_context(dir);
+        if (i % 256 == 255) { /* fresh contexts now and then bound the code memory */
+            for (int k = 0; k < 2; k++) {
+                fvm_jit_free(stores_by[k]);
+                stores_by[k] = disk_context(dir, (unsigned long)k);
+            }
         }
     }
-    fvm_jit_free(store);
+    for (int k = 0; k < 2; k++)
+        fvm_jit_free(stores_by[k]);
     fst_drop_dir(dir);
     fprintf(stderr, "block diff through the disk cache: %lu programs, %llu blobs stored, %llu loaded, "
             "%lu warm runs native, %lu failing\n", iters, (unsigned long long)stores,

@@ -46,6 +46,7 @@ typedef struct tbuilder {
     int32_t *slot_index;     /* slot number -> used index, or -1 */
     int32_t slot_var[MAX_USED][2];
     uint32_t poll_var, loop;
+    uint8_t loop_kinds[MAX_USED]; /* the slot kinds at the top of the loop */
     pending sides[FVM_TRACE_MAX_PATHS];
     uint32_t nsides;
     fvm_exits_builder exits;
@@ -239,7 +240,7 @@ static void build_end(tbuilder *B)
     fvm_ir_func *f = &B->f;
     uint32_t anchor = B->t->anchor;
     B->pos = cur(B)->n;
-    if (B->tr.depth != 0 || memcmp(B->slot, B->kinds, B->nused) != 0) {
+    if (B->tr.depth != 0 || memcmp(B->slot, B->loop_kinds, B->nused) != 0) {
         guard_at(B, anchor, 0, FVM_JIT_REASON_EXIT_LOOP_KINDS);
         return;
     }
@@ -249,6 +250,15 @@ static void build_end(tbuilder *B)
                   FVM_JIT_REASON_EXIT_POLL))
         return;
     fvm_ir_jmp(f, B->loop);
+}
+
+/* The top of the loop: a block of its own that back-edges jump to. */
+static void start_loop(tbuilder *B)
+{
+    B->loop = fvm_ir_block_alloc(&B->f);
+    fvm_ir_jmp(&B->f, B->loop);
+    fvm_ir_block_enter(&B->f, B->loop);
+    memcpy(B->loop_kinds, B->slot, B->nused);
 }
 
 /* Translate path k from the current block and slot kinds. */
@@ -261,6 +271,8 @@ static bool build_path(tbuilder *B, uint32_t k)
     for (B->pos = 0; B->pos < p->n; B->pos++) {
         uint32_t ip = p->ips[B->pos];
         B->tr.ip = ip;
+        if (k == 0 && B->pos == p->loop_pos && B->pos > 0) /* past the peeled iteration */
+            start_loop(B);
         fvm_jit_reason r = fvm_jit_op_reason(FVM_JIT_TRACE, B->c, ip);
         if (r != FVM_JIT_REASON_NONE)
             return fail(B, r);
@@ -286,9 +298,7 @@ static bool build(tbuilder *B)
      * value. */
     memset(B->dirty, 1, B->nused);
     build_entry(B);
-    B->loop = fvm_ir_block_alloc(f);
-    fvm_ir_jmp(f, B->loop);
-    fvm_ir_block_enter(f, B->loop);
+    start_loop(B);
     if (!build_path(B, 0))
         return false;
     for (uint32_t s = 0; s < B->nsides; s++) {
@@ -336,9 +346,9 @@ fvm_block_code *fvm_trace_compile(const fvm_chunk *c, const fvm_trace_tree *t, f
 
 /* ---- persisting -------------------------------------------------------------------------------- */
 
-/* Little-endian 32-bit words: nkinds and the kinds, npaths, per path its
- * length, parent + 1 and parent_pos and its ips; then nexits and per exit
- * its path and pos. */
+/* Little-endian 32-bit words: the anchor, nkinds and the kinds, npaths,
+ * per path its length, parent + 1, parent_pos, loop_pos and its ips; then
+ * nexits and per exit its path and pos. */
 void fvm_trace_tree_save(const fvm_trace_tree *t, const fvm_trace_exit *exits, uint32_t nexits,
                          fvm_buf *out)
 {
@@ -352,6 +362,7 @@ void fvm_trace_tree_save(const fvm_trace_tree *t, const fvm_trace_exit *exits, u
         fvm_meta_put32(out, p->n);
         fvm_meta_put32(out, (uint32_t)(p->parent + 1));
         fvm_meta_put32(out, p->parent_pos);
+        fvm_meta_put32(out, p->loop_pos);
         for (uint32_t i = 0; i < p->n; i++)
             fvm_meta_put32(out, p->ips[i]);
     }
@@ -403,6 +414,7 @@ bool fvm_trace_tree_load(fvm_meta_reader *r, size_t chunk_len, fvm_trace_tree *t
         uint32_t parent = get(r, k);
         p->parent = (int32_t)parent - 1;
         p->parent_pos = get(r, parent ? t->paths[parent - 1].n : 0);
+        p->loop_pos = get(r, k == 0 ? p->n - (p->n > 0) : 0);
         r->ok &= p->n > 0 && (k == 0) == (parent == 0) &&
                  (parent == 0 || p->parent_pos < t->paths[parent - 1].n);
         p->ips = fvm_xmalloc((p->n ? p->n : 1) * sizeof *p->ips);

@@ -18,11 +18,19 @@
  * check of slot kinds, exit records (snap.h) and disk-cache metadata, so
  * running, resuming and persisting a trace are the block tier's code.
  *
+ * A root path whose first iteration changes the kinds of slots (a
+ * variable Undef before the loop and an Int after its first iteration, a
+ * sum that starts as the Int 0 and becomes a Float) is recorded for two
+ * iterations: the first is a prologue, run once per entry, and the loop
+ * starts at the second (loop_pos, the index of the header's op in the
+ * path), whose kinds stay the same from one iteration to the next, as
+ * LuaJIT peels a loop's first iteration. Without that, loop_pos is 0.
+ *
  * At each back-edge the code checks the VM's poll word (vm_jit.h) and
  * leaves at the header when anything is pending, so an interrupt stops a
- * native loop. A loop whose slot kinds change in an iteration (an Int
- * that becomes a Float) leaves at the header instead of looping; entered
- * again, the header records a trace for the new kinds. */
+ * native loop. A loop whose slot kinds change in a later iteration leaves
+ * at the header instead of looping; entered again, the header records a
+ * trace for the new kinds. */
 #ifndef FVM_JIT_TRACE_H
 #define FVM_JIT_TRACE_H
 
@@ -44,6 +52,7 @@ typedef struct fvm_trace_path {
     uint32_t n;
     int32_t parent;       /* the path it branches from; -1 for the root */
     uint32_t parent_pos;  /* the branch it leaves by: an index in the parent */
+    uint32_t loop_pos;    /* the root: where the loop starts (see below) */
 } fvm_trace_path;
 
 typedef struct fvm_trace_tree {

@@ -96,6 +96,8 @@ typedef struct recording {
     size_t cap;
     uint8_t *kinds;        /* a root: the slot kinds at the start */
     size_t nkinds, kinds_cap;
+    uint32_t loop_pos;     /* a root whose first iteration is peeled: where
+                              the second starts (trace.h) */
 } recording;
 
 typedef struct trace_state {
@@ -342,6 +344,17 @@ static void note_kinds(recording *R, fvm_vm *vm)
     R->nkinds = n;
 }
 
+/* Whether the kinds of the frame's slots differ from those at the start
+ * of the root's recording. */
+static bool first_iteration_changed_kinds(const recording *R, fvm_vm *vm)
+{
+    const fvm_value *slots = fvm_vm_jit_slots(vm);
+    for (size_t i = 0; i < R->nkinds; i++)
+        if ((uint8_t)fvm_jit_kind_of(slots[i]) != R->kinds[i])
+            return true;
+    return false;
+}
+
 /* A recording that made no code: the place it started waits before the
  * next try (a side exit counts its failures; a loop header backs off,
  * doubling per failure, and after max_compile_failures gets its own op
@@ -426,7 +439,8 @@ static void dump_path(fvm_jit *j, const fvm_chunk *c, const recording *R)
                        R->ips[0], R->parent->where[R->parent_rec].path, R->parent->where[R->parent_rec].pos,
                        R->a->ip, R->n);
     else
-        fvm_buf_printf(&b, "root path of the loop at ip %u, %u ops:\n", R->a->ip, R->n);
+        fvm_buf_printf(&b, "root path of the loop at ip %u, %u ops (the loop from op %u):\n",
+                       R->a->ip, R->n, R->loop_pos);
     for (uint32_t i = 0; i < R->n; i++) {
         const fvm_op *op = &c->ops[R->ips[i]];
         fvm_buf_printf(&b, "  %5u  %s %u %u\n", R->ips[i], fvm_op_name(op->code), op->a, op->b);
@@ -471,7 +485,7 @@ static int close_path(fvm_jit *j, trace_state *s, fvm_vm *vm)
     R->active = false;
     fvm_vm_jit_set_exec(vm, ct->exec);
     dump_path(j, c, R);
-    fvm_trace_path path = {fvm_xmalloc(R->n * sizeof *R->ips), R->n, -1, 0};
+    fvm_trace_path path = {fvm_xmalloc(R->n * sizeof *R->ips), R->n, -1, 0, R->loop_pos};
     memcpy(path.ips, R->ips, R->n * sizeof *R->ips);
     bool ok;
     if (R->parent) {
@@ -577,10 +591,13 @@ static int trace_record(fvm_jit *j, fvm_vm *vm)
         fvm_vm_jit_set_exec(vm, ct ? ct->exec : c->exec);
         return ct ? ct->exec[ip].code : c->exec[ip].code;
     }
-    if (R->n > 0 && ip == R->a->ip)
-        return close_path(j, s, vm);
+    if (R->n > 0 && ip == R->a->ip) {
+        if (R->parent || R->loop_pos || !first_iteration_changed_kinds(R, vm))
+            return close_path(j, s, vm);
+        R->loop_pos = R->n; /* peel: the loop starts at the second iteration */
+    }
     fvm_jit_reason why = fvm_jit_op_reason(FVM_JIT_TRACE, c, ip);
-    anchor *other = R->n > 0 ? anchor_at(ct, ip) : NULL;
+    anchor *other = R->n > 0 && ip != R->a->ip ? anchor_at(ct, ip) : NULL;
     if (why == FVM_JIT_REASON_NONE && R->n >= param(j, FVM_JIT_PARAM_MAX_TRACE_LEN))
         why = FVM_JIT_REASON_TRACE_TOO_LONG;
     if (why == FVM_JIT_REASON_NONE && other && other->traces)

@@ -816,8 +816,9 @@ typedef struct fvm_jit_counters {
     uint64_t disk_loads;        /* compiles answered from the disk cache
                                    (counted in compiles too) */
     uint64_t disk_stores;       /* compiled code written to the disk cache */
-    uint64_t traces;            /* root traces compiled or loaded (loops) */
-    uint64_t side_traces;       /* side traces compiled or loaded */
+    uint64_t traces;            /* loop trees compiled or loaded (the
+                                   tracing tier) */
+    uint64_t side_traces;       /* side paths added to trees */
     uint64_t trace_aborts;      /* recordings given up (reasons counts why) */
     uint64_t reasons[FVM_JIT_REASON_COUNT]; /* per fvm_jit_reason: refusals,
                                    failed compiles, ops that end a region

@@ -111,8 +111,8 @@ Test(jit_trace, a_loop_entered_once_is_entered_natively_in_its_middle)
 }
 
 /* A branch inside the loop that goes both ways: the way not recorded
- * leaves at a guard, gets hot and becomes a side trace, and the exit is
- * linked to it. */
+ * leaves at a guard, gets hot and becomes a side path of the loop's tree,
+ * which then runs both ways in native code. */
 static const char *const alternating =
     "    LoadInt 0\n    SetSlot 0\n    LoadInt 0\n    SetSlot 1\n"
     "loop:\n"
@@ -124,7 +124,7 @@ static const char *const alternating =
     "    SlotIncLtIntJumpBack 0 100000 loop\n"
     "    GetSlot 1\n";
 
-Test(jit_trace, a_branch_exit_grows_a_side_trace_and_is_linked_to_it)
+Test(jit_trace, a_hot_branch_exit_grows_the_tree_and_runs_natively_both_ways)
 {
     fvm_chunk *c = assemble(alternating);
     int64_t want = run_int(c, NULL);
@@ -133,7 +133,7 @@ Test(jit_trace, a_branch_exit_grows_a_side_trace_and_is_linked_to_it)
     fvm_jit_counters s = stats_of(j);
     cr_assert_eq(s.traces, 1);
     cr_assert_eq(s.side_traces, 1);
-    /* Linked: the native code ran the rest in a handful of entries from
+    /* One tree: the native code ran the rest in a handful of entries from
      * the interpreter, not one per exit. */
     cr_assert_lt(s.runs[FVM_JIT_TRACE], 1000, "%llu runs", (unsigned long long)s.runs[FVM_JIT_TRACE]);
     fvm_jit_free(j);

@@ -394,6 +394,12 @@ size_t fvm_vm_jit_frames(const fvm_vm *vm) { return vm->nframes; }
 size_t fvm_vm_jit_nslots(const fvm_vm *vm) { return vm->frames[vm->nframes - 1].nslots; }
 fvm_vm_state *fvm_vm_jit_state(fvm_vm *vm) { return &vm->state; }
 
+fvm_value *fvm_vm_jit_globals(fvm_vm *vm, size_t *n)
+{
+    *n = vm->nglobals;
+    return vm->globals;
+}
+
 fvm_value *fvm_vm_jit_slots(fvm_vm *vm)
 {
     return vm->slots + vm->frames[vm->nframes - 1].slot_base;

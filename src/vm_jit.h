@@ -176,6 +176,8 @@ void fvm_vm_jit_set_exec(fvm_vm *vm, const fvm_op *ops);
 size_t fvm_vm_jit_frames(const fvm_vm *vm);
 /* The top frame's slot count. */
 size_t fvm_vm_jit_nslots(const fvm_vm *vm);
+/* The global variables (indexed by name) and their count in *n. */
+fvm_value *fvm_vm_jit_globals(fvm_vm *vm, size_t *n);
 /* The VM's state block, whose poll word native loops read. */
 fvm_vm_state *fvm_vm_jit_state(fvm_vm *vm);
 

@@ -68,9 +68,10 @@ uint64_t fvm_block_kinds_key(const fvm_value *slots, size_t n)
 struct fvm_block_code {
     int64_t (*entry)(int64_t *io); /* returns its exit record */
     uint32_t len;         /* the chunk's length: the ip of a completed run */
-    uint16_t *used;       /* used slot numbers */
+    uint16_t *used;       /* used slot numbers, then global indices */
     uint8_t *kinds;       /* their kinds at entry */
     uint32_t nused;
+    uint32_t nglobal;     /* the last nglobal entries of used are globals */
     size_t min_nslots;
     fvm_exits exits;      /* record s + 1: the return through snapshot s */
     fvm_code_buf image;   /* the code before it became executable */
@@ -294,7 +295,8 @@ static bool branch(fvm_tr *t, fvm_ir_ref cond, bool when, uint32_t taken)
     return true;
 }
 
-static const fvm_tr_hooks block_hooks = {slot_get, slot_set, guard, jump, branch};
+static const fvm_tr_hooks block_hooks = {
+    .slot_get = slot_get, .slot_set = slot_set, .guard = guard, .jump = jump, .branch = branch};
 
 /* Start building a version of a leader from its entry state. */
 static void enter_block(builder *B, const struct version *v)
@@ -461,7 +463,8 @@ static bool infer_and_build(builder *B)
 }
 
 fvm_block_code *fvm_block_code_make(fvm_ir_func *f, uint32_t len, const uint16_t *used,
-                                    const uint8_t *kinds, uint32_t nused, const fvm_exits *x,
+                                    const uint8_t *kinds, uint32_t nused, uint32_t nglobal,
+                                    const fvm_exits *x,
                                     fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
                                     uint64_t *t_commit, fvm_jit_reason *why)
 {
@@ -475,12 +478,13 @@ fvm_block_code *fvm_block_code_make(fvm_ir_func *f, uint32_t len, const uint16_t
     }
     fvm_block_code *code = code_new(entry, nused, x->nrecs, x->nkinds);
     code->len = len;
+    code->nglobal = nglobal;
     memcpy(code->used, used, nused * sizeof *code->used);
     memcpy(code->kinds, kinds, nused);
     memcpy(code->exits.recs, x->recs, x->nrecs * sizeof *x->recs);
     if (x->nkinds) /* memcpy must not see the NULL of an empty array */
         memcpy(code->exits.kinds, x->kinds, x->nkinds);
-    for (uint32_t i = 0; i < nused; i++)
+    for (uint32_t i = 0; i < nused - nglobal; i++)
         if ((size_t)used[i] + 1 > code->min_nslots)
             code->min_nslots = (size_t)used[i] + 1;
     code->image = xb;
@@ -495,7 +499,7 @@ static fvm_block_code *finish(builder *B, fvm_mcode *arena, fvm_buf *dump_ir, fv
 {
     fvm_jit_reason why = FVM_JIT_REASON_NONE;
     fvm_block_code *code = fvm_block_code_make(&B->f, (uint32_t)B->c->len, B->used, B->kinds,
-                                               B->nused, &B->exits.x, arena, dump_ir, dump_asm,
+                                               B->nused, 0, &B->exits.x, arena, dump_ir, dump_asm,
                                                t_commit, &why);
     if (!code)
         fail(B, why);
@@ -564,12 +568,15 @@ void fvm_block_free(fvm_block_code *code)
 /* ---- run ---------------------------------------------------------------------------------- */
 
 bool fvm_block_enter(const fvm_block_code *code, const fvm_value *slots, size_t nslots,
-                     int64_t *io, fvm_block_exit *out)
+                     const fvm_value *globals, size_t nglobals, int64_t *io, fvm_block_exit *out)
 {
     if (code->min_nslots > nslots || (code->min_nslots && !slots))
         return false;
+    uint32_t first_global = code->nused - code->nglobal;
     for (uint32_t i = 0; i < code->nused; i++) {
-        const fvm_value *v = &slots[code->used[i]];
+        if (i >= first_global && code->used[i] >= nglobals)
+            return false;
+        const fvm_value *v = i < first_global ? &slots[code->used[i]] : &globals[code->used[i]];
         uint8_t k = (uint8_t)fvm_jit_kind_of(*v);
         if (k != code->kinds[i])
             return false;
@@ -593,24 +600,26 @@ fvm_value fvm_block_stack_value(const fvm_block_code *code, const fvm_block_exit
 void fvm_block_write_slots(const fvm_block_code *code, const fvm_block_exit *x, const int64_t *io,
                            fvm_value *slots)
 {
-    fvm_exit_write_slots(&code->exits, x->rec, code->used, io, slots);
+    fvm_exit_write_slots(&code->exits, x->rec, code->used, code->nused, io, slots, NULL);
 }
 
 void fvm_block_resume(const fvm_block_code *code, const fvm_block_exit *x, const int64_t *io,
                       fvm_vm *vm, uint32_t base)
 {
-    fvm_exit_resume(vm, &code->exits, x->rec, code->used, code->nused, io, base);
+    fvm_exit_resume(vm, &code->exits, x->rec, code->used, code->nused, code->nused - code->nglobal,
+                    io, base);
 }
 
 /* ---- persisting ---------------------------------------------------------------------------- */
 
-/* The metadata as little-endian 32-bit words: len, nused, nrecs, nkinds;
- * per used slot its number and kind; then the exit records and their
- * kinds (snap.h, fvm_exits_save). */
+/* The metadata as little-endian 32-bit words: len, nused, nglobal, nrecs,
+ * nkinds; per used entry its number and kind; then the exit records and
+ * their kinds (snap.h, fvm_exits_save). */
 void fvm_block_save_meta(const fvm_block_code *code, fvm_buf *out)
 {
     fvm_meta_put32(out, code->len);
     fvm_meta_put32(out, code->nused);
+    fvm_meta_put32(out, code->nglobal);
     fvm_meta_put32(out, code->exits.nrecs);
     fvm_meta_put32(out, code->exits.nkinds);
     for (uint32_t i = 0; i < code->nused; i++) {
@@ -625,6 +634,7 @@ fvm_block_code *fvm_block_from_meta(const void *meta, size_t len, void *entry, s
     fvm_meta_reader r = {meta, (const uint8_t *)meta + len, true};
     uint32_t code_len = fvm_meta_get32(&r, UINT32_MAX - 1);
     uint32_t nused = fvm_meta_get32(&r, MAX_USED);
+    uint32_t nglobal = fvm_meta_get32(&r, nused);
     uint32_t nrecs = fvm_meta_get32(&r, 1u << 24);
     uint32_t nkinds = fvm_meta_get32(&r, 1u << 28);
     /* The counts must fit in the bytes left before anything is allocated. */
@@ -633,10 +643,11 @@ fvm_block_code *fvm_block_from_meta(const void *meta, size_t len, void *entry, s
         return NULL;
     fvm_block_code *code = code_new(entry, nused, nrecs, nkinds);
     code->len = code_len;
+    code->nglobal = nglobal;
     for (uint32_t i = 0; i < nused; i++) {
         code->used[i] = (uint16_t)fvm_meta_get32(&r, UINT16_MAX);
         code->kinds[i] = (uint8_t)fvm_meta_get32(&r, FVM_JK_OTHER);
-        if ((size_t)code->used[i] + 1 > code->min_nslots)
+        if (i < nused - nglobal && (size_t)code->used[i] + 1 > code->min_nslots)
             code->min_nslots = (size_t)code->used[i] + 1;
         r.ok &= code->kinds[i] >= FVM_JK_INT;
     }

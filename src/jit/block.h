@@ -57,11 +57,13 @@ fvm_block_code *fvm_block_compile(const fvm_chunk *c, const fvm_value *slots, si
                                   fvm_block_stats *stats, fvm_jit_reason *why_not);
 /* The handle around IR f built by a tier that uses this module's code
  * (the block and tracing tiers): generate and commit the code (codegen.h)
- * and keep the slot table (used slot numbers and their entry kinds) and
- * the exit records beside it. len is the ip of a completed run. NULL with
+ * and keep the table of what it uses (slot numbers, then the last nglobal
+ * entries global indices, and their entry kinds) and the exit records
+ * beside it. len is the ip of a completed run. NULL with
  * the reason in *why if code generation fails. */
 fvm_block_code *fvm_block_code_make(fvm_ir_func *f, uint32_t len, const uint16_t *used,
-                                    const uint8_t *kinds, uint32_t nused, const fvm_exits *x,
+                                    const uint8_t *kinds, uint32_t nused, uint32_t nglobal,
+                                    const fvm_exits *x,
                                     fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
                                     uint64_t *t_commit, fvm_jit_reason *why);
 /* The machine code of the most recent successful fvm_block_compile on this
@@ -99,13 +101,14 @@ typedef struct fvm_block_exit {
  * loops read (a trace's, at FVM_BLOCK_IO_POLL). */
 #define FVM_BLOCK_IO_POLL (128 + 64)
 #define FVM_BLOCK_IO_WORDS (FVM_BLOCK_IO_POLL + 1)
-/* Run the code on slots[0..nslots): false, with nothing run, when the
- * slots are too few or their kinds differ from the compiled ones. The
+/* Run the code on slots[0..nslots) (and globals[0..nglobals), for code
+ * that uses globals): false, with nothing run, when the slots or globals
+ * are too few or their kinds differ from the compiled ones. The
  * native code works in io (FVM_BLOCK_IO_WORDS words); the slots are not
  * changed: apply the result with fvm_block_write_slots and take the stack
  * values with fvm_block_stack_value. */
 bool fvm_block_enter(const fvm_block_code *code, const fvm_value *slots, size_t nslots,
-                     int64_t *io, fvm_block_exit *out);
+                     const fvm_value *globals, size_t nglobals, int64_t *io, fvm_block_exit *out);
 /* Write the slots the run changed (as of its exit) into slots; the old
  * values are released. */
 void fvm_block_write_slots(const fvm_block_code *code, const fvm_block_exit *x, const int64_t *io,

@@ -103,7 +103,7 @@ static fvm_jit_status block_run(fvm_jit_tier_slot *ts, const fvm_chunk *c, fvm_v
     int64_t io[FVM_BLOCK_IO_WORDS];
     fvm_block_exit x;
     fvm_jit_status st = FVM_JIT_NOT_COMPILED;
-    if (fvm_block_enter(code, slots, nslots, io, &x)) {
+    if (fvm_block_enter(code, slots, nslots, NULL, 0, io, &x)) {
         if (x.completed) {
             fvm_block_write_slots(code, &x, io, slots);
             *out = x.depth ? fvm_block_stack_value(code, &x, io, x.depth - 1) : fvm_undef();
@@ -292,7 +292,7 @@ static int block_enter(fvm_jit *j, fvm_vm *vm)
         return replaced;
     int64_t io[FVM_BLOCK_IO_WORDS];
     fvm_block_exit x;
-    bool ran = fvm_block_enter(code, slots, n, io, &x);
+    bool ran = fvm_block_enter(code, slots, n, NULL, 0, io, &x);
     if (ran) {
         fvm_block_resume(code, &x, io, vm, r->start);
         fvm_jit_count_run(j, FVM_JIT_BLOCK);

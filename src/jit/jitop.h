@@ -31,6 +31,7 @@ typedef enum fvm_jit_class {
                           interpreter would do what the code does not model
                           (a zero divisor, a result out of Int range) */
     FVM_JC_SLOT,       /* reads or writes a slot */
+    FVM_JC_GLOBAL,     /* reads or writes a global variable (operand a) */
     FVM_JC_SLOT_FUSED, /* a fused read-modify-write of slots */
     FVM_JC_LOOP_FUSED, /* a fused loop test or whole loop over slots */
     FVM_JC_JUMP,       /* an unconditional jump */
@@ -44,11 +45,15 @@ typedef enum fvm_jit_class {
  * ops through the same translator, and differ only in control flow. */
 #define FVM_JT_B ((1u << FVM_JIT_BLOCK) | (1u << FVM_JIT_TRACE))
 #define FVM_JT_LB ((1u << FVM_JIT_LINEAR) | FVM_JT_B)
+/* Only the tracing tier: its code keeps global variables in registers,
+ * since nothing else runs while a trace does. */
+#define FVM_JT_T (1u << FVM_JIT_TRACE)
 
 /* X(ENUM, tiers, class, helper, reason), each a suffix: tiers of FVM_JT_*,
  * class of FVM_JC_*, helper of FVM_JIT_HELPER_* (the helper computing the
  * Float form of a NUMERIC or GUARDED op; NONE: inline IR), reason of
- * FVM_JIT_REASON_* (why an EXIT op is left to the interpreter). */
+ * FVM_JIT_REASON_* (why an EXIT op is left to the interpreter, or why the
+ * tiers without the op's bit leave it; NONE: "only another tier"). */
 #define FVM_JIT_OP_LIST(X) \
     X(NOP, B, NOP, NONE, NONE) \
     X(LOAD_INT, LB, CONST, NONE, NONE) \
@@ -62,9 +67,9 @@ typedef enum fvm_jit_class {
     X(DUP2, B, STACK, NONE, NONE) \
     X(SWAP, LB, STACK, NONE, NONE) \
     X(ROT, LB, STACK, NONE, NONE) \
-    X(GET_VAR, NONE, EXIT, NONE, OP_GLOBAL) \
-    X(SET_VAR, NONE, EXIT, NONE, OP_GLOBAL) \
-    X(DECLARE_VAR, NONE, EXIT, NONE, OP_GLOBAL) \
+    X(GET_VAR, T, GLOBAL, NONE, OP_GLOBAL) \
+    X(SET_VAR, T, GLOBAL, NONE, OP_GLOBAL) \
+    X(DECLARE_VAR, T, GLOBAL, NONE, OP_GLOBAL) \
     X(GET_SLOT, LB, SLOT, NONE, NONE) \
     X(SET_SLOT, LB, SLOT, NONE, NONE) \
     X(SLOT_ARRAY_GET, NONE, EXIT, NONE, OP_ARRAY) \
@@ -317,7 +322,8 @@ static inline fvm_jit_reason fvm_jit_op_reason(fvm_jit_tier t, const fvm_chunk *
     const fvm_op *op = &c->ops[ip];
     const fvm_jitop *row = &fvm_jitop_table[op->code];
     if (!(row->tiers & (1u << t)))
-        return row->cls == FVM_JC_EXIT ? (fvm_jit_reason)row->reason : FVM_JIT_REASON_OP_OTHER_TIER;
+        return row->reason != FVM_JIT_REASON_NONE ? (fvm_jit_reason)row->reason
+                                                  : FVM_JIT_REASON_OP_OTHER_TIER;
     if (op->code == FVM_OP_LOAD_CONST && !fvm_jit_tier_carries(t, c->consts[op->a].type))
         return FVM_JIT_REASON_CONST_KIND;
     /* A compiled op with a variable operand count (AwkAnd/Or/Xor) has it in

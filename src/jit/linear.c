@@ -176,7 +176,7 @@ static bool guard(fvm_tr *t, fvm_ir_ref cond, fvm_jit_reason reason)
 }
 
 /* The linear tier's ops never jump (the JIT op table keeps jumps out). */
-static const fvm_tr_hooks linear_hooks = {slot_get, slot_set, guard, NULL, NULL};
+static const fvm_tr_hooks linear_hooks = {.slot_get = slot_get, .slot_set = slot_set, .guard = guard};
 
 /* Store v as the value at index of the array at base: the type word (with
  * the zero padding after it) and the payload. A Bool's payload is 0 or 1

@@ -78,25 +78,27 @@ uint32_t fvm_exits_add(fvm_exits_builder *b, uint32_t ip, fvm_jit_reason reason,
 /* The slot pairs follow the stack kinds in the record's run of kinds; a
  * slot's word in io is at its used index. */
 void fvm_exit_write_slots(const fvm_exits *x, uint32_t rec, const uint16_t *used,
-                          const int64_t *io, fvm_value *slots)
+                          uint32_t first_global, const int64_t *io, fvm_value *slots,
+                          fvm_value *globals)
 {
     const fvm_exit_rec *e = &x->recs[rec];
     const uint8_t *p = x->kinds + e->first + e->depth;
     for (uint32_t k = 0; k < e->nslots; k++, p += 2) {
-        fvm_value *dst = &slots[used[p[0]]];
+        fvm_value *dst = p[0] < first_global ? &slots[used[p[0]]] : &globals[used[p[0]]];
         fvm_release(*dst);
         *dst = fvm_jit_kind_value(p[1], io[p[0]]);
     }
 }
 
 /* The highest slot number the record writes, + 1 (0: none). */
-static uint32_t written_max(const fvm_exits *x, uint32_t rec, const uint16_t *used)
+static uint32_t written_max(const fvm_exits *x, uint32_t rec, const uint16_t *used,
+                            uint32_t first_global)
 {
     const fvm_exit_rec *e = &x->recs[rec];
     const uint8_t *p = x->kinds + e->first + e->depth;
     uint32_t m = 0;
     for (uint32_t k = 0; k < e->nslots; k++, p += 2)
-        if ((uint32_t)used[p[0]] + 1 > m)
+        if (p[0] < first_global && (uint32_t)used[p[0]] + 1 > m)
             m = (uint32_t)used[p[0]] + 1;
     return m;
 }
@@ -109,10 +111,12 @@ fvm_value fvm_exit_stack_value(const fvm_exits *x, uint32_t rec, uint32_t nused,
 }
 
 void fvm_exit_resume(fvm_vm *vm, const fvm_exits *x, uint32_t rec, const uint16_t *used,
-                     uint32_t nused, const int64_t *io, uint32_t base)
+                     uint32_t nused, uint32_t first_global, const int64_t *io, uint32_t base)
 {
-    fvm_vm_jit_grow_slots(vm, written_max(x, rec, used));
-    fvm_exit_write_slots(x, rec, used, io, fvm_vm_jit_slots(vm));
+    fvm_vm_jit_grow_slots(vm, written_max(x, rec, used, first_global));
+    size_t nglobals;
+    fvm_exit_write_slots(x, rec, used, first_global, io, fvm_vm_jit_slots(vm),
+                         fvm_vm_jit_globals(vm, &nglobals));
     for (uint32_t d = 0; d < x->recs[rec].depth; d++)
         fvm_vm_jit_push(vm, fvm_exit_stack_value(x, rec, nused, io, d));
     fvm_vm_jit_set_ip(vm, base + x->recs[rec].ip);

@@ -69,20 +69,23 @@ uint32_t fvm_exits_add(fvm_exits_builder *b, uint32_t ip, fvm_jit_reason reason,
                        const uint8_t *dirty, uint32_t nused);
 
 /* Rebuilding the interpreter's values from io after exit `rec`: the slots
- * written (slots indexed by slot number, used maps used indices to slot
- * numbers; old values released) and stack value d (from the bottom).
- * nused is the count of used slots, where the stack starts in io. */
+ * and globals written (used maps used indices to slot numbers, and from
+ * first_global on to global indices; old values released) and stack value
+ * d (from the bottom). nused is the count of used entries, where the
+ * stack starts in io. */
 void fvm_exit_write_slots(const fvm_exits *x, uint32_t rec, const uint16_t *used,
-                          const int64_t *io, fvm_value *slots);
+                          uint32_t first_global, const int64_t *io, fvm_value *slots,
+                          fvm_value *globals);
 fvm_value fvm_exit_stack_value(const fvm_exits *x, uint32_t rec, uint32_t nused, const int64_t *io,
                                uint32_t d);
 
 /* Put the VM where the interpreter would have been at exit `rec` of code
  * that ran from ip base: the written slots into the top frame (grown to
- * hold them), the stack values pushed, and the ip at base + the record's
- * ip. The VM's state must be saved (a hook is running). */
+ * hold them), the written globals, the stack values pushed, and the ip at
+ * base + the record's ip. The VM's state must be saved (a hook is
+ * running). */
 void fvm_exit_resume(fvm_vm *vm, const fvm_exits *x, uint32_t rec, const uint16_t *used,
-                     uint32_t nused, const int64_t *io, uint32_t base);
+                     uint32_t nused, uint32_t first_global, const int64_t *io, uint32_t base);
 
 /* The records in the disk cache's metadata: per record ip, depth, nslots,
  * reason, first, then the kinds, one per word (little-endian u32 words). */

@@ -42,8 +42,9 @@ typedef struct tbuilder {
     uint8_t kinds[MAX_USED]; /* at the start */
     uint8_t slot[MAX_USED];  /* now */
     uint8_t dirty[MAX_USED]; /* to write back at an exit */
-    uint32_t nused;
+    uint32_t nused, nglobal; /* used: the slots, then nglobal globals */
     int32_t *slot_index;     /* slot number -> used index, or -1 */
+    int32_t *global_index;   /* global (name index) -> used index, or -1 */
     int32_t slot_var[MAX_USED][2];
     uint32_t poll_var, loop;
     uint8_t loop_kinds[MAX_USED]; /* the slot kinds at the top of the loop */
@@ -96,10 +97,11 @@ static bool guard(fvm_tr *t, fvm_ir_ref cond, fvm_jit_reason reason)
 
 /* ---- slots -------------------------------------------------------------------------------- */
 
-static bool slot_get(fvm_tr *t, uint16_t k, fvm_tv *out)
+/* Used entry i's value (slots and globals alike); false when reading it
+ * leaves native code (a value without a native form). */
+static bool used_get(fvm_tr *t, uint32_t i, fvm_tv *out)
 {
     tbuilder *B = t->tier;
-    uint32_t i = (uint32_t)B->slot_index[k];
     uint8_t kind = B->slot[i];
     if (kind == FVM_JK_OTHER) {
         guard(t, 0, FVM_JIT_REASON_EXIT_VALUE_KIND);
@@ -112,14 +114,33 @@ static bool slot_get(fvm_tr *t, uint16_t k, fvm_tv *out)
     return true;
 }
 
-static void slot_set(fvm_tr *t, uint16_t k, fvm_tv v)
+static void used_set(fvm_tr *t, uint32_t i, fvm_tv v)
 {
     tbuilder *B = t->tier;
-    uint32_t i = (uint32_t)B->slot_index[k];
     if (fvm_jit_kind_numeric(v.k))
         fvm_ir_vset(&B->f, slot_var(B, i, v.k), v.r);
     B->slot[i] = v.k;
     B->dirty[i] = 1;
+}
+
+static bool slot_get(fvm_tr *t, uint16_t k, fvm_tv *out)
+{
+    return used_get(t, (uint32_t)((tbuilder *)t->tier)->slot_index[k], out);
+}
+
+static void slot_set(fvm_tr *t, uint16_t k, fvm_tv v)
+{
+    used_set(t, (uint32_t)((tbuilder *)t->tier)->slot_index[k], v);
+}
+
+static bool global_get(fvm_tr *t, uint16_t g, fvm_tv *out)
+{
+    return used_get(t, (uint32_t)((tbuilder *)t->tier)->global_index[g], out);
+}
+
+static void global_set(fvm_tr *t, uint16_t g, fvm_tv v)
+{
+    used_set(t, (uint32_t)((tbuilder *)t->tier)->global_index[g], v);
 }
 
 /* ---- control: the path decides ----------------------------------------------------------- */
@@ -189,30 +210,52 @@ static bool branch(fvm_tr *t, fvm_ir_ref cond, bool when, uint32_t target)
     return guard_at(B, taken ? fall : target, cond, FVM_JIT_REASON_EXIT_BRANCH);
 }
 
-static const fvm_tr_hooks trace_hooks = {slot_get, slot_set, guard, jump, branch};
+static const fvm_tr_hooks trace_hooks = {
+    .slot_get = slot_get, .slot_set = slot_set, .global_get = global_get, .global_set = global_set,
+    .guard = guard, .jump = jump, .branch = branch};
 
 /* ---- the trace ------------------------------------------------------------------------------ */
 
-/* Number the slots the tree names, with their kinds at the start. */
-static bool collect_slots(tbuilder *B)
+/* A new used entry for slot or global k (*index its map cell) with its
+ * kind at the start (from kinds[0..nkinds)). */
+static bool use(tbuilder *B, int32_t *index, uint16_t k, const uint8_t *kinds, size_t nkinds)
+{
+    if (*index >= 0)
+        return true;
+    if (B->nused == MAX_USED)
+        return fail(B, FVM_JIT_REASON_TOO_MANY_SLOTS);
+    if (k >= nkinds)
+        return fail(B, FVM_JIT_REASON_SLOT_RANGE);
+    *index = (int32_t)B->nused;
+    B->kinds[B->nused] = kinds[k];
+    B->used[B->nused++] = k;
+    return true;
+}
+
+/* Number the slots the tree names, then its globals (the block handle
+ * keeps globals last), with their kinds at the start. */
+static bool collect_used(tbuilder *B)
 {
     const fvm_trace_tree *t = B->t;
-    for (uint32_t k = 0; k < t->npaths; k++)
-        for (uint32_t n = 0; n < t->paths[k].n; n++) {
-            uint16_t ks[2];
-            unsigned count = fvm_op_slots(&B->c->ops[t->paths[k].ips[n]], ks);
-            for (unsigned i = 0; i < count; i++) {
-                if (B->slot_index[ks[i]] >= 0)
+    for (int globals = 0; globals < 2; globals++)
+        for (uint32_t k = 0; k < t->npaths; k++)
+            for (uint32_t n = 0; n < t->paths[k].n; n++) {
+                const fvm_op *op = &B->c->ops[t->paths[k].ips[n]];
+                if (globals) {
+                    if (fvm_jitop_table[op->code].cls == FVM_JC_GLOBAL &&
+                        !use(B, &B->global_index[op->a], op->a, t->gkinds, t->ngkinds))
+                        return false;
                     continue;
-                if (B->nused == MAX_USED)
-                    return fail(B, FVM_JIT_REASON_TOO_MANY_SLOTS);
-                if (ks[i] >= t->nkinds)
-                    return fail(B, FVM_JIT_REASON_SLOT_RANGE);
-                B->slot_index[ks[i]] = (int32_t)B->nused;
-                B->kinds[B->nused] = t->kinds[ks[i]];
-                B->used[B->nused++] = ks[i];
+                }
+                uint16_t ks[2];
+                unsigned count = fvm_op_slots(op, ks);
+                for (unsigned i = 0; i < count; i++)
+                    if (!use(B, &B->slot_index[ks[i]], ks[i], t->kinds, t->nkinds))
+                        return false;
             }
-        }
+    B->nglobal = 0;
+    for (uint32_t i = 0; i < B->c->nnames; i++)
+        B->nglobal += B->global_index[i] >= 0;
     return true;
 }
 
@@ -321,14 +364,17 @@ fvm_block_code *fvm_trace_compile(const fvm_chunk *c, const fvm_trace_tree *t, f
     size_t nmap = c->max_slot < 0 ? 1 : (size_t)c->max_slot + 1;
     B.slot_index = fvm_xmalloc(nmap * sizeof *B.slot_index);
     memset(B.slot_index, 0xff, nmap * sizeof *B.slot_index);
+    size_t nnames = c->nnames ? c->nnames : 1;
+    B.global_index = fvm_xmalloc(nnames * sizeof *B.global_index);
+    memset(B.global_index, 0xff, nnames * sizeof *B.global_index);
     fvm_exits_builder_reset(&B.exits);
     fvm_grow((void **)&B.where, &B.where_cap, 1, sizeof *B.where);
     B.where[0] = (fvm_trace_exit){0, 0};
     fvm_block_code *code = NULL;
-    if (t->npaths > 0 && t->paths[0].n > 0 && collect_slots(&B) && build(&B)) {
+    if (t->npaths > 0 && t->paths[0].n > 0 && collect_used(&B) && build(&B)) {
         fvm_jit_reason w = FVM_JIT_REASON_NONE;
-        code = fvm_block_code_make(&B.f, (uint32_t)c->len, B.used, B.kinds, B.nused, &B.exits.x,
-                                   arena, dump_ir, dump_asm, NULL, &w);
+        code = fvm_block_code_make(&B.f, (uint32_t)c->len, B.used, B.kinds, B.nused, B.nglobal,
+                                   &B.exits.x, arena, dump_ir, dump_asm, NULL, &w);
         if (!code)
             fail(&B, w);
     }
@@ -339,6 +385,7 @@ fvm_block_code *fvm_trace_compile(const fvm_chunk *c, const fvm_trace_tree *t, f
         *why = B.tr.why != FVM_JIT_REASON_NONE ? B.tr.why : FVM_JIT_REASON_INTERNAL;
     fvm_ir_free(&B.f);
     free(B.slot_index);
+    free(B.global_index);
     free(B.where);
     fvm_exits_builder_free(&B.exits);
     return code;
@@ -346,7 +393,8 @@ fvm_block_code *fvm_trace_compile(const fvm_chunk *c, const fvm_trace_tree *t, f
 
 /* ---- persisting -------------------------------------------------------------------------------- */
 
-/* Little-endian 32-bit words: the anchor, nkinds and the kinds, npaths,
+/* Little-endian 32-bit words: the anchor, nkinds and the kinds, ngkinds
+ * and the globals' kinds, npaths,
  * per path its length, parent + 1, parent_pos, loop_pos and its ips; then
  * nexits and per exit its path and pos. */
 void fvm_trace_tree_save(const fvm_trace_tree *t, const fvm_trace_exit *exits, uint32_t nexits,
@@ -356,6 +404,9 @@ void fvm_trace_tree_save(const fvm_trace_tree *t, const fvm_trace_exit *exits, u
     fvm_meta_put32(out, (uint32_t)t->nkinds);
     for (size_t i = 0; i < t->nkinds; i++)
         fvm_meta_put32(out, t->kinds[i]);
+    fvm_meta_put32(out, (uint32_t)t->ngkinds);
+    for (size_t i = 0; i < t->ngkinds; i++)
+        fvm_meta_put32(out, t->gkinds[i]);
     fvm_meta_put32(out, t->npaths);
     for (uint32_t k = 0; k < t->npaths; k++) {
         const fvm_trace_path *p = &t->paths[k];
@@ -387,6 +438,7 @@ void fvm_trace_tree_free(fvm_trace_tree *t)
         free(t->paths[k].ips);
     free(t->paths);
     free(t->kinds);
+    free(t->gkinds);
     memset(t, 0, sizeof *t);
 }
 
@@ -404,6 +456,11 @@ bool fvm_trace_tree_load(fvm_meta_reader *r, size_t chunk_len, fvm_trace_tree *t
     t->kinds = fvm_xmalloc(t->nkinds ? t->nkinds : 1);
     for (size_t i = 0; i < t->nkinds && r->ok; i++)
         t->kinds[i] = (uint8_t)get(r, FVM_JK_OTHER);
+    left = (size_t)(r->end - r->p) / 4;
+    t->ngkinds = get(r, (uint32_t)(left < 65537 ? left : 65537));
+    t->gkinds = fvm_xmalloc(t->ngkinds ? t->ngkinds : 1);
+    for (size_t i = 0; i < t->ngkinds && r->ok; i++)
+        t->gkinds[i] = (uint8_t)get(r, FVM_JK_OTHER);
     left = (size_t)(r->end - r->p) / 4;
     t->npaths = get(r, left < FVM_TRACE_MAX_PATHS ? (uint32_t)left : FVM_TRACE_MAX_PATHS);
     t->paths = fvm_xcalloc(t->npaths ? t->npaths : 1, sizeof *t->paths);

@@ -61,6 +61,8 @@ typedef struct fvm_trace_tree {
     uint32_t anchor;      /* the loop's header: where the root starts */
     uint8_t *kinds;       /* fvm_jit_kind of each slot of the frame at the root's start */
     size_t nkinds;
+    uint8_t *gkinds;      /* and of each global variable */
+    size_t ngkinds;
 } fvm_trace_tree;
 
 /* Where an exit record of a compiled tree leaves: the path and the index
@@ -72,8 +74,8 @@ typedef struct fvm_trace_exit {
 /* Compile tree t of chunk c into arena. dump_ir / dump_asm may be NULL.
  * *exits receives, per exit record, where it leaves (a new array the
  * caller frees). NULL with the reason in *why when the tree cannot be
- * compiled: an op no trace compiles, a slot beyond the kinds given, more
- * than 128 slots, a stack deeper than 64 or popping below the start, a
+ * compiled: an op no trace compiles, a slot or global beyond the kinds
+ * given, more than 128 slots and globals, a stack deeper than 64 or popping below the start, a
  * root path that leaves native code for good before its end, or code
  * memory refused. */
 fvm_block_code *fvm_trace_compile(const fvm_chunk *c, const fvm_trace_tree *t, fvm_mcode *arena,

@@ -96,6 +96,8 @@ typedef struct recording {
     size_t cap;
     uint8_t *kinds;        /* a root: the slot kinds at the start */
     size_t nkinds, kinds_cap;
+    uint8_t *gkinds;       /* and the globals' */
+    size_t ngkinds, gkinds_cap;
     uint32_t loop_pos;     /* a root whose first iteration is peeled: where
                               the second starts (trace.h) */
 } recording;
@@ -134,6 +136,7 @@ static void state_free(void *p)
     free(s->v);
     free(s->rec.ips);
     free(s->rec.kinds);
+    free(s->rec.gkinds);
     free(s);
 }
 
@@ -222,16 +225,17 @@ static anchor *anchor_at(chunk_traces *ct, size_t ip)
 
 static uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001b3u; }
 
-/* The name of the tree for a header and entry kinds. */
-static fvm_diskcache_key disk_key(const fvm_chunk *c, uint32_t header, const uint8_t *kinds,
-                                  size_t nkinds)
+/* The name of the tree for a header and the entry kinds of the slots and
+ * the globals. */
+static fvm_diskcache_key disk_key(const fvm_chunk *c, uint32_t header, const recording *R)
 {
     uint64_t h = 0xcbf29ce484222325u, v = 0x84222325cbf29ce4u;
-    h = mix(mix(h, header), nkinds);
-    v = mix(mix(v, nkinds), header);
-    for (size_t i = 0; i < nkinds; i++) {
-        h = mix(h, kinds[i]);
-        v = (v + kinds[i] + 1) * 0x9e3779b97f4a7c15u;
+    h = mix(mix(mix(h, header), R->nkinds), R->ngkinds);
+    v = mix(mix(mix(v, R->ngkinds), R->nkinds), header);
+    for (size_t i = 0; i < R->nkinds + R->ngkinds; i++) {
+        uint8_t k = i < R->nkinds ? R->kinds[i] : R->gkinds[i - R->nkinds];
+        h = mix(h, k);
+        v = (v + k + 1) * 0x9e3779b97f4a7c15u;
     }
     return (fvm_diskcache_key){FVM_JIT_TRACE, c->op_hash, h, v};
 }
@@ -302,7 +306,9 @@ static int dispatch(fvm_jit *j, trace_state *s, chunk_traces *ct, anchor *a, fvm
         if (!fvm_vm_jit_reserve_slots(vm, n))
             break;
         fvm_block_exit x;
-        if (!fvm_block_enter(t->code, fvm_vm_jit_slots(vm), n, io, &x)) {
+        size_t nglobals;
+        const fvm_value *globals = fvm_vm_jit_globals(vm, &nglobals);
+        if (!fvm_block_enter(t->code, fvm_vm_jit_slots(vm), n, globals, nglobals, io, &x)) {
             t = t->next; /* the header's tree for other kinds */
             continue;
         }
@@ -331,10 +337,16 @@ static int dispatch(fvm_jit *j, trace_state *s, chunk_traces *ct, anchor *a, fvm
 
 /* ---- recording ----------------------------------------------------------------------------- */
 
+/* The kinds of the frame's slots and of the globals as a root starts. */
 static void note_kinds(recording *R, fvm_vm *vm)
 {
-    size_t n = slots_of(fvm_vm_jit_chunk(vm));
+    size_t n = slots_of(fvm_vm_jit_chunk(vm)), ng;
+    const fvm_value *globals = fvm_vm_jit_globals(vm, &ng);
     fvm_grow((void **)&R->kinds, &R->kinds_cap, n ? n : 1, 1);
+    fvm_grow((void **)&R->gkinds, &R->gkinds_cap, ng ? ng : 1, 1);
+    for (size_t i = 0; i < ng; i++)
+        R->gkinds[i] = (uint8_t)fvm_jit_kind_of(globals[i]);
+    R->ngkinds = ng;
     R->nkinds = 0;
     if (!fvm_vm_jit_reserve_slots(vm, n))
         return;
@@ -344,13 +356,18 @@ static void note_kinds(recording *R, fvm_vm *vm)
     R->nkinds = n;
 }
 
-/* Whether the kinds of the frame's slots differ from those at the start
- * of the root's recording. */
+/* Whether the kinds of the frame's slots or of the globals differ from
+ * those at the start of the root's recording. */
 static bool first_iteration_changed_kinds(const recording *R, fvm_vm *vm)
 {
     const fvm_value *slots = fvm_vm_jit_slots(vm);
     for (size_t i = 0; i < R->nkinds; i++)
         if ((uint8_t)fvm_jit_kind_of(slots[i]) != R->kinds[i])
+            return true;
+    size_t ng;
+    const fvm_value *globals = fvm_vm_jit_globals(vm, &ng);
+    for (size_t i = 0; i < R->ngkinds && i < ng; i++)
+        if ((uint8_t)fvm_jit_kind_of(globals[i]) != R->gkinds[i])
             return true;
     return false;
 }
@@ -394,7 +411,8 @@ static int start(fvm_jit *j, trace_state *s, chunk_traces *ct, anchor *a, trace 
                  uint32_t parent_rec, fvm_vm *vm)
 {
     recording *R = &s->rec;
-    *R = (recording){.ips = R->ips, .cap = R->cap, .kinds = R->kinds, .kinds_cap = R->kinds_cap};
+    *R = (recording){.ips = R->ips, .cap = R->cap, .kinds = R->kinds, .kinds_cap = R->kinds_cap,
+                     .gkinds = R->gkinds, .gkinds_cap = R->gkinds_cap};
     R->vm = vm;
     R->ct = ct;
     R->a = a;
@@ -405,7 +423,7 @@ static int start(fvm_jit *j, trace_state *s, chunk_traces *ct, anchor *a, trace 
     if (!parent) {
         note_kinds(R, vm);
         trace *t = fvm_xcalloc(1, sizeof *t);
-        t->key = disk_key(c, a->ip, R->kinds, R->nkinds);
+        t->key = disk_key(c, a->ip, R);
         if (!fvm_jit_dumping(j, FVM_JIT_DUMP_TRACE) && disk_load(j, c, t)) {
             reset_counts(t);
             t->next = a->traces;
@@ -510,10 +528,12 @@ static int close_path(fvm_jit *j, trace_state *s, fvm_vm *vm)
     } else {
         trace *t = fvm_xcalloc(1, sizeof *t);
         t->tree = (fvm_trace_tree){fvm_xmalloc(sizeof path), 1, a->ip,
-                                   fvm_xmalloc(R->nkinds ? R->nkinds : 1), R->nkinds};
+                                   fvm_xmalloc(R->nkinds ? R->nkinds : 1), R->nkinds,
+                                   fvm_xmalloc(R->ngkinds ? R->ngkinds : 1), R->ngkinds};
         t->tree.paths[0] = path;
         memcpy(t->tree.kinds, R->kinds, R->nkinds);
-        t->key = disk_key(c, a->ip, R->kinds, R->nkinds);
+        memcpy(t->tree.gkinds, R->gkinds, R->ngkinds);
+        t->key = disk_key(c, a->ip, R);
         ok = compile_tree(j, c, t, &t->tree);
         if (ok) {
             t->next = a->traces;

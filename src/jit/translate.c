@@ -313,7 +313,22 @@ static void stack_op(fvm_tr *t, unsigned code)
     }
 }
 
-/* ---- slots ------------------------------------------------------------------------------ */
+/* ---- slots and globals -------------------------------------------------------------------- */
+
+/* GetVar pushes a copy of the global's value; SetVar and DeclareVar pop
+ * into it (the interpreter runs both the same way). */
+static bool global_op(fvm_tr *t, const fvm_op *op)
+{
+    fvm_tv v;
+    if (op->code != FVM_OP_GET_VAR) {
+        t->hooks->global_set(t, op->a, pop(t));
+        return true;
+    }
+    if (!t->hooks->global_get(t, op->a, &v))
+        return false;
+    push(t, tv(v.r, v.k));
+    return true;
+}
 
 /* GetSlot pushes a copy of the slot's value as a new stack entry (a later
  * write of the slot does not change what was pushed). */
@@ -448,6 +463,7 @@ bool fvm_tr_op(fvm_tr *t, const fvm_op *op)
     case FVM_JC_NUMERIC: numeric(t, op, npop); break;
     case FVM_JC_GUARDED: guarded(t, op); break;
     case FVM_JC_SLOT: slot_op(t, op); break;
+    case FVM_JC_GLOBAL: global_op(t, op); break;
     case FVM_JC_SLOT_FUSED: slot_fused(t, op); break;
     case FVM_JC_LOOP_FUSED: loop_fused(t, op); break;
     case FVM_JC_JUMP: case FVM_JC_BRANCH: case FVM_JC_BRANCH_KEEP: control(t, op, row->cls); break;

@@ -69,6 +69,10 @@ typedef struct fvm_tr_hooks {
     bool (*slot_get)(fvm_tr *t, uint16_t k, fvm_tv *out);
     /* Make v the current value of slot k. */
     void (*slot_set)(fvm_tr *t, uint16_t k, fvm_tv v);
+    /* The same for global variable g, in a tier whose ops include them
+     * (the tracing tier; NULL elsewhere). */
+    bool (*global_get)(fvm_tr *t, uint16_t g, fvm_tv *out);
+    void (*global_set)(fvm_tr *t, uint16_t g, fvm_tv v);
     /* Leave native code before the current op, with the state before it
      * (the stack as it stands, the slots as written so far), unless cond
      * is 1; cond 0 leaves always. reason says why, for the exit's count. */

@@ -11,6 +11,9 @@
  * and every native outcome must equal the interpreter's: status, result
  * type and bits, every slot, and for (c) and (d) the error message and ip.
  * A decline is allowed (and counted) but must leave the slots untouched.
+ * One program in four is first rewritten to keep its plain variables in
+ * globals (with_globals), which only the tracing tier compiles; globals
+ * are compared too.
  *
  * A second test runs programs through the disk cache: a VM whose context
  * compiles and stores each program's regions, then a VM on a fresh context
@@ -35,6 +38,7 @@
 #include "chunktest.h"
 #include "fstest.h"
 #include "loopgen.h"
+#include "util.h"
 
 /* Same type and payload. Floats by bit pattern, except that any NaN matches
  * any NaN: which NaN an operation on NaNs returns depends on operand order,
@@ -80,11 +84,15 @@ static const char *status_name(int s)
     return s == FVM_RUN_OK ? "Ok" : s == FVM_RUN_HALTED ? "Halted" : "Error";
 }
 
+/* Globals a program of the globals variant (case_make) may use. */
+#define NGLOBALS LG_NDATA
+
 /* One run's observable outcome. */
 typedef struct outcome {
     fvm_run_status status;
     fvm_value value;
     fvm_value slots[LG_NSLOTS];
+    fvm_value globals[NGLOBALS];
     char error[128];
     size_t error_ip;
 } outcome;
@@ -94,6 +102,8 @@ static void outcome_free(outcome *o)
     fvm_value_drop(o->value);
     for (int s = 0; s < LG_NSLOTS; s++)
         fvm_value_drop(o->slots[s]);
+    for (int g = 0; g < NGLOBALS; g++)
+        fvm_value_drop(o->globals[g]);
 }
 
 /* Run c on a fresh VM (with j attached when given) from the slots in. */
@@ -111,6 +121,8 @@ static outcome vm_run(const fvm_chunk *c, const fvm_value *in, fvm_jit *j)
     o.value = r.value;
     for (uint16_t s = 0; s < LG_NSLOTS; s++)
         o.slots[s] = fvm_vm_get_slot(vm, s);
+    for (size_t g = 0; g < NGLOBALS; g++)
+        o.globals[g] = fvm_value_copy(fvm_vm_global(vm, g));
     if (r.status == FVM_RUN_ERROR) {
         snprintf(o.error, sizeof o.error, "%s", fvm_vm_error(vm));
         o.error_ip = fvm_vm_error_ip(vm);
@@ -132,7 +144,7 @@ static const char *failf(char *msg, size_t n, const char *fmt, ...)
 
 typedef struct stats {
     unsigned long programs, eager_native, eager_declined, eager_uncompiled, awk_errors, traps_named;
-    unsigned long vm_runs, failures;
+    unsigned long vm_runs, failures, with_globals;
     uint64_t vm_native, trace_native, traces, side_traces;
 } stats;
 
@@ -150,6 +162,10 @@ static const char *compare(const outcome *want, const outcome *got, bool errors_
         if (!same(want->slots[s], got->slots[s]))
             return failf(msg, n, "slot %d: %s, interpreter %s", s, show(got->slots[s], a, sizeof a),
                          show(want->slots[s], b, sizeof b));
+    for (int g = 0; g < NGLOBALS; g++)
+        if (!same(want->globals[g], got->globals[g]))
+            return failf(msg, n, "global %d: %s, interpreter %s", g,
+                         show(got->globals[g], a, sizeof a), show(want->globals[g], b, sizeof b));
     if (errors_too && want->status == FVM_RUN_ERROR &&
         (strcmp(want->error, got->error) != 0 || want->error_ip != got->error_ip))
         return failf(msg, n, "error \"%s\" at %zu, interpreter \"%s\" at %zu", got->error,
@@ -273,9 +289,44 @@ typedef struct test_case {
     outcome want;
 } test_case;
 
+/* The globals variant of a program: its plain reads and writes of data
+ * slots become reads and writes of globals g0..g4 (declared first, so
+ * their name indices are 0..4), while its fused ops keep using the slots,
+ * so both kinds of variable meet in one loop. */
+static fvm_chunk *with_globals(const fvm_chunk *c)
+{
+    char *dis = fvm_disassemble(c, 0);
+    cr_assert_not_null(dis);
+    fvm_buf out = {0};
+    for (int g = 0; g < NGLOBALS; g++)
+        fvm_buf_printf(&out, "    LoadUndef\n    DeclareVar g%d\n", g);
+    for (char *line = dis, *end; *line; line = end) {
+        end = strchr(line, '\n');
+        end = end ? end + 1 : line + strlen(line);
+        int k;
+        char op[16];
+        if (sscanf(line, " %15[A-Za-z] %d", op, &k) == 2 && k >= 0 && k < NGLOBALS &&
+            (strcmp(op, "GetSlot") == 0 || strcmp(op, "SetSlot") == 0))
+            fvm_buf_printf(&out, "    %s g%d\n", op[0] == 'G' ? "GetVar" : "SetVar", k);
+        else
+            fvm_buf_put(&out, line, (size_t)(end - line));
+    }
+    fvm_free(dis);
+    char *err = NULL;
+    fvm_chunk *g = fvm_assemble(out.data, out.len, "globals.fasm", &err);
+    cr_assert_not_null(g, "%s", err ? err : "");
+    fvm_buf_free(&out);
+    return g;
+}
+
 static void case_make(test_case *t, uint64_t seed)
 {
     t->p = lg_generate(seed);
+    if (seed % 4 == 3) {
+        fvm_chunk *g = with_globals(t->p.chunk);
+        fvm_chunk_free(t->p.chunk);
+        t->p.chunk = g;
+    }
     lg_rng r;
     lg_seed(&r, seed ^ 0x51075u);
     lg_initial_slots(&r, &t->p, t->in);
@@ -298,6 +349,7 @@ static bool check_seed(fvm_jit *eager, fvm_jit *vms[VM_CONTEXTS], uint64_t seed,
     test_case t;
     case_make(&t, seed);
     st->programs++;
+    st->with_globals += seed % 4 == 3;
     st->awk_errors += t.want.status == FVM_RUN_ERROR;
     char msg[512];
     const char *bad = check_eager(eager, t.p.chunk, t.in, &t.want, st, msg, sizeof msg);
@@ -356,8 +408,9 @@ Test(jit_block_diff, random_programs_match_the_interpreter, .timeout = 120)
                  st.failures, (unsigned long long)first_bad, (unsigned long long)first_bad);
     /* The test is only worth its time if most programs run natively, and
      * traces of both kinds are made and run. */
-    cr_assert_gt(st.eager_native, st.programs / 2, "only %lu of %lu programs ran natively", st.eager_native,
-                 st.programs);
+    unsigned long slot_only = st.programs - st.with_globals; /* the block tier has no globals */
+    cr_assert_gt(st.eager_native, slot_only / 2, "only %lu of %lu programs ran natively", st.eager_native,
+                 slot_only);
     if (!one) {
         cr_assert_gt(st.traces, st.programs / 4, "only %llu traces", (unsigned long long)st.traces);
         cr_assert_gt(st.side_traces, st.programs / 40, "only %llu side traces",

@@ -131,7 +131,7 @@ static void check_tier(fvm_jit_tier t)
                          fvm_op_name(code), fvm_jit_tier_name(t));
             fvm_jit_counters s;
             fvm_jit_stats(j, &s);
-            fvm_jit_reason want = fvm_jitop_table[code].cls == FVM_JC_EXIT
+            fvm_jit_reason want = fvm_jitop_table[code].reason != FVM_JIT_REASON_NONE
                                       ? (fvm_jit_reason)fvm_jitop_table[code].reason
                                       : FVM_JIT_REASON_OP_OTHER_TIER;
             cr_assert_eq(s.reasons[want], 1, "%s: declined, but not for the row's reason (%s)",

@@ -166,6 +166,40 @@ Test(jit_trace, a_slot_changing_kind_leaves_and_gets_a_trace_of_its_own)
     fvm_chunk_free(c);
 }
 
+/* Globals are kept in registers in the loop and written back when it
+ * leaves; a global that changes kind mid-loop is handled like a slot. */
+Test(jit_trace, a_loop_over_globals_runs_natively)
+{
+    fvm_chunk *c = assemble("    LoadInt 0\n    SetVar sum\n    LoadInt 0\n    DeclareVar i\n"
+                            "loop:\n    GetVar sum\n    GetVar i\n    Add\n    SetVar sum\n"
+                            "    GetVar i\n    LoadInt 1\n    Add\n    SetVar i\n"
+                            "    GetVar i\n    LoadInt 777\n    NumEq\n    JumpIfFalse next\n"
+                            "    LoadFloat 0.5\n    SetVar sum\n"
+                            "next:\n    GetVar i\n    LoadInt 100000\n    NumLt\n    JumpIfTrue loop\n"
+                            "    GetVar sum\n    TruncInt\n");
+    fvm_vm *vm = fvm_vm_new(c);
+    fvm_result want = fvm_vm_run(vm);
+    cr_assert_eq(want.status, FVM_RUN_OK);
+    fvm_jit *j = trace_jit(FVM_JIT_CACHE_OFF);
+    fvm_vm *jvm = fvm_vm_new(c);
+    fvm_vm_set_jit(jvm, j);
+    fvm_result got = fvm_vm_run(jvm);
+    cr_assert_eq(got.status, FVM_RUN_OK, "%s", fvm_vm_error(jvm));
+    cr_assert_eq(got.value.as.i, want.value.as.i);
+    for (size_t g = 0; g < fvm_vm_global_count(vm); g++) {
+        fvm_value a = fvm_vm_global(vm, g), b = fvm_vm_global(jvm, g);
+        cr_assert_eq(a.type, b.type);
+        cr_assert_eq(a.as.i, b.as.i);
+    }
+    fvm_jit_counters s = stats_of(j);
+    cr_assert_geq(s.traces, 1);
+    cr_assert_lt(s.runs[FVM_JIT_TRACE], 100);
+    fvm_vm_free(vm);
+    fvm_vm_free(jvm);
+    fvm_jit_free(j);
+    fvm_chunk_free(c);
+}
+
 /* A loop calling a function cannot be recorded yet: each recording is
  * given up at the call, the header waits longer after each, and after
  * max_compile_failures it is never counted again. */

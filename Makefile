@@ -293,14 +293,18 @@ bench-quick: cli
 
 # The linear JIT tier on upstream's jit_vs_interp kernels against C and the
 # interpreter, and its compile time (bench/jit_linear.c); the block tier's
-# compile latency and disk cache load and store (bench/jit_block.c).
+# compile latency and disk cache load and store (bench/jit_block.c); the
+# tracing tier's recording and compile latency and load (bench/jit_trace.c).
 bench-jit: lib
 	$(CC) -std=c11 -O2 -Wall -Wextra -Iinclude -o $(BUILD)/bench-jit-linear bench/jit_linear.c \
 	  $(STATIC) -lm
 	$(CC) -std=c11 -O2 -Wall -Wextra -Iinclude -o $(BUILD)/bench-jit-block bench/jit_block.c \
 	  $(STATIC) -lm
+	$(CC) -std=c11 -O2 -Wall -Wextra -Iinclude -o $(BUILD)/bench-jit-trace bench/jit_trace.c \
+	  $(STATIC) -lm
 	$(BUILD)/bench-jit-linear
 	$(BUILD)/bench-jit-block
+	$(BUILD)/bench-jit-trace
 
 # ---- install ---------------------------------------------------------------
 

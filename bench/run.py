@@ -884,6 +884,40 @@ def run_block_latency(args, log):
     return res
 
 
+def run_trace_latency(args, log):
+    """Run bench/jit_trace.c (run_harness): recording plus compiling a
+    trace of a 50-op loop body, with a disk store, and loading it. Returns
+    a dict: status, reason and the median over the runs of each figure with
+    its target."""
+    compiles = BLOCK_COMPILES[1 if args.quick else 0]
+    res, runs = run_harness(args, "jit_trace", [str(compiles)], runs_inside=True)
+    if res["status"] != "ok":
+        return res
+    for key in ("record_ns", "store_ns", "load_ns"):
+        res[key] = statistics.median(r[key] for r in runs)
+    res["record_target_ns"] = runs[0]["record_target_ns"]
+    res["load_target_ns"] = runs[0]["load_target_ns"]
+    res["record_met"] = res["record_ns"] < res["record_target_ns"]
+    res["load_met"] = res["load_ns"] < res["load_target_ns"]
+    res["compiles"], res["runs"] = compiles, runs
+    log("%-17s record+compile %.1f us  store %.1f us  load %.1f us"
+        % ("trace compile", res["record_ns"] / 1e3, res["store_ns"] / 1e3, res["load_ns"] / 1e3))
+    return res
+
+
+def report_trace_latency(res, out):
+    print("", file=out)
+    if res["status"] != "ok":
+        print("trace tier latency: %s: %s" % (res["status"].upper(), res["reason"]), file=out)
+        return
+    print("trace tier latency (bench/jit_trace.c, in-process; a 50-op loop body, median of %d "
+          "traces): record+compile %.1f us (target %.0f us: %s), with a disk store %.1f us, "
+          "load from the disk cache %.1f us (target %.0f us: %s)"
+          % (res["compiles"], res["record_ns"] / 1e3, res["record_target_ns"] / 1e3,
+             met_text(res["record_met"]), res["store_ns"] / 1e3, res["load_ns"] / 1e3,
+             res["load_target_ns"] / 1e3, met_text(res["load_met"])), file=out)
+
+
 def met_text(met):
     return "met" if met else "NOT MET"
 
@@ -1031,6 +1065,7 @@ def main():
         args.jump_ceiling = jump_ceiling(args)
     linear = run_linear(args, log) if want(LINEAR) else None
     latency = run_block_latency(args, log) if want(BLOCK) else None
+    trace_latency = run_trace_latency(args, log) if want("trace") else None
     ratios = block_ratios(results)
     info["load_end"] = round(os.getloadavg()[0], 2)
 
@@ -1044,6 +1079,8 @@ def main():
         report_linear(linear, args, sys.stdout)
     if ratios["workloads"] or latency:
         report_block(ratios, latency, args, sys.stdout)
+    if trace_latency:
+        report_trace_latency(trace_latency, sys.stdout)
 
     path = args.json or os.path.join(
         HERE, "results", "latest-quick.json" if args.quick else "latest.json")
@@ -1074,6 +1111,8 @@ def main():
         doc["block_vs_c"] = ratios
     if latency:
         doc["block_compile"] = latency
+    if trace_latency:
+        doc["trace_compile"] = trace_latency
     with open(path, "w") as f:
         json.dump(doc, f, indent=1)
         f.write("\n")
@@ -1083,6 +1122,8 @@ def main():
            for n, c in cells.items() if c.status in ("wrong", "fail", "timeout", "unchecked")]
     if linear and linear["status"] in ("wrong", "fail"):
         bad.append((LINEAR, linear["reason"]))
+    if trace_latency and trace_latency["status"] == "fail":
+        bad.append(("trace compile latency", trace_latency["reason"]))
     if latency and latency["status"] == "fail":
         bad.append(("block compile latency", latency["reason"]))
     if bad:

@@ -804,7 +804,9 @@ typedef enum fvm_jit_param {
 typedef struct fvm_jit_counters {
     uint64_t compiles;          /* successful compiles */
     uint64_t compile_failures;  /* compiles that failed (each retry counts) */
-    uint64_t compile_ns;        /* time spent compiling, failures included */
+    uint64_t compile_ns;        /* time spent compiling, failures included
+                                   (for a trace: recording it too, or
+                                   loading it from the disk cache) */
     uint64_t cache_hits;        /* calls that found compiled code */
     uint64_t negative_hits;     /* later calls that found a remembered
                                    failure or an ineligible chunk and did

@@ -100,6 +100,7 @@ typedef struct recording {
     size_t ngkinds, gkinds_cap;
     uint32_t loop_pos;     /* a root whose first iteration is peeled: where
                               the second starts (trace.h) */
+    uint64_t t0;           /* when it started (its time counts as compiling) */
 } recording;
 
 typedef struct trace_state {
@@ -419,12 +420,14 @@ static int start(fvm_jit *j, trace_state *s, chunk_traces *ct, anchor *a, trace 
     R->parent = parent;
     R->parent_rec = parent_rec;
     R->frames = fvm_vm_jit_frames(vm);
+    R->t0 = fvm_now_ns();
     const fvm_chunk *c = fvm_vm_jit_chunk(vm);
     if (!parent) {
         note_kinds(R, vm);
         trace *t = fvm_xcalloc(1, sizeof *t);
         t->key = disk_key(c, a->ip, R);
         if (!fvm_jit_dumping(j, FVM_JIT_DUMP_TRACE) && disk_load(j, c, t)) {
+            fvm_jit_count_compile(j, FVM_JIT_TRACE, fvm_now_ns() - R->t0, FVM_JIT_REASON_NONE);
             reset_counts(t);
             t->next = a->traces;
             a->traces = t;
@@ -466,8 +469,10 @@ static void dump_path(fvm_jit *j, const fvm_chunk *c, const recording *R)
     fvm_jit_dump_buf(j, FVM_JIT_DUMP_TRACE, FVM_JIT_TRACE, c, &b);
 }
 
-/* Compile tree for t; false (counted) when it does not compile. */
-static bool compile_tree(fvm_jit *j, const fvm_chunk *c, trace *t, const fvm_trace_tree *tree)
+/* Compile tree for t; false (counted) when it does not compile. The time
+ * counted starts with the recording, at t0. */
+static bool compile_tree(fvm_jit *j, const fvm_chunk *c, trace *t, const fvm_trace_tree *tree,
+                         uint64_t t0)
 {
     fvm_mcode *mc = fvm_jit_mcode(j);
     fvm_buf ir = {NULL, 0, 0}, text = {NULL, 0, 0};
@@ -475,7 +480,6 @@ static bool compile_tree(fvm_jit *j, const fvm_chunk *c, trace *t, const fvm_tra
     bool want_code = fvm_jit_dumping(j, FVM_JIT_DUMP_CODE);
     fvm_jit_reason why = FVM_JIT_REASON_CODE_MEMORY;
     fvm_trace_exit *where = NULL;
-    uint64_t t0 = fvm_now_ns();
     fvm_block_code *code = mc ? fvm_trace_compile(c, tree, mc, want_ir ? &ir : NULL,
                                                   want_code ? &text : NULL, &where, &why)
                               : NULL;
@@ -515,7 +519,7 @@ static int close_path(fvm_jit *j, trace_state *s, fvm_vm *vm)
         grown.paths = fvm_xmalloc((grown.npaths + 1) * sizeof *grown.paths);
         memcpy(grown.paths, t->tree.paths, t->tree.npaths * sizeof *grown.paths);
         grown.paths[grown.npaths++] = path;
-        ok = compile_tree(j, c, t, &grown);
+        ok = compile_tree(j, c, t, &grown, R->t0);
         if (ok) {
             free(t->tree.paths);
             t->tree = grown;
@@ -534,7 +538,7 @@ static int close_path(fvm_jit *j, trace_state *s, fvm_vm *vm)
         memcpy(t->tree.kinds, R->kinds, R->nkinds);
         memcpy(t->tree.gkinds, R->gkinds, R->ngkinds);
         t->key = disk_key(c, a->ip, R);
-        ok = compile_tree(j, c, t, &t->tree);
+        ok = compile_tree(j, c, t, &t->tree, R->t0);
         if (ok) {
             t->next = a->traces;
             a->traces = t;

@@ -19,6 +19,10 @@
 
 CC       ?= cc
 PREFIX   ?= /usr/local
+# `fusevm run` keeps compiled code in the JIT disk cache; the suites run
+# with it off unless they test it (their cache directories are their own),
+# so a test run neither reads nor fills the user's cache.
+export FUSEVM_JIT_CACHE_DIR ?= off
 DESTDIR  ?=
 OPT      ?= -O2
 WARN     := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
@@ -70,7 +74,8 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 # left out without one. Files that also test the rest skip their few
 # code-generating tests themselves (fvm_jit_tier_available).
 UNIT_CODEGEN := $(addprefix tests/unit/,test_jit_ir.c test_jit_linear.c test_x64_emit.c \
-                  test_jit_diskcache.c test_jit_persist.c test_jit_block.c test_jit_block_diff.c)
+                  test_jit_diskcache.c test_jit_persist.c test_jit_block.c test_jit_block_diff.c \
+                  test_jit_trace.c)
 ifeq ($(JIT),0)
 UNIT_SRC := $(filter-out $(UNIT_CODEGEN),$(UNIT_SRC))
 endif

@@ -28,12 +28,14 @@ ROOT = os.path.dirname(HERE)
 # Execution modes of fusevm: (column name, arguments added to
 # `fusevm run FILE`). `--jit=block` compiles each region on its first entry
 # (the command runs its program once); `--jit=trace` records each loop once
-# its header was reached 50 times; `--jit=auto` uses both.
+# its header was reached 50 times; `--jit=auto` uses both; `default` is
+# what `fusevm run` does without the option (auto).
 MODES = [
     ("interp", ["--jit=off"]),
     ("block", ["--jit=block"]),
     ("trace", ["--jit=trace"]),
     ("auto", ["--jit=auto"]),
+    ("default", []),
 ]
 
 # The runner never reads or writes the user's JIT disk cache: every command

@@ -138,7 +138,7 @@ static void write_output(void *ud, const char *bytes, size_t len)
  * is in the library. */
 static int check_jit(const char *mode)
 {
-    if (!mode || strcmp(mode, "off") == 0 || strcmp(mode, "auto") == 0)
+    if (strcmp(mode, "off") == 0 || strcmp(mode, "auto") == 0)
         return FVM_EXIT_OK;
     for (fvm_jit_tier t = 0; t < FVM_JIT_TIER_COUNT; t++) {
         if (strcmp(mode, fvm_jit_tier_name(t)) != 0)
@@ -205,7 +205,8 @@ static int report(fvm_vm *vm, fvm_result r, bool show_result, const output_state
 
 static int cmd_run(const cli_args *a)
 {
-    int status = check_jit(a->jit);
+    const char *mode = a->jit ? a->jit : "auto";
+    int status = check_jit(mode);
     if (status != FVM_EXIT_OK)
         return status;
     double t0 = now_ms();
@@ -217,9 +218,9 @@ static int cmd_run(const cli_args *a)
      * for regions and the tracing tier for hot loops. A command runs its
      * program once, so block code compiles on the first entry unless
      * FUSEVM_JIT_BLOCK_THRESHOLD says otherwise. */
-    bool linear = mode_is(a->jit, "linear") || mode_is(a->jit, "auto");
-    bool block = mode_is(a->jit, "block") || mode_is(a->jit, "auto");
-    bool trace = mode_is(a->jit, "trace") || mode_is(a->jit, "auto");
+    bool linear = mode_is(mode, "linear") || mode_is(mode, "auto");
+    bool block = mode_is(mode, "block") || mode_is(mode, "auto");
+    bool trace = mode_is(mode, "trace") || mode_is(mode, "auto");
     fvm_jit *j = linear || block || trace ? fvm_cli_jit_new(a->dump) : NULL;
     if (block && !getenv("FUSEVM_JIT_BLOCK_THRESHOLD"))
         fvm_jit_set_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD, 0);
@@ -397,7 +398,7 @@ static const command commands[] = {
      "  --result      then print the result on a line of its own, with its type:\n"
      "                int 42, float 4.5, str \"x\", undef, ...; halted when the\n"
      "                run ends with an empty stack\n"
-     "  --jit=MODE    off (the default), linear, block, trace or auto. linear\n"
+     "  --jit=MODE    auto (the default), off, linear, block or trace. linear\n"
      "                runs an eligible straight-line chunk as native code;\n"
      "                block runs each region of numeric ops with loops and\n"
      "                branches (the whole chunk when it can) as native code,\n"
@@ -407,7 +408,9 @@ static const command commands[] = {
      "                and runs it as native code from there on, even in the\n"
      "                middle of the loop's run; auto does linear where it\n"
      "                applies, else block and trace. The rest runs in the\n"
-     "                interpreter with the same results.\n"
+     "                interpreter with the same results. Compiled code is\n"
+     "                kept in the JIT disk cache (FUSEVM_JIT_CACHE_DIR; off\n"
+     "                disables it) for the next run.\n"
      "  --dump=LIST   as chunks compile, print their JIT IR (ir), machine\n"
      "                code (asm) and traces as recorded (trace) to standard\n"
      "                error; LIST is comma separated\n"

@@ -161,7 +161,6 @@ export FUSEVM_JIT_CACHE_DIR=off
 expect "jit off" 0 "42" "" "$FUSEVM" run --jit=off answer.fasm
 expect "jit off: no JIT line in stats" 0 "0" "" \
     bash -c "'$FUSEVM' run --jit=off --stats answer.fasm 2>&1 >/dev/null | grep -c 'jit:' || true"
-expect "jit trace" 2 "" "fusevm: the trace tier is not available yet" "$FUSEVM" run --jit=trace answer.fasm
 printf 'LoadInt 4\nLoadInt 5\nAdd\n' >sum.fasm
 if "$FUSEVM" run --jit=linear sum.fasm 2>&1 | grep -q 'not available yet'; then
     expect "jit linear (not in this build)" 2 "" "fusevm: the linear tier is not available yet" \
@@ -186,9 +185,9 @@ else
         "$FUSEVM" run --jit=linear --dump=ir sum.fasm
 fi
 expect "dump without a JIT" 0 "42" "" "$FUSEVM" run --dump=ir,asm answer.fasm
-expect "dump unknown item" 2 "" "fusevm run: unknown --dump item 'bogus' (expected ir or asm)" \
+expect "dump unknown item" 2 "" "fusevm run: unknown --dump item 'bogus' (expected ir, asm or trace)" \
     "$FUSEVM" run --dump=ir,bogus answer.fasm
-expect "dump empty item" 2 "" "fusevm run: unknown --dump item '' (expected ir or asm)" \
+expect "dump empty item" 2 "" "fusevm run: unknown --dump item '' (expected ir, asm or trace)" \
     "$FUSEVM" run --dump= answer.fasm
 # The block tier: a counted loop, then a PrintLn the interpreter runs after
 # the native region.
@@ -196,10 +195,35 @@ printf 'LoadInt 0\nSetSlot 0\nLoadInt 0\nSetSlot 1\nloop:\nGetSlot 0\nGetSlot 1\
 if "$FUSEVM" run --jit=block loop.fasm 2>&1 | grep -q 'not available yet'; then
     expect "jit block (not in this build)" 2 "" "fusevm: the block tier is not available yet" \
         "$FUSEVM" run --jit=block loop.fasm
+    expect "jit trace (not in this build)" 2 "" "fusevm: the trace tier is not available yet" \
+        "$FUSEVM" run --jit=trace loop.fasm
     expect "jit auto without tiers: interpreted" 0 "499500" "" "$FUSEVM" run --jit=auto loop.fasm
     expect_match "jit auto without tiers: nothing native" 0 '; runs linear 0, block 0, trace 0;' \
         "$FUSEVM" run --jit=auto --stats loop.fasm
+    expect_match "the default mode is auto: nothing native" 0 '; runs linear 0, block 0, trace 0;' \
+        "$FUSEVM" run --stats loop.fasm
 else
+    # The tracing tier: the loop's header is reached 1000 times, so its
+    # path is recorded after 50 and the rest runs natively in one entry.
+    expect "jit trace output" 0 "499500" "" "$FUSEVM" run --jit=trace loop.fasm
+    expect_match "jit trace stats: one trace, one native run" 0 \
+        '; runs linear 0, block 0, trace 1;' "$FUSEVM" run --jit=trace --stats loop.fasm
+    expect_match "jit trace stats: the trace counters" 0 \
+        '^fusevm: jit: traces 1, side traces 0, recordings given up 0$' \
+        "$FUSEVM" run --jit=trace --stats loop.fasm
+    expect_match "jit trace, the recording dumped" 0 '^ +8  SlotIncLtIntJumpBack 1 0$' \
+        "$FUSEVM" run --jit=trace --dump=trace loop.fasm
+    expect_match "jit trace threshold from the environment: never hot" 0 \
+        '; runs linear 0, block 0, trace 0;' \
+        env FUSEVM_JIT_TRACE_THRESHOLD=5000 "$FUSEVM" run --jit=trace --stats loop.fasm
+    mkdir -m 700 tracecache
+    expect_match "jit trace, cold disk cache: stored" 0 'disk cache loads 0, stores 1$' \
+        env FUSEVM_JIT_CACHE_DIR="$PWD/tracecache" "$FUSEVM" run --jit=trace --stats loop.fasm
+    expect_match "jit trace, warm disk cache: loaded" 0 'disk cache loads 1, stores 0$' \
+        env FUSEVM_JIT_CACHE_DIR="$PWD/tracecache" "$FUSEVM" run --jit=trace --stats loop.fasm
+    expect_match "the default mode is auto" 0 '; runs linear 0, block 1, trace 0;' \
+        "$FUSEVM" run --stats loop.fasm
+    expect_match "jit off: nothing native" 0 '^fusevm: stats: ' "$FUSEVM" run --jit=off --stats loop.fasm
     expect "jit block output" 0 "499500" "" "$FUSEVM" run --jit=block loop.fasm
     expect_match "jit block stats" 0 \
         '^fusevm: jit: 1 compiled, 0 failed, 0 ineligible, 0 blacklisted; compile [0-9.]+ ms; cache hits 0, negative hits 0; runs linear 0, block 1, trace 0; code [0-9]+ bytes; disk cache loads 0, stores 0$' \

@@ -742,6 +742,7 @@ typedef enum fvm_jit_tier {
     X(TRACE_TOO_LONG, 0, "recording longer than max_trace_len ops") \
     X(TRACE_LEFT_FRAME, 0, "recording left its frame or its run") \
     X(TRACE_INNER_LOOP, 0, "recording reached another loop's trace") \
+    X(TRACE_INLINE_DEPTH, 0, "calls nested deeper than a trace inlines") \
     X(EXIT_BRANCH, 0, "exit: a branch went the way the recording did not") \
     X(EXIT_POLL, 0, "exit: an interrupt or request was pending at a back-edge") \
     X(EXIT_LOOP_KINDS, 0, "exit: a loop iteration changed a slot's kind")

@@ -394,6 +394,14 @@ size_t fvm_vm_jit_frames(const fvm_vm *vm) { return vm->nframes; }
 size_t fvm_vm_jit_nslots(const fvm_vm *vm) { return vm->frames[vm->nframes - 1].nslots; }
 fvm_vm_state *fvm_vm_jit_state(fvm_vm *vm) { return &vm->state; }
 
+size_t fvm_vm_jit_stack_depth(const fvm_vm *vm) { return vm->sp; }
+size_t fvm_vm_jit_max_frames(const fvm_vm *vm) { return vm->max_frames; }
+
+bool fvm_vm_jit_push_frame(fvm_vm *vm, uint32_t return_ip, size_t stack_base)
+{
+    return frame_push(vm, return_ip, stack_base);
+}
+
 fvm_value *fvm_vm_jit_globals(fvm_vm *vm, size_t *n)
 {
     *n = vm->nglobals;

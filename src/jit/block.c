@@ -68,30 +68,35 @@ uint64_t fvm_block_kinds_key(const fvm_value *slots, size_t n)
 struct fvm_block_code {
     int64_t (*entry)(int64_t *io); /* returns its exit record */
     uint32_t len;         /* the chunk's length: the ip of a completed run */
-    uint16_t *used;       /* used slot numbers, then global indices */
+    uint16_t *used;       /* used entries: slot or global numbers */
+    uint8_t *spaces;      /* where each lives (snap.h, FVM_SPACE_*) */
     uint8_t *kinds;       /* their kinds at entry */
     uint32_t nused;
-    uint32_t nglobal;     /* the last nglobal entries of used are globals */
     size_t min_nslots;
     fvm_exits exits;      /* record s + 1: the return through snapshot s */
     fvm_code_buf image;   /* the code before it became executable */
     bool has_image;
 };
 
-/* A zeroed handle with room for its arrays (exit records first, for
- * alignment). */
-static fvm_block_code *code_new(void *entry, uint32_t nused, uint32_t nrecs, uint32_t nkinds)
+/* A zeroed handle with room for its arrays (the exit records and frame
+ * words first, for alignment). */
+static fvm_block_code *code_new(void *entry, uint32_t nused, uint32_t nrecs, uint32_t nkinds,
+                                uint32_t nframe_words)
 {
     size_t size = sizeof(fvm_block_code) + (size_t)nrecs * sizeof(fvm_exit_rec) +
-                  (size_t)nused * sizeof(uint16_t) + nused + nkinds;
+                  (size_t)nframe_words * sizeof(uint32_t) + (size_t)nused * sizeof(uint16_t) +
+                  2 * (size_t)nused + nkinds;
     fvm_block_code *code = fvm_xcalloc(1, size);
     code->entry = (int64_t (*)(int64_t *))entry;
     code->nused = nused;
     code->exits.nrecs = nrecs;
     code->exits.nkinds = nkinds;
+    code->exits.nframe_words = nframe_words;
     code->exits.recs = (fvm_exit_rec *)(code + 1);
-    code->used = (uint16_t *)(code->exits.recs + nrecs);
-    code->kinds = (uint8_t *)(code->used + nused);
+    code->exits.frames = (uint32_t *)(code->exits.recs + nrecs);
+    code->used = (uint16_t *)(code->exits.frames + nframe_words);
+    code->spaces = (uint8_t *)(code->used + nused);
+    code->kinds = code->spaces + nused;
     code->exits.kinds = code->kinds + nused;
     return code;
 }
@@ -165,7 +170,7 @@ static void sync_stack(builder *B)
 static uint32_t record_exit(builder *B, uint32_t ip, fvm_jit_reason reason)
 {
     return fvm_exits_add(&B->exits, ip, reason, B->stack, B->tr.depth, B->st.slot, B->st.dirty,
-                         B->nused);
+                         B->nused, NULL, 0);
 }
 
 /* The translator's guard: leave native code before the current op unless
@@ -463,10 +468,9 @@ static bool infer_and_build(builder *B)
 }
 
 fvm_block_code *fvm_block_code_make(fvm_ir_func *f, uint32_t len, const uint16_t *used,
-                                    const uint8_t *kinds, uint32_t nused, uint32_t nglobal,
-                                    const fvm_exits *x,
-                                    fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
-                                    uint64_t *t_commit, fvm_jit_reason *why)
+                                    const uint8_t *spaces, const uint8_t *kinds, uint32_t nused,
+                                    const fvm_exits *x, fvm_mcode *arena, fvm_buf *dump_ir,
+                                    fvm_buf *dump_asm, uint64_t *t_commit, fvm_jit_reason *why)
 {
     fvm_ir_dce(f);
     fvm_code_buf xb;
@@ -476,16 +480,20 @@ fvm_block_code *fvm_block_code_make(fvm_ir_func *f, uint32_t len, const uint16_t
         fvm_code_buf_free(&xb);
         return NULL;
     }
-    fvm_block_code *code = code_new(entry, nused, x->nrecs, x->nkinds);
+    fvm_block_code *code = code_new(entry, nused, x->nrecs, x->nkinds, x->nframe_words);
     code->len = len;
-    code->nglobal = nglobal;
     memcpy(code->used, used, nused * sizeof *code->used);
+    if (spaces)
+        memcpy(code->spaces, spaces, nused);
     memcpy(code->kinds, kinds, nused);
     memcpy(code->exits.recs, x->recs, x->nrecs * sizeof *x->recs);
-    if (x->nkinds) /* memcpy must not see the NULL of an empty array */
+    /* memcpy must not see the NULL of an empty array */
+    if (x->nkinds)
         memcpy(code->exits.kinds, x->kinds, x->nkinds);
-    for (uint32_t i = 0; i < nused - nglobal; i++)
-        if ((size_t)used[i] + 1 > code->min_nslots)
+    if (x->nframe_words)
+        memcpy(code->exits.frames, x->frames, x->nframe_words * sizeof *x->frames);
+    for (uint32_t i = 0; i < nused; i++)
+        if (code->spaces[i] == FVM_SPACE_SLOT && (size_t)used[i] + 1 > code->min_nslots)
             code->min_nslots = (size_t)used[i] + 1;
     code->image = xb;
     code->has_image = true;
@@ -498,9 +506,9 @@ static fvm_block_code *finish(builder *B, fvm_mcode *arena, fvm_buf *dump_ir, fv
                               uint64_t *t_commit)
 {
     fvm_jit_reason why = FVM_JIT_REASON_NONE;
-    fvm_block_code *code = fvm_block_code_make(&B->f, (uint32_t)B->c->len, B->used, B->kinds,
-                                               B->nused, 0, &B->exits.x, arena, dump_ir, dump_asm,
-                                               t_commit, &why);
+    fvm_block_code *code = fvm_block_code_make(&B->f, (uint32_t)B->c->len, B->used, NULL,
+                                               B->kinds, B->nused, &B->exits.x, arena, dump_ir,
+                                               dump_asm, t_commit, &why);
     if (!code)
         fail(B, why);
     return code;
@@ -572,11 +580,15 @@ bool fvm_block_enter(const fvm_block_code *code, const fvm_value *slots, size_t 
 {
     if (code->min_nslots > nslots || (code->min_nslots && !slots))
         return false;
-    uint32_t first_global = code->nused - code->nglobal;
     for (uint32_t i = 0; i < code->nused; i++) {
-        if (i >= first_global && code->used[i] >= nglobals)
+        uint8_t space = code->spaces[i];
+        if (space >= FVM_SPACE_FRAME) { /* an inlined frame's slot: Undef until written */
+            io[i] = 0;
+            continue;
+        }
+        if (space == FVM_SPACE_GLOBAL && code->used[i] >= nglobals)
             return false;
-        const fvm_value *v = i < first_global ? &slots[code->used[i]] : &globals[code->used[i]];
+        const fvm_value *v = space == FVM_SPACE_SLOT ? &slots[code->used[i]] : &globals[code->used[i]];
         uint8_t k = (uint8_t)fvm_jit_kind_of(*v);
         if (k != code->kinds[i])
             return false;
@@ -587,7 +599,7 @@ bool fvm_block_enter(const fvm_block_code *code, const fvm_value *slots, size_t 
         r = 0; /* cannot happen; record 0 resumes at the start with nothing */
     const fvm_exit_rec *e = &code->exits.recs[r];
     *out = (fvm_block_exit){e->ip, e->depth, (uint32_t)r, e->ip == code->len,
-                            (fvm_jit_reason)e->reason};
+                            (fvm_jit_reason)e->reason, e->nframes};
     return true;
 }
 
@@ -600,30 +612,28 @@ fvm_value fvm_block_stack_value(const fvm_block_code *code, const fvm_block_exit
 void fvm_block_write_slots(const fvm_block_code *code, const fvm_block_exit *x, const int64_t *io,
                            fvm_value *slots)
 {
-    fvm_exit_write_slots(&code->exits, x->rec, code->used, code->nused, io, slots, NULL);
+    fvm_exit_write(&code->exits, x->rec, code->used, code->spaces, FVM_SPACE_SLOT, io, slots);
 }
 
 void fvm_block_resume(const fvm_block_code *code, const fvm_block_exit *x, const int64_t *io,
                       fvm_vm *vm, uint32_t base)
 {
-    fvm_exit_resume(vm, &code->exits, x->rec, code->used, code->nused, code->nused - code->nglobal,
-                    io, base);
+    fvm_exit_resume(vm, &code->exits, x->rec, code->used, code->spaces, code->nused, io, base);
 }
 
-/* ---- persisting ---------------------------------------------------------------------------- */
-
-/* The metadata as little-endian 32-bit words: len, nused, nglobal, nrecs,
- * nkinds; per used entry its number and kind; then the exit records and
- * their kinds (snap.h, fvm_exits_save). */
+/* The metadata as little-endian 32-bit words: len, nused, nrecs, nkinds,
+ * nframe_words; per used entry its number, space and kind; then the exit
+ * records, their kinds and frame words (snap.h, fvm_exits_save). */
 void fvm_block_save_meta(const fvm_block_code *code, fvm_buf *out)
 {
     fvm_meta_put32(out, code->len);
     fvm_meta_put32(out, code->nused);
-    fvm_meta_put32(out, code->nglobal);
     fvm_meta_put32(out, code->exits.nrecs);
     fvm_meta_put32(out, code->exits.nkinds);
+    fvm_meta_put32(out, code->exits.nframe_words);
     for (uint32_t i = 0; i < code->nused; i++) {
         fvm_meta_put32(out, code->used[i]);
+        fvm_meta_put32(out, code->spaces[i]);
         fvm_meta_put32(out, code->kinds[i]);
     }
     fvm_exits_save(&code->exits, out);
@@ -634,20 +644,21 @@ fvm_block_code *fvm_block_from_meta(const void *meta, size_t len, void *entry, s
     fvm_meta_reader r = {meta, (const uint8_t *)meta + len, true};
     uint32_t code_len = fvm_meta_get32(&r, UINT32_MAX - 1);
     uint32_t nused = fvm_meta_get32(&r, MAX_USED);
-    uint32_t nglobal = fvm_meta_get32(&r, nused);
     uint32_t nrecs = fvm_meta_get32(&r, 1u << 24);
     uint32_t nkinds = fvm_meta_get32(&r, 1u << 28);
+    uint32_t nframe_words = fvm_meta_get32(&r, 1u << 28);
     /* The counts must fit in the bytes left before anything is allocated. */
     if (!r.ok || nrecs == 0 || code_len != chunk_len ||
-        (size_t)(r.end - r.p) / 4 != (size_t)2 * nused + (size_t)5 * nrecs + nkinds)
+        (size_t)(r.end - r.p) / 4 !=
+            (size_t)3 * nused + (size_t)7 * nrecs + nkinds + (size_t)nframe_words)
         return NULL;
-    fvm_block_code *code = code_new(entry, nused, nrecs, nkinds);
+    fvm_block_code *code = code_new(entry, nused, nrecs, nkinds, nframe_words);
     code->len = code_len;
-    code->nglobal = nglobal;
     for (uint32_t i = 0; i < nused; i++) {
         code->used[i] = (uint16_t)fvm_meta_get32(&r, UINT16_MAX);
+        code->spaces[i] = (uint8_t)fvm_meta_get32(&r, UINT8_MAX);
         code->kinds[i] = (uint8_t)fvm_meta_get32(&r, FVM_JK_OTHER);
-        if (i < nused - nglobal && (size_t)code->used[i] + 1 > code->min_nslots)
+        if (code->spaces[i] == FVM_SPACE_SLOT && (size_t)code->used[i] + 1 > code->min_nslots)
             code->min_nslots = (size_t)code->used[i] + 1;
         r.ok &= code->kinds[i] >= FVM_JK_INT;
     }

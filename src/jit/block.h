@@ -57,12 +57,12 @@ fvm_block_code *fvm_block_compile(const fvm_chunk *c, const fvm_value *slots, si
                                   fvm_block_stats *stats, fvm_jit_reason *why_not);
 /* The handle around IR f built by a tier that uses this module's code
  * (the block and tracing tiers): generate and commit the code (codegen.h)
- * and keep the table of what it uses (slot numbers, then the last nglobal
- * entries global indices, and their entry kinds) and the exit records
- * beside it. len is the ip of a completed run. NULL with
+ * and keep the table of what it uses (slot or global numbers, their
+ * spaces, snap.h, all slots when spaces is NULL, and their entry kinds)
+ * and the exit records beside it. len is the ip of a completed run. NULL with
  * the reason in *why if code generation fails. */
 fvm_block_code *fvm_block_code_make(fvm_ir_func *f, uint32_t len, const uint16_t *used,
-                                    const uint8_t *kinds, uint32_t nused, uint32_t nglobal,
+                                    const uint8_t *spaces, const uint8_t *kinds, uint32_t nused,
                                     const fvm_exits *x,
                                     fvm_mcode *arena, fvm_buf *dump_ir, fvm_buf *dump_asm,
                                     uint64_t *t_commit, fvm_jit_reason *why);
@@ -94,6 +94,7 @@ typedef struct fvm_block_exit {
     uint32_t rec;   /* the exit record */
     bool completed; /* ran to the end (ip == the chunk's length) */
     fvm_jit_reason reason; /* why it left early (NONE when completed) */
+    uint32_t nframes; /* inlined frames the exit rebuilds (a trace's) */
 } fvm_block_exit;
 
 /* Words the io array of a run needs at most: the used slots (up to 128),

@@ -39,7 +39,7 @@
  * whenever the same chunk and key could compile to code or metadata that
  * means something different (a new calling convention, a changed slot
  * layout, a helper whose contract changed), so old blobs become misses. */
-#define FVM_JIT_CODEGEN_VERSION 3u
+#define FVM_JIT_CODEGEN_VERSION 4u
 
 /* The default size cap: 256 MiB, upstream's. */
 #define FVM_DISKCACHE_DEFAULT_MAX ((uint64_t)256 << 20)

@@ -32,6 +32,8 @@ typedef enum fvm_jit_class {
                           (a zero divisor, a result out of Int range) */
     FVM_JC_SLOT,       /* reads or writes a slot */
     FVM_JC_GLOBAL,     /* reads or writes a global variable (operand a) */
+    FVM_JC_CALL,       /* a call or return: only a tier that inlines frames
+                          (the tracing tier) takes it, and handles it itself */
     FVM_JC_SLOT_FUSED, /* a fused read-modify-write of slots */
     FVM_JC_LOOP_FUSED, /* a fused loop test or whole loop over slots */
     FVM_JC_JUMP,       /* an unconditional jump */
@@ -134,9 +136,9 @@ typedef enum fvm_jit_class {
     X(JUMP_IF_FALSE, B, BRANCH, NONE, NONE) \
     X(JUMP_IF_TRUE_KEEP, B, BRANCH_KEEP, NONE, NONE) \
     X(JUMP_IF_FALSE_KEEP, B, BRANCH_KEEP, NONE, NONE) \
-    X(CALL, NONE, EXIT, NONE, OP_CALL) \
-    X(RETURN, NONE, EXIT, NONE, OP_CALL) \
-    X(RETURN_VALUE, NONE, EXIT, NONE, OP_CALL) \
+    X(CALL, T, CALL, NONE, OP_CALL) \
+    X(RETURN, T, CALL, NONE, OP_CALL) \
+    X(RETURN_VALUE, T, CALL, NONE, OP_CALL) \
     X(PUSH_FRAME, NONE, EXIT, NONE, OP_FRAME) \
     X(POP_FRAME, NONE, EXIT, NONE, OP_FRAME) \
     X(PRINT, NONE, EXIT, NONE, OP_IO) \
@@ -327,8 +329,9 @@ static inline fvm_jit_reason fvm_jit_op_reason(fvm_jit_tier t, const fvm_chunk *
     if (op->code == FVM_OP_LOAD_CONST && !fvm_jit_tier_carries(t, c->consts[op->a].type))
         return FVM_JIT_REASON_CONST_KIND;
     /* A compiled op with a variable operand count (AwkAnd/Or/Xor) has it in
-     * operand a. */
-    if (fvm_opinfo_table[op->code].pop < 0 && (op->a < 1 || op->a > FVM_JIT_MAX_VARIADIC))
+     * operand a; a call's arguments stay on the stack for the callee. */
+    if (fvm_opinfo_table[op->code].pop < 0 && row->cls != FVM_JC_CALL &&
+        (op->a < 1 || op->a > FVM_JIT_MAX_VARIADIC))
         return FVM_JIT_REASON_VARIADIC;
     return FVM_JIT_REASON_NONE;
 }

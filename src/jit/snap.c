@@ -37,12 +37,14 @@ void fvm_exits_builder_reset(fvm_exits_builder *b)
     b->x.recs[0] = (fvm_exit_rec){0};
     b->x.nrecs = 1;
     b->x.nkinds = 0;
+    b->x.nframe_words = 0;
 }
 
 void fvm_exits_builder_free(fvm_exits_builder *b)
 {
     free(b->x.recs);
     free(b->x.kinds);
+    free(b->x.frames);
     *b = (fvm_exits_builder){0};
 }
 
@@ -57,11 +59,12 @@ static void add_kind(fvm_exits_builder *b, uint8_t k)
  * kind has no native form here (other) was never written by the code. */
 uint32_t fvm_exits_add(fvm_exits_builder *b, uint32_t ip, fvm_jit_reason reason,
                        const fvm_tv *stack, uint32_t depth, const uint8_t *slot_kinds,
-                       const uint8_t *dirty, uint32_t nused)
+                       const uint8_t *dirty, uint32_t nused, const uint32_t *frames,
+                       uint32_t nframes)
 {
     fvm_grow((void **)&b->x.recs, &b->recs_cap, (size_t)b->x.nrecs + 1, sizeof *b->x.recs);
     fvm_exit_rec *e = &b->x.recs[b->x.nrecs];
-    *e = (fvm_exit_rec){ip, (uint16_t)depth, 0, reason, b->x.nkinds};
+    *e = (fvm_exit_rec){ip, (uint16_t)depth, 0, reason, b->x.nkinds, nframes, b->x.nframe_words};
     for (uint32_t d = 0; d < depth; d++)
         add_kind(b, stack[d].k);
     for (uint32_t i = 0; i < nused; i++)
@@ -70,35 +73,42 @@ uint32_t fvm_exits_add(fvm_exits_builder *b, uint32_t ip, fvm_jit_reason reason,
             add_kind(b, slot_kinds[i]);
             e->nslots++;
         }
+    if (nframes) {
+        fvm_grow((void **)&b->x.frames, &b->frames_cap, (size_t)b->x.nframe_words + 3u * nframes,
+                 sizeof *b->x.frames);
+        for (uint32_t w = 0; w < 3u * nframes; w++)
+            b->x.frames[b->x.nframe_words++] = frames[w];
+    }
     return b->x.nrecs++;
 }
 
 /* ---- rebuilding values ------------------------------------------------------------------ */
 
-/* The slot pairs follow the stack kinds in the record's run of kinds; a
- * slot's word in io is at its used index. */
-void fvm_exit_write_slots(const fvm_exits *x, uint32_t rec, const uint16_t *used,
-                          uint32_t first_global, const int64_t *io, fvm_value *slots,
-                          fvm_value *globals)
+/* The slot pairs follow the stack kinds in the record's run of kinds; an
+ * entry's word in io is at its used index. */
+void fvm_exit_write(const fvm_exits *x, uint32_t rec, const uint16_t *used, const uint8_t *spaces,
+                    uint8_t space, const int64_t *io, fvm_value *dst)
 {
     const fvm_exit_rec *e = &x->recs[rec];
     const uint8_t *p = x->kinds + e->first + e->depth;
     for (uint32_t k = 0; k < e->nslots; k++, p += 2) {
-        fvm_value *dst = p[0] < first_global ? &slots[used[p[0]]] : &globals[used[p[0]]];
-        fvm_release(*dst);
-        *dst = fvm_jit_kind_value(p[1], io[p[0]]);
+        if (spaces[p[0]] != space)
+            continue;
+        fvm_value *v = &dst[used[p[0]]];
+        fvm_release(*v);
+        *v = fvm_jit_kind_value(p[1], io[p[0]]);
     }
 }
 
-/* The highest slot number the record writes, + 1 (0: none). */
+/* The highest slot number the record writes in space, + 1 (0: none). */
 static uint32_t written_max(const fvm_exits *x, uint32_t rec, const uint16_t *used,
-                            uint32_t first_global)
+                            const uint8_t *spaces, uint8_t space)
 {
     const fvm_exit_rec *e = &x->recs[rec];
     const uint8_t *p = x->kinds + e->first + e->depth;
     uint32_t m = 0;
     for (uint32_t k = 0; k < e->nslots; k++, p += 2)
-        if (p[0] < first_global && (uint32_t)used[p[0]] + 1 > m)
+        if (spaces[p[0]] == space && (uint32_t)used[p[0]] + 1 > m)
             m = (uint32_t)used[p[0]] + 1;
     return m;
 }
@@ -110,16 +120,27 @@ fvm_value fvm_exit_stack_value(const fvm_exits *x, uint32_t rec, uint32_t nused,
     return fvm_jit_kind_value(x->kinds[e->first + d], io[nused + d]);
 }
 
+/* The frame entered first, then its stack (the values of every inlined
+ * frame too: one stack serves them all), then each inlined frame, pushed
+ * as its call pushed it, with its slots. */
 void fvm_exit_resume(fvm_vm *vm, const fvm_exits *x, uint32_t rec, const uint16_t *used,
-                     uint32_t nused, uint32_t first_global, const int64_t *io, uint32_t base)
+                     const uint8_t *spaces, uint32_t nused, const int64_t *io, uint32_t base)
 {
-    fvm_vm_jit_grow_slots(vm, written_max(x, rec, used, first_global));
+    const fvm_exit_rec *e = &x->recs[rec];
+    fvm_vm_jit_grow_slots(vm, written_max(x, rec, used, spaces, FVM_SPACE_SLOT));
+    fvm_exit_write(x, rec, used, spaces, FVM_SPACE_SLOT, io, fvm_vm_jit_slots(vm));
     size_t nglobals;
-    fvm_exit_write_slots(x, rec, used, first_global, io, fvm_vm_jit_slots(vm),
-                         fvm_vm_jit_globals(vm, &nglobals));
-    for (uint32_t d = 0; d < x->recs[rec].depth; d++)
+    fvm_exit_write(x, rec, used, spaces, FVM_SPACE_GLOBAL, io, fvm_vm_jit_globals(vm, &nglobals));
+    size_t sp0 = fvm_vm_jit_stack_depth(vm);
+    for (uint32_t d = 0; d < e->depth; d++)
         fvm_vm_jit_push(vm, fvm_exit_stack_value(x, rec, nused, io, d));
-    fvm_vm_jit_set_ip(vm, base + x->recs[rec].ip);
+    for (uint32_t f = 0; f < e->nframes; f++) {
+        const uint32_t *w = &x->frames[e->frames_first + 3 * f];
+        fvm_vm_jit_push_frame(vm, base + w[1], sp0 + w[2]);
+        fvm_vm_jit_grow_slots(vm, written_max(x, rec, used, spaces, (uint8_t)w[0]));
+        fvm_exit_write(x, rec, used, spaces, (uint8_t)w[0], io, fvm_vm_jit_slots(vm));
+    }
+    fvm_vm_jit_set_ip(vm, base + e->ip);
 }
 
 /* ---- persisting ------------------------------------------------------------------------- */
@@ -153,21 +174,33 @@ void fvm_exits_save(const fvm_exits *x, fvm_buf *out)
         fvm_meta_put32(out, e->nslots);
         fvm_meta_put32(out, e->reason);
         fvm_meta_put32(out, e->first);
+        fvm_meta_put32(out, e->nframes);
+        fvm_meta_put32(out, e->frames_first);
     }
     for (uint32_t k = 0; k < x->nkinds; k++)
         fvm_meta_put32(out, x->kinds[k]);
+    for (uint32_t k = 0; k < x->nframe_words; k++)
+        fvm_meta_put32(out, x->frames[k]);
 }
 
 static bool valid_kind(uint32_t k) { return k >= FVM_JK_INT && k <= FVM_JK_OTHER; }
 
 /* Every record's stack kinds and slot pairs inside the kinds array, with
- * kinds and used indices in range. */
-static bool records_valid(const fvm_exits *x, uint32_t nused)
+ * kinds and used indices in range, and its frames inside the frame words,
+ * each an inlined frame's space with a return ip in the chunk and a stack
+ * base within the record's stack. */
+static bool records_valid(const fvm_exits *x, uint32_t nused, uint32_t chunk_len)
 {
     for (uint32_t k = 0; k < x->nrecs; k++) {
         const fvm_exit_rec *e = &x->recs[k];
-        if ((uint64_t)e->first + e->depth + 2u * e->nslots > x->nkinds)
+        if ((uint64_t)e->first + e->depth + 2u * e->nslots > x->nkinds ||
+            (uint64_t)e->frames_first + 3u * e->nframes > x->nframe_words)
             return false;
+        for (uint32_t f = 0; f < e->nframes; f++) {
+            const uint32_t *w = &x->frames[e->frames_first + 3 * f];
+            if (w[0] < FVM_SPACE_FRAME || w[0] > UINT8_MAX || w[1] > chunk_len || w[2] > e->depth)
+                return false;
+        }
         const uint8_t *t = x->kinds + e->first;
         for (uint32_t d = 0; d < e->depth; d++)
             if (!valid_kind(t[d]))
@@ -192,8 +225,12 @@ bool fvm_exits_load(fvm_meta_reader *r, fvm_exits *x, uint32_t chunk_len, uint32
         e->nslots = (uint16_t)fvm_meta_get32(r, nused);
         e->reason = fvm_meta_get32(r, FVM_JIT_REASON_COUNT - 1);
         e->first = fvm_meta_get32(r, x->nkinds);
+        e->nframes = fvm_meta_get32(r, UINT8_MAX);
+        e->frames_first = fvm_meta_get32(r, x->nframe_words);
     }
     for (uint32_t k = 0; k < x->nkinds; k++)
         x->kinds[k] = (uint8_t)fvm_meta_get32(r, UINT8_MAX);
-    return r->ok && records_valid(x, nused);
+    for (uint32_t k = 0; k < x->nframe_words; k++)
+        x->frames[k] = fvm_meta_get32(r, UINT32_MAX);
+    return r->ok && records_valid(x, nused, chunk_len);
 }

@@ -30,6 +30,14 @@ typedef struct pending {
     uint8_t slot[MAX_USED];
 } pending;
 
+/* A call the tree inlines, while its callee is being translated. */
+typedef struct iframe {
+    uint8_t space;         /* its slots' space (snap.h) */
+    uint32_t return_ip;
+    uint32_t base;         /* the stack depth its call left below its arguments */
+    int32_t *index;        /* slot number -> used index, or -1 */
+} iframe;
+
 typedef struct tbuilder {
     const fvm_chunk *c;
     const fvm_trace_tree *t;
@@ -39,12 +47,17 @@ typedef struct tbuilder {
     fvm_tr tr;
     fvm_tv stack[MAX_DEPTH];
     uint16_t used[MAX_USED];
+    uint8_t spaces[MAX_USED]; /* where each lives (snap.h) */
     uint8_t kinds[MAX_USED]; /* at the start */
     uint8_t slot[MAX_USED];  /* now */
     uint8_t dirty[MAX_USED]; /* to write back at an exit */
-    uint32_t nused, nglobal; /* used: the slots, then nglobal globals */
-    int32_t *slot_index;     /* slot number -> used index, or -1 */
+    uint32_t nused;
+    int32_t *slot_index;     /* the entered frame's slot number -> used index, or -1 */
     int32_t *global_index;   /* global (name index) -> used index, or -1 */
+    size_t nmap;             /* cells of a slot map */
+    iframe frames[FVM_TRACE_MAX_INLINE]; /* the inlined calls active now */
+    uint32_t nframes;
+    uint32_t next_space;     /* the space of the next inlined call */
     int32_t slot_var[MAX_USED][2];
     uint32_t poll_var, loop;
     uint8_t loop_kinds[MAX_USED]; /* the slot kinds at the top of the loop */
@@ -78,8 +91,14 @@ static bool guard_at(tbuilder *B, uint32_t ip, fvm_ir_ref cond, fvm_jit_reason r
             e[n++] = (fvm_ir_snap_entry){FVM_IR_SNAP_VAR, B->slot[i], 0, i,
                                          slot_var(B, i, B->slot[i])};
     uint32_t snap = fvm_snap_take(&B->f, ip, B->stack, B->tr.depth, e, n);
+    uint32_t frames[3 * FVM_TRACE_MAX_INLINE];
+    for (uint32_t k = 0; k < B->nframes; k++) {
+        frames[3 * k] = B->frames[k].space;
+        frames[3 * k + 1] = B->frames[k].return_ip;
+        frames[3 * k + 2] = B->frames[k].base;
+    }
     uint32_t rec = fvm_exits_add(&B->exits, ip, reason, B->stack, B->tr.depth, B->slot, B->dirty,
-                                 B->nused);
+                                 B->nused, frames, B->nframes);
     if (rec != snap + 1)
         return fail(B, FVM_JIT_REASON_INTERNAL);
     fvm_grow((void **)&B->where, &B->where_cap, rec + 1, sizeof *B->where);
@@ -123,14 +142,41 @@ static void used_set(fvm_tr *t, uint32_t i, fvm_tv v)
     B->dirty[i] = 1;
 }
 
+/* The used entry of slot k of the frame being translated. An inlined
+ * call's slots get entries as they are first touched: Undef, as a call's
+ * new frame starts, never loaded at entry. UINT32_MAX when the entries
+ * run out (the compile declines). */
+static uint32_t slot_entry(tbuilder *B, uint16_t k)
+{
+    if (B->nframes == 0)
+        return (uint32_t)B->slot_index[k];
+    iframe *fr = &B->frames[B->nframes - 1];
+    if (fr->index[k] < 0) {
+        if (B->nused == MAX_USED) {
+            fail(B, FVM_JIT_REASON_TOO_MANY_SLOTS);
+            return UINT32_MAX;
+        }
+        uint32_t i = B->nused++;
+        fr->index[k] = (int32_t)i;
+        B->used[i] = k;
+        B->spaces[i] = fr->space;
+        B->kinds[i] = B->slot[i] = B->loop_kinds[i] = FVM_JK_UNDEF;
+        B->dirty[i] = 0;
+    }
+    return (uint32_t)fr->index[k];
+}
+
 static bool slot_get(fvm_tr *t, uint16_t k, fvm_tv *out)
 {
-    return used_get(t, (uint32_t)((tbuilder *)t->tier)->slot_index[k], out);
+    uint32_t i = slot_entry(t->tier, k);
+    return i != UINT32_MAX && used_get(t, i, out);
 }
 
 static void slot_set(fvm_tr *t, uint16_t k, fvm_tv v)
 {
-    used_set(t, (uint32_t)((tbuilder *)t->tier)->slot_index[k], v);
+    uint32_t i = slot_entry(t->tier, k);
+    if (i != UINT32_MAX)
+        used_set(t, i, v);
 }
 
 static bool global_get(fvm_tr *t, uint16_t g, fvm_tv *out)
@@ -185,7 +231,7 @@ static bool branch(fvm_tr *t, fvm_ir_ref cond, bool when, uint32_t target)
     if (fvm_ir_get(f, cond)->type != FVM_IR_BOOL)
         cond = fvm_ir_cmp(f, FVM_IR_ICMP, FVM_IR_NE, cond, fvm_ir_const_i(f, 0));
     int32_t side = side_here(B);
-    if (side >= 0 && t->depth == 0 && B->nsides < FVM_TRACE_MAX_PATHS) {
+    if (side >= 0 && t->depth == 0 && B->nframes == 0 && B->nsides < FVM_TRACE_MAX_PATHS) {
         uint32_t stay = fvm_ir_block_alloc(f), away = fvm_ir_block_alloc(f);
         fvm_ir_br(f, cond, taken == when ? stay : away, taken == when ? away : stay);
         pending *p = &B->sides[B->nsides++];
@@ -216,9 +262,10 @@ static const fvm_tr_hooks trace_hooks = {
 
 /* ---- the trace ------------------------------------------------------------------------------ */
 
-/* A new used entry for slot or global k (*index its map cell) with its
- * kind at the start (from kinds[0..nkinds)). */
-static bool use(tbuilder *B, int32_t *index, uint16_t k, const uint8_t *kinds, size_t nkinds)
+/* A new used entry for slot or global k of space (*index its map cell)
+ * with its kind at the start (from kinds[0..nkinds)). */
+static bool use(tbuilder *B, uint8_t space, int32_t *index, uint16_t k, const uint8_t *kinds,
+                size_t nkinds)
 {
     if (*index >= 0)
         return true;
@@ -228,34 +275,78 @@ static bool use(tbuilder *B, int32_t *index, uint16_t k, const uint8_t *kinds, s
         return fail(B, FVM_JIT_REASON_SLOT_RANGE);
     *index = (int32_t)B->nused;
     B->kinds[B->nused] = kinds[k];
+    B->spaces[B->nused] = space;
     B->used[B->nused++] = k;
     return true;
 }
 
-/* Number the slots the tree names, then its globals (the block handle
- * keeps globals last), with their kinds at the start. */
+/* Number the slots of the entered frame and the globals the tree names,
+ * with their kinds at the start: the entries the code loads at entry. The
+ * slots of inlined calls (the ops between a call and its return) get
+ * theirs as the translation meets them. */
 static bool collect_used(tbuilder *B)
 {
     const fvm_trace_tree *t = B->t;
-    for (int globals = 0; globals < 2; globals++)
-        for (uint32_t k = 0; k < t->npaths; k++)
-            for (uint32_t n = 0; n < t->paths[k].n; n++) {
-                const fvm_op *op = &B->c->ops[t->paths[k].ips[n]];
-                if (globals) {
-                    if (fvm_jitop_table[op->code].cls == FVM_JC_GLOBAL &&
-                        !use(B, &B->global_index[op->a], op->a, t->gkinds, t->ngkinds))
-                        return false;
-                    continue;
-                }
-                uint16_t ks[2];
-                unsigned count = fvm_op_slots(op, ks);
-                for (unsigned i = 0; i < count; i++)
-                    if (!use(B, &B->slot_index[ks[i]], ks[i], t->kinds, t->nkinds))
-                        return false;
+    for (uint32_t k = 0; k < t->npaths; k++) {
+        uint32_t calls = 0;
+        for (uint32_t n = 0; n < t->paths[k].n; n++) {
+            const fvm_op *op = &B->c->ops[t->paths[k].ips[n]];
+            if (fvm_jitop_table[op->code].cls == FVM_JC_CALL) {
+                calls += op->code == FVM_OP_CALL ? 1 : calls ? -1u : 0;
+                continue;
             }
-    B->nglobal = 0;
-    for (uint32_t i = 0; i < B->c->nnames; i++)
-        B->nglobal += B->global_index[i] >= 0;
+            if (fvm_jitop_table[op->code].cls == FVM_JC_GLOBAL &&
+                !use(B, FVM_SPACE_GLOBAL, &B->global_index[op->a], op->a, t->gkinds, t->ngkinds))
+                return false;
+            uint16_t ks[2];
+            unsigned count = calls ? 0 : fvm_op_slots(op, ks);
+            for (unsigned i = 0; i < count; i++)
+                if (!use(B, FVM_SPACE_SLOT, &B->slot_index[ks[i]], ks[i], t->kinds, t->nkinds))
+                    return false;
+        }
+    }
+    return true;
+}
+
+/* Call: the recorded path goes on at the callee's entry, in a new frame
+ * whose stack starts below the call's arguments (the callee pops them).
+ * Return and ReturnValue of an inlined call: the stack back to the call's
+ * base, with the returned value on it; the frame's slots stop existing. */
+static bool call_op(tbuilder *B, const fvm_op *op, uint32_t ip)
+{
+    uint32_t next = B->pos + 1 < cur(B)->n ? cur(B)->ips[B->pos + 1] : B->t->anchor;
+    if (op->code == FVM_OP_CALL) {
+        if (next != B->c->sub_ip[op->a])
+            return fail(B, FVM_JIT_REASON_INTERNAL);
+        if (B->nframes == FVM_TRACE_MAX_INLINE || B->next_space > UINT8_MAX)
+            return fail(B, FVM_JIT_REASON_TRACE_INLINE_DEPTH);
+        if (B->tr.depth < op->b)
+            return fail(B, FVM_JIT_REASON_STACK_UNDERFLOW);
+        iframe *fr = &B->frames[B->nframes++];
+        *fr = (iframe){(uint8_t)B->next_space++, ip + 1, B->tr.depth - op->b,
+                       fvm_xmalloc(B->nmap * sizeof *fr->index)};
+        memset(fr->index, 0xff, B->nmap * sizeof *fr->index);
+        return true;
+    }
+    if (B->nframes == 0)
+        return fail(B, FVM_JIT_REASON_OP_CALL); /* a return from the entered frame */
+    iframe *fr = &B->frames[B->nframes - 1];
+    if (next != fr->return_ip)
+        return fail(B, FVM_JIT_REASON_INTERNAL);
+    if (op->code == FVM_OP_RETURN_VALUE) {
+        if (B->tr.depth <= fr->base)
+            return fail(B, FVM_JIT_REASON_STACK_UNDERFLOW);
+        B->stack[fr->base] = B->stack[B->tr.depth - 1];
+        B->tr.depth = fr->base + 1;
+    } else
+        B->tr.depth = fr->base;
+    for (uint32_t i = 0; i < B->nused; i++)
+        if (B->spaces[i] == fr->space) {
+            B->slot[i] = FVM_JK_UNDEF;
+            B->dirty[i] = 0;
+        }
+    free(fr->index);
+    B->nframes--;
     return true;
 }
 
@@ -263,8 +354,8 @@ static void build_entry(tbuilder *B)
 {
     fvm_ir_func *f = &B->f;
     fvm_ir_ref io = fvm_ir_emit(f, FVM_IR_PARAM, FVM_IR_PTR, NULL, 0, 0, 0);
-    f->exit_base = io;
-    f->exit_stack = B->nused;
+    f->exit_base = io; /* the stack's words follow every entry: exit_stack is set once
+                          the inlined calls have added theirs */
     for (uint32_t i = 0; i < B->nused; i++) {
         uint8_t k = B->kinds[i];
         if (!fvm_jit_kind_numeric(k))
@@ -304,6 +395,13 @@ static void start_loop(tbuilder *B)
     memcpy(B->loop_kinds, B->slot, B->nused);
 }
 
+/* Forget the inlined calls active now. */
+static void drop_frames(tbuilder *B)
+{
+    while (B->nframes)
+        free(B->frames[--B->nframes].index);
+}
+
 /* Translate path k from the current block and slot kinds. */
 static bool build_path(tbuilder *B, uint32_t k)
 {
@@ -311,6 +409,7 @@ static bool build_path(tbuilder *B, uint32_t k)
     B->path = k;
     B->tr.depth = 0;
     B->tr.dead = false;
+    drop_frames(B); /* a side path that ended in an exit inside a call left them */
     for (B->pos = 0; B->pos < p->n; B->pos++) {
         uint32_t ip = p->ips[B->pos];
         B->tr.ip = ip;
@@ -319,6 +418,11 @@ static bool build_path(tbuilder *B, uint32_t k)
         fvm_jit_reason r = fvm_jit_op_reason(FVM_JIT_TRACE, B->c, ip);
         if (r != FVM_JIT_REASON_NONE)
             return fail(B, r);
+        if (fvm_jitop_table[B->c->ops[ip].code].cls == FVM_JC_CALL) {
+            if (!call_op(B, &B->c->ops[ip], ip))
+                return false;
+            continue;
+        }
         if (!fvm_tr_op(&B->tr, &B->c->ops[ip]))
             return B->tr.why == FVM_JIT_REASON_NONE && B->tr.dead && k > 0;
         /* A root path that leaves native code for good before its end
@@ -327,6 +431,8 @@ static bool build_path(tbuilder *B, uint32_t k)
         if (B->tr.dead)
             return k > 0 || fail(B, FVM_JIT_REASON_SLOT_KIND);
     }
+    if (B->nframes)
+        return fail(B, FVM_JIT_REASON_INTERNAL); /* recordings end in the entered frame */
     build_end(B);
     return B->tr.why == FVM_JIT_REASON_NONE;
 }
@@ -347,6 +453,11 @@ static bool build(tbuilder *B)
     for (uint32_t s = 0; s < B->nsides; s++) {
         fvm_ir_block_enter(f, B->sides[s].block);
         memcpy(B->slot, B->sides[s].slot, B->nused);
+        for (uint32_t i = 0; i < B->nused; i++) /* no call is active where a side path starts */
+            if (B->spaces[i] >= FVM_SPACE_FRAME) {
+                B->slot[i] = FVM_JK_UNDEF;
+                B->dirty[i] = 0;
+            }
         if (!build_path(B, B->sides[s].path))
             return false;
     }
@@ -357,11 +468,12 @@ fvm_block_code *fvm_trace_compile(const fvm_chunk *c, const fvm_trace_tree *t, f
                                   fvm_buf *dump_ir, fvm_buf *dump_asm, fvm_trace_exit **exits,
                                   fvm_jit_reason *why)
 {
-    tbuilder B = {.c = c, .t = t};
+    tbuilder B = {.c = c, .t = t, .next_space = FVM_SPACE_FRAME};
     fvm_ir_init(&B.f);
     fvm_tr_init(&B.tr, &B.f, c, &trace_hooks, &B, B.stack, MAX_DEPTH);
     memset(B.slot_var, 0xff, sizeof B.slot_var);
     size_t nmap = c->max_slot < 0 ? 1 : (size_t)c->max_slot + 1;
+    B.nmap = nmap;
     B.slot_index = fvm_xmalloc(nmap * sizeof *B.slot_index);
     memset(B.slot_index, 0xff, nmap * sizeof *B.slot_index);
     size_t nnames = c->nnames ? c->nnames : 1;
@@ -373,11 +485,13 @@ fvm_block_code *fvm_trace_compile(const fvm_chunk *c, const fvm_trace_tree *t, f
     fvm_block_code *code = NULL;
     if (t->npaths > 0 && t->paths[0].n > 0 && collect_used(&B) && build(&B)) {
         fvm_jit_reason w = FVM_JIT_REASON_NONE;
-        code = fvm_block_code_make(&B.f, (uint32_t)c->len, B.used, B.kinds, B.nused, B.nglobal,
+        B.f.exit_stack = B.nused;
+        code = fvm_block_code_make(&B.f, (uint32_t)c->len, B.used, B.spaces, B.kinds, B.nused,
                                    &B.exits.x, arena, dump_ir, dump_asm, NULL, &w);
         if (!code)
             fail(&B, w);
     }
+    drop_frames(&B);
     if (code) {
         *exits = B.where;
         B.where = NULL;
@@ -389,6 +503,22 @@ fvm_block_code *fvm_trace_compile(const fvm_chunk *c, const fvm_trace_tree *t, f
     free(B.where);
     fvm_exits_builder_free(&B.exits);
     return code;
+}
+
+uint32_t fvm_trace_tree_frames(const fvm_chunk *c, const fvm_trace_tree *t)
+{
+    uint32_t deepest = 0;
+    for (uint32_t k = 0; k < t->npaths; k++) {
+        uint32_t calls = 0;
+        for (uint32_t n = 0; n < t->paths[k].n; n++) {
+            unsigned code = c->ops[t->paths[k].ips[n]].code;
+            if (code == FVM_OP_CALL && ++calls > deepest)
+                deepest = calls;
+            else if ((code == FVM_OP_RETURN || code == FVM_OP_RETURN_VALUE) && calls)
+                calls--;
+        }
+    }
+    return deepest;
 }
 
 /* ---- persisting -------------------------------------------------------------------------------- */

@@ -46,6 +46,8 @@
 
 /* Paths one loop's tree grows to: past that, exits stay exits. */
 #define FVM_TRACE_MAX_PATHS 32
+/* Calls a tree inlines inside each other. */
+#define FVM_TRACE_MAX_INLINE 16
 
 typedef struct fvm_trace_path {
     uint32_t *ips;        /* the ops in the order they ran */
@@ -81,6 +83,11 @@ typedef struct fvm_trace_exit {
 fvm_block_code *fvm_trace_compile(const fvm_chunk *c, const fvm_trace_tree *t, fvm_mcode *arena,
                                   fvm_buf *dump_ir, fvm_buf *dump_asm, fvm_trace_exit **exits,
                                   fvm_jit_reason *why);
+
+/* The most calls tree t's paths have active at once: the frames a run of
+ * its code needs room for beyond the one it enters, since the interpreter
+ * would fail a call past the VM's frame limit. */
+uint32_t fvm_trace_tree_frames(const fvm_chunk *c, const fvm_trace_tree *t);
 
 /* The tree as the disk cache keeps it beside the code: the paths, then
  * the exit map; and the inverse, checking every index against chunk_len

@@ -13,10 +13,11 @@
  * Recording. The VM switches to a recording copy of the ops in which
  * every op is FVM_XOP_JIT_RECORD: the record hook notes the op's ip and
  * has the VM run the op as usual. The recording ends when the path comes
- * back to the header (the trace is compiled, trace.h, and entered at
- * once), or is given up: an op no trace compiles, a path longer than
- * max_trace_len, a call or return (the frame changes), another loop's
- * header that has traces of its own, or the run ending. A header whose
+ * back to the header in the frame it started in (the trace is compiled,
+ * trace.h, and entered at once), or is given up: an op no trace compiles,
+ * a path longer than max_trace_len, calls nested too deep (note_call), a
+ * return from the frame it started in, another loop's header that has
+ * traces of its own, or the run ending. A header whose
  * recordings keep failing waits retry_backoff (doubled per failure)
  * entries before the next try, and after max_compile_failures gets its
  * op back, so the loop costs nothing more.
@@ -57,6 +58,7 @@ typedef struct trace trace;
 struct trace {
     fvm_block_code *code;
     fvm_trace_tree tree;
+    uint32_t frames;       /* calls its code inlines inside each other */
     fvm_trace_exit *where; /* per exit record: the path and op it leaves at */
     uint32_t nrecs;
     uint32_t *exits;       /* per exit record: times taken */
@@ -101,6 +103,8 @@ typedef struct recording {
     uint32_t loop_pos;     /* a root whose first iteration is peeled: where
                               the second starts (trace.h) */
     uint64_t t0;           /* when it started (its time counts as compiling) */
+    uint32_t callees[FVM_TRACE_MAX_INLINE]; /* the entries of the calls the path is in */
+    uint32_t ncalls;
 } recording;
 
 typedef struct trace_state {
@@ -309,7 +313,10 @@ static int dispatch(fvm_jit *j, trace_state *s, chunk_traces *ct, anchor *a, fvm
         fvm_block_exit x;
         size_t nglobals;
         const fvm_value *globals = fvm_vm_jit_globals(vm, &nglobals);
-        if (!fvm_block_enter(t->code, fvm_vm_jit_slots(vm), n, globals, nglobals, io, &x)) {
+        /* The interpreter would fail a call past the frame limit: no code
+         * that inlines calls runs where they would not all fit. */
+        bool room = fvm_vm_jit_frames(vm) + t->frames <= fvm_vm_jit_max_frames(vm) + 1;
+        if (!room || !fvm_block_enter(t->code, fvm_vm_jit_slots(vm), n, globals, nglobals, io, &x)) {
             t = t->next; /* the header's tree for other kinds */
             continue;
         }
@@ -322,11 +329,11 @@ static int dispatch(fvm_jit *j, trace_state *s, chunk_traces *ct, anchor *a, fvm
             t->exits[x.rec]++;
         if (atomic_load_explicit(&st->poll, memory_order_relaxed))
             break; /* the interpreter serves it first */
-        if (x.depth == 0 && x.ip == a->ip) { /* the kinds changed: another tree may fit */
+        if (x.depth == 0 && x.nframes == 0 && x.ip == a->ip) { /* the kinds changed: another tree may fit */
             t = a->traces;
             continue;
         }
-        if (x.reason == FVM_JIT_REASON_EXIT_BRANCH && x.depth == 0 && !x.completed &&
+        if (x.reason == FVM_JIT_REASON_EXIT_BRANCH && x.depth == 0 && x.nframes == 0 && !x.completed &&
             t->exits[x.rec] >= param(j, FVM_JIT_PARAM_TRACE_THRESHOLD) &&
             t->side_fails[x.rec] < param(j, FVM_JIT_PARAM_MAX_COMPILE_FAILURES) &&
             t->tree.npaths < FVM_TRACE_MAX_PATHS)
@@ -428,6 +435,7 @@ static int start(fvm_jit *j, trace_state *s, chunk_traces *ct, anchor *a, trace 
         t->key = disk_key(c, a->ip, R);
         if (!fvm_jit_dumping(j, FVM_JIT_DUMP_TRACE) && disk_load(j, c, t)) {
             fvm_jit_count_compile(j, FVM_JIT_TRACE, fvm_now_ns() - R->t0, FVM_JIT_REASON_NONE);
+            t->frames = fvm_trace_tree_frames(c, &t->tree);
             reset_counts(t);
             t->next = a->traces;
             a->traces = t;
@@ -492,6 +500,7 @@ static bool compile_tree(fvm_jit *j, const fvm_chunk *c, trace *t, const fvm_tra
     free(t->where);
     t->code = code;
     t->where = where;
+    t->frames = fvm_trace_tree_frames(c, tree);
     reset_counts(t);
     return true;
 }
@@ -602,6 +611,31 @@ static int trace_hotspot(fvm_jit *j, fvm_vm *vm)
     return start(j, s, ct, a, NULL, 0, vm);
 }
 
+/* Follow the calls the path goes through: a call is inlined unless it
+ * nests past FVM_TRACE_MAX_INLINE, or past max_inline_recursion
+ * activations of one subroutine, or calls no subroutine (the interpreter
+ * raises that error); a return ends an inlined call, or the recording
+ * when it leaves the frame the recording started in. */
+static fvm_jit_reason note_call(fvm_jit *j, recording *R, const fvm_chunk *c, const fvm_op *op)
+{
+    if (op->code == FVM_OP_CALL) {
+        uint32_t entry = c->sub_ip[op->a], same = 0;
+        if (entry == UINT32_MAX)
+            return FVM_JIT_REASON_OP_CALL;
+        for (uint32_t k = 0; k < R->ncalls; k++)
+            same += R->callees[k] == entry;
+        if (R->ncalls == FVM_TRACE_MAX_INLINE ||
+            same >= param(j, FVM_JIT_PARAM_MAX_INLINE_RECURSION))
+            return FVM_JIT_REASON_TRACE_INLINE_DEPTH;
+        R->callees[R->ncalls++] = entry;
+    } else if (op->code == FVM_OP_RETURN || op->code == FVM_OP_RETURN_VALUE) {
+        if (R->ncalls == 0)
+            return FVM_JIT_REASON_TRACE_LEFT_FRAME;
+        R->ncalls--;
+    }
+    return FVM_JIT_REASON_NONE;
+}
+
 static int trace_record(fvm_jit *j, fvm_vm *vm)
 {
     trace_state *s = state_of(j);
@@ -609,18 +643,21 @@ static int trace_record(fvm_jit *j, fvm_vm *vm)
     const fvm_chunk *c = fvm_vm_jit_chunk(vm);
     uint32_t ip = (uint32_t)fvm_vm_jit_ip(vm);
     chunk_traces *ct = chunk_find(s, c->op_hash);
-    if (!R->active || R->vm != vm || R->ct != ct || R->frames != fvm_vm_jit_frames(vm)) {
+    if (!R->active || R->vm != vm || R->ct != ct ||
+        R->frames + R->ncalls != fvm_vm_jit_frames(vm)) {
         if (R->active)
             give_up(j, R, FVM_JIT_REASON_TRACE_LEFT_FRAME);
         fvm_vm_jit_set_exec(vm, ct ? ct->exec : c->exec);
         return ct ? ct->exec[ip].code : c->exec[ip].code;
     }
-    if (R->n > 0 && ip == R->a->ip) {
+    if (R->n > 0 && ip == R->a->ip && R->ncalls == 0) {
         if (R->parent || R->loop_pos || !first_iteration_changed_kinds(R, vm))
             return close_path(j, s, vm);
         R->loop_pos = R->n; /* peel: the loop starts at the second iteration */
     }
     fvm_jit_reason why = fvm_jit_op_reason(FVM_JIT_TRACE, c, ip);
+    if (why == FVM_JIT_REASON_NONE)
+        why = note_call(j, R, c, &c->ops[ip]);
     anchor *other = R->n > 0 && ip != R->a->ip ? anchor_at(ct, ip) : NULL;
     if (why == FVM_JIT_REASON_NONE && R->n >= param(j, FVM_JIT_PARAM_MAX_TRACE_LEN))
         why = FVM_JIT_REASON_TRACE_TOO_LONG;

@@ -467,6 +467,7 @@ bool fvm_tr_op(fvm_tr *t, const fvm_op *op)
     case FVM_JC_SLOT_FUSED: slot_fused(t, op); break;
     case FVM_JC_LOOP_FUSED: loop_fused(t, op); break;
     case FVM_JC_JUMP: case FVM_JC_BRANCH: case FVM_JC_BRANCH_KEEP: control(t, op, row->cls); break;
+    case FVM_JC_CALL: /* the tier's own business (jitop.h) */
     case FVM_JC_EXIT: return fvm_tr_decline(t, (fvm_jit_reason)row->reason);
     }
     return t->why == FVM_JIT_REASON_NONE;

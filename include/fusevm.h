@@ -884,6 +884,10 @@ typedef void (*fvm_jit_dump_fn)(void *ud, fvm_jit_dump_kind kind, fvm_jit_tier t
 /* Call fn for each kind in kinds (FVM_JIT_DUMP_* bits) as chunks compile;
  * kinds 0 or fn NULL turns dumping off. */
 FVM_API void fvm_jit_set_dump(fvm_jit *j, unsigned kinds, fvm_jit_dump_fn fn, void *ud);
+/* While TRACE is dumped: hand the hook, as one TRACE text for chunk c,
+ * every trace of c's loops with its exits and how often each was taken
+ * so far (a line per exit: record, ip, reason, count). */
+FVM_API void fvm_jit_dump_trace_exits(fvm_jit *j, const fvm_chunk *c);
 
 /* Linear tier: a straight-line numeric chunk that ends with one value,
  * run with the interpreter's exact results. Whether the tier accepts c

@@ -242,6 +242,7 @@ static int cmd_run(const cli_args *a)
         print_stats(c, t1 - t0, t2 - t1);
     if (a->stats && j)
         fvm_cli_print_jit_stats(j);
+    fvm_jit_dump_trace_exits(j, c);
     fvm_vm_free(vm);
     fvm_jit_free(j);
     fvm_chunk_free(c);

@@ -565,6 +565,11 @@ void fvm_block_drop_image(fvm_block_code *code)
 
 uint32_t fvm_block_exit_count(const fvm_block_code *code) { return code->exits.nrecs; }
 
+const fvm_exit_rec *fvm_block_exit_record(const fvm_block_code *code, uint32_t rec)
+{
+    return &code->exits.recs[rec];
+}
+
 void fvm_block_free(fvm_block_code *code)
 {
     if (!code)

@@ -82,8 +82,10 @@ fvm_block_code *fvm_block_from_meta(const void *meta, size_t len, void *entry, s
 /* A second hash of the kinds (not the cache subkey), for the disk cache's
  * verification word. */
 uint64_t fvm_block_kinds_verify(const fvm_value *slots, size_t n);
-/* How many exit records code has (record numbers run below it). */
+/* How many exit records code has (record numbers run below it), and
+ * record rec. */
 uint32_t fvm_block_exit_count(const fvm_block_code *code);
+const fvm_exit_rec *fvm_block_exit_record(const fvm_block_code *code, uint32_t rec);
 /* Frees the metadata; the machine code stays in its arena. */
 void fvm_block_free(fvm_block_code *code);
 

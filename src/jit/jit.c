@@ -195,6 +195,17 @@ void fvm_jit_dump_buf(fvm_jit *j, fvm_jit_dump_kind k, fvm_jit_tier t, const fvm
     fvm_buf_free(b);
 }
 
+void fvm_jit_dump_trace_exits(fvm_jit *j, const fvm_chunk *c)
+{
+    if (!j || !c || !fvm_jit_dumping(j, FVM_JIT_DUMP_TRACE))
+        return;
+    fvm_buf b = {NULL, 0, 0};
+    for (size_t t = 0; t < FVM_JIT_TIER_COUNT; t++)
+        if (fvm_jit_tiers[t] && fvm_jit_tiers[t]->report_exits)
+            fvm_jit_tiers[t]->report_exits(j, c, &b);
+    fvm_jit_dump_buf(j, FVM_JIT_DUMP_TRACE, FVM_JIT_TRACE, c, &b);
+}
+
 fvm_diskcache *fvm_jit_diskcache(fvm_jit *j)
 {
     return j->disk;

@@ -63,6 +63,9 @@ typedef struct fvm_jit_tier_ops {
     /* Free the tier's state in a context (fvm_jit_tier_slot), or NULL if
      * it keeps none. */
     void (*free_state)(void *state);
+    /* Append to out how often each exit of c's code was taken, or NULL
+     * (fvm_jit_dump_trace_exits). */
+    void (*report_exits)(fvm_jit *j, const fvm_chunk *c, fvm_buf *out);
 } fvm_jit_tier_ops;
 
 /* The tiers of this build, indexed by fvm_jit_tier; NULL where it has

@@ -673,6 +673,25 @@ static int trace_record(fvm_jit *j, fvm_vm *vm)
     return c->ops[ip].code;
 }
 
+/* Every tree of c's loops, each exit record with how often it was taken. */
+static void report_exits(fvm_jit *j, const fvm_chunk *c, fvm_buf *out)
+{
+    trace_state *s = state_of(j);
+    chunk_traces *ct = chunk_find(s, c->op_hash);
+    for (size_t k = 0; ct && k < ct->nanchors; k++)
+        for (const trace *t = ct->anchors[k].traces; t; t = t->next) {
+            fvm_buf_printf(out, "exits of the loop at ip %u (a tree of %u paths):\n", t->tree.anchor,
+                           t->tree.npaths);
+            for (uint32_t r = 1; r < t->nrecs; r++) {
+                const fvm_exit_rec *e = fvm_block_exit_record(t->code, r);
+                fvm_buf_printf(out, "  exit %u at ip %u (%s%s): taken %u times\n", r, e->ip,
+                               e->reason ? fvm_jit_reason_text((fvm_jit_reason)e->reason)
+                                         : "the loop's header",
+                               e->nframes ? ", inside an inlined call" : "", t->exits[r]);
+            }
+        }
+}
+
 static const fvm_jit_hooks trace_vm_hooks = {
     .exec = trace_exec,
     .enter = trace_enter,
@@ -684,4 +703,5 @@ const fvm_jit_tier_ops fvm_trace_tier = {
     .tier = FVM_JIT_TRACE,
     .vm_hooks = &trace_vm_hooks,
     .free_state = state_free,
+    .report_exits = report_exits,
 };

@@ -213,6 +213,9 @@ else
         "$FUSEVM" run --jit=trace --stats loop.fasm
     expect_match "jit trace, the recording dumped" 0 '^ +8  SlotIncLtIntJumpBack 1 0$' \
         "$FUSEVM" run --jit=trace --dump=trace loop.fasm
+    expect_match "jit trace, each exit counted in the dump" 0 \
+        '^  exit 1 at ip 9 \(exit: a branch went the way the recording did not\): taken 1 times$' \
+        "$FUSEVM" run --jit=trace --dump=trace loop.fasm
     expect_match "jit trace threshold from the environment: never hot" 0 \
         '; runs linear 0, block 0, trace 0;' \
         env FUSEVM_JIT_TRACE_THRESHOLD=5000 "$FUSEVM" run --jit=trace --stats loop.fasm

@@ -329,7 +329,10 @@ static int dispatch(fvm_jit *j, trace_state *s, chunk_traces *ct, anchor *a, fvm
             t->exits[x.rec]++;
         if (atomic_load_explicit(&st->poll, memory_order_relaxed))
             break; /* the interpreter serves it first */
-        if (x.depth == 0 && x.nframes == 0 && x.ip == a->ip) { /* the kinds changed: another tree may fit */
+        /* Back at the header after some progress (kinds changed, or a
+         * branch back to it went the other way): another tree, or this
+         * one again, goes on from there. */
+        if (x.depth == 0 && x.nframes == 0 && x.ip == a->ip && t->where[x.rec].pos > 0) {
             t = a->traces;
             continue;
         }

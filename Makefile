@@ -10,6 +10,7 @@
 #   make bench        the benchmark suite (bench/README.md)
 #   make bench-quick  the benchmark suite at small sizes, one run each (CI)
 #   make test-nojit   the test suites of a library without a code generator (JIT=0)
+#   make check-long   the differential tests and fuzzers at long budgets (not in CI)
 #   make install PREFIX=/usr/local DESTDIR=
 #
 # BUILD names the output directory, so variants never mix objects. JIT=0
@@ -75,7 +76,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 # code-generating tests themselves (fvm_jit_tier_available).
 UNIT_CODEGEN := $(addprefix tests/unit/,test_jit_ir.c test_jit_linear.c test_x64_emit.c \
                   test_jit_diskcache.c test_jit_persist.c test_jit_block.c test_jit_block_diff.c \
-                  test_jit_trace.c)
+                  test_jit_trace.c test_jit_trace_calls.c)
 ifeq ($(JIT),0)
 UNIT_SRC := $(filter-out $(UNIT_CODEGEN),$(UNIT_SRC))
 endif
@@ -83,7 +84,7 @@ UNIT_BIN := $(BUILD)/test_unit
 
 .PHONY: all lib cli test unit cli-test conformance corpus asan test-switch test-nojit fuzz bench \
         bench-quick install install-test corpus-linear corpus-block corpus-cache bench-jit check \
-        check-neutral clean ops-doc
+        check-neutral clean ops-doc check-long
 
 all: lib cli
 
@@ -221,6 +222,15 @@ check: check-neutral test asan test-switch test-nojit install-test corpus-linear
        corpus-cache fuzz \
        bench-quick
 	@echo "check: every suite passed"
+
+# The differential tests at a hundred times their CI size: the block and
+# tracing tiers on random loops (with globals), the tracing tier on random
+# loops calling subroutines, and the fuzzers for ten minutes each. Not part
+# of check: it takes an hour or more.
+check-long: $(UNIT_BIN)
+	FUSEVM_TEST_BLOCK_ITERS=300000 $(UNIT_BIN) --filter 'jit_block_diff/*'
+	FUSEVM_TEST_TRACE_ITERS=200000 $(UNIT_BIN) --filter 'jit_trace_calls/*'
+	$(MAKE) fuzz FUZZ_TIME=600
 
 # The target-neutral JIT files depend on no backend: none names an x86-64
 # symbol or includes an x64_* header, and they compile for aarch64 (syntax

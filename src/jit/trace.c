@@ -1,12 +1,15 @@
 /* The tracing tier's compiler (see trace.h).
  *
- * IR layout: the entry block loads the slots the tree reads from io into
- * one variable per slot and class (as the block tier does) and the poll
- * word's address into a variable; the loop block starts the root path;
- * each side path is a block of its own, entered by the branch it leaves
- * from and built after the path holding that branch. Values cross blocks
- * only through the slot variables: a side path starts with an empty
- * operand stack. */
+ * IR layout: the entry block loads the slots and globals the tree reads
+ * from io into one variable per entry and class (as the block tier does)
+ * and the poll word's address into a variable; the loop block starts the
+ * root path; each side path is a block of its own, entered by the branch
+ * it leaves from and built after the path holding that branch. Values
+ * cross blocks only through the entries' variables: a side path starts
+ * with an empty operand stack and no inlined call. The slots of inlined
+ * calls are entries too (their own space), made as the translation meets
+ * them, so the stack's words in io follow all the entries and its offset
+ * is fixed once the tree is built. */
 #include "jit/trace.h"
 
 #include <stdlib.h>
@@ -21,7 +24,6 @@
 #define MAX_DEPTH 64
 #define MAX_USED 128
 _Static_assert(MAX_USED + MAX_DEPTH <= FVM_BLOCK_IO_POLL, "io holds every slot and stack value");
-
 
 /* A side path waiting to be built: its block and the slot kinds at the
  * branch it leaves from. */

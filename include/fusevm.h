@@ -618,6 +618,9 @@ FVM_API const fvm_chunk *fvm_chunk_sub_chunk(const fvm_chunk *c, size_t i);
 FVM_API const char *fvm_chunk_source(const fvm_chunk *c, size_t *len);
 /* Entry ip of the first sub entry for name_idx, or -1. */
 FVM_API int64_t fvm_chunk_find_sub(const fvm_chunk *c, uint16_t name_idx);
+/* The index of the first name in the pool equal to the len bytes at name,
+ * or -1. */
+FVM_API int32_t fvm_chunk_find_name(const fvm_chunk *c, const char *name, size_t len);
 /* Highest frame-slot index any op of the chunk (not its sub-chunks) uses,
  * or -1 if none. */
 FVM_API int32_t fvm_chunk_max_slot(const fvm_chunk *c);
@@ -995,9 +998,12 @@ FVM_API size_t fvm_jit_clear_cache(fvm_jit *j);
 typedef struct fvm_vm fvm_vm;
 
 typedef enum fvm_run_status {
-    FVM_RUN_OK,     /* value holds the top of the stack (caller owns it) */
-    FVM_RUN_HALTED, /* the run ended with an empty stack */
-    FVM_RUN_ERROR   /* fvm_vm_error() says why; fvm_vm_error_ip() where */
+    FVM_RUN_OK,     /* value holds the top of the stack, or what the called
+                       subroutine returned (caller owns it) */
+    FVM_RUN_HALTED, /* the run ended with an empty stack, or the called
+                       subroutine halted */
+    FVM_RUN_ERROR   /* fvm_vm_error() says why; fvm_vm_error_ip() where,
+                       fvm_vm_traceback_frame() through which calls */
 } fvm_run_status;
 
 typedef struct fvm_result {
@@ -1049,6 +1055,12 @@ FVM_API fvm_value fvm_vm_frame_slot(const fvm_vm *vm, size_t frame, size_t slot)
 FVM_API size_t fvm_vm_global_count(const fvm_vm *vm);
 FVM_API fvm_value fvm_vm_global(const fvm_vm *vm, size_t idx);
 FVM_API void fvm_vm_set_global(fvm_vm *vm, size_t idx, fvm_value v);
+/* Globals by name (the first equal name of the chunk's pool, as
+ * fvm_chunk_find_name finds it): get is borrowed, Undef when the chunk has
+ * no such name; set takes v and returns 0, or -1 (v dropped) when the
+ * chunk has no such name: a program's globals are the names it uses. */
+FVM_API fvm_value fvm_vm_global_named(const fvm_vm *vm, const char *name);
+FVM_API int fvm_vm_set_global_named(fvm_vm *vm, const char *name, fvm_value v);
 
 FVM_API int32_t fvm_vm_last_status(const fvm_vm *vm);
 FVM_API void fvm_vm_set_last_status(fvm_vm *vm, int32_t status);
@@ -1071,20 +1083,96 @@ FVM_API void fvm_vm_clear_halt(fvm_vm *vm);
 /* From a handler: end the run with an error carrying msg. */
 FVM_API void fvm_vm_raise(fvm_vm *vm, const char *msg);
 /* Ask the running program to stop: it ends with the error "interrupted" at
- * its next taken jump or call (where the interpreter polls, so no loop or
- * recursion escapes it), and fvm_vm_run returns FVM_RUN_ERROR with
- * fvm_vm_error_ip naming that jump or call. Safe to call from a signal handler or from another thread while
- * the VM runs (one atomic operation, nothing else). The request is cleared
- * when the run ends, however it ends, so the VM is usable afterwards (e.g.
- * fvm_vm_reset and run again); a request made while no run is in progress
- * ends the next run at its first poll. With a JIT context attached, native
- * code does not poll yet: a loop running natively sees the request when it
+ * its next taken jump, call or return (where the interpreter polls, so no
+ * loop or recursion escapes it) or while an op whose work grows with an
+ * operand works (Range, RangeStep, StringRepeat, ConcatConstLoop,
+ * PushIntRangeLoop), and fvm_vm_run returns FVM_RUN_ERROR with
+ * fvm_vm_error_ip naming that op. Safe to call from a signal handler or
+ * from another thread while the VM runs (one atomic operation, nothing
+ * else). The request is cleared when the outermost run or fvm_vm_call
+ * ends, however it ends, so the VM is usable afterwards (e.g. fvm_vm_reset
+ * and run again); a request made while no run is in progress ends the
+ * next run at its first poll. With a JIT context attached, native code
+ * does not poll yet: a loop running natively sees the request when it
  * returns to the interpreter. */
 FVM_API void fvm_vm_interrupt(fvm_vm *vm);
 
 /* Limits that turn runaway programs into errors instead of exhausting
  * memory: the value stack depth and the number of frames. */
 FVM_API void fvm_vm_set_limits(fvm_vm *vm, size_t max_stack, size_t max_frames);
+
+/* An instruction budget: the next runs and calls may run ops bytecode ops
+ * in all (ops < 0: no budget, the default). The interpreter charges the
+ * ops it runs where it polls (taken jumps, calls, returns), so a run ends
+ * with the error "instruction budget exhausted (N ops)" at the first of
+ * those after the budget is spent, naming that op; code without loops or
+ * calls always runs to its end. A fused op counts as the ops it stands
+ * for; an op whose work grows with an operand (Range) counts as one.
+ * Native code is charged when it polls, at a loop's back-edge, so with a
+ * JIT context the stop point may differ by up to one iteration of a loop
+ * that runs natively (the block tier's loops do not poll yet: a region's
+ * ops are charged once when it returns to the interpreter). Once spent,
+ * every run fails at its first poll until the budget is set again; kept
+ * across fvm_vm_reset. */
+FVM_API void fvm_vm_set_fuel(fvm_vm *vm, int64_t ops);
+/* The ops left of the budget (0 once spent), or -1 when there is none. */
+FVM_API int64_t fvm_vm_fuel(const fvm_vm *vm);
+
+/* ------------------------------------------------------------------------
+ * Calling the program from C, frames and tracebacks
+ * ------------------------------------------------------------------------ */
+
+/* Call the subroutine registered for name (as Call does: the first sub
+ * entry of the first equal name) with argc arguments, args[0] first
+ * (borrowed: the VM takes copies), on the VM's current globals: typically
+ * after fvm_vm_run has run the program's top level. Returns
+ *  - FVM_RUN_OK and the value ReturnValue returned (Undef after Return);
+ *  - FVM_RUN_HALTED when the call halted (fvm_vm_request_halt, AwkSignal,
+ *    or the code ran into the end of the chunk);
+ *  - FVM_RUN_ERROR with fvm_vm_error and the traceback set: an error in
+ *    the callee, "undefined function: NAME", "interrupted", a spent
+ *    budget, or "too many nested calls from C" past FVM_MAX_NESTED_CALLS.
+ * Re-entrant: a builtin or extension handler may call it while a run is
+ * in progress. The call runs on top of the current frames and stack and
+ * leaves them as they were, whatever happens in it; an error in the call
+ * does not end the run around it (the handler decides: fvm_vm_raise
+ * passes it on), and neither does a halt. An interrupt made during a
+ * nested call ends it and then the run around it; fuel is shared. */
+FVM_API fvm_result fvm_vm_call(fvm_vm *vm, const char *name, const fvm_value *args, size_t argc);
+/* How deep fvm_vm_call may nest inside runs and calls: each level takes C
+ * stack. */
+#define FVM_MAX_NESTED_CALLS 200
+
+/* What one frame of the call stack is running. The strings are borrowed
+ * from the chunk. */
+typedef struct fvm_frame_info {
+    const char *name;   /* the subroutine the frame runs; NULL for the root
+                           frame (the program's top level) and PushFrame's */
+    size_t ip;          /* its op: a caller's Call; in the top frame the op
+                           running (inside a handler, the op that called
+                           it), or the next op to run between runs */
+    uint32_t line;      /* that op's source line (0: none recorded) */
+    const char *source; /* the chunk's source name (fvm_set_source), or NULL */
+} fvm_frame_info;
+
+/* The frames now, numbered as fvm_vm_frame_count (0 is the root): false,
+ * *out untouched, when frame is out of range. */
+FVM_API bool fvm_vm_frame_info(const fvm_vm *vm, size_t frame, fvm_frame_info *out);
+
+/* The frames when the last error ended a run or a call (before they were
+ * unwound), numbered the same way: the last is where the error was
+ * raised, its ip fvm_vm_error_ip. Kept until the next error replaces it or
+ * fvm_vm_reset; a chunk's strings stay valid while the chunk does. */
+FVM_API size_t fvm_vm_traceback_count(const fvm_vm *vm);
+FVM_API bool fvm_vm_traceback_frame(const fvm_vm *vm, size_t frame, fvm_frame_info *out);
+/* The last error as text, as a compiler or Lua reports one: a first line
+ * "SOURCE:LINE: MESSAGE", then "stack traceback:" and a line per frame,
+ * innermost first, "\tSOURCE:LINE: in sub 'NAME' (op N)" ("in the main
+ * program" for the root frame). SOURCE is the chunk's source name, else
+ * the source argument, else "?"; ":LINE" is left out where no line was
+ * recorded. A new string (free with fvm_free); NULL when no error has been
+ * recorded. */
+FVM_API char *fvm_vm_traceback(const fvm_vm *vm, const char *source);
 
 /* The JIT context the VM's runs use (borrowed: keep it alive while the VM
  * has it; NULL, the default, runs everything in the interpreter). With a

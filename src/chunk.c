@@ -595,6 +595,13 @@ int64_t fvm_chunk_find_sub(const fvm_chunk *c, uint16_t name_idx)
         return -1;
     return c->sub_ip[name_idx];
 }
+int32_t fvm_chunk_find_name(const fvm_chunk *c, const char *name, size_t len)
+{
+    for (size_t i = 0; i < c->nnames; i++)
+        if (c->names[i]->len == len && memcmp(c->names[i]->data, name, len) == 0)
+            return (int32_t)i;
+    return -1;
+}
 int32_t fvm_chunk_max_slot(const fvm_chunk *c) { return c->max_slot; }
 
 static bool value_identical(fvm_value a, fvm_value b)

@@ -100,26 +100,22 @@ static fvm_string *pop_str(fvm_vm *vm)
  * Calling subs of the chunk
  * ------------------------------------------------------------------------ */
 
-/* Entry ip of the sub registered for the first name in the pool equal to
- * name, or -1. */
-static int64_t sub_named(const fvm_chunk *c, const fvm_string *name)
+/* The name index of name when a sub is registered for it, or -1. */
+static int32_t sub_named(const fvm_chunk *c, const fvm_string *name)
 {
-    for (size_t i = 0; i < c->nnames; i++) {
-        if (fvm_str_eq(c->names[i], name))
-            return fvm_chunk_find_sub(c, (uint16_t)i);
-    }
-    return -1;
+    int32_t idx = fvm_chunk_find_name(c, name->data, name->len);
+    return idx >= 0 && fvm_chunk_find_sub(c, (uint16_t)idx) >= 0 ? idx : -1;
 }
 
-/* Push args[first..] as Str arguments and enter the sub at entry_ip. The
- * list's strings move to the stack. */
-static fvm_step enter_with_args(fvm_vm *vm, int64_t entry_ip, shell_args *a, size_t first)
+/* Push args[first..] as Str arguments and call the sub of name index
+ * name. The list's strings move to the stack. */
+static fvm_step enter_with_args(fvm_vm *vm, uint16_t name, shell_args *a, size_t first)
 {
     for (size_t i = first; i < a->n; i++)
         fvm_push(vm, fvm_str_value(a->v[i]));
     size_t nargs = a->n - first;
     a->n = first; /* the rest now belong to the stack */
-    return fvm_enter_sub(vm, (uint32_t)entry_ip, nargs);
+    return fvm_enter_sub(vm, name, nargs);
 }
 
 /* ------------------------------------------------------------------------
@@ -244,9 +240,9 @@ static fvm_step op_exec(fvm_vm *vm, const fvm_op *op)
         fvm_push(vm, fvm_status(0));
         return FVM_STEP_NEXT;
     }
-    int64_t entry = sub_named(vm->chunk, a.v[0]);
-    if (entry >= 0) {
-        fvm_step step = enter_with_args(vm, entry, &a, 1);
+    int32_t sub = sub_named(vm->chunk, a.v[0]);
+    if (sub >= 0) {
+        fvm_step step = enter_with_args(vm, (uint16_t)sub, &a, 1);
         args_free(&a);
         return step;
     }
@@ -279,9 +275,8 @@ static fvm_step op_call_function(fvm_vm *vm, const fvm_op *op)
         fvm_retain(fvm_str_value(name));
     args_add(&a, name ? name : fvm_str_alloc(0));
     pop_flat_args(vm, op->b, &a);
-    int64_t entry = fvm_chunk_find_sub(c, op->a);
-    if (entry >= 0) {
-        fvm_step step = enter_with_args(vm, entry, &a, 1);
+    if (fvm_chunk_find_sub(c, op->a) >= 0) {
+        fvm_step step = enter_with_args(vm, op->a, &a, 1);
         args_free(&a);
         return step;
     }

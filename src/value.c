@@ -71,14 +71,24 @@ void fvm_value_drop(fvm_value v)
 
 /* Header and bytes in one allocation, with a NUL after the last byte so C
  * APIs can read data. hash 0 means "not computed yet". */
-fvm_string *fvm_str_alloc(size_t len)
+static fvm_string *str_init(fvm_string *s, size_t len)
 {
-    fvm_string *s = fvm_xmalloc(sizeof(fvm_string) + len + 1);
     s->rc = 1;
     s->hash = 0;
     s->len = len;
     s->data[len] = 0;
     return s;
+}
+
+fvm_string *fvm_str_alloc(size_t len)
+{
+    return str_init(fvm_xmalloc(sizeof(fvm_string) + len + 1), len);
+}
+
+fvm_string *fvm_str_try_alloc(size_t len)
+{
+    fvm_string *s = malloc(sizeof(fvm_string) + len + 1);
+    return s ? str_init(s, len) : NULL;
 }
 
 fvm_string *fvm_str_from(const char *p, size_t n)
@@ -152,15 +162,31 @@ const char *fvm_str_bytes(fvm_value v, size_t *len)
 
 /* An empty array is one allocation: items stays NULL until the first
  * append. */
-fvm_array *fvm_array_alloc(size_t cap)
+static fvm_array *array_init(fvm_array *a, size_t cap, fvm_value *items)
 {
-    fvm_array *a = fvm_xmalloc(sizeof *a);
     a->rc = 1;
     a->pad_ = 0;
     a->len = 0;
     a->cap = cap;
-    a->items = cap ? fvm_xmalloc(cap * sizeof(fvm_value)) : NULL;
+    a->items = items;
     return a;
+}
+
+fvm_array *fvm_array_alloc(size_t cap)
+{
+    fvm_value *items = cap ? fvm_xmalloc(cap * sizeof(fvm_value)) : NULL;
+    return array_init(fvm_xmalloc(sizeof(fvm_array)), cap, items);
+}
+
+fvm_array *fvm_array_try_alloc(size_t cap)
+{
+    fvm_value *items = cap ? malloc(cap * sizeof(fvm_value)) : NULL;
+    fvm_array *a = cap && !items ? NULL : malloc(sizeof *a);
+    if (!a) {
+        free(items);
+        return NULL;
+    }
+    return array_init(a, cap, items);
 }
 
 /* Copy-on-write. A shared array (count above 1) is copied before the

@@ -84,6 +84,8 @@ static inline int64_t fvm_float_to_int(double f)
 
 /* --- strings --- */
 fvm_string *fvm_str_alloc(size_t len); /* rc 1, data uninitialised but NUL-terminated */
+/* fvm_str_alloc, or NULL when memory runs out (for sizes a program chose). */
+fvm_string *fvm_str_try_alloc(size_t len);
 static inline fvm_value fvm_str_value(fvm_string *s)
 {
     fvm_value v = {FVM_T_STR, 0, {.s = s}};
@@ -97,6 +99,8 @@ bool fvm_str_eq(const fvm_string *a, const fvm_string *b);
 
 /* --- arrays (all take/return owned references unless noted) --- */
 fvm_array *fvm_array_alloc(size_t cap);
+/* fvm_array_alloc, or NULL when memory runs out (for sizes a program chose). */
+fvm_array *fvm_array_try_alloc(size_t cap);
 static inline fvm_value fvm_array_value(fvm_array *a)
 {
     fvm_value v = {FVM_T_ARRAY, 0, {.a = a}};

@@ -8,9 +8,9 @@
  * arena behind our back) store that state into the VM first (SAVE) and
  * reload it afterwards (LOAD).
  *
- * Every taken jump and every call polls (VM_POLL): one load of the VM
- * state's poll word (vm_jit.h), through which an interrupt stops a program
- * that would not stop by itself.
+ * Every taken jump, call and return polls (VM_POLL_TO): one load of the VM
+ * state's poll word (vm_jit.h), through which an interrupt or a spent
+ * instruction budget stops a program that would not stop by itself.
  *
  * Every handler is a few lines; the meaning of arithmetic lives in arith.c
  * (the Int and Float fast paths inline exactly what it computes for
@@ -102,6 +102,12 @@ static fvm_value hash_keys_or_values(fvm_value h, bool keys)
     return fvm_array_value(out);
 }
 
+/* Elements an op whose work grows with an operand writes between two
+ * checks for an interrupt (fvm_poll_interrupt_ok): a few hundred
+ * microseconds of work, so that a stop request is served at once while
+ * the check costs nothing measurable. */
+#define INTERRUPT_STRIDE ((uint64_t)1 << 16)
+
 /* Range / RangeStep: from..=to by step, stopping before overflow. */
 static fvm_step make_range(fvm_vm *vm, int64_t from, int64_t to, int64_t step, fvm_value *out)
 {
@@ -112,11 +118,64 @@ static fvm_step make_range(fvm_vm *vm, int64_t from, int64_t to, int64_t step, f
         count = (unsigned __int128)(((uint64_t)from - (uint64_t)to) / (0 - (uint64_t)step)) + 1;
     if (count > MAX_ELEMS)
         return fvm_fail(vm, "range of more than %llu elements", (unsigned long long)MAX_ELEMS);
-    fvm_array *a = fvm_array_alloc((size_t)count);
-    for (uint64_t k = 0; k < count; k++)
+    fvm_array *a = fvm_array_try_alloc((size_t)count);
+    if (!a)
+        return fvm_fail(vm, "out of memory for a range of %llu elements", (unsigned long long)count);
+    for (uint64_t k = 0; k < count; k++) {
+        if (k % INTERRUPT_STRIDE == INTERRUPT_STRIDE - 1 && !fvm_poll_interrupt_ok(vm)) {
+            fvm_release(fvm_array_value(a)); /* len 0: nothing to release inside */
+            return FVM_STEP_ERROR;
+        }
         a->items[k] = fvm_int((int64_t)((uint64_t)from + k * (uint64_t)step));
+    }
     a->len = (size_t)count;
     *out = fvm_array_value(a);
+    return FVM_STEP_NEXT;
+}
+
+/* Fill p[0..total) with copies of unit (unit_len > 0, total a multiple of
+ * it): copy it once, then double the copied run, so log2 of the count
+ * memcpys. false, with the error set, when an interrupt arrives between
+ * two of them. */
+static bool fill_repeated(fvm_vm *vm, char *p, const char *unit, size_t unit_len, size_t total)
+{
+    size_t done = total ? unit_len : 0;
+    if (total)
+        memcpy(p, unit, unit_len);
+    while (done < total) {
+        if (!fvm_poll_interrupt_ok(vm))
+            return false;
+        size_t step = done < total - done ? done : total - done;
+        memcpy(p + done, p, step);
+        done += step;
+    }
+    return true;
+}
+
+/* StringRepeat: a copies of b (a count of 0 or less gives ""). Takes
+ * neither operand. */
+static fvm_step string_repeat(fvm_vm *vm, fvm_value a, fvm_value b, fvm_value *out)
+{
+    int64_t n = fvm_to_int(b);
+    fvm_string *s = fvm_value_to_str(a);
+    size_t times = n > 0 && s->len ? (size_t)n : 0; /* "" x huge is "" at once */
+    if (times && (uint64_t)times > MAX_STR_BYTES / s->len) {
+        fvm_release(make_str(s));
+        return fvm_fail(vm, "StringRepeat: string of more than %llu bytes",
+                        (unsigned long long)MAX_STR_BYTES);
+    }
+    fvm_string *r = fvm_str_try_alloc(times * s->len);
+    if (!r) {
+        fvm_release(make_str(s));
+        return fvm_fail(vm, "out of memory for a string of %zu bytes", times * s->len);
+    }
+    bool ok = fill_repeated(vm, r->data, s->data, s->len, times * s->len);
+    fvm_release(make_str(s));
+    if (!ok) {
+        fvm_release(make_str(r));
+        return FVM_STEP_ERROR;
+    }
+    *out = make_str(r);
     return FVM_STEP_NEXT;
 }
 
@@ -197,20 +256,21 @@ static fvm_step concat_const_loop(fvm_vm *vm, fvm_value *slots, const fvm_op *op
         return fvm_fail(vm, "ConcatConstLoop: string of more than %llu bytes",
                         (unsigned long long)MAX_STR_BYTES);
     }
-    fvm_string *r = fvm_str_alloc(s->len + (size_t)n * c->len);
-    memcpy(r->data, s->data, s->len);
-    /* Copy the constant once, then double the copied run: log2(n) memcpys. */
-    size_t total = (size_t)n * c->len, done = total ? c->len : 0;
-    char *p = r->data + s->len;
-    if (total)
-        memcpy(p, c->data, c->len);
-    while (done < total) {
-        size_t step = done < total - done ? done : total - done;
-        memcpy(p + done, p, step);
-        done += step;
+    size_t total = (size_t)n * c->len;
+    fvm_string *r = fvm_str_try_alloc(s->len + total);
+    if (!r) {
+        fvm_fail(vm, "out of memory for a string of %zu bytes", s->len + total);
+    } else {
+        memcpy(r->data, s->data, s->len);
+        if (!fill_repeated(vm, r->data + s->len, c->data, c->len, total)) {
+            fvm_release(make_str(r));
+            r = NULL;
+        }
     }
     fvm_release(make_str(c));
     fvm_release(make_str(s));
+    if (!r)
+        return FVM_STEP_ERROR;
     *s_out = make_str(r);
     *i_out = i > limit ? i : limit;
     return FVM_STEP_NEXT;
@@ -243,8 +303,11 @@ static fvm_step push_int_range_loop(fvm_vm *vm, const fvm_op *op, int64_t *i_io)
         *g = fvm_array_new();
     }
     fvm_array *a = fvm_array_mut(g);
-    for (; i < limit; i++)
+    for (; i < limit; i++) {
+        if ((uint64_t)i % INTERRUPT_STRIDE == 0 && !fvm_poll_interrupt_ok(vm))
+            return FVM_STEP_ERROR;
         fvm_array_append(a, fvm_int(i));
+    }
     *i_io = i;
     return FVM_STEP_NEXT;
 }
@@ -296,7 +359,7 @@ static void awk_warn_negative(const char *fn, double x)
  * 2.5% when every taken jump does). */
 #define VM_BRANCH(t)                                                                               \
     do {                                                                                           \
-        VM_POLL();                                                                                 \
+        VM_POLL_TO(t);                                                                             \
         pc = code + (t);                                                                           \
         VM_DISPATCH();                                                                             \
     } while (0)
@@ -332,13 +395,14 @@ static void awk_warn_negative(const char *fn, double x)
         VM_DISPATCH();                                                                             \
     } while (0)
 
-/* The poll: one load and a branch never taken while nothing is pending;
- * the op at pc is the one an interrupt's error names. */
-#define VM_POLL()                                                                                  \
+/* The poll before control goes from pc to op index next: one load and a
+ * branch never taken while nothing is pending; the op at pc is the one an
+ * interrupt's error names. */
+#define VM_POLL_TO(next)                                                                           \
     do {                                                                                           \
         if (FVM_UNLIKELY(fvm_poll_pending(vm))) {                                                  \
             SAVE();                                                                                \
-            if (fvm_poll(vm) != FVM_STEP_NEXT)                                                     \
+            if (fvm_poll(vm, (next)) != FVM_STEP_NEXT)                                             \
                 goto stop;                                                                         \
         }                                                                                          \
     } while (0)
@@ -425,8 +489,7 @@ static inline double float_arith(unsigned code, double x, double y)
     }
 }
 
-/* Runs from vm->ip until the end marker, a halt or an error. */
-static void interpret(fvm_vm *vm)
+void fvm_interpret(fvm_vm *vm)
 {
 #ifndef FVM_DISPATCH_SWITCH
     static const void *const labels[FVM_XOP_COUNT] = {
@@ -724,23 +787,12 @@ redispatch:
     VM_CASE(STRING_REPEAT) {
         b = POP();
         a = POP();
-        int64_t n = fvm_to_int(b);
-        fvm_string *s = fvm_value_to_str(a);
-        if (n > 0 && s->len && (uint64_t)n > MAX_STR_BYTES / s->len) {
-            fvm_release(make_str(s));
+        SAVE();
+        if (string_repeat(vm, a, b, &v) != FVM_STEP_NEXT) {
             fvm_release(a);
             fvm_release(b);
-            SAVE();
-            fvm_fail(vm, "StringRepeat: string of more than %llu bytes",
-                     (unsigned long long)MAX_STR_BYTES);
             goto stop;
         }
-        size_t times = n > 0 && s->len ? (size_t)n : 0; /* "" x huge is "" at once */
-        fvm_string *r = fvm_str_alloc(times * s->len);
-        for (size_t k = 0; k < times; k++)
-            memcpy(r->data + k * s->len, s->data, s->len);
-        fvm_release(make_str(s));
-        v = make_str(r);
         goto push_release_ab;
     }
     VM_CASE(STRING_LEN)
@@ -888,16 +940,16 @@ redispatch:
         size_t base = fr->slot_base + fr->nslots, window = (size_t)(chunk->max_slot + 1);
         if (FVM_LIKELY(vm->nframes < vm->frames_cap && vm->nframes <= vm->max_frames &&
                        base + window <= vm->slots_cap)) {
-            VM_POLL(); /* the general path polls in fvm_enter_sub */
+            VM_POLL_TO(entry); /* the general path polls in fvm_enter_sub */
             size_t depth = DEPTH(), argc = pc->b;
             fr[1] = (fvm_frame){(uint32_t)(pc - code) + 1, (uint32_t)(depth > argc ? depth - argc : 0),
-                                (uint32_t)base, 0, (uint32_t)window};
+                                (uint32_t)base, 0, (uint32_t)window, pc->a};
             vm->nframes++;
             fr++;
             slots = vm->slots + base;
             VM_JUMP(entry);
         }
-        STEP(fvm_enter_sub(vm, entry, pc->b));
+        STEP(fvm_enter_sub(vm, pc->a, pc->b));
     }
     VM_CASE(CALL_DYNAMIC) {
         v = POP();
@@ -908,10 +960,11 @@ redispatch:
             fvm_fail(vm, "call of a nil or unknown function value");
             goto stop;
         }
-        STEP(fvm_enter_sub(vm, chunk->sub_ip[name], pc->a));
+        STEP(fvm_enter_sub(vm, (uint16_t)name, pc->a));
     }
     VM_CASE(RETURN_VALUE)
         if (FVM_LIKELY(vm->nframes > 1 && fr->return_ip != FVM_RETURN_HALTS && sp > vm->stack)) {
+            VM_POLL_TO(fr->return_ip);
             /* Fast path of a subroutine return: drop the frame's slots and
              * everything above its stack base, keep the value. */
             v = *--sp;
@@ -931,6 +984,7 @@ redispatch:
         }
         VM_FALLTHROUGH; /* to the general return */
     VM_CASE(RETURN) {
+        VM_POLL_TO(fr->return_ip);
         bool with_value = op_code == FVM_OP_RETURN_VALUE;
         v = with_value ? POP() : fvm_undef();
         SAVE();
@@ -957,7 +1011,7 @@ redispatch:
         VM_DISPATCH();
     VM_CASE(POP_FRAME)
         SAVE();
-        if (vm->nframes > 1)
+        if (vm->nframes > vm->frame_floor)
             fvm_frame_pop(vm);
         LOAD();
         VM_DISPATCH();
@@ -1309,7 +1363,7 @@ redispatch:
         int replaced = jit_hooks->enter(jit, vm);
         if (replaced == FVM_JIT_RESUMED) {
             LOAD();
-            VM_POLL(); /* what arrived while native code ran */
+            VM_POLL_TO((size_t)(pc - code)); /* what arrived while native code ran */
             VM_DISPATCH();
         }
         RELOAD();
@@ -1332,7 +1386,7 @@ redispatch:
         code = vm->exec;
         LOAD();
         if (next == FVM_JIT_RESUMED) {
-            VM_POLL();
+            VM_POLL_TO((size_t)(pc - code));
             VM_DISPATCH();
         }
         op_code = (unsigned)next;
@@ -1522,25 +1576,4 @@ stop:
     if (vm->raised)
         vm->error_ip = vm->ip ? vm->ip - 1 : 0;
     return;
-}
-
-fvm_result fvm_vm_run(fvm_vm *vm)
-{
-    vm->awk_signal = -1;
-    vm->raised = false;
-    vm->exec = vm->jit_hooks ? vm->jit_hooks->exec(vm->jit, vm->chunk) : vm->chunk->exec;
-    if (!vm->halted && vm->ip <= vm->chunk->len)
-        interpret(vm);
-    /* An interrupt is for the run it came during (fusevm.h). */
-    atomic_fetch_and_explicit(&vm->state.poll, ~(uint32_t)FVM_POLL_INTERRUPT, memory_order_relaxed);
-    fvm_result r = {FVM_RUN_HALTED, fvm_undef()};
-    if (vm->raised) {
-        r.status = FVM_RUN_ERROR;
-        return r;
-    }
-    if (vm->sp) {
-        r.status = FVM_RUN_OK;
-        r.value = vm->stack[--vm->sp];
-    }
-    return r;
 }

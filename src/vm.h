@@ -20,7 +20,12 @@ typedef struct fvm_frame {
     uint32_t slot_base;
     uint32_t nslots;
     uint32_t slot_cap;
+    uint32_t name; /* the subroutine's name index, or FVM_FRAME_UNNAMED */
 } fvm_frame;
+
+/* The name of a frame that no subroutine call made: the root frame and
+ * PushFrame's. */
+#define FVM_FRAME_UNNAMED UINT32_MAX
 
 typedef struct fvm_builtin_entry {
     fvm_builtin_fn fn;
@@ -60,6 +65,14 @@ struct fvm_vm {
     bool raised; /* an error is pending (set by fvm_vm_raise or an op) */
     char *error;
     size_t error_ip;
+    fvm_frame_info *traceback; /* the frames when the last error ended a run or call */
+    size_t ntraceback, traceback_cap;
+    unsigned depth;   /* runs and calls in progress: fvm_vm_run, then fvm_vm_call nested */
+    struct fvm_host_call *host_calls; /* the innermost fvm_vm_call in progress (vm_run.c) */
+    size_t frame_floor; /* PopFrame leaves at least this many frames (a call's own) */
+    int64_t fuel_set; /* the budget last given to fvm_vm_set_fuel, for the message */
+    size_t fuel_mark; /* the op from which the interpreter has run straight on
+                         since its last poll: what the next poll charges */
     size_t max_stack, max_frames;
     fvm_buf scratch; /* reused by Print and friends */
     fvm_jit *jit;                 /* borrowed; NULL: interpreter only */
@@ -80,7 +93,8 @@ typedef enum fvm_step {
  * jumps to ip 0 and runs the chunk again). */
 #define FVM_RETURN_HALTS UINT32_MAX
 
-/* Frames (vm_api.c). frame_push returns false at the frame limit; frame_pop
+/* Frames (vm_api.c). frame_push returns false at the frame limit (the new
+ * frame is unnamed: the caller names a subroutine's); frame_pop
  * releases the frame's slots and truncates the stack to its base. */
 bool fvm_frame_push(fvm_vm *vm, uint32_t return_ip, size_t stack_base);
 fvm_frame fvm_frame_pop(fvm_vm *vm);
@@ -109,22 +123,54 @@ static inline fvm_value fvm_pop(fvm_vm *vm)
 size_t fvm_pop_n(fvm_vm *vm, size_t n, fvm_value *out);
 
 /* The poll (vm_jit.h, "The VM state block"): whether something wants the
- * running program's attention, checked at taken jumps and calls, and the
- * slow path that serves it: FVM_STEP_NEXT to go on, or FVM_STEP_ERROR with
- * the error set (an interrupt). */
+ * running program's attention, checked at taken jumps, calls and returns,
+ * and the slow path that serves it. fvm_poll runs with vm->ip one past the
+ * op that polls (as SAVE leaves it) and next the op control goes to; it
+ * charges the fuel for the ops run straight on since the last poll, and
+ * answers FVM_STEP_NEXT to go on, or FVM_STEP_ERROR with the error set (an
+ * interrupt, the budget spent). */
 static inline bool fvm_poll_pending(const fvm_vm *vm)
 {
     return atomic_load_explicit(&vm->state.poll, memory_order_relaxed) != 0;
 }
-fvm_step fvm_poll(fvm_vm *vm);
+fvm_step fvm_poll(fvm_vm *vm, size_t next);
+/* For ops whose work grows with an operand, every so often while they
+ * work: false, with the error set, when an interrupt is pending. The op
+ * itself is charged as one op at the next poll. */
+bool fvm_poll_interrupt_ok(fvm_vm *vm);
+
+/* An fvm_vm_call in progress, on the C stack of the call: its frame's
+ * return ip is the end marker, so where the code that called it was is
+ * kept here, for the frames' ips (vm_trace.c). */
+typedef struct fvm_host_call {
+    struct fvm_host_call *outer;
+    size_t frame;     /* the index in vm->frames of the frame the call pushed */
+    size_t caller_ip; /* the op below it was running: a builtin's CallBuiltin */
+} fvm_host_call;
+
+/* The op the VM is at for an embedder: inside a run, the op that called
+ * out (the interpreter has saved vm->ip past it); between runs, the next. */
+static inline size_t fvm_current_op(const fvm_vm *vm)
+{
+    return vm->depth && vm->ip ? vm->ip - 1 : vm->ip;
+}
 
 /* Set the pending error; always returns FVM_STEP_ERROR. */
 fvm_step fvm_fail(fvm_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Enter subroutine code at entry_ip with the top nargs stack values as its
- * arguments (a new frame whose stack base sits below them). Returns
- * FVM_STEP_ERROR when the frame limit is reached. */
-fvm_step fvm_enter_sub(fvm_vm *vm, uint32_t entry_ip, size_t nargs);
+/* Call the subroutine of name index name (it must have one) with the top
+ * nargs stack values as its arguments (a new frame whose stack base sits
+ * below them), returning to vm->ip. Polls first. Returns FVM_STEP_ERROR
+ * when the poll stops the run or the frame limit is reached. */
+fvm_step fvm_enter_sub(fvm_vm *vm, uint16_t name, size_t nargs);
+
+/* Run the interpreter from vm->ip until the end marker, a halt or an
+ * error (vm.c); the caller has set vm->exec. */
+void fvm_interpret(fvm_vm *vm);
+
+/* Record the frames as the error's traceback (vm_trace.c); called when an
+ * error ends a run or a call, before the frames are unwound. */
+void fvm_traceback_capture(fvm_vm *vm);
 
 /* Write bytes through the output hook or to stdout. */
 void fvm_write_output(fvm_vm *vm, const char *bytes, size_t len);

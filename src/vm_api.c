@@ -60,7 +60,7 @@ static bool frame_push(fvm_vm *vm, uint32_t return_ip, size_t stack_base)
     size_t window = slot_window(vm);
     slots_reserve(vm, base + window);
     vm->frames[vm->nframes++] = (fvm_frame){return_ip, (uint32_t)stack_base, (uint32_t)base, 0,
-                                            (uint32_t)window};
+                                            (uint32_t)window, FVM_FRAME_UNNAMED};
     return true;
 }
 
@@ -117,14 +117,16 @@ bool fvm_slot_reserve(fvm_vm *vm, size_t n)
     return true;
 }
 
-fvm_step fvm_enter_sub(fvm_vm *vm, uint32_t entry_ip, size_t nargs)
+fvm_step fvm_enter_sub(fvm_vm *vm, uint16_t name, size_t nargs)
 {
-    if (FVM_UNLIKELY(fvm_poll_pending(vm)) && fvm_poll(vm) != FVM_STEP_NEXT)
+    uint32_t entry = vm->chunk->sub_ip[name];
+    if (FVM_UNLIKELY(fvm_poll_pending(vm)) && fvm_poll(vm, entry) != FVM_STEP_NEXT)
         return FVM_STEP_ERROR;
     size_t base = nargs > vm->sp ? 0 : vm->sp - nargs;
     if (!frame_push(vm, (uint32_t)vm->ip, base))
         return fvm_fail(vm, "call depth limit exceeded (%zu frames)", vm->max_frames);
-    vm->ip = entry_ip;
+    vm->frames[vm->nframes - 1].name = name;
+    vm->ip = entry;
     return FVM_STEP_NEXT;
 }
 
@@ -160,17 +162,59 @@ fvm_step fvm_fail(fvm_vm *vm, const char *fmt, ...)
     return FVM_STEP_ERROR;
 }
 
-fvm_step fvm_poll(fvm_vm *vm)
+/* ------------------------------------------------------------------------
+ * The poll's slow path: interrupts and fuel (vm_jit.h, "The VM state block")
+ * ------------------------------------------------------------------------ */
+
+fvm_step fvm_poll(fvm_vm *vm, size_t next)
 {
     uint32_t bits = atomic_load_explicit(&vm->state.poll, memory_order_relaxed);
     if (bits & FVM_POLL_INTERRUPT)
         return fvm_fail(vm, "interrupted");
+    if (bits & FVM_POLL_FUEL) {
+        /* The ops from the mark to the polling op. A transfer of control
+         * that did not poll (an out-of-line op that jumps) may have left
+         * the mark ahead: the polling op is then all that is charged, so
+         * every poll charges something and no loop runs for free. */
+        size_t ran = vm->ip > vm->fuel_mark ? vm->ip - vm->fuel_mark : 1;
+        vm->fuel_mark = next;
+        vm->state.fuel -= (int64_t)ran;
+        if (vm->state.fuel < 0) {
+            vm->state.fuel = 0; /* spent: the next poll fails again */
+            return fvm_fail(vm, "instruction budget exhausted (%lld ops)",
+                            (long long)vm->fuel_set);
+        }
+    }
     return FVM_STEP_NEXT;
+}
+
+bool fvm_poll_interrupt_ok(fvm_vm *vm)
+{
+    if (atomic_load_explicit(&vm->state.poll, memory_order_relaxed) & FVM_POLL_INTERRUPT) {
+        fvm_fail(vm, "interrupted");
+        return false;
+    }
+    return true;
 }
 
 void fvm_vm_interrupt(fvm_vm *vm)
 {
     atomic_fetch_or_explicit(&vm->state.poll, FVM_POLL_INTERRUPT, memory_order_relaxed);
+}
+
+void fvm_vm_set_fuel(fvm_vm *vm, int64_t ops)
+{
+    vm->fuel_set = ops < 0 ? -1 : ops;
+    vm->state.fuel = ops < 0 ? 0 : ops;
+    if (ops < 0)
+        atomic_fetch_and_explicit(&vm->state.poll, ~(uint32_t)FVM_POLL_FUEL, memory_order_relaxed);
+    else
+        atomic_fetch_or_explicit(&vm->state.poll, FVM_POLL_FUEL, memory_order_relaxed);
+}
+
+int64_t fvm_vm_fuel(const fvm_vm *vm)
+{
+    return vm->fuel_set < 0 ? -1 : vm->state.fuel;
 }
 
 void fvm_write_output(fvm_vm *vm, const char *bytes, size_t len)
@@ -203,7 +247,7 @@ static void vm_start(fvm_vm *vm, const fvm_chunk *chunk)
     vm->nglobals = chunk->nnames;
     vm->globals = fvm_xcalloc(vm->nglobals ? vm->nglobals : 1, sizeof(fvm_value));
     vm->nframes = 1;
-    vm->frames[0] = (fvm_frame){0, 0, 0, 0, 0};
+    vm->frames[0] = (fvm_frame){0, 0, 0, 0, 0, FVM_FRAME_UNNAMED};
     /* The root frame returns to "nowhere": a top-level Return halts the run
      * instead of restarting the chunk at ip 0 as upstream does. */
     frame_push(vm, FVM_RETURN_HALTS, 0);
@@ -216,6 +260,7 @@ static void vm_start(fvm_vm *vm, const fvm_chunk *chunk)
     free(vm->error);
     vm->error = NULL;
     vm->error_ip = 0;
+    vm->ntraceback = 0;
 }
 
 fvm_vm *fvm_vm_new(const fvm_chunk *chunk)
@@ -225,6 +270,8 @@ fvm_vm *fvm_vm_new(const fvm_chunk *chunk)
     fvm_vm *vm = fvm_xcalloc(1, sizeof *vm);
     vm->max_stack = DEFAULT_MAX_STACK;
     vm->max_frames = DEFAULT_MAX_FRAMES;
+    vm->fuel_set = -1;
+    vm->frame_floor = 1;
     fvm_stack_grow(vm, 256);
     vm->frames_cap = 32;
     vm->frames = fvm_xmalloc(vm->frames_cap * sizeof(fvm_frame));
@@ -248,6 +295,7 @@ void fvm_vm_free(fvm_vm *vm)
     free(vm->slots);
     free(vm->builtins);
     free(vm->error);
+    free(vm->traceback);
     fvm_buf_free(&vm->scratch);
     free(vm);
 }
@@ -317,6 +365,23 @@ void fvm_vm_set_global(fvm_vm *vm, size_t idx, fvm_value v)
     }
     fvm_release(vm->globals[idx]);
     vm->globals[idx] = v;
+}
+
+fvm_value fvm_vm_global_named(const fvm_vm *vm, const char *name)
+{
+    int32_t idx = fvm_chunk_find_name(vm->chunk, name, strlen(name));
+    return idx < 0 ? fvm_undef() : fvm_vm_global(vm, (size_t)idx);
+}
+
+int fvm_vm_set_global_named(fvm_vm *vm, const char *name, fvm_value v)
+{
+    int32_t idx = fvm_chunk_find_name(vm->chunk, name, strlen(name));
+    if (idx < 0) {
+        fvm_release(v);
+        return -1;
+    }
+    fvm_vm_set_global(vm, (size_t)idx, v);
+    return 0;
 }
 
 int32_t fvm_vm_last_status(const fvm_vm *vm) { return vm->last_status; }

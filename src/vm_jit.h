@@ -14,7 +14,7 @@
  *   interpreter                              JIT context
  *   fvm_vm_run ───────── exec(c) ─────────►  the ops to run c from
  *   FVM_XOP_JIT_ENTER ── enter(vm) ───────►  native code; "resumed" or an op
- *   taken jump, call: the poll word (fvm_vm_state.poll)
+ *   taken jump, call, return: the poll word (fvm_vm_state.poll)
  *   ◄──────── fvm_vm_jit_slots, _push, _set_ip ... (accessors)
  */
 #ifndef FVM_VM_JIT_H
@@ -32,39 +32,60 @@
  *
  * The part of a VM that generated code reads, at a fixed layout (offsets
  * below are the seam, not just the field names). The interpreter checks
- * poll at every taken jump (so at every loop's back-edge) and every call,
- * and once more after native code returns: one load and a branch that is
- * never taken while nothing is pending. A trace's loop checks the same
- * word at its back-edge (the tracing tier hands native code its address,
- * fvm_vm_jit_state) and leaves through an exit when it is non-zero, so
- * that the interpreter serves it after the exit (FVM_JIT_RESUMED below).
- * The block tier's loops do not check it yet: such a native loop runs to
- * its end before an interrupt is seen.
+ * poll at every taken jump (so at every loop's back-edge), every call and
+ * every return, and once more after native code returns: one load and a
+ * branch that is never taken while nothing is pending. A trace's loop
+ * checks the same word at its back-edge (the tracing tier hands native
+ * code its address, fvm_vm_jit_state) and leaves through an exit when it
+ * is non-zero, so that the interpreter serves it after the exit
+ * (FVM_JIT_RESUMED below). The block tier's loops do not check it yet:
+ * such a native loop runs to its end before an interrupt is seen.
  *
  * One word serves everything that must stop or divert a running program
  * at a safe point, each with its own bit:
  *   FVM_POLL_INTERRUPT  fvm_vm_interrupt: the run ends with the error
- *                       "interrupted". Cleared when the run ends.
- * and, when they come, with bits of their own in the same word: fuel (an
- * instruction budget, counted in this block beside the word; a set budget
- * keeps its bit set so that the slow path counts, while without one the
- * fast path stays a single load), profiling (a timer's signal handler sets
- * a bit; the slow path samples the ip and clears it) and the JIT's own
- * requests (handed to the poll hook below). The slow path is fvm_poll
- * (vm_api.c).
+ *                       "interrupted". Cleared when the outermost run or
+ *                       call ends.
+ *   FVM_POLL_FUEL       an instruction budget is set (fvm_vm_set_fuel):
+ *                       the bit stays set while it is, so that every poll
+ *                       takes the slow path, which charges fuel (below)
+ *                       for the ops run since the previous poll and ends
+ *                       the run when it goes negative. Without a budget
+ *                       the fast path stays a single load.
+ * and, when they come, with bits of their own in the same word: profiling
+ * (a timer's signal handler sets a bit; the slow path samples the ip and
+ * clears it) and the JIT's own requests (handed to the poll hook below).
+ * The slow path is fvm_poll (vm_api.c).
  *
- * Setters use an atomic read-modify-write, so any thread or a signal
- * handler may set a bit while the program runs (a lock-free atomic is
- * async-signal-safe); readers use a relaxed load, a plain mov on x86-64.
+ * fuel is the budget's ops left. The interpreter charges the ops it ran:
+ * between two polls it runs straight on, so a poll charges the distance
+ * in op indices from where it resumed after the previous one (a fused
+ * superinstruction counts as the ops it replaces). Native code is charged
+ * when it polls: today, when it returns, the interpreter's poll charges
+ * the distance from its last mark to where the code resumed, which counts
+ * a block region's ops once per entry, and as little as one op per
+ * iteration for a trace that leaves at its back-edge because the fuel bit
+ * is set (it still stops: every poll charges at least one op). A tier
+ * that wants the interpreter's count subtracts its loop's op count from
+ * fuel at the back-edge and leaves when the result is negative; the stop
+ * point then differs from the interpreter's by up to one iteration, with
+ * the same error. Only the VM's thread touches fuel.
+ *
+ * Setters of poll use an atomic read-modify-write, so any thread or a
+ * signal handler may set a bit while the program runs (a lock-free atomic
+ * is async-signal-safe); readers use a relaxed load, a plain mov on x86-64.
  * ------------------------------------------------------------------------ */
 
 typedef struct fvm_vm_state {
     _Atomic uint32_t poll; /* offset 0: FVM_POLL_* bits; 0 while nothing is pending */
+    uint32_t reserved_;    /* offset 4: keeps fuel 8-byte aligned */
+    int64_t fuel;          /* offset 8: ops left while FVM_POLL_FUEL is set */
 } fvm_vm_state;
 
-enum { FVM_POLL_INTERRUPT = 1u << 0 };
+enum { FVM_POLL_INTERRUPT = 1u << 0, FVM_POLL_FUEL = 1u << 1 };
 
 _Static_assert(offsetof(fvm_vm_state, poll) == 0, "generated code reads the poll word at offset 0");
+_Static_assert(offsetof(fvm_vm_state, fuel) == 8, "generated code charges fuel at offset 8");
 _Static_assert(sizeof(_Atomic uint32_t) == 4, "generated code reads the poll word as 32 bits");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "a signal handler may set the poll word");
 

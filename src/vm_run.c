@@ -1,0 +1,121 @@
+/* Running a program: fvm_vm_run from the VM's ip, and fvm_vm_call, which
+ * runs one subroutine on top of whatever is running (a builtin may call
+ * it) and leaves the VM as it found it. */
+#include <stdlib.h>
+
+#include "vm.h"
+
+/* The start and end of a run or call: the outermost picks the ops to run
+ * and, at its end, drops an interrupt request (it was for this run). */
+static void run_begin(fvm_vm *vm)
+{
+    if (vm->depth++ == 0)
+        vm->exec = vm->jit_hooks ? vm->jit_hooks->exec(vm->jit, vm->chunk) : vm->chunk->exec;
+}
+
+static void run_end(fvm_vm *vm)
+{
+    if (--vm->depth == 0)
+        atomic_fetch_and_explicit(&vm->state.poll, ~(uint32_t)FVM_POLL_INTERRUPT,
+                                  memory_order_relaxed);
+}
+
+fvm_result fvm_vm_run(fvm_vm *vm)
+{
+    vm->awk_signal = -1;
+    vm->raised = false;
+    run_begin(vm);
+    vm->fuel_mark = vm->ip;
+    if (!vm->halted && vm->ip <= vm->chunk->len)
+        fvm_interpret(vm);
+    if (vm->raised)
+        fvm_traceback_capture(vm);
+    run_end(vm);
+    fvm_result r = {FVM_RUN_HALTED, fvm_undef()};
+    if (vm->raised) {
+        r.status = FVM_RUN_ERROR;
+        return r;
+    }
+    if (vm->sp) {
+        r.status = FVM_RUN_OK;
+        r.value = vm->stack[--vm->sp];
+    }
+    return r;
+}
+
+/* An error before the callee runs (fvm_fail has set it): recorded as one
+ * raised where the VM is. */
+static fvm_result call_refused(fvm_vm *vm)
+{
+    vm->error_ip = fvm_current_op(vm);
+    fvm_traceback_capture(vm);
+    vm->raised = false;
+    return (fvm_result){FVM_RUN_ERROR, fvm_undef()};
+}
+
+/* Run the callee, whose frame fvm_enter_sub pushed with the end marker
+ * as its return ip: returning from it ends the interpreter there. */
+static fvm_result call_run(fvm_vm *vm, size_t frames_below, size_t stack_below)
+{
+    fvm_interpret(vm);
+    fvm_result r = {FVM_RUN_HALTED, fvm_undef()};
+    if (vm->raised) {
+        fvm_traceback_capture(vm);
+        r.status = FVM_RUN_ERROR;
+    } else if (vm->nframes == frames_below && !vm->halted) { /* it returned */
+        r.status = FVM_RUN_OK;
+        if (vm->sp > stack_below)
+            r.value = vm->stack[--vm->sp];
+    }
+    while (vm->nframes > frames_below)
+        fvm_frame_pop(vm);
+    fvm_stack_truncate(vm, stack_below);
+    return r;
+}
+
+fvm_result fvm_vm_call(fvm_vm *vm, const char *name, const fvm_value *args, size_t argc)
+{
+    int32_t idx = fvm_chunk_find_name(vm->chunk, name, strlen(name));
+    if (idx < 0 || fvm_chunk_find_sub(vm->chunk, (uint16_t)idx) < 0) {
+        fvm_fail(vm, "undefined function: %s", name);
+        return call_refused(vm);
+    }
+    if (vm->depth > FVM_MAX_NESTED_CALLS) {
+        fvm_fail(vm, "too many nested calls from C (calling %s)", name);
+        return call_refused(vm);
+    }
+    /* What the run around the call (if any) goes on with. */
+    size_t ip = vm->ip, sp = vm->sp, frames = vm->nframes, floor = vm->frame_floor;
+    size_t mark = vm->fuel_mark;
+    bool halted = vm->halted;
+    int signal = vm->awk_signal;
+    fvm_host_call self = {vm->host_calls, frames, fvm_current_op(vm)};
+
+    run_begin(vm);
+    for (size_t i = 0; i < argc; i++)
+        fvm_push(vm, fvm_value_copy(args[i]));
+    vm->ip = vm->chunk->len;
+    vm->fuel_mark = vm->ip; /* the call itself is charged as one op */
+    vm->halted = false;
+    vm->raised = false;
+    fvm_result r = {FVM_RUN_ERROR, fvm_undef()};
+    if (fvm_enter_sub(vm, (uint16_t)idx, argc) == FVM_STEP_NEXT) {
+        vm->host_calls = &self;
+        vm->frame_floor = vm->nframes;
+        r = call_run(vm, frames, sp);
+    } else { /* an interrupt, a spent budget or the frame limit, at the call */
+        vm->error_ip = self.caller_ip;
+        fvm_traceback_capture(vm);
+        fvm_stack_truncate(vm, sp);
+    }
+    vm->host_calls = self.outer;
+    vm->frame_floor = floor;
+    vm->ip = ip;
+    vm->fuel_mark = mark;
+    vm->halted = halted;
+    vm->raised = false; /* the caller has the error in r and decides */
+    if (vm->depth > 1)
+        vm->awk_signal = signal;
+    run_end(vm);
+    return r;
+}

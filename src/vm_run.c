@@ -20,6 +20,19 @@ static void run_end(fvm_vm *vm)
                                   memory_order_relaxed);
 }
 
+/* A run that ended by itself, at the end marker or a halt, is charged for
+ * the ops it ran after its last poll, so that fvm_vm_fuel says what is
+ * left; the budget is not enforced there: the run is over. */
+static void charge_to_end(fvm_vm *vm)
+{
+    uint32_t bits = atomic_load_explicit(&vm->state.poll, memory_order_relaxed);
+    if (!(bits & FVM_POLL_FUEL) || vm->ip <= vm->fuel_mark)
+        return;
+    vm->state.fuel -= (int64_t)(vm->ip - vm->fuel_mark);
+    if (vm->state.fuel < 0)
+        vm->state.fuel = 0;
+}
+
 fvm_result fvm_vm_run(fvm_vm *vm)
 {
     vm->awk_signal = -1;
@@ -30,6 +43,8 @@ fvm_result fvm_vm_run(fvm_vm *vm)
         fvm_interpret(vm);
     if (vm->raised)
         fvm_traceback_capture(vm);
+    else
+        charge_to_end(vm);
     run_end(vm);
     fvm_result r = {FVM_RUN_HALTED, fvm_undef()};
     if (vm->raised) {

@@ -21,6 +21,12 @@ static size_t frame_ip(const fvm_vm *vm, size_t k, size_t top_ip)
     return ret ? ret - 1u : 0;
 }
 
+/* The chunk's source name, or NULL when it has none (or an empty one). */
+static const char *source_name(const fvm_chunk *c)
+{
+    return c->source && c->source->len ? c->source->data : NULL;
+}
+
 static void describe(const fvm_vm *vm, size_t k, size_t top_ip, fvm_frame_info *out)
 {
     const fvm_chunk *c = vm->chunk;
@@ -28,7 +34,7 @@ static void describe(const fvm_vm *vm, size_t k, size_t top_ip, fvm_frame_info *
     out->name = name == FVM_FRAME_UNNAMED || name >= c->nnames ? NULL : c->names[name]->data;
     out->ip = frame_ip(vm, k, top_ip);
     out->line = fvm_chunk_line(c, out->ip);
-    out->source = c->source ? c->source->data : NULL;
+    out->source = source_name(c);
 }
 
 bool fvm_vm_frame_info(const fvm_vm *vm, size_t frame, fvm_frame_info *out)
@@ -76,7 +82,7 @@ char *fvm_vm_traceback(const fvm_vm *vm, const char *source)
     if (!vm->error)
         return NULL;
     const fvm_chunk *c = vm->chunk;
-    const char *src = c->source ? c->source->data : source ? source : "?";
+    const char *src = source_name(c) ? source_name(c) : source ? source : "?";
     fvm_buf b = {0};
     put_place(&b, src, fvm_chunk_line(c, vm->error_ip));
     fvm_buf_printf(&b, " %s\nstack traceback:\n", vm->error);

@@ -1,12 +1,14 @@
 /* The fusevm command: run, assemble and disassemble programs.
  *
- *   fusevm run FILE [--result] [--jit=MODE] [--dump=LIST] [--stats]
+ *   fusevm run FILE [--result] [--jit=MODE] [--dump=LIST] [--stats] [--max-ops=N]
  *   fusevm asm FILE -o OUT.fbc
  *   fusevm dis FILE [--annotate]
  *   fusevm cache dir|size|prune|clear
  *
- * Exit status: 0 success, 1 runtime error, 2 usage or input error. */
+ * Exit status: 0 success, 1 runtime error, 2 usage or input error, 130 a
+ * run stopped by SIGINT. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +22,17 @@
  * ------------------------------------------------------------------------ */
 
 /* The options a command accepts (bits of command.options). */
-enum { OPT_RESULT = 1, OPT_STATS = 2, OPT_JIT = 4, OPT_OUT = 8, OPT_ANNOTATE = 16, OPT_DUMP = 32 };
+enum {
+    OPT_RESULT = 1, OPT_STATS = 2, OPT_JIT = 4, OPT_OUT = 8, OPT_ANNOTATE = 16, OPT_DUMP = 32,
+    OPT_MAX_OPS = 64
+};
 
 typedef struct cli_args {
     const char *file;
     const char *out; /* -o */
     const char *jit; /* --jit=MODE */
     unsigned dump;   /* --dump=LIST as FVM_JIT_DUMP_* bits */
+    int64_t max_ops; /* --max-ops=N; -1: no budget */
     bool result, stats, annotate, help;
 } cli_args;
 
@@ -43,6 +49,19 @@ static int usage_error(const command *cmd, const char *what, const char *arg)
     fprintf(stderr, "fusevm %s: %s '%s' (try 'fusevm %s --help')\n", cmd->name, what, arg,
             cmd->name);
     return -1;
+}
+
+/* --max-ops=N: a decimal count of ops. */
+static int parse_max_ops(const command *cmd, const char *arg, cli_args *a)
+{
+    const char *digits = arg + strlen("--max-ops=");
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(digits, &end, 10);
+    if (*digits < '0' || *digits > '9' || *end || errno || n > INT64_MAX)
+        return usage_error(cmd, "invalid operation count in", arg);
+    a->max_ops = (int64_t)n;
+    return 0;
 }
 
 /* Options that take no value; returns false if arg is none of them. */
@@ -79,6 +98,8 @@ static int parse_option(const command *cmd, int argc, char **argv, int *i, cli_a
         a->jit = arg + 6;
     else if ((cmd->options & OPT_DUMP) && strncmp(arg, "--dump=", 7) == 0)
         return fvm_cli_parse_dump(arg + 7, &a->dump);
+    else if ((cmd->options & OPT_MAX_OPS) && strncmp(arg, "--max-ops=", 10) == 0)
+        return parse_max_ops(cmd, arg, a);
     else if ((cmd->options & OPT_OUT) && strncmp(arg, "--output=", 9) == 0)
         a->out = arg + 9;
     else if ((cmd->options & OPT_OUT) && (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0)) {
@@ -94,6 +115,7 @@ static int parse_args(const command *cmd, int argc, char **argv, cli_args *a)
 {
     bool options_done = false;
     memset(a, 0, sizeof *a);
+    a->max_ops = -1;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         if (!options_done && strcmp(arg, "--") == 0)
@@ -179,17 +201,51 @@ static void print_stats(const fvm_chunk *c, double load_ms, double run_ms)
             ops, chunks, chunks == 1 ? "" : "s", consts, load_ms, run_ms);
 }
 
-/* The run's outcome on stdout (--result) or stderr (an error). */
-static int report(fvm_vm *vm, fvm_result r, bool show_result, const output_state *out)
+/* SIGINT during a run asks the VM to stop (fvm_vm_interrupt is safe in a
+ * signal handler); the run then ends with the error "interrupted" and the
+ * command with the status a shell gives a process the signal ended. */
+static fvm_vm *volatile interrupt_target;
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+    if (interrupt_target)
+        fvm_vm_interrupt(interrupt_target);
+}
+
+/* SIGINT for vm while it runs, or (vm NULL) its default action again. No
+ * SA_RESTART: a ReadLine waiting for input returns, so the program reaches
+ * its next poll. */
+static void catch_sigint(fvm_vm *vm)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = vm ? on_sigint : SIG_DFL;
+    interrupt_target = vm;
+    sigaction(SIGINT, &sa, NULL);
+}
+
+/* The name messages give the program: its path, or <stdin>. */
+static const char *display_name(const char *path)
+{
+    return strcmp(path, "-") == 0 ? "<stdin>" : path;
+}
+
+/* The run's outcome on stdout (--result) or stderr (an error: where, then
+ * the call stack, innermost first). */
+static int report(fvm_vm *vm, fvm_result r, const cli_args *a, const output_state *out)
 {
     if (r.status == FVM_RUN_ERROR) {
-        size_t ip = fvm_vm_error_ip(vm);
+        char *text = fvm_vm_traceback(vm, display_name(a->file));
         fflush(stdout);
-        fprintf(stderr, "fusevm: error at op %zu (line %u): %s\n", ip,
-                (unsigned)fvm_chunk_line(fvm_vm_chunk(vm), ip), fvm_vm_error(vm));
-        return FVM_EXIT_RUNTIME;
+        fprintf(stderr, "fusevm: %s", text ? text : fvm_vm_error(vm));
+        fvm_free(text);
+        return interrupted ? FVM_EXIT_INTERRUPTED : FVM_EXIT_RUNTIME;
     }
-    if (show_result) {
+    if (a->result) {
         if (out->wrote && out->last != '\n')
             putchar('\n');
         if (r.status == FVM_RUN_HALTED)
@@ -231,13 +287,16 @@ static int cmd_run(const cli_args *a)
     output_state out = {false, 0};
     fvm_vm_set_output(vm, write_output, &out);
     fvm_vm_set_jit(vm, block || trace ? j : NULL);
+    fvm_vm_set_fuel(vm, a->max_ops);
+    catch_sigint(vm);
     fvm_result r;
     bool linear_ran = linear && (block ? fvm_jit_is_linear_eligible(j, c) : true) &&
                       fvm_cli_run_linear(j, c, a->stats && !block, &r);
     if (!linear_ran)
         r = fvm_vm_run(vm);
+    catch_sigint(NULL);
     double t2 = now_ms();
-    status = report(vm, r, a->result, &out);
+    status = report(vm, r, a, &out);
     if (a->stats)
         print_stats(c, t1 - t0, t2 - t1);
     if (a->stats && j)
@@ -387,11 +446,13 @@ static const char main_help[] =
     "  -h, --help         show this help ('fusevm COMMAND --help' for a command)\n"
     "  -V, --version      print the version\n"
     "\n"
-    "Exit status: 0 success, 1 runtime error, 2 usage or input error.\n";
+    "Exit status: 0 success, 1 runtime error, 2 usage or input error, 130 a run\n"
+    "stopped by SIGINT.\n";
 
 static const command commands[] = {
-    {"run", OPT_RESULT | OPT_STATS | OPT_JIT | OPT_DUMP,
+    {"run", OPT_RESULT | OPT_STATS | OPT_JIT | OPT_DUMP | OPT_MAX_OPS,
      "Usage: fusevm run FILE [--result] [--jit=MODE] [--dump=LIST] [--stats]\n"
+     "                  [--max-ops=N]\n"
      "\n"
      "Run the program in FILE. Print and PrintLn write to standard output,\n"
      "ReadLine reads standard input.\n"
@@ -417,10 +478,15 @@ static const command commands[] = {
      "                error; LIST is comma separated\n"
      "  --stats       print op counts, timings and the JIT counters to\n"
      "                standard error, and why a chunk was not compiled\n"
+     "  --max-ops=N   stop the program with an error once it has run N\n"
+     "                bytecode ops (counted at jumps, calls and returns;\n"
+     "                native code is charged when it returns)\n"
      "  -h, --help    show this help\n"
      "\n"
-     "A runtime error prints 'fusevm: error at op N (line L): MESSAGE' to\n"
-     "standard error and exits with status 1.\n",
+     "A runtime error prints 'fusevm: FILE:LINE: MESSAGE' and the call stack\n"
+     "('stack traceback:', then a line per frame, innermost first) to\n"
+     "standard error and exits with status 1. SIGINT (Ctrl-C) stops the\n"
+     "program the same way with the message 'interrupted' and status 130.\n",
      cmd_run, NULL},
     {"asm", OPT_OUT,
      "Usage: fusevm asm FILE -o OUT\n"

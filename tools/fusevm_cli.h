@@ -9,7 +9,7 @@
 #include "fusevm.h"
 
 /* Exit statuses. */
-enum { FVM_EXIT_OK = 0, FVM_EXIT_RUNTIME = 1, FVM_EXIT_USAGE = 2 };
+enum { FVM_EXIT_OK = 0, FVM_EXIT_RUNTIME = 1, FVM_EXIT_USAGE = 2, FVM_EXIT_INTERRUPTED = 130 };
 
 /* A chunk from a file ("-" is standard input) in any format the command
  * reads, recognised by its content; NULL after printing the reasons to

@@ -133,10 +133,83 @@ expect "run prints" 0 "42" "" "$FUSEVM" run answer.fasm
 expect "run --result" 0 $'42\nint 42' "" "$FUSEVM" run answer.fasm --result
 expect "options before FILE" 0 $'42\nint 42' "" "$FUSEVM" run --result --jit=off answer.fasm
 expect "result on its own line" 0 $'no newline\nfloat 4.5' "" "$FUSEVM" run --result no_newline.fasm
-expect "runtime error" 1 "1" "fusevm: error at op 2 (line 5): undefined function: f" \
-    "$FUSEVM" run undefined_call.fasm
-expect "runtime error prints no result" 1 "1" "fusevm: error at op 2 (line 5): undefined function: f" \
-    "$FUSEVM" run --result undefined_call.fasm
+undefined_f=$'fusevm: undefined_call.fasm:5: undefined function: f\nstack traceback:\n\tundefined_call.fasm:5: in the main program (op 2)'
+expect "runtime error" 1 "1" "$undefined_f" "$FUSEVM" run undefined_call.fasm
+expect "runtime error prints no result" 1 "1" "$undefined_f" "$FUSEVM" run --result undefined_call.fasm
+
+# An error three frames deep: where it was raised, then each caller. The
+# chunk's .source names the file in messages.
+cat >three.fasm <<'ASM'
+    LoadInt 1
+    Call first 0
+    Jump end
+.sub first
+    Call second 0
+    ReturnValue
+.sub second
+    LoadInt 3
+    Call missing 0
+    ReturnValue
+.name missing
+end:
+ASM
+expect "traceback through three frames" 1 "" \
+    $'fusevm: three.fasm:9: undefined function: missing\nstack traceback:\n\tthree.fasm:9: in sub \'second\' (op 6)\n\tthree.fasm:5: in sub \'first\' (op 3)\n\tthree.fasm:2: in the main program (op 1)' \
+    "$FUSEVM" run three.fasm
+{ echo '.source "prog.src"'; cat three.fasm; } >sourced.fasm
+expect_match "the chunk's source name in messages" 1 "^fusevm: prog.src:10: undefined function: missing$" \
+    "$FUSEVM" run sourced.fasm
+expect_match "standard input is <stdin>" 1 "^	<stdin>:2: in the main program \(op 1\)$" \
+    "$FUSEVM" run - <three.fasm
+
+# ---- stopping runaway programs ----------------------------------------------------
+
+printf 'l:\nJump l\n' >forever.fasm
+forever_err=$'fusevm: forever.fasm:2: instruction budget exhausted (1000 ops)\nstack traceback:\n\tforever.fasm:2: in the main program (op 0)'
+expect "--max-ops stops an endless loop" 1 "" "$forever_err" "$FUSEVM" run --max-ops=1000 forever.fasm
+expect "--max-ops with the block tier attached" 1 "" "$forever_err" \
+    "$FUSEVM" run --jit=block --max-ops=1000 forever.fasm
+expect "--max-ops lets a program that fits finish" 0 "42" "" "$FUSEVM" run --max-ops=1 answer.fasm
+expect "--max-ops=0 stops at the first poll" 1 "" \
+    $'fusevm: forever.fasm:2: instruction budget exhausted (0 ops)\nstack traceback:\n\tforever.fasm:2: in the main program (op 0)' \
+    "$FUSEVM" run --max-ops=0 forever.fasm
+expect "--max-ops needs a count" 2 "" \
+    "fusevm run: invalid operation count in '--max-ops=lots' (try 'fusevm run --help')" \
+    "$FUSEVM" run --max-ops=lots forever.fasm
+expect "--max-ops refuses a negative count" 2 "" \
+    "fusevm run: invalid operation count in '--max-ops=-1' (try 'fusevm run --help')" \
+    "$FUSEVM" run --max-ops=-1 forever.fasm
+# A recursion that never ends is stopped by the budget before the frame
+# limit.
+printf '    Call f 0\n.sub f\n    Call f 0\n    ReturnValue\n' >recurse.fasm
+expect_match "--max-ops stops a recursion" 1 "^fusevm: recurse.fasm:3: instruction budget exhausted \(5000 ops\)$" \
+    "$FUSEVM" run --max-ops=5000 recurse.fasm
+
+# SIGINT ends the run at its next poll: the message, the call stack, and
+# the status of a process SIGINT ended. timeout sends SIGINT after the
+# program has started; --preserve-status gives the command's own status.
+sigint() { timeout --preserve-status -s INT 0.3 "$@"; }
+forever_int=$'fusevm: forever.fasm:2: interrupted\nstack traceback:\n\tforever.fasm:2: in the main program (op 0)'
+expect "SIGINT stops an endless loop" 130 "" "$forever_int" sigint "$FUSEVM" run forever.fasm
+expect "SIGINT with the block tier attached" 130 "" "$forever_int" \
+    sigint "$FUSEVM" run --jit=block forever.fasm
+printf 'ReadLine\nPrintLn 1\nl:\nJump l\n' >waits.fasm
+expect_match "SIGINT while ReadLine waits for input" 130 "^fusevm: waits.fasm:4: interrupted$" \
+    sigint "$FUSEVM" run waits.fasm < <(sleep 3)
+
+# Memory running out while an op builds a value the program asked for is an
+# error, not an abort (the address space capped with ulimit -v; not under
+# AddressSanitizer, which reserves terabytes of it).
+if ! grep -q __asan_init "$FUSEVM"; then
+    printf 'LoadInt 0\nLoadInt 200000000\nRange\n' >huge_range.fasm
+    expect "a range too big for memory" 1 "" \
+        $'fusevm: huge_range.fasm:3: out of memory for a range of 200000001 elements\nstack traceback:\n\thuge_range.fasm:3: in the main program (op 2)' \
+        bash -c "ulimit -v 1000000 && exec \"\$0\" run huge_range.fasm" "$FUSEVM"
+    printf 'LoadConst "abcdefgh"\nLoadInt 200000000\nStringRepeat\n' >huge_repeat.fasm
+    expect "a string too big for memory" 1 "" \
+        $'fusevm: huge_repeat.fasm:3: out of memory for a string of 1600000000 bytes\nstack traceback:\n\thuge_repeat.fasm:3: in the main program (op 2)' \
+        bash -c "ulimit -v 1000000 && exec \"\$0\" run huge_repeat.fasm" "$FUSEVM"
+fi
 
 printf 'LoadConst "x"\n' >str.fasm
 expect "str result" 0 'str "x"' "" "$FUSEVM" run --result str.fasm

@@ -203,19 +203,27 @@ check_run() {
         return 1
     fi
     if ((have_error)); then
-        local last want_line
-        last=$(tail -n 1 "$d/got_stderr")
+        local at line message
         if ((status != 1)); then
             reason="exit status $status, expected 1 (error: $want_error); stderr: $(show "$d/got_stderr")"
             return 1
         fi
-        want_line="^fusevm: error at op [0-9]+ \(line [0-9]+\): "
-        if [[ ! $last =~ $want_line ]] || [[ ${last#*): } != "$want_error" ]]; then
-            reason="error $(quote "${last#*): }"), expected $(quote "$want_error")"
+        # The error is the line before the last "stack traceback:"; the
+        # frames follow it, one per line, each starting with a tab.
+        at=$(grep -n '^stack traceback:$' "$d/got_stderr" | tail -n 1 | cut -d: -f1)
+        line=$( ((${at:-0} > 1)) && sed -n "$((at - 1))p" "$d/got_stderr")
+        message=${line#fusevm: *: }
+        if [[ $line != "fusevm: "* || $message == "$line" ]] ||
+            tail -n +"$((at + 1))" "$d/got_stderr" | grep -qv $'^\t'; then
+            reason="no 'fusevm: FILE:LINE: MESSAGE' and traceback at the end of stderr: $(show "$d/got_stderr")"
+            return 1
+        fi
+        if [[ $message != "$want_error" ]]; then
+            reason="error $(quote "$message"), expected $(quote "$want_error")"
             return 1
         fi
         # Everything before the error line is checked as expect-stderr.
-        head -n -1 "$d/got_stderr" >"$d/got_stderr_rest"
+        head -n "$((at - 2))" "$d/got_stderr" >"$d/got_stderr_rest"
         mv "$d/got_stderr_rest" "$d/got_stderr"
     elif ((status != 0)); then
         reason="exit status $status; stderr: $(show "$d/got_stderr")"

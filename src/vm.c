@@ -1429,23 +1429,24 @@ redispatch:
             VM_NEXT();
         }
         goto xop_get_slot;
-    /* A fused jump branches from the jump it replaced (pc moved onto it),
-     * so that a poll's error names it and fuel counts the whole sequence. */
+    /* A fused jump branches from the jump it replaced (pc moved onto it,
+     * its fields intact), so that a poll's error names that jump and fuel
+     * counts the whole sequence. */
     XOP_CASE(SLOT_CMP_JUMP)
         if (FVM_LIKELY(slots[pc->a].type == FVM_T_INT)) {
-            bool t = FVM_NUM_COMPARE(pc->b, slots[pc->a].as.i, (int64_t)pc->u.j.limit) == pc->c;
-            uint32_t target = pc->u.j.target;
+            if (FVM_NUM_COMPARE(pc->b, slots[pc->a].as.i, (int64_t)pc->u.j.limit) == pc->c) {
+                pc += 3;
+                VM_BRANCH(pc->u.j.target);
+            }
             pc += 3;
-            if (t)
-                VM_BRANCH(target);
             VM_NEXT();
         }
         if (slots[pc->a].type == FVM_T_FLOAT) {
-            bool t = FVM_NUM_COMPARE(pc->b, slots[pc->a].as.f, (double)pc->u.j.limit) == pc->c;
-            uint32_t target = pc->u.j.target;
+            if (FVM_NUM_COMPARE(pc->b, slots[pc->a].as.f, (double)pc->u.j.limit) == pc->c) {
+                pc += 3;
+                VM_BRANCH(pc->u.j.target);
+            }
             pc += 3;
-            if (t)
-                VM_BRANCH(target);
             VM_NEXT();
         }
     xop_get_slot: /* what the replaced GetSlot does */
@@ -1468,21 +1469,22 @@ redispatch:
         VM_NEXT();
     XOP_CASE(CMP_JUMP)
         if (FVM_LIKELY(DEPTH() >= 2 && sp[-2].type == FVM_T_INT && sp[-1].type == FVM_T_INT)) {
-            bool t = FVM_NUM_COMPARE(pc->b, sp[-2].as.i, sp[-1].as.i) == pc->c;
-            uint32_t target = pc->u.j.target;
+            bool t = FVM_NUM_COMPARE(pc->b, sp[-2].as.i, sp[-1].as.i);
             sp -= 2;
+            if (t == pc->c) {
+                pc++;
+                VM_BRANCH(pc->u.j.target);
+            }
             pc++;
-            if (t)
-                VM_BRANCH(target);
             VM_NEXT();
         }
         if (DEPTH() >= 2 && num_pair(sp[-2], sp[-1], &fx, &fy)) {
-            bool t = FVM_NUM_COMPARE(pc->b, fx, fy) == pc->c;
-            uint32_t target = pc->u.j.target;
             sp -= 2;
+            if (FVM_NUM_COMPARE(pc->b, fx, fy) == pc->c) {
+                pc++;
+                VM_BRANCH(pc->u.j.target);
+            }
             pc++;
-            if (t)
-                VM_BRANCH(target);
             VM_NEXT();
         }
         if (DEPTH() >= 2) { /* what the replaced comparison does */

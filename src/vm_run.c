@@ -102,7 +102,7 @@ fvm_result fvm_vm_call(fvm_vm *vm, const char *name, const fvm_value *args, size
     /* What the run around the call (if any) goes on with. */
     size_t ip = vm->ip, sp = vm->sp, frames = vm->nframes, floor = vm->frame_floor;
     size_t mark = vm->fuel_mark;
-    bool halted = vm->halted;
+    bool halted = vm->halted, raised = vm->raised;
     int signal = vm->awk_signal;
     fvm_host_call self = {vm->host_calls, frames, fvm_current_op(vm)};
 
@@ -128,7 +128,7 @@ fvm_result fvm_vm_call(fvm_vm *vm, const char *name, const fvm_value *args, size
     vm->ip = ip;
     vm->fuel_mark = mark;
     vm->halted = halted;
-    vm->raised = false; /* the caller has the error in r and decides */
+    vm->raised = raised; /* the caller has the call's error in r and decides */
     if (vm->depth > 1)
         vm->awk_signal = signal;
     run_end(vm);

@@ -185,6 +185,25 @@ printf '    Call f 0\n.sub f\n    Call f 0\n    ReturnValue\n' >recurse.fasm
 expect_match "--max-ops stops a recursion" 1 "^fusevm: recurse.fasm:3: instruction budget exhausted \(5000 ops\)$" \
     "$FUSEVM" run --max-ops=5000 recurse.fasm
 
+# An endless loop whose 34 numeric ops the block tier runs natively on
+# every iteration (its string op keeps the back-edge interpreted): the
+# budget and SIGINT stop it all the same.
+{
+    printf 'LoadInt 0\nSetSlot 0\nloop:\nGetSlot 0\n'
+    for _ in $(seq 16); do printf 'LoadInt 1\nAdd\n'; done
+    printf 'SetSlot 0\nLoadConst "ab"\nStringLen\nPop\nJump loop\n'
+} >native_loop.fasm
+if ! "$FUSEVM" run --jit=block answer.fasm 2>&1 | grep -q 'not available yet'; then
+    expect_match "--max-ops stops a loop the block tier runs natively" 1 \
+        "^fusevm: native_loop.fasm:41: instruction budget exhausted \(100000 ops\)$" \
+        "$FUSEVM" run --jit=block --max-ops=100000 native_loop.fasm
+    expect_match "... which did run natively" 1 "; runs linear 0, block [1-9][0-9]*, trace 0;" \
+        "$FUSEVM" run --jit=block --max-ops=100000 --stats native_loop.fasm
+    expect_match "SIGINT stops a loop the block tier runs natively" 130 \
+        "^fusevm: native_loop.fasm:41: interrupted$" \
+        timeout --preserve-status -s INT 0.3 "$FUSEVM" run --jit=block native_loop.fasm
+fi
+
 # SIGINT ends the run at its next poll: the message, the call stack, and
 # the status of a process SIGINT ended. timeout sends SIGINT after the
 # program has started; --preserve-status gives the command's own status.

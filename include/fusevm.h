@@ -1159,19 +1159,23 @@ typedef struct fvm_frame_info {
  * *out untouched, when frame is out of range. */
 FVM_API bool fvm_vm_frame_info(const fvm_vm *vm, size_t frame, fvm_frame_info *out);
 
-/* The frames when the last error ended a run or a call (before they were
- * unwound), numbered the same way: the last is where the error was
- * raised, its ip fvm_vm_error_ip. Kept until the next error replaces it or
- * fvm_vm_reset; a chunk's strings stay valid while the chunk does. */
+/* The frames of the code that was running when the last error ended a
+ * run or a call (before they were unwound): frame 0 is the outermost, the
+ * root frame in a run, the called subroutine's in a call from C made
+ * between runs (the frames below it are what an earlier run left, not its
+ * callers); the last is where the error was raised, its ip
+ * fvm_vm_error_ip. An error inside a call a handler made runs down from
+ * the root frame through the handler's op. Kept until the next error
+ * replaces it or fvm_vm_reset; the strings are the chunk's. */
 FVM_API size_t fvm_vm_traceback_count(const fvm_vm *vm);
 FVM_API bool fvm_vm_traceback_frame(const fvm_vm *vm, size_t frame, fvm_frame_info *out);
 /* The last error as text, as a compiler or Lua reports one: a first line
- * "SOURCE:LINE: MESSAGE", then "stack traceback:" and a line per frame,
- * innermost first, "\tSOURCE:LINE: in sub 'NAME' (op N)" ("in the main
- * program" for the root frame). SOURCE is the chunk's source name, else
- * the source argument, else "?"; ":LINE" is left out where no line was
- * recorded. A new string (free with fvm_free); NULL when no error has been
- * recorded. */
+ * "SOURCE:LINE: MESSAGE", then (when frames were kept) "stack traceback:"
+ * and a line per frame, innermost first, "\tSOURCE:LINE: in sub 'NAME'
+ * (op N)" ("in the main program" for the root frame, "in a frame" for
+ * PushFrame's). SOURCE is the chunk's source name, else the source
+ * argument, else "?"; ":LINE" is left out where no line was recorded. A
+ * new string (free with fvm_free); NULL when no error has been recorded. */
 FVM_API char *fvm_vm_traceback(const fvm_vm *vm, const char *source);
 
 /* The JIT context the VM's runs use (borrowed: keep it alive while the VM

@@ -144,8 +144,9 @@ bool fvm_poll_interrupt_ok(fvm_vm *vm);
  * kept here, for the frames' ips (vm_trace.c). */
 typedef struct fvm_host_call {
     struct fvm_host_call *outer;
-    size_t frame;     /* the index in vm->frames of the frame the call pushed */
+    size_t frame;     /* the index in vm->frames of the frame the call pushes */
     size_t caller_ip; /* the op below it was running: a builtin's CallBuiltin */
+    bool in_run;      /* made while a run or call was in progress (from a handler) */
 } fvm_host_call;
 
 /* The op the VM is at for an embedder: inside a run, the op that called

@@ -104,7 +104,7 @@ fvm_result fvm_vm_call(fvm_vm *vm, const char *name, const fvm_value *args, size
     size_t mark = vm->fuel_mark;
     bool halted = vm->halted, raised = vm->raised;
     int signal = vm->awk_signal;
-    fvm_host_call self = {vm->host_calls, frames, fvm_current_op(vm)};
+    fvm_host_call self = {vm->host_calls, frames, fvm_current_op(vm), vm->depth > 0};
 
     run_begin(vm);
     for (size_t i = 0; i < argc; i++)
@@ -113,9 +113,9 @@ fvm_result fvm_vm_call(fvm_vm *vm, const char *name, const fvm_value *args, size
     vm->fuel_mark = vm->ip; /* the call itself is charged as one op */
     vm->halted = false;
     vm->raised = false;
+    vm->host_calls = &self;
     fvm_result r = {FVM_RUN_ERROR, fvm_undef()};
     if (fvm_enter_sub(vm, (uint16_t)idx, argc) == FVM_STEP_NEXT) {
-        vm->host_calls = &self;
         vm->frame_floor = vm->nframes;
         r = call_run(vm, frames, sp);
     } else { /* an interrupt, a spent budget or the frame limit, at the call */

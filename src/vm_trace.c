@@ -45,16 +45,31 @@ bool fvm_vm_frame_info(const fvm_vm *vm, size_t frame, fvm_frame_info *out)
     return true;
 }
 
+/* The first frame (an index in vm->frames) on the call stack of the code
+ * running: the root frame during a run; for a call from C made between
+ * runs, the frame it pushes, because the frames below belong to no run
+ * (they are what the last run left); none between runs. */
+static size_t first_running_frame(const fvm_vm *vm)
+{
+    if (!vm->depth)
+        return vm->nframes;
+    const fvm_host_call *outermost = vm->host_calls;
+    while (outermost && outermost->outer)
+        outermost = outermost->outer;
+    return outermost && !outermost->in_run ? outermost->frame : 1;
+}
+
 void fvm_traceback_capture(fvm_vm *vm)
 {
-    size_t n = vm->nframes - 1;
+    size_t first = first_running_frame(vm);
+    size_t n = first < vm->nframes ? vm->nframes - first : 0;
     if (n > vm->traceback_cap) {
         void *p = vm->traceback;
         fvm_grow(&p, &vm->traceback_cap, n, sizeof(fvm_frame_info));
         vm->traceback = p;
     }
     for (size_t f = 0; f < n; f++)
-        describe(vm, f + 1, vm->error_ip, &vm->traceback[f]);
+        describe(vm, first + f, vm->error_ip, &vm->traceback[f]);
     vm->ntraceback = n;
 }
 
@@ -85,7 +100,7 @@ char *fvm_vm_traceback(const fvm_vm *vm, const char *source)
     const char *src = source_name(c) ? source_name(c) : source ? source : "?";
     fvm_buf b = {0};
     put_place(&b, src, fvm_chunk_line(c, vm->error_ip));
-    fvm_buf_printf(&b, " %s\nstack traceback:\n", vm->error);
+    fvm_buf_printf(&b, " %s\n%s", vm->error, vm->ntraceback ? "stack traceback:\n" : "");
     for (size_t f = vm->ntraceback; f-- > 0;) {
         const fvm_frame_info *fi = &vm->traceback[f];
         fvm_buf_putc(&b, '\t');

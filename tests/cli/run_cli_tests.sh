@@ -162,74 +162,6 @@ expect_match "the chunk's source name in messages" 1 "^fusevm: prog.src:10: unde
 expect_match "standard input is <stdin>" 1 "^	<stdin>:2: in the main program \(op 1\)$" \
     "$FUSEVM" run - <three.fasm
 
-# ---- stopping runaway programs ----------------------------------------------------
-
-printf 'l:\nJump l\n' >forever.fasm
-forever_err=$'fusevm: forever.fasm:2: instruction budget exhausted (1000 ops)\nstack traceback:\n\tforever.fasm:2: in the main program (op 0)'
-expect "--max-ops stops an endless loop" 1 "" "$forever_err" "$FUSEVM" run --max-ops=1000 forever.fasm
-expect "--max-ops with the block tier attached" 1 "" "$forever_err" \
-    "$FUSEVM" run --jit=block --max-ops=1000 forever.fasm
-expect "--max-ops lets a program that fits finish" 0 "42" "" "$FUSEVM" run --max-ops=1 answer.fasm
-expect "--max-ops=0 stops at the first poll" 1 "" \
-    $'fusevm: forever.fasm:2: instruction budget exhausted (0 ops)\nstack traceback:\n\tforever.fasm:2: in the main program (op 0)' \
-    "$FUSEVM" run --max-ops=0 forever.fasm
-expect "--max-ops needs a count" 2 "" \
-    "fusevm run: invalid operation count in '--max-ops=lots' (try 'fusevm run --help')" \
-    "$FUSEVM" run --max-ops=lots forever.fasm
-expect "--max-ops refuses a negative count" 2 "" \
-    "fusevm run: invalid operation count in '--max-ops=-1' (try 'fusevm run --help')" \
-    "$FUSEVM" run --max-ops=-1 forever.fasm
-# A recursion that never ends is stopped by the budget before the frame
-# limit.
-printf '    Call f 0\n.sub f\n    Call f 0\n    ReturnValue\n' >recurse.fasm
-expect_match "--max-ops stops a recursion" 1 "^fusevm: recurse.fasm:3: instruction budget exhausted \(5000 ops\)$" \
-    "$FUSEVM" run --max-ops=5000 recurse.fasm
-
-# An endless loop whose 34 numeric ops the block tier runs natively on
-# every iteration (its string op keeps the back-edge interpreted): the
-# budget and SIGINT stop it all the same.
-{
-    printf 'LoadInt 0\nSetSlot 0\nloop:\nGetSlot 0\n'
-    for _ in $(seq 16); do printf 'LoadInt 1\nAdd\n'; done
-    printf 'SetSlot 0\nLoadConst "ab"\nStringLen\nPop\nJump loop\n'
-} >native_loop.fasm
-if ! "$FUSEVM" run --jit=block answer.fasm 2>&1 | grep -q 'not available yet'; then
-    expect_match "--max-ops stops a loop the block tier runs natively" 1 \
-        "^fusevm: native_loop.fasm:41: instruction budget exhausted \(100000 ops\)$" \
-        "$FUSEVM" run --jit=block --max-ops=100000 native_loop.fasm
-    expect_match "... which did run natively" 1 "; runs linear 0, block [1-9][0-9]*, trace 0;" \
-        "$FUSEVM" run --jit=block --max-ops=100000 --stats native_loop.fasm
-    expect_match "SIGINT stops a loop the block tier runs natively" 130 \
-        "^fusevm: native_loop.fasm:41: interrupted$" \
-        timeout --preserve-status -s INT 0.3 "$FUSEVM" run --jit=block native_loop.fasm
-fi
-
-# SIGINT ends the run at its next poll: the message, the call stack, and
-# the status of a process SIGINT ended. timeout sends SIGINT after the
-# program has started; --preserve-status gives the command's own status.
-sigint() { timeout --preserve-status -s INT 0.3 "$@"; }
-forever_int=$'fusevm: forever.fasm:2: interrupted\nstack traceback:\n\tforever.fasm:2: in the main program (op 0)'
-expect "SIGINT stops an endless loop" 130 "" "$forever_int" sigint "$FUSEVM" run forever.fasm
-expect "SIGINT with the block tier attached" 130 "" "$forever_int" \
-    sigint "$FUSEVM" run --jit=block forever.fasm
-printf 'ReadLine\nPrintLn 1\nl:\nJump l\n' >waits.fasm
-expect_match "SIGINT while ReadLine waits for input" 130 "^fusevm: waits.fasm:4: interrupted$" \
-    sigint "$FUSEVM" run waits.fasm < <(sleep 3)
-
-# Memory running out while an op builds a value the program asked for is an
-# error, not an abort (the address space capped with ulimit -v; not under
-# AddressSanitizer, which reserves terabytes of it).
-if ! grep -q __asan_init "$FUSEVM"; then
-    printf 'LoadInt 0\nLoadInt 200000000\nRange\n' >huge_range.fasm
-    expect "a range too big for memory" 1 "" \
-        $'fusevm: huge_range.fasm:3: out of memory for a range of 200000001 elements\nstack traceback:\n\thuge_range.fasm:3: in the main program (op 2)' \
-        bash -c "ulimit -v 1000000 && exec \"\$0\" run huge_range.fasm" "$FUSEVM"
-    printf 'LoadConst "abcdefgh"\nLoadInt 200000000\nStringRepeat\n' >huge_repeat.fasm
-    expect "a string too big for memory" 1 "" \
-        $'fusevm: huge_repeat.fasm:3: out of memory for a string of 1600000000 bytes\nstack traceback:\n\thuge_repeat.fasm:3: in the main program (op 2)' \
-        bash -c "ulimit -v 1000000 && exec \"\$0\" run huge_repeat.fasm" "$FUSEVM"
-fi
-
 printf 'LoadConst "x"\n' >str.fasm
 expect "str result" 0 'str "x"' "" "$FUSEVM" run --result str.fasm
 printf 'LoadConst "a\\0b\\n\\""\n' >bytes.fasm
@@ -355,6 +287,89 @@ fi
 expect "jit unknown" 2 "" \
     "fusevm run: unknown --jit mode 'fast' (expected off, linear, block, trace or auto)" \
     "$FUSEVM" run --jit=fast answer.fasm
+
+# ---- stopping runaway programs ----------------------------------------------------
+
+printf 'l:\nJump l\n' >forever.fasm
+forever_err=$'fusevm: forever.fasm:2: instruction budget exhausted (1000 ops)\nstack traceback:\n\tforever.fasm:2: in the main program (op 0)'
+expect "--max-ops stops an endless loop" 1 "" "$forever_err" "$FUSEVM" run --max-ops=1000 forever.fasm
+expect "--max-ops with the block tier attached" 1 "" "$forever_err" \
+    "$FUSEVM" run --jit=block --max-ops=1000 forever.fasm
+expect "--max-ops lets a program that fits finish" 0 "42" "" "$FUSEVM" run --max-ops=1 answer.fasm
+expect "--max-ops=0 stops at the first poll" 1 "" \
+    $'fusevm: forever.fasm:2: instruction budget exhausted (0 ops)\nstack traceback:\n\tforever.fasm:2: in the main program (op 0)' \
+    "$FUSEVM" run --max-ops=0 forever.fasm
+expect "--max-ops needs a count" 2 "" \
+    "fusevm run: invalid operation count in '--max-ops=lots' (try 'fusevm run --help')" \
+    "$FUSEVM" run --max-ops=lots forever.fasm
+expect "--max-ops refuses a negative count" 2 "" \
+    "fusevm run: invalid operation count in '--max-ops=-1' (try 'fusevm run --help')" \
+    "$FUSEVM" run --max-ops=-1 forever.fasm
+# A recursion that never ends is stopped by the budget before the frame
+# limit.
+printf '    Call f 0\n.sub f\n    Call f 0\n    ReturnValue\n' >recurse.fasm
+expect_match "--max-ops stops a recursion" 1 "^fusevm: recurse.fasm:3: instruction budget exhausted \(5000 ops\)$" \
+    "$FUSEVM" run --max-ops=5000 recurse.fasm
+
+# An endless loop whose 34 numeric ops the block tier runs natively on
+# every iteration (its string op keeps the back-edge interpreted): the
+# budget and SIGINT stop it all the same.
+{
+    printf 'LoadInt 0\nSetSlot 0\nloop:\nGetSlot 0\n'
+    for _ in $(seq 16); do printf 'LoadInt 1\nAdd\n'; done
+    printf 'SetSlot 0\nLoadConst "ab"\nStringLen\nPop\nJump loop\n'
+} >native_loop.fasm
+if ! "$FUSEVM" run --jit=block answer.fasm 2>&1 | grep -q 'not available yet'; then
+    expect_match "--max-ops stops a loop the block tier runs natively" 1 \
+        "^fusevm: native_loop.fasm:41: instruction budget exhausted \(100000 ops\)$" \
+        "$FUSEVM" run --jit=block --max-ops=100000 native_loop.fasm
+    expect_match "... which did run natively" 1 "; runs linear 0, block [1-9][0-9]*, trace 0;" \
+        "$FUSEVM" run --jit=block --max-ops=100000 --stats native_loop.fasm
+    expect_match "SIGINT stops a loop the block tier runs natively" 130 \
+        "^fusevm: native_loop.fasm:41: interrupted$" \
+        timeout --preserve-status -s INT 0.3 "$FUSEVM" run --jit=block native_loop.fasm
+fi
+
+# A loop the tracing tier runs as a trace, which leaves at its back-edge
+# whenever the poll word is set: with a budget, every iteration, charged
+# one op each (the ops native code ran are not counted). The error names
+# the loop's jump, or its header where the trace left.
+printf 'LoadInt 0\nSetSlot 0\nloop:\nPreIncSlotVoid 0\nJump loop\n' >counter.fasm
+if ! "$FUSEVM" run --jit=trace answer.fasm 2>&1 | grep -q 'not available yet'; then
+    expect_match "--max-ops stops a loop a trace runs" 1 \
+        "^fusevm: counter.fasm:[45]: instruction budget exhausted \(100000 ops\)$" \
+        "$FUSEVM" run --jit=trace --max-ops=100000 counter.fasm
+    expect_match "... which ran as a trace" 1 "; runs linear 0, block 0, trace [1-9][0-9]*;" \
+        "$FUSEVM" run --jit=trace --max-ops=100000 --stats counter.fasm
+    expect_match "SIGINT stops a loop a trace runs" 130 "^fusevm: counter.fasm:[45]: interrupted$" \
+        timeout --preserve-status -s INT 0.3 "$FUSEVM" run --jit=trace counter.fasm
+fi
+
+# SIGINT ends the run at its next poll: the message, the call stack, and
+# the status of a process SIGINT ended. timeout sends SIGINT after the
+# program has started; --preserve-status gives the command's own status.
+sigint() { timeout --preserve-status -s INT 0.3 "$@"; }
+forever_int=$'fusevm: forever.fasm:2: interrupted\nstack traceback:\n\tforever.fasm:2: in the main program (op 0)'
+expect "SIGINT stops an endless loop" 130 "" "$forever_int" sigint "$FUSEVM" run forever.fasm
+expect "SIGINT with the block tier attached" 130 "" "$forever_int" \
+    sigint "$FUSEVM" run --jit=block forever.fasm
+printf 'ReadLine\nPrintLn 1\nl:\nJump l\n' >waits.fasm
+expect_match "SIGINT while ReadLine waits for input" 130 "^fusevm: waits.fasm:4: interrupted$" \
+    sigint "$FUSEVM" run waits.fasm < <(sleep 3)
+
+# Memory running out while an op builds a value the program asked for is an
+# error, not an abort (the address space capped with ulimit -v; not under
+# AddressSanitizer, which reserves terabytes of it).
+if ! grep -q __asan_init "$FUSEVM"; then
+    printf 'LoadInt 0\nLoadInt 200000000\nRange\n' >huge_range.fasm
+    expect "a range too big for memory" 1 "" \
+        $'fusevm: huge_range.fasm:3: out of memory for a range of 200000001 elements\nstack traceback:\n\thuge_range.fasm:3: in the main program (op 2)' \
+        bash -c "ulimit -v 1000000 && exec \"\$0\" run huge_range.fasm" "$FUSEVM"
+    printf 'LoadConst "abcdefgh"\nLoadInt 200000000\nStringRepeat\n' >huge_repeat.fasm
+    expect "a string too big for memory" 1 "" \
+        $'fusevm: huge_repeat.fasm:3: out of memory for a string of 1600000000 bytes\nstack traceback:\n\thuge_repeat.fasm:3: in the main program (op 2)' \
+        bash -c "ulimit -v 1000000 && exec \"\$0\" run huge_repeat.fasm" "$FUSEVM"
+fi
 
 # ---- bad input -------------------------------------------------------------------
 

@@ -1092,9 +1092,10 @@ FVM_API void fvm_vm_raise(fvm_vm *vm, const char *msg);
  * else). The request is cleared when the outermost run or fvm_vm_call
  * ends, however it ends, so the VM is usable afterwards (e.g. fvm_vm_reset
  * and run again); a request made while no run is in progress ends the
- * next run at its first poll. With a JIT context attached, native code
- * does not poll yet: a loop running natively sees the request when it
- * returns to the interpreter. */
+ * next run at its first poll. With a JIT context attached, a trace's
+ * loop polls at its back-edge; a block-tier region does not poll yet, so
+ * a loop it runs natively sees the request when it returns to the
+ * interpreter. */
 FVM_API void fvm_vm_interrupt(fvm_vm *vm);
 
 /* Limits that turn runaway programs into errors instead of exhausting
@@ -1108,10 +1109,12 @@ FVM_API void fvm_vm_set_limits(fvm_vm *vm, size_t max_stack, size_t max_frames);
  * those after the budget is spent, naming that op; code without loops or
  * calls always runs to its end. A fused op counts as the ops it stands
  * for; an op whose work grows with an operand (Range) counts as one.
- * Native code is charged when it polls, at a loop's back-edge, so with a
- * JIT context the stop point may differ by up to one iteration of a loop
- * that runs natively (the block tier's loops do not poll yet: a region's
- * ops are charged once when it returns to the interpreter). Once spent,
+ * The count is the interpreter's: native code is charged when it returns
+ * to the interpreter, the ops between where the interpreter left off and
+ * where it resumes, so a block-tier region counts its ops once per entry
+ * and a trace, which leaves at its back-edge while a budget is set, one op
+ * per iteration; a budget still stops every loop, later than the
+ * interpreter would when the loop runs natively. Once spent,
  * every run fails at its first poll until the budget is set again; kept
  * across fvm_vm_reset. */
 FVM_API void fvm_vm_set_fuel(fvm_vm *vm, int64_t ops);

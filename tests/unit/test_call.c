@@ -342,3 +342,84 @@ Test(call, globals_by_name)
     fvm_vm_free(vm);
     fvm_chunk_free(c);
 }
+
+/* Builtin 0: add(x, 1) through the program, for a loop's every iteration. */
+static fvm_value call_inc(fvm_vm *vm, uint8_t argc, void *ud)
+{
+    (void)argc;
+    (void)ud;
+    fvm_value args[2] = {fvm_vm_pop(vm), fvm_int(1)};
+    fvm_result r = fvm_vm_call(vm, "inc", args, 2);
+    cr_assert_eq(r.status, FVM_RUN_OK, "%s", fvm_vm_error(vm));
+    return r.value;
+}
+
+/* A hot loop whose body calls back into the program through a builtin:
+ * with the JIT's VM tiers attached (recording and running traces, native
+ * regions) the result is the interpreter's. */
+Test(call, from_a_hot_loop_with_the_jit_attached)
+{
+    fvm_chunk *c = assemble("    LoadInt 0\n"
+                            "    SetSlot 0\n"
+                            "    LoadInt 0\n"
+                            "    SetSlot 1\n"
+                            "loop:\n"
+                            "    GetSlot 0\n"
+                            "    CallBuiltin 0 1\n"
+                            "    SetSlot 0\n"
+                            "    GetSlot 1\n"
+                            "    LoadInt 1\n"
+                            "    Add\n"
+                            "    SetSlot 1\n"
+                            "    GetSlot 1\n"
+                            "    LoadInt 1000\n"
+                            "    NumLt\n"
+                            "    JumpIfTrue loop\n"
+                            "    GetSlot 0\n"
+                            "    Jump end\n"
+                            ".sub inc\n"
+                            "    SetSlot 1\n"
+                            "    SetSlot 0\n"
+                            "    LoadInt 0\n"
+                            "    SetSlot 2\n"
+                            "again:\n"
+                            "    GetSlot 2\n"
+                            "    LoadInt 1\n"
+                            "    Add\n"
+                            "    SetSlot 2\n"
+                            "    GetSlot 2\n"
+                            "    LoadInt 3\n"
+                            "    NumLt\n"
+                            "    JumpIfTrue again\n"
+                            "    GetSlot 0\n"
+                            "    GetSlot 1\n"
+                            "    Add\n"
+                            "    ReturnValue\n"
+                            "end:\n");
+    for (unsigned tiers = 0; tiers < 4; tiers++) {
+        fvm_jit *j = fvm_jit_new();
+        cr_assert_not_null(j);
+        fvm_jit_set_cache_dir(j, FVM_JIT_CACHE_OFF);
+        fvm_jit_set_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD, 0);
+        fvm_jit_set_param(j, FVM_JIT_PARAM_TRACE_THRESHOLD, 2);
+        fvm_jit_set_param(j, FVM_JIT_PARAM_VM_TIERS,
+                          (tiers & 1 ? 1u << FVM_JIT_BLOCK : 0) | (tiers & 2 ? 1u << FVM_JIT_TRACE : 0));
+        fvm_vm *vm = fvm_vm_new(c);
+        if (tiers)
+            fvm_vm_set_jit(vm, j);
+        fvm_vm_register_builtin(vm, 0, call_inc, NULL);
+        expect_ok_int(vm, fvm_vm_run(vm), 1000);
+        cr_assert_eq(fvm_vm_frame_count(vm), 1);
+        fvm_jit_counters s;
+        fvm_jit_stats(j, &s);
+        /* Native code did run, inside the calls too (the callee's loop is
+         * the one the tracing tier finds hot). */
+        if ((tiers & 1) && fvm_jit_tier_available(FVM_JIT_BLOCK))
+            cr_assert_gt(s.runs[FVM_JIT_BLOCK], 0);
+        if (tiers == 2 && fvm_jit_tier_available(FVM_JIT_TRACE))
+            cr_assert_gt(s.runs[FVM_JIT_TRACE], 0);
+        fvm_vm_free(vm);
+        fvm_jit_free(j);
+    }
+    fvm_chunk_free(c);
+}

@@ -216,3 +216,30 @@ Test(fuel, range_and_string_repeat_see_an_interrupt)
         fvm_chunk_free(c);
     }
 }
+
+/* A loop the tracing tier runs: the trace leaves at its back-edge while a
+ * budget is set, and the interpreter charges it there, so the budget
+ * stops it (later than the interpreter's count would: native iterations
+ * are charged one op each). */
+Test(fuel, stops_an_endless_loop_a_trace_runs)
+{
+    fvm_chunk *c = assemble(forever);
+    fvm_jit *j = fvm_jit_new();
+    cr_assert_not_null(j);
+    fvm_jit_set_cache_dir(j, FVM_JIT_CACHE_OFF);
+    cr_assert_eq(fvm_jit_set_param(j, FVM_JIT_PARAM_VM_TIERS, 1u << FVM_JIT_TRACE), 0);
+    fvm_vm *vm = fvm_vm_new(c);
+    fvm_vm_set_jit(vm, j);
+    fvm_vm_set_fuel(vm, 10000);
+    expect_spent(vm, fvm_vm_run(vm), 10000);
+    int64_t iterations = fvm_vm_get_slot(vm, 0).as.i;
+    cr_assert_geq(iterations, 10000 / 2 - 2); /* at least the interpreter's */
+    cr_assert_leq(iterations, 10000);
+    fvm_jit_counters s;
+    fvm_jit_stats(j, &s);
+    if (fvm_jit_tier_available(FVM_JIT_TRACE))
+        cr_assert_gt(s.runs[FVM_JIT_TRACE], 0);
+    fvm_vm_free(vm);
+    fvm_jit_free(j);
+    fvm_chunk_free(c);
+}

@@ -59,12 +59,13 @@ fvm_result fvm_vm_run(fvm_vm *vm)
 }
 
 /* An error before the callee runs (fvm_fail has set it): recorded as one
- * raised where the VM is. */
-static fvm_result call_refused(fvm_vm *vm)
+ * raised where the VM is, and returned; raised is what the flag was
+ * before. */
+static fvm_result call_refused(fvm_vm *vm, bool raised)
 {
     vm->error_ip = fvm_current_op(vm);
     fvm_traceback_capture(vm);
-    vm->raised = false;
+    vm->raised = raised;
     return (fvm_result){FVM_RUN_ERROR, fvm_undef()};
 }
 
@@ -90,19 +91,19 @@ static fvm_result call_run(fvm_vm *vm, size_t frames_below, size_t stack_below)
 
 fvm_result fvm_vm_call(fvm_vm *vm, const char *name, const fvm_value *args, size_t argc)
 {
-    int32_t idx = fvm_chunk_find_name(vm->chunk, name, strlen(name));
-    if (idx < 0 || fvm_chunk_find_sub(vm->chunk, (uint16_t)idx) < 0) {
-        fvm_fail(vm, "undefined function: %s", name);
-        return call_refused(vm);
-    }
-    if (vm->depth > FVM_MAX_NESTED_CALLS) {
-        fvm_fail(vm, "too many nested calls from C (calling %s)", name);
-        return call_refused(vm);
-    }
     /* What the run around the call (if any) goes on with. */
     size_t ip = vm->ip, sp = vm->sp, frames = vm->nframes, floor = vm->frame_floor;
     size_t mark = vm->fuel_mark;
     bool halted = vm->halted, raised = vm->raised;
+    int32_t idx = fvm_chunk_find_name(vm->chunk, name, strlen(name));
+    if (idx < 0 || fvm_chunk_find_sub(vm->chunk, (uint16_t)idx) < 0) {
+        fvm_fail(vm, "undefined function: %s", name);
+        return call_refused(vm, raised);
+    }
+    if (vm->depth > FVM_MAX_NESTED_CALLS) {
+        fvm_fail(vm, "too many nested calls from C (calling %s)", name);
+        return call_refused(vm, raised);
+    }
     int signal = vm->awk_signal;
     fvm_host_call self = {vm->host_calls, frames, fvm_current_op(vm), vm->depth > 0};
 

@@ -293,8 +293,6 @@ expect "jit unknown" 2 "" \
 printf 'l:\nJump l\n' >forever.fasm
 forever_err=$'fusevm: forever.fasm:2: instruction budget exhausted (1000 ops)\nstack traceback:\n\tforever.fasm:2: in the main program (op 0)'
 expect "--max-ops stops an endless loop" 1 "" "$forever_err" "$FUSEVM" run --max-ops=1000 forever.fasm
-expect "--max-ops with the block tier attached" 1 "" "$forever_err" \
-    "$FUSEVM" run --jit=block --max-ops=1000 forever.fasm
 expect "--max-ops lets a program that fits finish" 0 "42" "" "$FUSEVM" run --max-ops=1 answer.fasm
 expect "--max-ops=0 stops at the first poll" 1 "" \
     $'fusevm: forever.fasm:2: instruction budget exhausted (0 ops)\nstack traceback:\n\tforever.fasm:2: in the main program (op 0)' \
@@ -351,8 +349,6 @@ fi
 sigint() { timeout --preserve-status -s INT 0.3 "$@"; }
 forever_int=$'fusevm: forever.fasm:2: interrupted\nstack traceback:\n\tforever.fasm:2: in the main program (op 0)'
 expect "SIGINT stops an endless loop" 130 "" "$forever_int" sigint "$FUSEVM" run forever.fasm
-expect "SIGINT with the block tier attached" 130 "" "$forever_int" \
-    sigint "$FUSEVM" run --jit=block forever.fasm
 printf 'ReadLine\nPrintLn 1\nl:\nJump l\n' >waits.fasm
 expect_match "SIGINT while ReadLine waits for input" 130 "^fusevm: waits.fasm:4: interrupted$" \
     sigint "$FUSEVM" run waits.fasm < <(sleep 3)

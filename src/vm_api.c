@@ -462,9 +462,16 @@ fvm_vm_state *fvm_vm_jit_state(fvm_vm *vm) { return &vm->state; }
 size_t fvm_vm_jit_stack_depth(const fvm_vm *vm) { return vm->sp; }
 size_t fvm_vm_jit_max_frames(const fvm_vm *vm) { return vm->max_frames; }
 
+/* The frame is named, for tracebacks, after the subroutine the Call before
+ * return_ip entered, as the interpreter's call would have named it. */
 bool fvm_vm_jit_push_frame(fvm_vm *vm, uint32_t return_ip, size_t stack_base)
 {
-    return frame_push(vm, return_ip, stack_base);
+    if (!frame_push(vm, return_ip, stack_base))
+        return false;
+    const fvm_op *call = return_ip ? &vm->chunk->ops[return_ip - 1] : NULL;
+    if (call && return_ip <= vm->chunk->len && call->code == FVM_OP_CALL)
+        vm->frames[vm->nframes - 1].name = call->a;
+    return true;
 }
 
 fvm_value *fvm_vm_jit_globals(fvm_vm *vm, size_t *n)

@@ -200,8 +200,9 @@ size_t fvm_vm_jit_nslots(const fvm_vm *vm);
 /* The value stack's depth. */
 size_t fvm_vm_jit_stack_depth(const fvm_vm *vm);
 /* Push a frame as a call does (its slot window above the top frame's
- * slots, returning to return_ip, its stack from stack_base); false when
- * the frame limit is reached. */
+ * slots, returning to return_ip, its stack from stack_base, named for
+ * tracebacks after the subroutine of the Call before return_ip); false
+ * when the frame limit is reached. */
 bool fvm_vm_jit_push_frame(fvm_vm *vm, uint32_t return_ip, size_t stack_base);
 /* The most frames a run may have. */
 size_t fvm_vm_jit_max_frames(const fvm_vm *vm);

@@ -343,6 +343,44 @@ if ! "$FUSEVM" run --jit=trace answer.fasm 2>&1 | grep -q 'not available yet'; t
         timeout --preserve-status -s INT 0.3 "$FUSEVM" run --jit=trace counter.fasm
 fi
 
+# A trace that inlines a call leaves inside it (the callee's branch goes
+# the other way on its 501st call), the frames it inlined are rebuilt, and
+# the callee fails there: the traceback is the interpreter's, the rebuilt
+# frame named after its subroutine.
+cat >inlined.fasm <<'ASM'
+    LoadInt 0
+    SetSlot 0
+loop:
+    GetSlot 0
+    Call f 1
+    Pop
+    GetSlot 0
+    LoadInt 1
+    Add
+    SetSlot 0
+    Jump loop
+.sub f
+    SetSlot 0
+    GetSlot 0
+    LoadInt 500
+    NumLt
+    JumpIfFalse bad
+    GetSlot 0
+    ReturnValue
+bad:
+    Call missing 0
+    ReturnValue
+.name missing
+ASM
+inlined_err=$'fusevm: inlined.fasm:21: undefined function: missing\nstack traceback:\n\tinlined.fasm:21: in sub \'f\' (op 17)\n\tinlined.fasm:5: in the main program (op 3)'
+expect "traceback, interpreted" 1 "" "$inlined_err" "$FUSEVM" run --jit=off inlined.fasm
+if ! "$FUSEVM" run --jit=trace answer.fasm 2>&1 | grep -q 'not available yet'; then
+    expect "traceback after an exit inside an inlined call" 1 "" "$inlined_err" \
+        "$FUSEVM" run --jit=trace inlined.fasm
+    expect_match "... which a trace ran" 1 "; runs linear 0, block 0, trace [1-9][0-9]*;" \
+        "$FUSEVM" run --jit=trace --stats inlined.fasm
+fi
+
 # SIGINT ends the run at its next poll: the message, the call stack, and
 # the status of a process SIGINT ended. timeout sends SIGINT after the
 # program has started; --preserve-status gives the command's own status.

@@ -1191,6 +1191,323 @@ FVM_API char *fvm_vm_traceback(const fvm_vm *vm, const char *source);
 FVM_API void fvm_vm_set_jit(fvm_vm *vm, fvm_jit *j);
 FVM_API fvm_jit *fvm_vm_jit(const fvm_vm *vm);
 
+/* ------------------------------------------------------------------------
+ * Hosts
+ *
+ * A frontend gives the shell and AWK ops their meaning by installing a
+ * host: a struct of function pointers the VM calls from those ops
+ * (docs/HOSTS.md explains how to write one). Every entry is optional; a
+ * NULL entry leaves its op (or the part of the op it covers) doing what
+ * it does with no host at all, which docs/OPS.md describes per op.
+ *
+ * Both structs start with their size and a user pointer. Set size to
+ * sizeof the struct as you compiled it: entries added to a later version of
+ * this header lie past that size and count as NULL, so a host built against
+ * an older header keeps working. The VM copies the struct when it is
+ * installed; ud is passed back to every entry.
+ *
+ * What entries receive and return:
+ *  - vm is the running VM. An entry may push nothing and pop nothing (the
+ *    VM does both around the call), but it may read and set globals and
+ *    last_status, run chunks (fvm_vm_run_nested, fvm_vm_new_child), and
+ *    end the run with fvm_vm_raise.
+ *  - Operands are borrowed values, valid during the call (copy one with
+ *    fvm_value_copy to keep it). Strings are Str values; read their bytes
+ *    with fvm_str_bytes. Operand lists are in source order.
+ *  - A returned fvm_value is owned by the VM, which pushes it unchanged.
+ * ------------------------------------------------------------------------ */
+
+/* The shell host: upstream's 26 methods, and test_file. */
+typedef struct fvm_shell_host {
+    size_t size; /* sizeof(fvm_shell_host) as the host was compiled */
+    void *ud;
+    /* Glob / GlobRecursive: an Array of Str, the paths matching pattern.
+     * Default: the file system's matches, sorted. */
+    fvm_value (*glob)(void *ud, fvm_vm *vm, fvm_value pattern, bool recursive);
+    /* TildeExpand: a Str. Default: the word unchanged. */
+    fvm_value (*tilde_expand)(void *ud, fvm_vm *vm, fvm_value word);
+    /* BraceExpand: an Array of Str. Default: [word]. */
+    fvm_value (*brace_expand)(void *ud, fvm_vm *vm, fvm_value word);
+    /* WordSplit: an Array of Str. Default: split on runs of white space,
+     * empty words dropped. */
+    fvm_value (*word_split)(void *ud, fvm_vm *vm, fvm_value s);
+    /* ExpandParam: the expansion of ${name...} for modifier (FVM_PARAM_*)
+     * with its nargs words (0, 1 or 2 by modifier). Default: "". */
+    fvm_value (*expand_param)(void *ud, fvm_vm *vm, fvm_value name, unsigned modifier,
+                              const fvm_value *args, size_t nargs);
+    /* ${name[index]}: no op calls it; fvm_vm_shell_array_index does, for
+     * builtins that need it. Default: Undef. */
+    fvm_value (*array_index)(void *ud, fvm_vm *vm, fvm_value name, fvm_value index);
+    /* CmdSubst: run sub (a sub-chunk of the running chunk) and return its
+     * output as a Str. Default: "". */
+    fvm_value (*cmd_subst)(void *ud, fvm_vm *vm, const fvm_chunk *sub);
+    /* ProcessSubIn / ProcessSubOut: start sub with its output (in) or input
+     * (out) on a pipe and return the pipe's path as a Str. Default: "". */
+    fvm_value (*process_sub_in)(void *ud, fvm_vm *vm, const fvm_chunk *sub);
+    fvm_value (*process_sub_out)(void *ud, fvm_vm *vm, const fvm_chunk *sub);
+    /* Redirect: fd op target, op one of FVM_REDIR_*. Default: nothing. */
+    void (*redirect)(void *ud, fvm_vm *vm, uint8_t fd, uint8_t op, fvm_value target);
+    /* HereDoc (the constant's string form) and HereString. Default: nothing. */
+    void (*heredoc)(void *ud, fvm_vm *vm, fvm_value content);
+    void (*herestring)(void *ud, fvm_vm *vm, fvm_value content);
+    /* PipelineBegin (n stages), PipelineStage (between stages) and
+     * PipelineEnd, whose status becomes last_status and is pushed.
+     * Defaults: nothing, nothing, last_status unchanged. */
+    void (*pipeline_begin)(void *ud, fvm_vm *vm, uint8_t n);
+    void (*pipeline_stage)(void *ud, fvm_vm *vm);
+    int32_t (*pipeline_end)(void *ud, fvm_vm *vm);
+    /* SubshellBegin and SubshellEnd; return true with *status set to make
+     * it last_status. Defaults: nothing, last_status unchanged. */
+    void (*subshell_begin)(void *ud, fvm_vm *vm);
+    bool (*subshell_end)(void *ud, fvm_vm *vm, int32_t *status);
+    /* TrapSet: run handler (a sub-chunk) when signal sig arrives; TrapCheck:
+     * the place to run the handlers of signals that arrived. Default:
+     * nothing. */
+    void (*trap_set)(void *ud, fvm_vm *vm, fvm_value sig, const fvm_chunk *handler);
+    void (*trap_check)(void *ud, fvm_vm *vm);
+    /* WithRedirectsBegin (count redirects follow) and WithRedirectsEnd.
+     * Default: nothing. */
+    void (*with_redirects_begin)(void *ud, fvm_vm *vm, uint8_t count);
+    void (*with_redirects_end)(void *ud, fvm_vm *vm);
+    /* CallFunction: return true with *status set if name is a function you
+     * ran; false passes name and args to exec. Default (NULL): the chunk's
+     * sub of that name if it has one, else exec. */
+    bool (*call_function)(void *ud, fvm_vm *vm, fvm_value name, const fvm_value *args,
+                          size_t nargs, int32_t *status);
+    /* Exec (after the chunk's subs and the built-in true, false, echo, test
+     * and [) and CallFunction: run argv[0] with the rest as arguments and
+     * return its exit status; argc >= 1. Default: spawn the program with
+     * the VM's stdin, stdout and stderr and wait: its exit code, 1 if a
+     * signal ended it, 127 if it could not be started. */
+    int32_t (*exec)(void *ud, fvm_vm *vm, const fvm_value *argv, size_t argc);
+    /* ExecBg: start argv in the background; argc >= 1. Default: spawn it
+     * detached with stdout and stderr on /dev/null. */
+    void (*exec_bg)(void *ud, fvm_vm *vm, const fvm_value *argv, size_t argc);
+    /* StrMatch: whether s matches the glob pattern. Default: s == pattern. */
+    bool (*str_match)(void *ud, fvm_vm *vm, fvm_value s, fvm_value pattern);
+    /* RegexMatch: whether s matches re. Default: false. */
+    bool (*regex_match)(void *ud, fvm_vm *vm, fvm_value s, fvm_value re);
+    /* TestFile (test is one of FVM_FILE_*); not in upstream, whose TestFile
+     * always asks the file system. Default: stat or lstat of path. */
+    bool (*test_file)(void *ud, fvm_vm *vm, unsigned test, fvm_value path);
+} fvm_shell_host;
+
+/* Install a copy of *host (NULL removes the host). -1, and nothing
+ * changes, if host->size is smaller than the size and ud fields. Kept
+ * across fvm_vm_reset. */
+FVM_API int fvm_vm_set_shell_host(fvm_vm *vm, const fvm_shell_host *host);
+/* The installed host (borrowed), or NULL. */
+FVM_API const fvm_shell_host *fvm_vm_shell_host(const fvm_vm *vm);
+/* The host's array_index, or its default (returns). */
+FVM_API fvm_value fvm_vm_shell_array_index(fvm_vm *vm, fvm_value name, fvm_value index);
+
+/* The target of sub and gsub. The ops produce Var (named by the third
+ * operand's string form) and Field 0 (no third operand); ArrayElem is for
+ * frontends that compile sub on an array element. */
+typedef enum fvm_awk_lvalue_kind {
+    FVM_AWK_LVALUE_VAR,
+    FVM_AWK_LVALUE_FIELD,
+    FVM_AWK_LVALUE_ARRAY_ELEM
+} fvm_awk_lvalue_kind;
+typedef struct fvm_awk_lvalue {
+    fvm_awk_lvalue_kind kind;
+    fvm_value name; /* Var: the variable; ArrayElem: the array (Str) */
+    fvm_value key;  /* ArrayElem: the subscript, SUBSEP-joined (Str) */
+    int64_t field;  /* Field: the field number ($0 is 0) */
+} fvm_awk_lvalue;
+
+/* getline kinds, AwkGetline's operand: getline, getline var, getline <file,
+ * getline var <file, cmd | getline, cmd | getline var. */
+enum {
+    FVM_GETLINE_MAIN, FVM_GETLINE_MAIN_VAR, FVM_GETLINE_FILE, FVM_GETLINE_FILE_VAR,
+    FVM_GETLINE_CMD, FVM_GETLINE_CMD_VAR
+};
+
+/* Shapes shared by the AWK host's builtin entries. */
+typedef fvm_value (*fvm_awk_fn0)(void *ud, fvm_vm *vm);
+typedef fvm_value (*fvm_awk_fn1)(void *ud, fvm_vm *vm, fvm_value x);
+typedef fvm_value (*fvm_awk_fn2)(void *ud, fvm_vm *vm, fvm_value a, fvm_value b);
+typedef fvm_value (*fvm_awk_fnv)(void *ud, fvm_vm *vm, const fvm_value *args, size_t n);
+
+/* The AWK host: upstream's methods, and field_num. Each entry serves the
+ * op of the same name (AwkFieldGet, AwkArrayGet, ...) and the ExtendedWide
+ * id of that op; the stack effects are in docs/OPS.md. Names that are C
+ * or C++ keywords carry a trailing underscore. The defaults of the
+ * builtins (length to intdiv0) compute the real result; the others are
+ * inert (the value given). */
+typedef struct fvm_awk_host {
+    size_t size; /* sizeof(fvm_awk_host) as the host was compiled */
+    void *ud;
+    /* $i (i is the operand's to_int). Default "". */
+    fvm_value (*field_get)(void *ud, fvm_vm *vm, int64_t i);
+    /* $i = v. */
+    void (*field_set)(void *ud, fvm_vm *vm, int64_t i, fvm_value v);
+    /* NF. Default 0. */
+    int64_t (*nf)(void *ud, fvm_vm *vm);
+    /* $0 = v, splitting it into fields. */
+    void (*set_record)(void *ud, fvm_vm *vm, fvm_value v);
+    /* AwkGetFieldNum: $i as a number. Default 0.0. */
+    double (*field_num)(void *ud, fvm_vm *vm, int64_t i);
+    /* FS, NR, RSTART and the other special variables, by name. Default
+     * Undef. */
+    fvm_value (*special_get)(void *ud, fvm_vm *vm, fvm_value name);
+    void (*special_set)(void *ud, fvm_vm *vm, fvm_value name, fvm_value v);
+    /* print with n operands (n = 0: print $0). */
+    void (*print)(void *ud, fvm_vm *vm, const fvm_value *args, size_t n);
+    /* printf / sprintf: fmt is the first operand's string form ("" when
+     * there are none), args the rest. sprintf's default "". */
+    void (*printf)(void *ud, fvm_vm *vm, fvm_value fmt, const fvm_value *args, size_t n);
+    fvm_value (*sprintf)(void *ud, fvm_vm *vm, fvm_value fmt, const fvm_value *args, size_t n);
+    /* getline of kind (FVM_GETLINE_*): operand is the file or command's
+     * string form for kinds FILE to CMD_VAR, else NULL; var_name is always
+     * NULL from the op (the target variable is the frontend's to assign).
+     * 1 read, 0 end of input, -1 error. Default 0. */
+    int64_t (*getline)(void *ud, fvm_vm *vm, unsigned kind, const fvm_value *operand,
+                       const fvm_value *var_name);
+    /* length(*s), or length($0) when s is NULL. Default: the characters of
+     * s's string form, 0 for NULL. */
+    int64_t (*length)(void *ud, fvm_vm *vm, const fvm_value *s);
+    /* substr(s, m [, n]) with m and n as to_int; has_n says whether n was
+     * given. Default: POSIX substr in characters. */
+    fvm_value (*substr)(void *ud, fvm_vm *vm, fvm_value s, int64_t m, bool has_n, int64_t n);
+    /* index(s, t): 1-based, 0 when absent. */
+    int64_t (*index)(void *ud, fvm_vm *vm, fvm_value s, fvm_value t);
+    /* split(s, arr, fs): arr_name is the second operand's string form; fs
+     * NULL means FS. Returns the element count. Default 0. */
+    int64_t (*split)(void *ud, fvm_vm *vm, fvm_value s, fvm_value arr_name, const fvm_value *fs);
+    /* sub / gsub: the substitutions made in *target. Default 0. */
+    int64_t (*sub)(void *ud, fvm_vm *vm, fvm_value re, fvm_value repl,
+                   const fvm_awk_lvalue *target);
+    int64_t (*gsub)(void *ud, fvm_vm *vm, fvm_value re, fvm_value repl,
+                    const fvm_awk_lvalue *target);
+    /* match(s, re): RSTART, setting RSTART and RLENGTH. Default 0. */
+    int64_t (*match)(void *ud, fvm_vm *vm, fvm_value s, fvm_value re);
+    /* gensub(re, repl, how [, target]): how is "g" when not given; target
+     * NULL means $0. Default "". */
+    fvm_value (*gensub)(void *ud, fvm_vm *vm, fvm_value re, fvm_value repl, fvm_value how,
+                        const fvm_value *target);
+    fvm_awk_fn1 tolower, toupper;
+    fvm_awk_fn1 int_, sqrt, sin, cos, exp, log;
+    fvm_awk_fn2 atan2; /* (y, x) */
+    fvm_awk_fnv and_, or_, xor_;
+    fvm_awk_fn1 compl_;
+    fvm_awk_fn2 lshift, rshift; /* (v, count) */
+    fvm_awk_fn1 strtonum;
+    fvm_awk_fn0 systime;
+    fvm_awk_fnv strftime, mktime;
+    fvm_awk_fn1 ord, chr, mkbool;
+    fvm_awk_fn2 intdiv, intdiv0;
+    /* arr[key], auto-vivifying. Default "". */
+    fvm_value (*array_get)(void *ud, fvm_vm *vm, fvm_value arr_name, fvm_value key);
+    void (*array_set)(void *ud, fvm_vm *vm, fvm_value arr_name, fvm_value key, fvm_value v);
+    /* (key in arr). Default false. */
+    bool (*array_exists)(void *ud, fvm_vm *vm, fvm_value arr_name, fvm_value key);
+    void (*array_delete)(void *ud, fvm_vm *vm, fvm_value arr_name, fvm_value key);
+    void (*array_clear)(void *ud, fvm_vm *vm, fvm_value arr_name);
+    /* length(arr). Default 0. */
+    int64_t (*array_len)(void *ud, fvm_vm *vm, fvm_value arr_name);
+    /* No op calls it; fvm_vm_awk_compare does. Negative, 0 or positive as
+     * a < b, a == b, a > b. */
+    int (*compare)(void *ud, fvm_vm *vm, fvm_value a, fvm_value b);
+} fvm_awk_host;
+
+/* Install a copy of *host (NULL removes it); -1 as fvm_vm_set_shell_host.
+ * Kept across fvm_vm_reset. AwkRand, AwkSrand, AwkDiv, AwkMod, their Jit
+ * twins, AwkSignal and the always-float math stay in the VM. */
+FVM_API int fvm_vm_set_awk_host(fvm_vm *vm, const fvm_awk_host *host);
+FVM_API const fvm_awk_host *fvm_vm_awk_host(const fvm_vm *vm);
+/* The host's compare, or its default: numeric when both string forms look
+ * numeric (a float after trimming white space, or empty), else bytewise. */
+FVM_API int fvm_vm_awk_compare(fvm_vm *vm, fvm_value a, fvm_value b);
+
+/* Running chunks from a host entry (a command substitution, a trap
+ * handler, a subshell).
+ *
+ * On the same VM: run c to its end as if it were called from the op that
+ * called the host, with its own frame and the values it pushes above the
+ * caller's stack; c's globals start as the caller's globals of the same
+ * names and are written back to them when it ends. Handlers, hosts and the
+ * output hook are the VM's. Returns what fvm_vm_run would; an error is the
+ * entry's to report (fvm_vm_error has the message; the caller's run goes
+ * on unless the entry calls fvm_vm_raise). */
+FVM_API fvm_result fvm_vm_run_nested(fvm_vm *vm, const fvm_chunk *c);
+/* On a new VM: one for c with parent's handlers, hosts, output and input
+ * hooks, limits, capabilities, JIT context and last_status, and globals
+ * copied from parent's of the same names; what it changes stays in it.
+ * Free it with fvm_vm_free. */
+FVM_API fvm_vm *fvm_vm_new_child(const fvm_vm *parent, const fvm_chunk *c);
+
+/* Capabilities: what the VM itself may do to the system. Without one, the
+ * ops that would need it end the run with an error naming the op and the
+ * capability, unless an installed host entry does that op's work (a host
+ * is the embedder's own code, trusted as such):
+ *  - PROCESS: Exec and CallFunction running a program (not a sub of the
+ *    chunk, nor true, false, echo, test and [), ExecBg, PipelineBegin,
+ *    PipelineStage, PipelineEnd, ProcessSubIn and ProcessSubOut;
+ *  - FILESYSTEM: Glob, GlobRecursive and TestFile.
+ * Every VM starts with FVM_CAP_ALL (the fusevm command's VMs too). */
+#define FVM_CAP_PROCESS 0x1u
+#define FVM_CAP_FILESYSTEM 0x2u
+#define FVM_CAP_ALL (FVM_CAP_PROCESS | FVM_CAP_FILESYSTEM)
+/* Set the capabilities (FVM_CAP_* bits); kept across fvm_vm_reset and
+ * given to child VMs. */
+FVM_API void fvm_vm_set_capabilities(fvm_vm *vm, unsigned caps);
+FVM_API unsigned fvm_vm_capabilities(const fvm_vm *vm);
+
+/* Shell builtin ids, for CallBuiltin: the numbering shells built on
+ * upstream use, so a frontend registers its handlers with
+ * fvm_vm_register_builtin(vm, FVM_BUILTIN_CD, ...). The VM implements none
+ * of them. X(ENUM, id). */
+#define FVM_SHELL_BUILTIN_LIST(X) \
+    X(CD, 0) X(PWD, 1) X(ECHO, 2) X(PRINT, 3) X(PRINTF, 4) X(EXPORT, 5) X(UNSET, 6) \
+    X(SOURCE, 7) X(EXIT, 8) X(RETURN, 9) X(TRUE, 10) X(FALSE, 11) X(TEST, 12) X(COLON, 13) \
+    X(DOT, 14) \
+    X(LOCAL, 20) X(DECLARE, 21) X(TYPESET, 22) X(READONLY, 23) X(INTEGER, 24) X(FLOAT, 25) \
+    X(READ, 30) X(MAPFILE, 31) \
+    X(BREAK, 40) X(CONTINUE, 41) X(SHIFT, 42) X(EVAL, 43) X(EXEC, 44) X(COMMAND, 45) \
+    X(BUILTIN, 46) X(LET, 47) \
+    X(JOBS, 50) X(FG, 51) X(BG, 52) X(KILL, 53) X(DISOWN, 54) X(WAIT, 55) X(SUSPEND, 56) \
+    X(HISTORY, 60) X(FC, 61) X(R, 62) \
+    X(ALIAS, 70) X(UNALIAS, 71) \
+    X(SET, 80) X(SETOPT, 81) X(UNSETOPT, 82) X(SHOPT, 83) X(EMULATE, 84) X(GETOPTS, 85) \
+    X(AUTOLOAD, 90) X(FUNCTIONS, 91) X(UNFUNCTION, 92) \
+    X(TRAP, 100) \
+    X(PUSHD, 110) X(POPD, 111) X(DIRS, 112) \
+    X(TYPE, 120) X(WHENCE, 121) X(WHERE, 122) X(WHICH, 123) X(HASH, 124) X(REHASH, 125) \
+    X(UNHASH, 126) \
+    X(COMPGEN, 130) X(COMPLETE, 131) X(COMPOPT, 132) X(COMPADD, 133) X(COMPSET, 134) \
+    X(COMPDEF, 135) X(COMPINIT, 136) X(CDREPLAY, 137) \
+    X(ZSTYLE, 140) X(ZMODLOAD, 141) X(BINDKEY, 142) X(ZLE, 143) X(VARED, 144) \
+    X(ZCOMPILE, 145) X(ZFORMAT, 146) X(ZPARSEOPTS, 147) X(ZREGEXPARSE, 148) \
+    X(ULIMIT, 150) X(LIMIT, 151) X(UNLIMIT, 152) X(UMASK, 153) \
+    X(TIMES, 160) X(CALLER, 161) X(HELP, 162) X(ENABLE, 163) X(DISABLE, 164) \
+    X(NOGLOB, 165) X(TTYCTL, 166) X(SYNC, 167) X(MKDIR, 168) X(STRFTIME, 169) \
+    X(ZSLEEP, 170) X(ZSYSTEM, 171) \
+    X(PCRE_COMPILE, 180) X(PCRE_MATCH, 181) X(PCRE_STUDY, 182) \
+    X(ZTIE, 190) X(ZUNTIE, 191) X(ZGDBMPATH, 192) \
+    X(PROMPTINIT, 200) X(PROMPT, 201) \
+    X(ASYNC, 210) X(AWAIT, 211) X(PMAP, 212) X(PGREP, 213) X(PEACH, 214) X(BARRIER, 215) \
+    X(INTERCEPT, 220) X(INTERCEPT_PROCEED, 221) \
+    X(DOCTOR, 230) X(DBVIEW, 231) X(PROFILE, 232) X(ZPROF, 233) \
+    X(CAT, 240) X(HEAD, 241) X(TAIL, 242) X(WC, 243) X(BASENAME, 244) X(DIRNAME, 245) \
+    X(TOUCH, 246) X(REALPATH, 247) X(SORT, 248) X(FIND, 249) X(UNIQ, 250) X(CUT, 251) \
+    X(TR, 252) X(SEQ, 253) X(REV, 254) X(TEE, 255) X(SLEEP, 256) X(WHOAMI, 257) X(ID, 258) \
+    X(HOSTNAME, 259) X(UNAME, 260) X(DATE, 261) X(MKTEMP, 262)
+enum {
+#define FVM_X_BUILTIN(E, id) FVM_BUILTIN_##E = id,
+    FVM_SHELL_BUILTIN_LIST(FVM_X_BUILTIN)
+#undef FVM_X_BUILTIN
+    /* One past the highest id any shell may use: the size of a handler
+     * table indexed by id. */
+    FVM_BUILTIN_MAX = 280
+};
+/* The id of a builtin's name ("cd", its alias "chdir", ".", "[" ...), or
+ * -1. Case matters; DOT and DECLARE are ids no name maps to ("." is
+ * SOURCE, "declare" TYPESET). */
+FVM_API int fvm_shell_builtin_id(const char *name, size_t len);
+/* The first name that maps to id ("cd" for FVM_BUILTIN_CD), or NULL. */
+FVM_API const char *fvm_shell_builtin_name(unsigned id);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,17 +1,19 @@
-/* The AWK op family without an AWK host.
+/* The AWK op family.
  *
- * Upstream routes these ops to a frontend-supplied host. With none
- * installed, the builtins that need no AWK runtime state (string, math,
- * bit, time and conversion functions, rand/srand) compute their real
- * result; the rest (fields, special variables, arrays, I/O, regex) are
- * inert stubs that keep the stack balanced: they drop their operands and
- * push a neutral value where the op yields one.
+ * An op whose AWK host entry is installed pops its operands, calls the
+ * entry (docs/HOSTS.md) and pushes its result. Otherwise the builtins that
+ * need no AWK runtime state (string, math, bit, time and conversion
+ * functions) compute their real result, and the rest (fields, special
+ * variables, arrays, I/O, regex) are inert stubs that keep the stack
+ * balanced: they drop their operands and push a neutral value where the op
+ * yields one. rand and srand always stay in the VM.
  *
  * Strings are byte strings; the character-based builtins read them as
  * described in unicode.h (each invalid UTF-8 byte is one character). */
 #include "awk.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -489,6 +491,398 @@ static void op_mktime(fvm_vm *vm, uint64_t argc)
     fvm_push(vm, fvm_float(t));
 }
 
+
+/* ------------------------------------------------------------------------
+ * Through the host
+ *
+ * Operands are popped into a local array before the entry runs, so an
+ * entry that runs a chunk on this VM (and so may move the stack) never
+ * sees them move. */
+
+/* A variadic op's operands in source order, owned: `missing` Undefs (see
+ * take_args), at most 255 of them (no u8 operand asks for more, and a
+ * larger ExtendedWide payload would only add Undefs), then the values
+ * popped off the stack. */
+typedef struct host_args {
+    fvm_value *v;
+    size_t n;
+    fvm_value small[8];
+} host_args;
+
+static void host_args_pop(fvm_vm *vm, uint64_t n, host_args *h)
+{
+    awk_args a = take_args(vm, n);
+    size_t missing = a.missing < UINT8_MAX ? (size_t)a.missing : UINT8_MAX;
+    h->n = missing + a.present;
+    h->v = h->n <= 8 ? h->small : fvm_xmalloc(h->n * sizeof *h->v);
+    for (size_t i = 0; i < missing; i++)
+        h->v[i] = fvm_undef();
+    memcpy(h->v + missing, a.vals, a.present * sizeof *a.vals);
+    vm->sp -= a.present; /* the values moved into h */
+}
+
+static void host_args_free(host_args *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        fvm_release(h->v[i]);
+    if (h->v != h->small)
+        free(h->v);
+}
+
+/* Operand i, or Undef past the end (borrowed). */
+static fvm_value host_arg(const host_args *h, size_t i)
+{
+    return i < h->n ? h->v[i] : fvm_undef();
+}
+
+static fvm_value str_of(fvm_value v)
+{
+    return fvm_str_value(fvm_value_to_str(v));
+}
+
+/* The name operand of the AwkSpecial and AwkArray ops as a Str; "" for an
+ * index past the pool, which only an ExtendedWide payload can give. */
+static fvm_value name_of(const fvm_vm *vm, uint64_t idx)
+{
+    if (idx >= vm->chunk->nnames)
+        return empty_str();
+    fvm_value v = fvm_str_value(vm->chunk->names[idx]);
+    fvm_retain(v);
+    return v;
+}
+
+/* The shapes of the builtin entries, and which entry serves an op. */
+typedef enum { SHAPE_NONE, SHAPE_0, SHAPE_1, SHAPE_2, SHAPE_V } entry_shape;
+
+static entry_shape builtin_entry(const fvm_awk_host *h, unsigned code, void (**fn)(void))
+{
+#define E(OP, field, shape)                                                                        \
+    case FVM_OP_##OP:                                                                              \
+        *fn = (void (*)(void))h->field;                                                            \
+        return h->field ? shape : SHAPE_NONE;
+    switch (code) {
+        E(AWK_TO_LOWER, tolower, SHAPE_1)
+        E(AWK_TO_UPPER, toupper, SHAPE_1)
+        E(AWK_INT, int_, SHAPE_1)
+        E(AWK_SQRT, sqrt, SHAPE_1)
+        E(AWK_SIN, sin, SHAPE_1)
+        E(AWK_COS, cos, SHAPE_1)
+        E(AWK_EXP, exp, SHAPE_1)
+        E(AWK_LOG, log, SHAPE_1)
+        E(AWK_COMPL, compl_, SHAPE_1)
+        E(AWK_STRTONUM, strtonum, SHAPE_1)
+        E(AWK_ORD, ord, SHAPE_1)
+        E(AWK_CHR, chr, SHAPE_1)
+        E(AWK_MKBOOL, mkbool, SHAPE_1)
+        E(AWK_ATAN2, atan2, SHAPE_2)
+        E(AWK_LSHIFT, lshift, SHAPE_2)
+        E(AWK_RSHIFT, rshift, SHAPE_2)
+        E(AWK_INTDIV, intdiv, SHAPE_2)
+        E(AWK_INTDIV0, intdiv0, SHAPE_2)
+        E(AWK_AND, and_, SHAPE_V)
+        E(AWK_OR, or_, SHAPE_V)
+        E(AWK_XOR, xor_, SHAPE_V)
+        E(AWK_STRFTIME, strftime, SHAPE_V)
+        E(AWK_MKTIME, mktime, SHAPE_V)
+        E(AWK_SYSTIME, systime, SHAPE_0)
+    default: return SHAPE_NONE;
+    }
+#undef E
+}
+
+/* A builtin through its entry; false if the host has none for code. */
+static bool host_builtin(fvm_vm *vm, unsigned code, uint64_t operand)
+{
+    const fvm_awk_host *h = &vm->awk;
+    void (*fn)(void);
+    entry_shape shape = builtin_entry(h, code, &fn);
+    fvm_value r, x, y;
+    host_args args;
+    switch (shape) {
+    case SHAPE_NONE: return false;
+    case SHAPE_0: r = ((fvm_awk_fn0)fn)(h->ud, vm); break;
+    case SHAPE_1:
+        x = fvm_pop(vm);
+        r = ((fvm_awk_fn1)fn)(h->ud, vm, x);
+        fvm_release(x);
+        break;
+    case SHAPE_2:
+        y = fvm_pop(vm);
+        x = fvm_pop(vm);
+        r = ((fvm_awk_fn2)fn)(h->ud, vm, x, y);
+        fvm_release(x);
+        fvm_release(y);
+        break;
+    case SHAPE_V:
+        host_args_pop(vm, operand, &args);
+        r = ((fvm_awk_fnv)fn)(h->ud, vm, args.v, args.n);
+        host_args_free(&args);
+        break;
+    }
+    fvm_push(vm, r);
+    return true;
+}
+
+/* print, printf, sprintf: the format is the first operand's string form. */
+static void host_output(fvm_vm *vm, unsigned code, uint64_t operand)
+{
+    const fvm_awk_host *h = &vm->awk;
+    host_args args;
+    host_args_pop(vm, operand, &args);
+    if (code == FVM_OP_AWK_PRINT) {
+        h->print(h->ud, vm, args.v, args.n);
+    } else {
+        fvm_value fmt = args.n ? str_of(args.v[0]) : empty_str();
+        const fvm_value *rest = args.n ? args.v + 1 : args.v;
+        size_t nrest = args.n ? args.n - 1 : 0;
+        if (code == FVM_OP_AWK_PRINTF)
+            h->printf(h->ud, vm, fmt, rest, nrest);
+        else
+            fvm_push(vm, h->sprintf(h->ud, vm, fmt, rest, nrest));
+        fvm_release(fmt);
+    }
+    host_args_free(&args);
+}
+
+/* sub and gsub: the target is the variable the third operand names, else
+ * $0. */
+static int64_t host_subst(fvm_vm *vm, unsigned code, const host_args *args)
+{
+    const fvm_awk_host *h = &vm->awk;
+    fvm_awk_lvalue target = {FVM_AWK_LVALUE_FIELD, fvm_undef(), fvm_undef(), 0};
+    if (args->n >= 3) {
+        target.kind = FVM_AWK_LVALUE_VAR;
+        target.name = str_of(args->v[2]);
+    }
+    int64_t (*fn)(void *, fvm_vm *, fvm_value, fvm_value, const fvm_awk_lvalue *) =
+        code == FVM_OP_AWK_SUB ? h->sub : h->gsub;
+    int64_t n = fn(h->ud, vm, host_arg(args, 0), host_arg(args, 1), &target);
+    fvm_release(target.name);
+    return n;
+}
+
+/* The string ops with optional operands: substr, split, sub, gsub, gensub. */
+static void host_string_op(fvm_vm *vm, unsigned code, uint64_t operand)
+{
+    const fvm_awk_host *h = &vm->awk;
+    host_args args;
+    host_args_pop(vm, operand, &args);
+    fvm_value r, tmp;
+    switch (code) {
+    case FVM_OP_AWK_SUBSTR:
+        tmp = args.n ? host_arg(&args, 0) : empty_str();
+        r = h->substr(h->ud, vm, tmp, args.n > 1 ? fvm_to_int(args.v[1]) : 1, args.n > 2,
+                      args.n > 2 ? fvm_to_int(args.v[2]) : 0);
+        fvm_release(args.n ? fvm_undef() : tmp);
+        break;
+    case FVM_OP_AWK_SPLIT:
+        tmp = str_of(host_arg(&args, 1));
+        r = fvm_int(h->split(h->ud, vm, host_arg(&args, 0), tmp, args.n > 2 ? &args.v[2] : NULL));
+        fvm_release(tmp);
+        break;
+    case FVM_OP_AWK_GENSUB:
+        tmp = args.n > 2 ? host_arg(&args, 2) : fvm_str("g", 1);
+        r = h->gensub(h->ud, vm, host_arg(&args, 0), host_arg(&args, 1), tmp,
+                      args.n > 3 ? &args.v[3] : NULL);
+        fvm_release(args.n > 2 ? fvm_undef() : tmp);
+        break;
+    default: /* sub, gsub */
+        r = fvm_int(host_subst(vm, code, &args));
+        break;
+    }
+    host_args_free(&args);
+    fvm_push(vm, r);
+}
+
+/* getline: kinds FILE to CMD_VAR pop the file name or command. */
+static void host_getline(fvm_vm *vm, uint64_t kind)
+{
+    const fvm_awk_host *h = &vm->awk;
+    bool has_operand = kind >= FVM_GETLINE_FILE && kind <= FVM_GETLINE_CMD_VAR;
+    fvm_value operand = has_operand ? fvm_pop(vm) : fvm_undef();
+    fvm_value s = str_of(operand);
+    int64_t r = h->getline(h->ud, vm, (unsigned)kind, has_operand ? &s : NULL, NULL);
+    fvm_release(s);
+    fvm_release(operand);
+    fvm_push(vm, fvm_int(r));
+}
+
+/* The ops on a named AWK array: operand is the name index. */
+static void host_array_op(fvm_vm *vm, unsigned code, uint64_t operand)
+{
+    const fvm_awk_host *h = &vm->awk;
+    fvm_value name = name_of(vm, operand);
+    fvm_value key = fvm_undef(), v = fvm_undef();
+    switch (code) {
+    case FVM_OP_AWK_ARRAY_GET:
+        key = fvm_pop(vm);
+        fvm_push(vm, h->array_get(h->ud, vm, name, key));
+        break;
+    case FVM_OP_AWK_ARRAY_SET:
+        key = fvm_pop(vm);
+        v = fvm_pop(vm);
+        h->array_set(h->ud, vm, name, key, v);
+        break;
+    case FVM_OP_AWK_ARRAY_EXISTS:
+        key = fvm_pop(vm);
+        fvm_push(vm, fvm_bool(h->array_exists(h->ud, vm, name, key)));
+        break;
+    case FVM_OP_AWK_ARRAY_DELETE:
+        key = fvm_pop(vm);
+        h->array_delete(h->ud, vm, name, key);
+        break;
+    case FVM_OP_AWK_ARRAY_CLEAR: h->array_clear(h->ud, vm, name); break;
+    default: fvm_push(vm, fvm_int(h->array_len(h->ud, vm, name))); break;
+    }
+    fvm_release(name);
+    fvm_release(key);
+    fvm_release(v);
+}
+
+/* Whether the host has the entry that serves code. */
+static bool host_serves(const fvm_awk_host *h, unsigned code)
+{
+    switch (code) {
+    case FVM_OP_AWK_FIELD_GET: return h->field_get;
+    case FVM_OP_AWK_FIELD_SET: return h->field_set;
+    case FVM_OP_AWK_NF: return h->nf;
+    case FVM_OP_AWK_SET_RECORD: return h->set_record;
+    case FVM_OP_AWK_SPECIAL_GET: return h->special_get;
+    case FVM_OP_AWK_SPECIAL_SET: return h->special_set;
+    case FVM_OP_AWK_PRINT: return h->print;
+    case FVM_OP_AWK_PRINTF: return h->printf;
+    case FVM_OP_AWK_SPRINTF: return h->sprintf;
+    case FVM_OP_AWK_GETLINE: return h->getline;
+    case FVM_OP_AWK_LENGTH: return h->length;
+    case FVM_OP_AWK_SUBSTR: return h->substr;
+    case FVM_OP_AWK_INDEX: return h->index;
+    case FVM_OP_AWK_SPLIT: return h->split;
+    case FVM_OP_AWK_SUB: return h->sub;
+    case FVM_OP_AWK_GSUB: return h->gsub;
+    case FVM_OP_AWK_MATCH: return h->match;
+    case FVM_OP_AWK_GENSUB: return h->gensub;
+    case FVM_OP_AWK_ARRAY_GET: return h->array_get;
+    case FVM_OP_AWK_ARRAY_SET: return h->array_set;
+    case FVM_OP_AWK_ARRAY_EXISTS: return h->array_exists;
+    case FVM_OP_AWK_ARRAY_DELETE: return h->array_delete;
+    case FVM_OP_AWK_ARRAY_CLEAR: return h->array_clear;
+    case FVM_OP_AWK_ARRAY_LEN: return h->array_len;
+    default: return false;
+    }
+}
+
+/* The ops with runtime state, through the host; false if the host has no
+ * entry for code. */
+static bool host_state_op(fvm_vm *vm, unsigned code, uint64_t operand)
+{
+    const fvm_awk_host *h = &vm->awk;
+    if (!host_serves(h, code))
+        return false;
+    fvm_value a, b;
+    switch (code) {
+    case FVM_OP_AWK_FIELD_GET:
+        a = fvm_pop(vm);
+        fvm_push(vm, h->field_get(h->ud, vm, fvm_to_int(a)));
+        fvm_release(a);
+        break;
+    case FVM_OP_AWK_FIELD_SET: /* [v, i] */
+        b = fvm_pop(vm);
+        a = fvm_pop(vm);
+        h->field_set(h->ud, vm, fvm_to_int(b), a);
+        fvm_release(a);
+        fvm_release(b);
+        break;
+    case FVM_OP_AWK_NF: fvm_push(vm, fvm_int(h->nf(h->ud, vm))); break;
+    case FVM_OP_AWK_SET_RECORD:
+        a = fvm_pop(vm);
+        h->set_record(h->ud, vm, a);
+        fvm_release(a);
+        break;
+    case FVM_OP_AWK_SPECIAL_GET:
+        a = name_of(vm, operand);
+        fvm_push(vm, h->special_get(h->ud, vm, a));
+        fvm_release(a);
+        break;
+    case FVM_OP_AWK_SPECIAL_SET:
+        a = name_of(vm, operand);
+        b = fvm_pop(vm);
+        h->special_set(h->ud, vm, a, b);
+        fvm_release(a);
+        fvm_release(b);
+        break;
+    case FVM_OP_AWK_PRINT:
+    case FVM_OP_AWK_PRINTF:
+    case FVM_OP_AWK_SPRINTF: host_output(vm, code, operand); break;
+    case FVM_OP_AWK_GETLINE: host_getline(vm, operand); break;
+    case FVM_OP_AWK_LENGTH: /* length(s) pops one value whatever its argc */
+        a = operand ? fvm_pop(vm) : fvm_undef();
+        fvm_push(vm, fvm_int(h->length(h->ud, vm, operand ? &a : NULL)));
+        fvm_release(a);
+        break;
+    case FVM_OP_AWK_INDEX:
+    case FVM_OP_AWK_MATCH:
+        b = fvm_pop(vm);
+        a = fvm_pop(vm);
+        fvm_push(vm, fvm_int((code == FVM_OP_AWK_INDEX ? h->index : h->match)(h->ud, vm, a, b)));
+        fvm_release(a);
+        fvm_release(b);
+        break;
+    case FVM_OP_AWK_SUBSTR:
+    case FVM_OP_AWK_SPLIT:
+    case FVM_OP_AWK_SUB:
+    case FVM_OP_AWK_GSUB:
+    case FVM_OP_AWK_GENSUB: host_string_op(vm, code, operand); break;
+    default: host_array_op(vm, code, operand); break;
+    }
+    return true;
+}
+
+double fvm_awk_field_num(fvm_vm *vm, int64_t i)
+{
+    return vm->awk.field_num ? vm->awk.field_num(vm->awk.ud, vm, i) : 0.0;
+}
+
+void fvm_awk_unknown_id(fvm_vm *vm)
+{
+    if (vm->has_awk)
+        fvm_push(vm, fvm_undef());
+}
+
+/* Numeric when both string forms look numeric (a float once white space
+ * is trimmed, or empty), else bytewise. */
+static int compare_default(fvm_value a, fvm_value b)
+{
+    fvm_string *sa = fvm_value_to_str(a), *sb = fvm_value_to_str(b);
+    const char *pa = sa->data, *pb = sb->data;
+    size_t na = sa->len, nb = sb->len;
+    double x, y;
+    trim_space(&pa, &na);
+    trim_space(&pb, &nb);
+    bool num_a = na == 0 || fvm_parse_float_strict(pa, na, &x);
+    bool num_b = nb == 0 || fvm_parse_float_strict(pb, nb, &y);
+    int r;
+    if (num_a && num_b) {
+        x = fvm_to_float(a);
+        y = fvm_to_float(b);
+        r = x < y ? -1 : x > y ? 1 : 0; /* NaN compares equal, as upstream */
+    } else {
+        size_t n = sa->len < sb->len ? sa->len : sb->len;
+        r = memcmp(sa->data, sb->data, n);
+        r = r ? (r < 0 ? -1 : 1) : sa->len < sb->len ? -1 : sa->len > sb->len;
+    }
+    str_drop(sa);
+    str_drop(sb);
+    return r;
+}
+
+int fvm_vm_awk_compare(fvm_vm *vm, fvm_value a, fvm_value b)
+{
+    return vm->awk.compare ? vm->awk.compare(vm->awk.ud, vm, a, b) : compare_default(a, b);
+}
+
+/* ------------------------------------------------------------------------
+ * Without the host */
+
 /* The host-only ops: drop `pops` operands, then push `result` if the op
  * yields a value. */
 static void op_inert(fvm_vm *vm, uint64_t pops, bool yields, fvm_value result)
@@ -537,6 +931,9 @@ static bool host_only_op(fvm_vm *vm, unsigned code, uint64_t operand)
 
 fvm_step fvm_awk_op(fvm_vm *vm, unsigned code, uint64_t operand)
 {
+    if (vm->has_awk &&
+        (host_state_op(vm, code, operand) || host_builtin(vm, code, operand)))
+        return FVM_STEP_NEXT;
     if (host_only_op(vm, code, operand))
         return FVM_STEP_NEXT;
     switch (code) {

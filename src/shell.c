@@ -1,12 +1,11 @@
-/* The shell op family (docs/OPS.md, "Shell") and TestFile, as they behave
- * when no shell host is installed.
+/* The shell op family (docs/OPS.md, "Shell") and TestFile.
  *
- * Each op is one small function in shell_defaults[], indexed by opcode; the
- * interpreter reaches them through fvm_shell_op. A shell host, when one
- * exists, is meant to be a second table of the same shape consulted first,
- * so these functions are the defaults it falls back to. The helpers above
- * the table (argument flattening, sub lookup, process spawning) are what
- * such overrides would share. */
+ * Each op is one small function in shell_ops[], indexed by opcode; the
+ * interpreter reaches them through fvm_shell_op. An op pops its operands,
+ * hands them to the installed shell host's entry for it (docs/HOSTS.md) or,
+ * when that entry is NULL, does what it does without a host, and pushes
+ * the result. The defaults that touch the system (spawning programs,
+ * reading directories, stat) first check the VM's capabilities. */
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -27,9 +26,10 @@
  * Argument lists
  * ------------------------------------------------------------------------ */
 
-/* A growable list of owned strings: a command line. */
+/* A growable list of owned Str values: a command line, as a host
+ * receives it. */
 typedef struct shell_args {
-    fvm_string **v;
+    fvm_value *v;
     size_t n, cap;
 } shell_args;
 
@@ -40,13 +40,18 @@ static void args_add(shell_args *a, fvm_string *s)
         fvm_grow(&p, &a->cap, a->n + 1, sizeof *a->v);
         a->v = p;
     }
-    a->v[a->n++] = s;
+    a->v[a->n++] = fvm_str_value(s);
+}
+
+static fvm_string *arg_str(const shell_args *a, size_t i)
+{
+    return a->v[i].as.s;
 }
 
 static void args_free(shell_args *a)
 {
     for (size_t i = 0; i < a->n; i++)
-        fvm_release(fvm_str_value(a->v[i]));
+        fvm_release(a->v[i]);
     free(a->v);
 }
 
@@ -80,13 +85,6 @@ static bool has_nul(const fvm_string *s)
     return memchr(s->data, 0, s->len) != NULL;
 }
 
-/* Release count values popped off the stack. */
-static void discard(fvm_vm *vm, size_t count)
-{
-    while (count--)
-        fvm_release(fvm_pop(vm));
-}
-
 /* Pop one value and return its string form (owned). */
 static fvm_string *pop_str(fvm_vm *vm)
 {
@@ -94,6 +92,25 @@ static fvm_string *pop_str(fvm_vm *vm)
     fvm_string *s = fvm_value_to_str(v);
     fvm_release(v);
     return s;
+}
+
+static fvm_value pop_str_value(fvm_vm *vm)
+{
+    return fvm_str_value(pop_str(vm));
+}
+
+/* ------------------------------------------------------------------------
+ * Capabilities
+ * ------------------------------------------------------------------------ */
+
+/* Whether the VM may do what cap covers; if not, the op's error is set. */
+static bool allowed(fvm_vm *vm, unsigned code, unsigned cap)
+{
+    if (vm->caps & cap)
+        return true;
+    fvm_fail(vm, "%s refused: this VM does not have the %s capability", fvm_op_name(code),
+             cap == FVM_CAP_PROCESS ? "process" : "file-system");
+    return false;
 }
 
 /* ------------------------------------------------------------------------
@@ -112,7 +129,7 @@ static int32_t sub_named(const fvm_chunk *c, const fvm_string *name)
 static fvm_step enter_with_args(fvm_vm *vm, uint16_t name, shell_args *a, size_t first)
 {
     for (size_t i = first; i < a->n; i++)
-        fvm_push(vm, fvm_str_value(a->v[i]));
+        fvm_push(vm, a->v[i]);
     size_t nargs = a->n - first;
     a->n = first; /* the rest now belong to the stack */
     return fvm_enter_sub(vm, name, nargs);
@@ -130,12 +147,12 @@ static char **args_argv(const shell_args *a)
     if (a->n == 0)
         return NULL;
     for (size_t i = 0; i < a->n; i++) {
-        if (has_nul(a->v[i]))
+        if (has_nul(arg_str(a, i)))
             return NULL;
     }
     char **argv = fvm_xmalloc((a->n + 1) * sizeof *argv);
     for (size_t i = 0; i < a->n; i++)
-        argv[i] = a->v[i]->data;
+        argv[i] = arg_str(a, i)->data;
     argv[a->n] = NULL;
     return argv;
 }
@@ -205,7 +222,7 @@ static void builtin_echo(fvm_vm *vm, const shell_args *a)
     for (size_t i = 1; i < a->n; i++) {
         if (i > 1)
             fvm_buf_putc(&b, ' ');
-        fvm_buf_put(&b, a->v[i]->data, a->v[i]->len);
+        fvm_buf_put(&b, arg_str(a, i)->data, arg_str(a, i)->len);
     }
     fvm_buf_putc(&b, '\n');
     fvm_write_output(vm, b.data, b.len);
@@ -215,7 +232,7 @@ static void builtin_echo(fvm_vm *vm, const shell_args *a)
 /* The commands Exec knows without a host; false if name is not one. */
 static bool run_builtin(fvm_vm *vm, const shell_args *a, int *status)
 {
-    const fvm_string *name = a->v[0];
+    const fvm_string *name = arg_str(a, 0);
     if (str_is(name, "true") || str_is(name, "test") || str_is(name, "[")) {
         *status = 0; /* test and [ are not evaluated: they always succeed */
     } else if (str_is(name, "false")) {
@@ -226,6 +243,20 @@ static bool run_builtin(fvm_vm *vm, const shell_args *a, int *status)
     } else {
         return false;
     }
+    return true;
+}
+
+/* A program run for Exec or CallFunction: the host's exec, else a
+ * spawned process if the VM may start one. False after an error. */
+static bool run_command(fvm_vm *vm, unsigned code, const shell_args *a, int32_t *status)
+{
+    if (vm->shell.exec) {
+        *status = vm->shell.exec(vm->shell.ud, vm, a->v, a->n);
+        return true;
+    }
+    if (!allowed(vm, code, FVM_CAP_PROCESS))
+        return false;
+    *status = run_program(a);
     return true;
 }
 
@@ -240,16 +271,17 @@ static fvm_step op_exec(fvm_vm *vm, const fvm_op *op)
         fvm_push(vm, fvm_status(0));
         return FVM_STEP_NEXT;
     }
-    int32_t sub = sub_named(vm->chunk, a.v[0]);
+    int32_t sub = sub_named(vm->chunk, arg_str(&a, 0));
     if (sub >= 0) {
         fvm_step step = enter_with_args(vm, (uint16_t)sub, &a, 1);
         args_free(&a);
         return step;
     }
     int status;
-    if (!run_builtin(vm, &a, &status))
-        status = run_program(&a);
+    bool ok = run_builtin(vm, &a, &status) || run_command(vm, op->code, &a, &status);
     args_free(&a);
+    if (!ok)
+        return FVM_STEP_ERROR;
     fvm_push(vm, fvm_status(status));
     return FVM_STEP_NEXT;
 }
@@ -258,14 +290,21 @@ static fvm_step op_exec_bg(fvm_vm *vm, const fvm_op *op)
 {
     shell_args a = {0};
     pop_flat_args(vm, op->a, &a);
-    run_program_detached(&a);
+    bool ok = true;
+    if (a.n > 0 && vm->shell.exec_bg)
+        vm->shell.exec_bg(vm->shell.ud, vm, a.v, a.n);
+    else if (a.n > 0 && (ok = allowed(vm, op->code, FVM_CAP_PROCESS)))
+        run_program_detached(&a);
     args_free(&a);
+    if (!ok)
+        return FVM_STEP_ERROR;
     fvm_push(vm, fvm_status(0));
     return FVM_STEP_NEXT;
 }
 
-/* CallFunction: the sub registered for the name index, else the program of
- * that name; a program's status becomes last_status. */
+/* CallFunction: the host's function of that name, else (when the host
+ * has no call_function) the chunk's sub for the name index, else the
+ * command of that name; a command's status becomes last_status. */
 static fvm_step op_call_function(fvm_vm *vm, const fvm_op *op)
 {
     const fvm_chunk *c = vm->chunk;
@@ -275,13 +314,19 @@ static fvm_step op_call_function(fvm_vm *vm, const fvm_op *op)
         fvm_retain(fvm_str_value(name));
     args_add(&a, name ? name : fvm_str_alloc(0));
     pop_flat_args(vm, op->b, &a);
-    if (fvm_chunk_find_sub(c, op->a) >= 0) {
+    int32_t status;
+    bool handled = false;
+    if (vm->shell.call_function) {
+        handled = vm->shell.call_function(vm->shell.ud, vm, a.v[0], a.v + 1, a.n - 1, &status);
+    } else if (fvm_chunk_find_sub(c, op->a) >= 0) {
         fvm_step step = enter_with_args(vm, op->a, &a, 1);
         args_free(&a);
         return step;
     }
-    int status = run_program(&a);
+    bool ok = handled || run_command(vm, op->code, &a, &status);
     args_free(&a);
+    if (!ok)
+        return FVM_STEP_ERROR;
     vm->last_status = status;
     fvm_push(vm, fvm_status(status));
     return FVM_STEP_NEXT;
@@ -291,36 +336,133 @@ static fvm_step op_call_function(fvm_vm *vm, const fvm_op *op)
  * Plumbing that needs a host to mean anything
  * ------------------------------------------------------------------------ */
 
-/* PipelineBegin/Stage, SubshellBegin/End, TrapCheck, HereDoc (its content
- * is an operand, not a stack value), WithRedirectsBegin/End. */
-static fvm_step op_nothing(fvm_vm *vm, const fvm_op *op)
+/* Pipelines stand for processes: without a host to run them, the VM
+ * refuses them when it may not start processes. */
+static fvm_step op_pipeline_begin(fvm_vm *vm, const fvm_op *op)
 {
-    (void)vm;
-    (void)op;
+    if (vm->shell.pipeline_begin)
+        vm->shell.pipeline_begin(vm->shell.ud, vm, (uint8_t)op->a);
+    else if (!allowed(vm, op->code, FVM_CAP_PROCESS))
+        return FVM_STEP_ERROR;
     return FVM_STEP_NEXT;
 }
 
-/* Redirect, HereString, TrapSet: the operand is consumed and ignored. */
-static fvm_step op_drop_one(fvm_vm *vm, const fvm_op *op)
+static fvm_step op_pipeline_stage(fvm_vm *vm, const fvm_op *op)
 {
-    (void)op;
-    discard(vm, 1);
-    return FVM_STEP_NEXT;
-}
-
-/* CmdSubst, ProcessSubIn, ProcessSubOut: nothing ran, so nothing to show. */
-static fvm_step op_empty_str(fvm_vm *vm, const fvm_op *op)
-{
-    (void)op;
-    fvm_push(vm, fvm_str("", 0));
+    if (vm->shell.pipeline_stage)
+        vm->shell.pipeline_stage(vm->shell.ud, vm);
+    else if (!allowed(vm, op->code, FVM_CAP_PROCESS))
+        return FVM_STEP_ERROR;
     return FVM_STEP_NEXT;
 }
 
 /* Without a pipeline, its status is the last command's. */
 static fvm_step op_pipeline_end(fvm_vm *vm, const fvm_op *op)
 {
-    (void)op;
+    if (vm->shell.pipeline_end)
+        vm->last_status = vm->shell.pipeline_end(vm->shell.ud, vm);
+    else if (!allowed(vm, op->code, FVM_CAP_PROCESS))
+        return FVM_STEP_ERROR;
     fvm_push(vm, fvm_status(vm->last_status));
+    return FVM_STEP_NEXT;
+}
+
+static fvm_step op_redirect(fvm_vm *vm, const fvm_op *op)
+{
+    fvm_value target = pop_str_value(vm);
+    if (vm->shell.redirect)
+        vm->shell.redirect(vm->shell.ud, vm, (uint8_t)op->a, (uint8_t)op->b, target);
+    fvm_release(target);
+    return FVM_STEP_NEXT;
+}
+
+/* HereDoc's content is a constant, not a stack value. */
+static fvm_step op_here_doc(fvm_vm *vm, const fvm_op *op)
+{
+    if (vm->shell.heredoc) {
+        fvm_value content = fvm_str_value(fvm_value_to_str(vm->chunk->consts[op->a]));
+        vm->shell.heredoc(vm->shell.ud, vm, content);
+        fvm_release(content);
+    }
+    return FVM_STEP_NEXT;
+}
+
+static fvm_step op_here_string(fvm_vm *vm, const fvm_op *op)
+{
+    fvm_value content = pop_str_value(vm);
+    if (vm->shell.herestring)
+        vm->shell.herestring(vm->shell.ud, vm, content);
+    fvm_release(content);
+    return FVM_STEP_NEXT;
+}
+
+/* CmdSubst, ProcessSubIn, ProcessSubOut: the host runs the sub-chunk;
+ * without one nothing ran, so there is nothing to show. A process
+ * substitution stands for a process, like a pipeline. */
+static fvm_step op_sub_chunk_str(fvm_vm *vm, const fvm_op *op)
+{
+    const fvm_chunk *sub = vm->chunk->subchunks[op->a];
+    fvm_value (*entry)(void *, fvm_vm *, const fvm_chunk *) =
+        op->code == FVM_OP_CMD_SUBST        ? vm->shell.cmd_subst
+        : op->code == FVM_OP_PROCESS_SUB_IN ? vm->shell.process_sub_in
+                                            : vm->shell.process_sub_out;
+    if (entry) {
+        fvm_push(vm, entry(vm->shell.ud, vm, sub));
+        return FVM_STEP_NEXT;
+    }
+    if (op->code != FVM_OP_CMD_SUBST && !allowed(vm, op->code, FVM_CAP_PROCESS))
+        return FVM_STEP_ERROR;
+    fvm_push(vm, fvm_str("", 0));
+    return FVM_STEP_NEXT;
+}
+
+static fvm_step op_subshell_begin(fvm_vm *vm, const fvm_op *op)
+{
+    (void)op;
+    if (vm->shell.subshell_begin)
+        vm->shell.subshell_begin(vm->shell.ud, vm);
+    return FVM_STEP_NEXT;
+}
+
+static fvm_step op_subshell_end(fvm_vm *vm, const fvm_op *op)
+{
+    (void)op;
+    int32_t status;
+    if (vm->shell.subshell_end && vm->shell.subshell_end(vm->shell.ud, vm, &status))
+        vm->last_status = status;
+    return FVM_STEP_NEXT;
+}
+
+/* TrapSet pops the signal whether or not a host takes the handler. */
+static fvm_step op_trap_set(fvm_vm *vm, const fvm_op *op)
+{
+    fvm_value sig = pop_str_value(vm);
+    if (vm->shell.trap_set)
+        vm->shell.trap_set(vm->shell.ud, vm, sig, vm->chunk->subchunks[op->a]);
+    fvm_release(sig);
+    return FVM_STEP_NEXT;
+}
+
+static fvm_step op_trap_check(fvm_vm *vm, const fvm_op *op)
+{
+    (void)op;
+    if (vm->shell.trap_check)
+        vm->shell.trap_check(vm->shell.ud, vm);
+    return FVM_STEP_NEXT;
+}
+
+static fvm_step op_with_redirects_begin(fvm_vm *vm, const fvm_op *op)
+{
+    if (vm->shell.with_redirects_begin)
+        vm->shell.with_redirects_begin(vm->shell.ud, vm, (uint8_t)op->a);
+    return FVM_STEP_NEXT;
+}
+
+static fvm_step op_with_redirects_end(fvm_vm *vm, const fvm_op *op)
+{
+    (void)op;
+    if (vm->shell.with_redirects_end)
+        vm->shell.with_redirects_end(vm->shell.ud, vm);
     return FVM_STEP_NEXT;
 }
 
@@ -349,10 +491,20 @@ static size_t expand_param_argc(unsigned modifier)
     }
 }
 
+/* ExpandParam: [name, args...] -> [value]; the args go to the host as
+ * they are, the name as its string form. */
 static fvm_step op_expand_param(fvm_vm *vm, const fvm_op *op)
 {
-    discard(vm, expand_param_argc(op->a) + 1);
-    fvm_push(vm, fvm_str("", 0));
+    fvm_value args[2];
+    size_t n = fvm_pop_n(vm, expand_param_argc(op->a), args);
+    fvm_value name = pop_str_value(vm);
+    fvm_value r = vm->shell.expand_param
+                      ? vm->shell.expand_param(vm->shell.ud, vm, name, op->a, args, n)
+                      : fvm_str("", 0);
+    for (size_t i = 0; i < n; i++)
+        fvm_release(args[i]);
+    fvm_release(name);
+    fvm_push(vm, r);
     return FVM_STEP_NEXT;
 }
 
@@ -400,10 +552,18 @@ static fvm_value glob_paths(const fvm_string *pat)
  * host). */
 static fvm_step op_glob(fvm_vm *vm, const fvm_op *op)
 {
-    (void)op;
-    fvm_string *pat = pop_str(vm);
-    fvm_push(vm, glob_paths(pat));
-    fvm_release(fvm_str_value(pat));
+    fvm_value pat = pop_str_value(vm);
+    fvm_value r;
+    if (vm->shell.glob) {
+        r = vm->shell.glob(vm->shell.ud, vm, pat, op->code == FVM_OP_GLOB_RECURSIVE);
+    } else if (allowed(vm, op->code, FVM_CAP_FILESYSTEM)) {
+        r = glob_paths(pat.as.s);
+    } else {
+        fvm_release(pat);
+        return FVM_STEP_ERROR;
+    }
+    fvm_release(pat);
+    fvm_push(vm, r);
     return FVM_STEP_NEXT;
 }
 
@@ -429,51 +589,47 @@ static fvm_value split_words(const fvm_string *s)
     return fvm_array_value(arr);
 }
 
-static fvm_step op_word_split(fvm_vm *vm, const fvm_op *op)
+/* The ops that turn one word into a value: WordSplit, BraceExpand and
+ * TildeExpand. */
+static fvm_value word_default(unsigned code, fvm_value word)
 {
-    (void)op;
-    fvm_string *s = pop_str(vm);
-    fvm_push(vm, split_words(s));
-    fvm_release(fvm_str_value(s));
+    if (code == FVM_OP_WORD_SPLIT)
+        return split_words(word.as.s);
+    fvm_retain(word);
+    return code == FVM_OP_BRACE_EXPAND ? str_array1(word.as.s) : word;
+}
+
+static fvm_step op_word(fvm_vm *vm, const fvm_op *op)
+{
+    fvm_value (*entry)(void *, fvm_vm *, fvm_value) =
+        op->code == FVM_OP_WORD_SPLIT     ? vm->shell.word_split
+        : op->code == FVM_OP_BRACE_EXPAND ? vm->shell.brace_expand
+                                          : vm->shell.tilde_expand;
+    fvm_value word = pop_str_value(vm);
+    fvm_value r = entry ? entry(vm->shell.ud, vm, word) : word_default(op->code, word);
+    fvm_release(word);
+    fvm_push(vm, r);
     return FVM_STEP_NEXT;
 }
 
-static fvm_step op_brace_expand(fvm_vm *vm, const fvm_op *op)
+/* StrMatch and RegexMatch: [s, pattern] -> [Bool]. Without a host StrMatch
+ * compares exactly (no glob matching) and RegexMatch is false. */
+static fvm_step op_match(fvm_vm *vm, const fvm_op *op)
 {
-    (void)op;
-    fvm_push(vm, str_array1(pop_str(vm)));
-    return FVM_STEP_NEXT;
-}
-
-static fvm_step op_tilde_expand(fvm_vm *vm, const fvm_op *op)
-{
-    (void)op;
-    fvm_push(vm, fvm_str_value(pop_str(vm)));
-    return FVM_STEP_NEXT;
-}
-
-/* StrMatch without a host compares exactly (no glob matching). */
-static fvm_step op_str_match(fvm_vm *vm, const fvm_op *op)
-{
-    (void)op;
-    fvm_string *pat = pop_str(vm);
-    fvm_string *s = pop_str(vm);
-    fvm_push(vm, fvm_bool(fvm_str_eq(s, pat)));
-    fvm_release(fvm_str_value(s));
-    fvm_release(fvm_str_value(pat));
-    return FVM_STEP_NEXT;
-}
-
-static fvm_step op_regex_match(fvm_vm *vm, const fvm_op *op)
-{
-    (void)op;
-    discard(vm, 2);
-    fvm_push(vm, fvm_bool(false));
+    bool (*entry)(void *, fvm_vm *, fvm_value, fvm_value) =
+        op->code == FVM_OP_STR_MATCH ? vm->shell.str_match : vm->shell.regex_match;
+    fvm_value pat = pop_str_value(vm);
+    fvm_value s = pop_str_value(vm);
+    bool r = entry ? entry(vm->shell.ud, vm, s, pat)
+                   : op->code == FVM_OP_STR_MATCH && fvm_str_eq(s.as.s, pat.as.s);
+    fvm_release(s);
+    fvm_release(pat);
+    fvm_push(vm, fvm_bool(r));
     return FVM_STEP_NEXT;
 }
 
 /* ------------------------------------------------------------------------
- * TestFile (never routed through a host)
+ * TestFile
  * ------------------------------------------------------------------------ */
 
 /* The tests that look at a symlink itself use lstat; the others follow it.
@@ -511,9 +667,17 @@ static bool test_file(unsigned code, const char *path)
 
 static fvm_step op_test_file(fvm_vm *vm, const fvm_op *op)
 {
-    fvm_string *path = pop_str(vm);
-    bool r = !has_nul(path) && test_file(op->a, path->data);
-    fvm_release(fvm_str_value(path));
+    fvm_value path = pop_str_value(vm);
+    bool r;
+    if (vm->shell.test_file) {
+        r = vm->shell.test_file(vm->shell.ud, vm, op->a, path);
+    } else if (allowed(vm, op->code, FVM_CAP_FILESYSTEM)) {
+        r = !has_nul(path.as.s) && test_file(op->a, path.as.s->data);
+    } else {
+        fvm_release(path);
+        return FVM_STEP_ERROR;
+    }
+    fvm_release(path);
     fvm_push(vm, fvm_bool(r));
     return FVM_STEP_NEXT;
 }
@@ -524,43 +688,49 @@ static fvm_step op_test_file(fvm_vm *vm, const fvm_op *op)
 
 typedef fvm_step (*shell_op_fn)(fvm_vm *vm, const fvm_op *op);
 
-/* The no-host behaviour of every FVM_OPF_SHELL op, and TestFile. */
-static const shell_op_fn shell_defaults[FVM_OP_COUNT] = {
+/* Every FVM_OPF_SHELL op, and TestFile. */
+static const shell_op_fn shell_ops[FVM_OP_COUNT] = {
     [FVM_OP_EXEC] = op_exec,
     [FVM_OP_EXEC_BG] = op_exec_bg,
-    [FVM_OP_PIPELINE_BEGIN] = op_nothing,
-    [FVM_OP_PIPELINE_STAGE] = op_nothing,
+    [FVM_OP_PIPELINE_BEGIN] = op_pipeline_begin,
+    [FVM_OP_PIPELINE_STAGE] = op_pipeline_stage,
     [FVM_OP_PIPELINE_END] = op_pipeline_end,
-    [FVM_OP_REDIRECT] = op_drop_one,
-    [FVM_OP_HERE_DOC] = op_nothing,
-    [FVM_OP_HERE_STRING] = op_drop_one,
-    [FVM_OP_CMD_SUBST] = op_empty_str,
-    [FVM_OP_SUBSHELL_BEGIN] = op_nothing,
-    [FVM_OP_SUBSHELL_END] = op_nothing,
-    [FVM_OP_PROCESS_SUB_IN] = op_empty_str,
-    [FVM_OP_PROCESS_SUB_OUT] = op_empty_str,
+    [FVM_OP_REDIRECT] = op_redirect,
+    [FVM_OP_HERE_DOC] = op_here_doc,
+    [FVM_OP_HERE_STRING] = op_here_string,
+    [FVM_OP_CMD_SUBST] = op_sub_chunk_str,
+    [FVM_OP_SUBSHELL_BEGIN] = op_subshell_begin,
+    [FVM_OP_SUBSHELL_END] = op_subshell_end,
+    [FVM_OP_PROCESS_SUB_IN] = op_sub_chunk_str,
+    [FVM_OP_PROCESS_SUB_OUT] = op_sub_chunk_str,
     [FVM_OP_GLOB] = op_glob,
     [FVM_OP_GLOB_RECURSIVE] = op_glob,
     [FVM_OP_TEST_FILE] = op_test_file,
-    [FVM_OP_TRAP_SET] = op_drop_one,
-    [FVM_OP_TRAP_CHECK] = op_nothing,
+    [FVM_OP_TRAP_SET] = op_trap_set,
+    [FVM_OP_TRAP_CHECK] = op_trap_check,
     [FVM_OP_EXPAND_PARAM] = op_expand_param,
-    [FVM_OP_WORD_SPLIT] = op_word_split,
-    [FVM_OP_BRACE_EXPAND] = op_brace_expand,
-    [FVM_OP_TILDE_EXPAND] = op_tilde_expand,
+    [FVM_OP_WORD_SPLIT] = op_word,
+    [FVM_OP_BRACE_EXPAND] = op_word,
+    [FVM_OP_TILDE_EXPAND] = op_word,
     [FVM_OP_CALL_FUNCTION] = op_call_function,
-    [FVM_OP_STR_MATCH] = op_str_match,
-    [FVM_OP_REGEX_MATCH] = op_regex_match,
-    [FVM_OP_WITH_REDIRECTS_BEGIN] = op_nothing,
-    [FVM_OP_WITH_REDIRECTS_END] = op_nothing,
+    [FVM_OP_STR_MATCH] = op_match,
+    [FVM_OP_REGEX_MATCH] = op_match,
+    [FVM_OP_WITH_REDIRECTS_BEGIN] = op_with_redirects_begin,
+    [FVM_OP_WITH_REDIRECTS_END] = op_with_redirects_end,
 };
 
 fvm_step fvm_shell_op(fvm_vm *vm, const fvm_op *op)
 {
-    shell_op_fn fn = op->code < FVM_OP_COUNT ? shell_defaults[op->code] : NULL;
+    shell_op_fn fn = op->code < FVM_OP_COUNT ? shell_ops[op->code] : NULL;
     if (!fn) {
         const char *mnemonic = fvm_op_name(op->code);
         return fvm_fail(vm, "%s is not a shell op", mnemonic ? mnemonic : "(end)");
     }
     return fn(vm, op);
+}
+
+fvm_value fvm_vm_shell_array_index(fvm_vm *vm, fvm_value name, fvm_value index)
+{
+    return vm->shell.array_index ? vm->shell.array_index(vm->shell.ud, vm, name, index)
+                                 : fvm_undef();
 }

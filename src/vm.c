@@ -1150,8 +1150,12 @@ redispatch:
     VM_CASE(EXTENDED_WIDE) {
         if (pc->a >= FVM_AWK_OP_BASE && pc->a < FVM_AWK_OP_END) {
             int awk = fvm_awk_op_for_id(pc->a);
-            if (awk < 0)
+            if (awk < 0) {
+                SAVE();
+                fvm_awk_unknown_id(vm);
+                RELOAD();
                 VM_NEXT();
+            }
             STEP(fvm_awk_op(vm, (unsigned)awk, pc->u.wide));
         }
         fvm_ext_wide_fn fn = vm->ext_wide;
@@ -1259,7 +1263,12 @@ redispatch:
         PUSH(fvm_float((double)~fvm_float_to_int(x)));
         VM_NEXT();
     }
-    VM_CASE(AWK_GET_FIELD_NUM) PUSH(fvm_float(0.0)); VM_NEXT(); /* no field hook installed */
+    VM_CASE(AWK_GET_FIELD_NUM)
+        SAVE();
+        fx = fvm_awk_field_num(vm, pc->a);
+        RELOAD();
+        PUSH(fvm_float(fx));
+        VM_NEXT();
 
     /* --- always-float math --- */
     VM_CASE(POW_FLOAT) VM_CASE(ATAN2_FLOAT) {

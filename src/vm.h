@@ -61,6 +61,12 @@ struct fvm_vm {
     void *out_ud;
     fvm_input_fn in;
     void *in_ud;
+    /* The hosts (copies; entries past the installed size are NULL) and
+     * whether one is installed. */
+    fvm_shell_host shell;
+    fvm_awk_host awk;
+    bool has_shell, has_awk;
+    unsigned caps; /* FVM_CAP_* */
 
     bool raised; /* an error is pending (set by fvm_vm_raise or an op) */
     char *error;
@@ -173,12 +179,23 @@ void fvm_interpret(fvm_vm *vm);
  * error ends a run or a call, before the frames are unwound. */
 void fvm_traceback_capture(fvm_vm *vm);
 
+/* For each name of to_chunk that from_chunk also has, to[i] becomes a
+ * copy of from[j] (nested runs and child VMs share globals by name). */
+void fvm_globals_by_name(const fvm_chunk *to_chunk, fvm_value *to, const fvm_chunk *from_chunk,
+                         const fvm_value *from);
+
 /* Write bytes through the output hook or to stdout. */
 void fvm_write_output(fvm_vm *vm, const char *bytes, size_t len);
 
-/* Op families implemented out of line, without a host installed. */
+/* Op families implemented out of line, through the host when one is
+ * installed. */
 fvm_step fvm_shell_op(fvm_vm *vm, const fvm_op *op);   /* FVM_OPF_SHELL ops and TestFile */
 fvm_step fvm_awk_op(fvm_vm *vm, unsigned code, uint64_t operand); /* FVM_OPF_AWK ops */
+/* AwkGetFieldNum: $i as a number from the AWK host, 0.0 without one. */
+double fvm_awk_field_num(fvm_vm *vm, int64_t i);
+/* An AWK extension id in range with no meaning: Undef with a host,
+ * nothing without. */
+void fvm_awk_unknown_id(fvm_vm *vm);
 /* The opcode behind an AWK extension id (40000..40999), or -1 if the id has
  * no meaning. */
 int fvm_awk_op_for_id(uint16_t id);

@@ -272,6 +272,7 @@ fvm_vm *fvm_vm_new(const fvm_chunk *chunk)
     vm->max_frames = DEFAULT_MAX_FRAMES;
     vm->fuel_set = -1;
     vm->frame_floor = 1;
+    vm->caps = FVM_CAP_ALL;
     fvm_stack_grow(vm, 256);
     vm->frames_cap = 32;
     vm->frames = fvm_xmalloc(vm->frames_cap * sizeof(fvm_frame));

@@ -1,6 +1,7 @@
-/* Running a program: fvm_vm_run from the VM's ip, and fvm_vm_call, which
+/* Running a program: fvm_vm_run from the VM's ip; fvm_vm_call, which
  * runs one subroutine on top of whatever is running (a builtin may call
- * it) and leaves the VM as it found it. */
+ * it) and leaves the VM as it found it; and fvm_vm_run_nested, which does
+ * the same with another chunk (a host's sub-chunk). */
 #include <stdlib.h>
 
 #include "vm.h"
@@ -132,6 +133,105 @@ fvm_result fvm_vm_call(fvm_vm *vm, const char *name, const fvm_value *args, size
     vm->raised = raised; /* the caller has the call's error in r and decides */
     if (vm->depth > 1)
         vm->awk_signal = signal;
+    run_end(vm);
+    return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Nested runs of another chunk (fusevm.h, "Running chunks from a host
+ * entry")
+ * ------------------------------------------------------------------------ */
+
+void fvm_globals_by_name(const fvm_chunk *to_chunk, fvm_value *to, const fvm_chunk *from_chunk,
+                         const fvm_value *from)
+{
+    for (size_t i = 0; i < to_chunk->nnames; i++) {
+        for (size_t j = 0; j < from_chunk->nnames; j++) {
+            if (fvm_str_eq(to_chunk->names[i], from_chunk->names[j])) {
+                fvm_retain(from[j]);
+                fvm_release(to[i]);
+                to[i] = from[j];
+                break;
+            }
+        }
+    }
+}
+
+/* The caller's state a nested run replaces, to be put back after it. */
+typedef struct run_state {
+    const fvm_chunk *chunk;
+    const fvm_op *exec;
+    fvm_value *globals;
+    size_t nglobals, ip, sp, nframes, frame_floor, fuel_mark;
+    bool halted;
+    int awk_signal;
+} run_state;
+
+/* Switch vm to chunk c, its globals taken by name from the caller's. */
+static void nested_enter(fvm_vm *vm, const fvm_chunk *c)
+{
+    const fvm_chunk *caller = vm->chunk;
+    fvm_value *caller_globals = vm->globals;
+    vm->chunk = c;
+    vm->nglobals = c->nnames;
+    vm->globals = fvm_xcalloc(c->nnames ? c->nnames : 1, sizeof(fvm_value));
+    fvm_globals_by_name(c, vm->globals, caller, caller_globals);
+    vm->exec = vm->jit_hooks ? vm->jit_hooks->exec(vm->jit, c) : c->exec;
+    vm->ip = 0;
+    vm->fuel_mark = 0;
+    vm->halted = false;
+    vm->raised = false;
+    vm->awk_signal = -1;
+}
+
+static void nested_leave(fvm_vm *vm, const run_state *st)
+{
+    while (vm->nframes > st->nframes)
+        fvm_frame_pop(vm);
+    fvm_stack_truncate(vm, st->sp);
+    fvm_globals_by_name(st->chunk, st->globals, vm->chunk, vm->globals);
+    for (size_t i = 0; i < vm->nglobals; i++)
+        fvm_release(vm->globals[i]);
+    free(vm->globals);
+    vm->chunk = st->chunk;
+    vm->exec = st->exec;
+    vm->globals = st->globals;
+    vm->nglobals = st->nglobals;
+    vm->ip = st->ip;
+    vm->frame_floor = st->frame_floor;
+    vm->fuel_mark = st->fuel_mark;
+    vm->halted = st->halted;
+    vm->awk_signal = st->awk_signal;
+    vm->raised = false; /* the error is the host entry's to report */
+}
+
+fvm_result fvm_vm_run_nested(fvm_vm *vm, const fvm_chunk *c)
+{
+    fvm_result r = {FVM_RUN_ERROR, fvm_undef()};
+    run_state st = {vm->chunk,   vm->exec,        vm->globals,   vm->nglobals,
+                    vm->ip,      vm->sp,          vm->nframes,   vm->frame_floor,
+                    vm->fuel_mark, vm->halted,    vm->awk_signal};
+    if (!c || vm->depth > FVM_MAX_NESTED_CALLS) {
+        fvm_fail(vm, c ? "too many nested runs" : "no chunk to run");
+        vm->raised = false;
+        return r;
+    }
+    run_begin(vm);
+    nested_enter(vm, c);
+    /* The chunk's root frame returns nowhere and PopFrame cannot pop it,
+     * so the caller's frames are out of its reach. */
+    if (!fvm_frame_push(vm, FVM_RETURN_HALTS, vm->sp)) {
+        fvm_fail(vm, "call depth limit exceeded (%zu frames)", vm->max_frames);
+    } else {
+        vm->frame_floor = vm->nframes;
+        fvm_interpret(vm);
+    }
+    if (!vm->raised) {
+        r.status = vm->sp > st.sp ? FVM_RUN_OK : FVM_RUN_HALTED;
+        if (vm->sp > st.sp)
+            r.value = vm->stack[--vm->sp];
+    }
+    nested_leave(vm, &st);
     run_end(vm);
     return r;
 }

@@ -839,3 +839,39 @@ Test(shell_host, builtin_names_round_trip)
     cr_assert_null(fvm_shell_builtin_name(15));
     cr_assert_null(fvm_shell_builtin_name(FVM_BUILTIN_MAX));
 }
+
+/* A nested run with a JIT context attached: the sub-chunk's loop runs
+ * natively or not, with the interpreter's result either way. */
+static fvm_value loop_cmd_subst(void *ud, fvm_vm *vm, const fvm_chunk *sub)
+{
+    fvm_result r = fvm_vm_run_nested(vm, sub);
+    cr_assert_eq(r.status, FVM_RUN_OK, "%s", fvm_vm_error(vm));
+    return r.value;
+}
+
+Test(shell_host, nested_run_under_the_jit)
+{
+    /* slot0 = 0; for (slot1 = 0; slot1 < 1000; slot1++) slot0 += slot1; slot0 */
+    fvm_chunk *sub = sub_of(VT_OPS(FVM_LOAD_INT(0), FVM_SET_SLOT(0), FVM_LOAD_INT(0), FVM_SET_SLOT(1),
+                                   FVM_GET_SLOT(1), FVM_LOAD_INT(1000), FVM_NUM_LT(),
+                                   FVM_JUMP_IF_FALSE(15), FVM_GET_SLOT(0), FVM_GET_SLOT(1), FVM_ADD(),
+                                   FVM_SET_SLOT(0), FVM_PRE_INC_SLOT_VOID(1), FVM_JUMP(4), FVM_NOP(),
+                                   FVM_GET_SLOT(0)),
+                            VT_NONE, VT_NONE);
+    fvm_chunk *c = chunk_with_sub(VT_OPS(FVM_CMD_SUBST(0), FVM_CMD_SUBST(0), FVM_ADD()), VT_NONE, sub);
+    fvm_jit *j = fvm_jit_new();
+    fvm_jit_set_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD, 0);
+    vt t;
+    vt_open(&t, c);
+    fvm_vm_set_jit(t.vm, j);
+    fvm_shell_host h = {.size = sizeof h, .cmd_subst = loop_cmd_subst};
+    fvm_vm_set_shell_host(t.vm, &h);
+    vt_run(&t);
+    VT_EXPECT_STACK(&t, fvm_int(2 * 499500));
+    fvm_jit_counters n;
+    fvm_jit_stats(j, &n);
+    if (fvm_jit_tier_available(FVM_JIT_BLOCK))
+        cr_assert_gt(n.runs[FVM_JIT_BLOCK], 0, "the loop ran natively");
+    vt_close(&t);
+    fvm_jit_free(j);
+}

@@ -1209,8 +1209,9 @@ FVM_API fvm_jit *fvm_vm_jit(const fvm_vm *vm);
  * What entries receive and return:
  *  - vm is the running VM. An entry may push nothing and pop nothing (the
  *    VM does both around the call), but it may read and set globals and
- *    last_status, run chunks (fvm_vm_run_nested, fvm_vm_new_child), and
- *    end the run with fvm_vm_raise.
+ *    last_status, run chunks (fvm_vm_run_nested, fvm_vm_new_child; never
+ *    fvm_vm_run or fvm_vm_reset on the running VM), and end the run with
+ *    fvm_vm_raise.
  *  - Operands are borrowed values, valid during the call (copy one with
  *    fvm_value_copy to keep it). Strings are Str values; read their bytes
  *    with fvm_str_bytes. Operand lists are in source order.

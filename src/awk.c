@@ -635,10 +635,11 @@ static void host_output(fvm_vm *vm, unsigned code, uint64_t operand)
         fvm_value fmt = args.n ? str_of(args.v[0]) : empty_str();
         const fvm_value *rest = args.n ? args.v + 1 : args.v;
         size_t nrest = args.n ? args.n - 1 : 0;
+        /* parenthesised: the C library may define printf as a macro */
         if (code == FVM_OP_AWK_PRINTF)
-            h->printf(h->ud, vm, fmt, rest, nrest);
+            (h->printf)(h->ud, vm, fmt, rest, nrest);
         else
-            fvm_push(vm, h->sprintf(h->ud, vm, fmt, rest, nrest));
+            fvm_push(vm, (h->sprintf)(h->ud, vm, fmt, rest, nrest));
         fvm_release(fmt);
     }
     host_args_free(&args);
@@ -701,7 +702,8 @@ static void host_getline(fvm_vm *vm, uint64_t kind)
     bool has_operand = kind >= FVM_GETLINE_FILE && kind <= FVM_GETLINE_CMD_VAR;
     fvm_value operand = has_operand ? fvm_pop(vm) : fvm_undef();
     fvm_value s = str_of(operand);
-    int64_t r = h->getline(h->ud, vm, (unsigned)kind, has_operand ? &s : NULL, NULL);
+    unsigned k = kind < UINT32_MAX ? (unsigned)kind : UINT32_MAX; /* a wide payload */
+    int64_t r = h->getline(h->ud, vm, k, has_operand ? &s : NULL, NULL);
     fvm_release(s);
     fvm_release(operand);
     fvm_push(vm, fvm_int(r));

@@ -875,3 +875,34 @@ Test(shell_host, nested_run_under_the_jit)
     vt_close(&t);
     fvm_jit_free(j);
 }
+
+/* The same under the tracing tier, the substitution inside a loop of the
+ * caller that gets hot too: traces are recorded in both chunks and the
+ * results are the interpreter's. */
+Test(shell_host, nested_run_under_the_tracing_tier)
+{
+    fvm_chunk *sub = sub_of(VT_OPS(FVM_LOAD_INT(0), FVM_SET_SLOT(0), FVM_LOAD_INT(0), FVM_SET_SLOT(1),
+                                   FVM_GET_SLOT(1), FVM_LOAD_INT(100), FVM_NUM_LT(),
+                                   FVM_JUMP_IF_FALSE(15), FVM_GET_SLOT(0), FVM_GET_SLOT(1), FVM_ADD(),
+                                   FVM_SET_SLOT(0), FVM_PRE_INC_SLOT_VOID(1), FVM_JUMP(4), FVM_NOP(),
+                                   FVM_GET_SLOT(0)),
+                            VT_NONE, VT_NONE);
+    /* total = 0; for (i = 0; i < 200; i++) { total += $(sub); } total */
+    const fvm_op ops[] = {FVM_LOAD_INT(0), FVM_SET_SLOT(0), FVM_LOAD_INT(0), FVM_SET_SLOT(1),
+                          FVM_GET_SLOT(1), FVM_LOAD_INT(200), FVM_NUM_LT(), FVM_JUMP_IF_FALSE(15),
+                          FVM_GET_SLOT(0), FVM_CMD_SUBST(0), FVM_ADD(), FVM_SET_SLOT(0),
+                          FVM_PRE_INC_SLOT_VOID(1), FVM_JUMP(4), FVM_NOP(), FVM_GET_SLOT(0)};
+    fvm_chunk *c = chunk_with_sub(ops, sizeof ops / sizeof *ops, VT_NONE, sub);
+    fvm_jit *j = fvm_jit_new();
+    fvm_jit_set_param(j, FVM_JIT_PARAM_VM_TIERS, (1u << FVM_JIT_BLOCK) | (1u << FVM_JIT_TRACE));
+    fvm_jit_set_param(j, FVM_JIT_PARAM_TRACE_THRESHOLD, 2);
+    vt t;
+    vt_open(&t, c);
+    fvm_vm_set_jit(t.vm, j);
+    fvm_shell_host h = {.size = sizeof h, .cmd_subst = loop_cmd_subst};
+    fvm_vm_set_shell_host(t.vm, &h);
+    vt_run(&t);
+    VT_EXPECT_STACK(&t, fvm_int(200 * 4950));
+    vt_close(&t);
+    fvm_jit_free(j);
+}

@@ -231,6 +231,8 @@ void fvm_write_output(fvm_vm *vm, const char *bytes, size_t len)
 
 static void vm_clear_state(fvm_vm *vm)
 {
+    fvm_sched_req_clear(&vm->sched_req);
+    fvm_hooks_clear(vm);
     fvm_stack_truncate(vm, 0);
     while (vm->nframes > 1)
         fvm_frame_pop(vm);
@@ -283,6 +285,25 @@ void fvm_vm_reset(fvm_vm *vm, const fvm_chunk *chunk)
 {
     vm_clear_state(vm);
     vm_start(vm, chunk);
+}
+
+fvm_vm *fvm_vm_new_sibling(const fvm_vm *vm)
+{
+    fvm_vm *s = fvm_vm_new(vm->chunk);
+    for (size_t id = 0; id < vm->nbuiltins; id++)
+        if (vm->builtins[id].fn)
+            fvm_vm_register_builtin(s, (uint16_t)id, vm->builtins[id].fn, vm->builtins[id].ud);
+    fvm_vm_set_extension_handler(s, vm->ext, vm->ext_ud);
+    fvm_vm_set_extension_wide_handler(s, vm->ext_wide, vm->ext_wide_ud);
+    fvm_vm_set_output(s, vm->out, vm->out_ud);
+    fvm_vm_set_input(s, vm->in, vm->in_ud);
+    s->max_stack = vm->max_stack;
+    s->max_frames = vm->max_frames;
+    fvm_vm_set_jit(s, vm->jit);
+    s->hooks = vm->hooks;
+    s->hooks.exec = NULL; /* each VM builds its own copy */
+    s->hooks.exec_for = NULL;
+    return s;
 }
 
 void fvm_vm_free(fvm_vm *vm)

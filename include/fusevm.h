@@ -585,6 +585,13 @@ FVM_API int32_t fvm_add_name(fvm_builder *b, const char *name, size_t len);
 /* Register a subroutine entry point for a name index (duplicates allowed;
  * the first one wins at run time). */
 FVM_API int fvm_add_sub_entry(fvm_builder *b, uint16_t name_idx, size_t entry_ip);
+/* Name the slots of the subroutine whose code starts at entry_ip (the ip
+ * given to fvm_add_sub_entry): names[i] (copied) names slot i. Names
+ * belong to the subroutine, values to each activation
+ * (fvm_vm_slot_name_at). A second call for the same entry ip replaces the
+ * names; the verifier refuses an entry ip past the last op. */
+FVM_API int fvm_set_sub_slot_names(fvm_builder *b, size_t entry_ip, const char *const *names,
+                                   size_t count);
 /* Append a (start, end) block range; returns its index or -1 when full. */
 FVM_API int32_t fvm_add_block_range(fvm_builder *b, size_t start, size_t end);
 /* Append a nested chunk (takes ownership); returns its index or -1. */
@@ -616,6 +623,10 @@ FVM_API void fvm_chunk_block_range(const fvm_chunk *c, size_t i, size_t *start, 
 FVM_API size_t fvm_chunk_sub_chunk_count(const fvm_chunk *c);
 FVM_API const fvm_chunk *fvm_chunk_sub_chunk(const fvm_chunk *c, size_t i);
 FVM_API const char *fvm_chunk_source(const fvm_chunk *c, size_t *len);
+/* The slot names of the subroutine entered at entry_ip: how many, and
+ * slot's (borrowed; NULL past them or without names). */
+FVM_API size_t fvm_chunk_slot_name_count(const fvm_chunk *c, size_t entry_ip);
+FVM_API const char *fvm_chunk_slot_name(const fvm_chunk *c, size_t entry_ip, size_t slot);
 /* Entry ip of the first sub entry for name_idx, or -1. */
 FVM_API int64_t fvm_chunk_find_sub(const fvm_chunk *c, uint16_t name_idx);
 /* The index of the first name in the pool equal to the len bytes at name,
@@ -638,7 +649,8 @@ FVM_API bool fvm_chunk_equal(const fvm_chunk *a, const fvm_chunk *b);
 /* Serialise c and its sub-chunks. On success *out holds *out_len malloc'ed
  * bytes (release with fvm_free) and the result is 0. Returns -1 (and sets
  * *out to NULL) when c cannot be represented: constants or sub-chunks nested
- * deeper than the format allows, or a string longer than 4 GiB. */
+ * deeper than the format allows, a string longer than 4 GiB, or slot names
+ * (fvm_set_sub_slot_names; the text form keeps them). */
 FVM_API int fvm_chunk_save(const fvm_chunk *c, void **out, size_t *out_len);
 /* Load a chunk from len bytes. Damaged, truncated or malformed input gives
  * NULL and a message in err (errlen bytes, may be 0); the chunk is verified
@@ -1050,6 +1062,15 @@ FVM_API void fvm_vm_set_slot(fvm_vm *vm, uint16_t slot, fvm_value v);
 FVM_API size_t fvm_vm_frame_count(const fvm_vm *vm);
 FVM_API size_t fvm_vm_frame_slot_count(const fvm_vm *vm, size_t frame);
 FVM_API fvm_value fvm_vm_frame_slot(const fvm_vm *vm, size_t frame, size_t slot);
+/* Slot names of a live frame, counted from the top: up 0 is the running
+ * frame, 1 its caller, and so on. A frame that entered a subroutine (Call,
+ * CallDynamic, Exec of a subroutine, a goroutine's start) has the names
+ * the chunk gives that subroutine's entry ip; the root frame and PushFrame
+ * frames have none. Names are borrowed from the chunk. */
+FVM_API size_t fvm_vm_slot_name_count_at(const fvm_vm *vm, size_t up);
+FVM_API const char *fvm_vm_slot_name_at(const fvm_vm *vm, size_t up, uint16_t slot);
+/* The slot named name in that frame, or -1. */
+FVM_API int32_t fvm_vm_slot_of_at(const fvm_vm *vm, size_t up, const char *name);
 /* Globals, indexed by name-pool index. get is borrowed; set takes v.
  * Out-of-range indices read Undef and ignore writes. */
 FVM_API size_t fvm_vm_global_count(const fvm_vm *vm);

@@ -373,6 +373,41 @@ fvm_value fvm_vm_frame_slot(const fvm_vm *vm, size_t frame, size_t slot)
     return vm->slots[vm->frames[frame + 1].slot_base + slot];
 }
 
+/* The slot names of the frame `up` levels below the top, or NULL. */
+static const fvm_slot_names *frame_slot_names(const fvm_vm *vm, size_t up)
+{
+    if (up + 1 >= vm->nframes) /* frames[0] is the sentinel */
+        return NULL;
+    uint32_t name = vm->frames[vm->nframes - 1 - up].name;
+    if (name == FVM_FRAME_UNNAMED) /* the root, or a PushFrame scope */
+        return NULL;
+    /* A named frame is a call of that name's subroutine, whose code starts
+     * at the name's first sub entry. */
+    return fvm_chunk_slot_names_at(vm->chunk, vm->chunk->sub_ip[name]);
+}
+
+size_t fvm_vm_slot_name_count_at(const fvm_vm *vm, size_t up)
+{
+    const fvm_slot_names *sn = frame_slot_names(vm, up);
+    return sn ? sn->count : 0;
+}
+
+const char *fvm_vm_slot_name_at(const fvm_vm *vm, size_t up, uint16_t slot)
+{
+    const fvm_slot_names *sn = frame_slot_names(vm, up);
+    return sn && slot < sn->count ? sn->names[slot]->data : NULL;
+}
+
+int32_t fvm_vm_slot_of_at(const fvm_vm *vm, size_t up, const char *name)
+{
+    const fvm_slot_names *sn = frame_slot_names(vm, up);
+    size_t len = strlen(name);
+    for (uint32_t i = 0; sn && i < sn->count; i++)
+        if (sn->names[i]->len == len && memcmp(sn->names[i]->data, name, len) == 0)
+            return (int32_t)i;
+    return -1;
+}
+
 size_t fvm_vm_global_count(const fvm_vm *vm) { return vm->nglobals; }
 fvm_value fvm_vm_global(const fvm_vm *vm, size_t idx)
 {

@@ -1298,6 +1298,10 @@ FVM_API void fvm_sched_free(fvm_sched *s);
 /* What a receive from a closed, drained channel yields (takes zero;
  * default Int 0). */
 FVM_API void fvm_sched_set_recv_zero(fvm_sched *s, fvm_value zero);
+/* The most goroutines alive at once, main included (0: the default,
+ * 131072, about 750 MiB of VMs); starting one more ends the run with
+ * "panic: more than N goroutines". */
+FVM_API void fvm_sched_set_max_goroutines(fvm_sched *s, size_t max);
 /* Run main as goroutine 0 and every goroutine it starts, until main ends:
  * its result (OK or HALTED), or FVM_RUN_ERROR when any goroutine fails,
  * a channel is misused or every goroutine is blocked (fvm_sched_error
@@ -1310,8 +1314,9 @@ FVM_API fvm_result fvm_sched_run(fvm_sched *s, fvm_vm *main);
 FVM_API fvm_result fvm_sched_run_capturing(fvm_sched *s, fvm_vm *main, const char *global);
 /* The last run's error message: a goroutine's error as its VM raised it,
  * "panic: send on closed channel", "panic: invalid channel N",
- * "panic: goroutine target sub N not found" or "fatal error: all
- * goroutines are asleep - deadlock!"; "" when it did not fail. */
+ * "panic: goroutine target sub N not found", "panic: more than N
+ * goroutines" or "fatal error: all goroutines are asleep - deadlock!"; ""
+ * when it did not fail. */
 FVM_API const char *fvm_sched_error(const fvm_sched *s);
 /* The VM whose op failed in the last run (fvm_vm_error_ip names the op),
  * or NULL for a deadlock or no error. Valid until the next run or free. */

@@ -29,6 +29,10 @@
 #include "vm.h"
 
 #define DEADLOCK_MESSAGE "fatal error: all goroutines are asleep - deadlock!"
+/* Live goroutines at once, by default: each is a VM (about 6 KiB at
+ * least), so a program starting goroutines in an endless loop ends with an
+ * error at about 750 MiB instead of exhausting memory. */
+#define DEFAULT_MAX_GOROUTINES ((size_t)1 << 17)
 
 /* A FIFO of (goroutine, value) entries, live in e[head .. head + len):
  * a channel's buffer (g unused), its waiting senders with the value each
@@ -105,6 +109,8 @@ struct fvm_sched {
     fvm_value recv_zero;
     goroutine *gs;
     size_t ngs, gs_cap;
+    size_t nlive; /* goroutines not finished */
+    size_t max_live;
     fifo ready;
     size_t nblocked;
     channel *chans;
@@ -142,7 +148,7 @@ fvm_step fvm_sched_op(fvm_vm *vm, const fvm_op *op)
 {
     size_t n = operand_count(op);
     fvm_value *vals = n ? fvm_xcalloc(n, sizeof *vals) : NULL; /* zeroed values are Undef */
-    size_t k = fvm_pop_n(vm, n, vals);
+    size_t k = n ? fvm_pop_n(vm, n, vals) : 0;
     if (k < n) { /* the missing operands are the deepest: they read as Undef */
         memmove(vals + (n - k), vals, k * sizeof *vals);
         memset(vals, 0, (n - k) * sizeof *vals);
@@ -213,6 +219,7 @@ static uint32_t add_goroutine(fvm_sched *s, fvm_vm *vm)
         s->gs = p;
     }
     s->gs[s->ngs] = (goroutine){vm, G_READY};
+    s->nlive++;
     return (uint32_t)s->ngs++;
 }
 
@@ -387,6 +394,8 @@ static bool serve_go(fvm_sched *s, uint32_t g, fvm_sched_req *req)
     int64_t entry = fvm_chunk_find_sub(spawner->chunk, req->a);
     if (entry < 0)
         return sched_fail(s, g, "panic: goroutine target sub %u not found", (unsigned)req->a);
+    if (s->nlive >= s->max_live)
+        return sched_fail(s, g, "panic: more than %zu goroutines", s->max_live);
     fvm_vm *vm = s->make_vm ? s->make_vm(s->make_ud, s->gs[0].vm) : fvm_vm_new_sibling(s->gs[0].vm);
     if (!vm)
         return sched_fail(s, g, "panic: the scheduler's VM factory made no VM");
@@ -532,7 +541,7 @@ static void sched_clear(fvm_sched *s)
 {
     for (size_t i = 1; i < s->ngs; i++)
         fvm_vm_free(s->gs[i].vm);
-    s->ngs = 0;
+    s->ngs = s->nlive = 0;
     fifo_free(&s->ready);
     s->nblocked = 0;
     for (size_t i = 0; i < s->nchans; i++) {
@@ -554,6 +563,7 @@ fvm_sched *fvm_sched_new(fvm_sched_make_vm_fn make_vm, void *ud)
     s->make_vm = make_vm;
     s->make_ud = ud;
     s->recv_zero = fvm_int(0);
+    s->max_live = DEFAULT_MAX_GOROUTINES;
     return s;
 }
 
@@ -567,6 +577,11 @@ void fvm_sched_free(fvm_sched *s)
     free(s->chans);
     free(s->waiters);
     free(s);
+}
+
+void fvm_sched_set_max_goroutines(fvm_sched *s, size_t max)
+{
+    s->max_live = max ? max : DEFAULT_MAX_GOROUTINES;
 }
 
 void fvm_sched_set_recv_zero(fvm_sched *s, fvm_value zero)
@@ -601,9 +616,12 @@ fvm_result fvm_sched_run(fvm_sched *s, fvm_vm *main_vm)
                 return fail;
         } else {
             s->gs[g].state = G_DONE;
+            s->nlive--;
             if (g == 0) /* main ended: so does the program */
                 return r;
             fvm_release(r.value);
+            fvm_vm_free(vm); /* nothing refers to a finished goroutine */
+            s->gs[g].vm = NULL;
         }
         if (!s->ready.len && s->nblocked) {
             sched_fail(s, UINT32_MAX, DEADLOCK_MESSAGE);

@@ -317,6 +317,33 @@ Test(sched, go_to_a_name_without_a_subroutine_is_an_error)
     run_error(".name nosuch\n    Go nosuch 0\n", false, "panic: goroutine target sub 0 not found", 0, true);
 }
 
+Test(sched, goroutines_alive_at_once_are_limited_and_finished_ones_do_not_count)
+{
+    /* Each worker waits forever: the fourth Go finds three alive (main and
+     * two workers) and fails. */
+    sched_run r = start("loop:\n    Go w 0\n    Jump loop\n"
+                        ".sub w\n    LoadInt 0\n    ChanMake\n    ChanRecv\n    Return\n",
+                        false);
+    fvm_sched_set_max_goroutines(r.s, 3);
+    cr_assert_eq(fvm_sched_run(r.s, r.vm).status, FVM_RUN_ERROR);
+    cr_assert_str_eq(fvm_sched_error(r.s), "panic: more than 3 goroutines");
+    cr_assert_eq(fvm_sched_goroutine_count(r.s), 3);
+    finish(&r);
+    /* Workers that end free their place: 100 of them, two alive at most. */
+    r = start("    LoadInt 0\n    SetVar i\n"
+              "loop:\n    Go w 0\n    GetVar i\n    Inc\n    Dup\n    SetVar i\n"
+              "    LoadInt 100\n    NumLt\n    JumpIfTrue loop\n    GetVar i\n    Jump end\n"
+              ".sub w\n    Return\n"
+              "end:\n",
+              false);
+    fvm_sched_set_max_goroutines(r.s, 2);
+    fvm_result res = fvm_sched_run(r.s, r.vm);
+    cr_assert_eq(res.status, FVM_RUN_OK, "%s", fvm_sched_error(r.s));
+    cr_assert_eq(res.value.as.i, 100);
+    cr_assert_eq(fvm_sched_goroutine_count(r.s), 101);
+    finish(&r);
+}
+
 Test(sched, all_goroutines_blocked_is_a_deadlock)
 {
     const char *deadlock = "fatal error: all goroutines are asleep - deadlock!";

@@ -5,7 +5,10 @@
 
 #include <fusevm.h>
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "../../tools/json_chunk.h"
 
 static fvm_chunk *assemble(const char *text)
 {
@@ -142,6 +145,10 @@ Test(slot_names, text_round_trips_and_equality_sees_them)
     void *bytes = NULL;
     size_t len = 0;
     cr_assert_eq(fvm_chunk_save(named, &bytes, &len), -1, "the binary format has no place for them");
+    cr_assert_null(fvm_json_export(named), "nor has upstream's JSON form");
+    char *json = fvm_json_export(bare);
+    cr_assert_not_null(json);
+    free(json);
     cr_assert_null(bytes);
     cr_assert_eq(fvm_chunk_save(bare, &bytes, &len), 0);
     fvm_free(bytes);

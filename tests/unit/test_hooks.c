@@ -1,7 +1,8 @@
 /* The undef hook and strict numeric mode (fusevm.h, "Hooks"): each rule,
- * interpreted and with an eager JIT context attached. A VM with a hook
- * set never runs native code, so both runs must agree exactly and the
- * context must count no native run. */
+ * interpreted, with a JIT context whose block tier compiles every region
+ * on its first entry, and with one that also traces every loop. A VM with
+ * a hook set never runs native code, so all runs must agree exactly and
+ * the contexts must count no native run. */
 #include <criterion/criterion.h>
 
 #include <fusevm.h>
@@ -91,13 +92,13 @@ static fvm_value sited_hook(fvm_vm *vm, const fvm_numeric_call *call, void *ud)
 
 enum { UNDEF = 1, NUMERIC = 2, SITED = 4, RANGE = 8 };
 
-/* Run text with the hooks in `hooks`, interpreted (jit 0) or with an eager
- * context (jit 1); the result, and the error text in err. */
-static fvm_result run_hooked(const char *text, unsigned hooks, bool jit, char *err, size_t errlen)
+/* Run text with the hooks in `hooks` in JIT mode jit (ct_jit_for_mode);
+ * the result, and the error text in err. */
+static fvm_result run_hooked(const char *text, unsigned hooks, int jit, char *err, size_t errlen)
 {
     fvm_chunk *c = assemble(text);
     fvm_vm *vm = fvm_vm_new(c);
-    fvm_jit *j = jit ? ct_eager_jit() : NULL;
+    fvm_jit *j = ct_jit_for_mode(jit);
     fvm_vm_set_jit(vm, j);
     if (hooks & UNDEF)
         fvm_vm_set_undef_hook(vm, undef_hook, NULL);
@@ -122,23 +123,25 @@ static fvm_result run_hooked(const char *text, unsigned hooks, bool jit, char *e
     return r;
 }
 
-/* text's result with hooks, the same with the JIT off and on; *calls is
- * how many times the hooks were asked in one run. */
+/* text's result with hooks, the same in every JIT mode; *calls is how
+ * many times the hooks were asked in one run. */
 static fvm_result both_ways(const char *text, unsigned hooks, char *err, size_t errlen, int *calls)
 {
-    char err_jit[256];
     forget();
-    fvm_result off = run_hooked(text, hooks, false, err, errlen);
+    fvm_result off = run_hooked(text, hooks, 0, err, errlen);
     int calls_off = log_.calls;
-    forget();
-    fvm_result on = run_hooked(text, hooks, true, err_jit, sizeof err_jit);
-    cr_assert_eq(on.status, off.status);
-    cr_assert(fvm_value_equal(on.value, off.value), "JIT on and off agree");
-    cr_assert_str_eq(err_jit, err);
-    cr_assert_eq(log_.calls, calls_off, "the hooks were asked as often with the JIT");
+    for (int jit = 1; jit < CT_JIT_MODES; jit++) {
+        char err_jit[256];
+        forget();
+        fvm_result on = run_hooked(text, hooks, jit, err_jit, sizeof err_jit);
+        cr_assert_eq(on.status, off.status);
+        cr_assert(fvm_value_equal(on.value, off.value), "JIT mode %d agrees", jit);
+        cr_assert_str_eq(err_jit, err);
+        cr_assert_eq(log_.calls, calls_off, "the hooks were asked as often in JIT mode %d", jit);
+        fvm_value_drop(on.value);
+    }
     if (calls)
         *calls = calls_off;
-    fvm_value_drop(on.value);
     return off;
 }
 

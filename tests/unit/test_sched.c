@@ -1,7 +1,7 @@
 /* The scheduler: goroutines and channels (fvm_sched_*), each behaviour
  * interpreted and again with a JIT context attached whose block tier
- * compiles every region on its first entry (the goroutines' VMs inherit
- * it), with the same results. */
+ * compiles every region on its first entry, and with one that also traces
+ * every loop (the goroutines' VMs inherit it), with the same results. */
 #include <criterion/criterion.h>
 
 #include <fusevm.h>
@@ -27,9 +27,9 @@ typedef struct sched_run {
     fvm_jit *j;
 } sched_run;
 
-static sched_run start(const char *text, bool jit)
+static sched_run start(const char *text, int jit)
 {
-    sched_run r = {assemble(text), NULL, fvm_sched_new(NULL, NULL), jit ? ct_eager_jit() : NULL};
+    sched_run r = {assemble(text), NULL, fvm_sched_new(NULL, NULL), ct_jit_for_mode(jit)};
     r.vm = fvm_vm_new(r.c);
     fvm_vm_set_jit(r.vm, r.j);
     return r;
@@ -44,7 +44,7 @@ static void finish(sched_run *r)
 }
 
 /* The value of global `name` after a successful run of text. */
-static int64_t run_global_int(const char *text, const char *name, bool jit)
+static int64_t run_global_int(const char *text, const char *name, int jit)
 {
     sched_run r = start(text, jit);
     fvm_result res = fvm_sched_run_capturing(r.s, r.vm, name);
@@ -57,7 +57,7 @@ static int64_t run_global_int(const char *text, const char *name, bool jit)
 
 /* The error of a run of text that must fail; its op index in *ip (or
  * SIZE_MAX when no VM raised it) and whether main raised it in *in_main. */
-static void run_error(const char *text, bool jit, const char *want, size_t want_ip, bool want_main)
+static void run_error(const char *text, int jit, const char *want, size_t want_ip, bool want_main)
 {
     sched_run r = start(text, jit);
     fvm_result res = fvm_sched_run(r.s, r.vm);
@@ -96,7 +96,7 @@ static const char PING_PONG[] =
 
 Test(sched, ping_pong_over_unbuffered_channels)
 {
-    for (int jit = 0; jit < 2; jit++)
+    for (int jit = 0; jit < CT_JIT_MODES; jit++)
         cr_assert_eq(run_global_int(PING_PONG, "sum", jit), 12);
 }
 
@@ -116,17 +116,19 @@ static const char NATIVE_WORKER[] =
 
 Test(sched, goroutines_run_native_code_with_a_jit_attached)
 {
-    cr_assert_eq(run_global_int(NATIVE_WORKER, "sum", false), 499500);
-    sched_run r = start(NATIVE_WORKER, true);
-    fvm_result res = fvm_sched_run_capturing(r.s, r.vm, "sum");
-    cr_assert_eq(res.status, FVM_RUN_OK, "%s", fvm_sched_error(r.s));
-    cr_assert_eq(res.value.as.i, 499500);
-    fvm_jit_counters k;
-    fvm_jit_stats(r.j, &k);
-    if (fvm_jit_tier_available(FVM_JIT_BLOCK))
-        cr_assert_gt(k.runs[FVM_JIT_BLOCK], 0, "the worker's loop ran natively");
-    cr_assert_eq(fvm_sched_goroutine_count(r.s), 2);
-    finish(&r);
+    cr_assert_eq(run_global_int(NATIVE_WORKER, "sum", 0), 499500);
+    for (int jit = 1; jit < CT_JIT_MODES; jit++) {
+        sched_run r = start(NATIVE_WORKER, jit);
+        fvm_result res = fvm_sched_run_capturing(r.s, r.vm, "sum");
+        cr_assert_eq(res.status, FVM_RUN_OK, "%s", fvm_sched_error(r.s));
+        cr_assert_eq(res.value.as.i, 499500);
+        fvm_jit_counters k;
+        fvm_jit_stats(r.j, &k);
+        if (fvm_jit_tier_available(FVM_JIT_BLOCK))
+            cr_assert_gt(k.runs[FVM_JIT_BLOCK] + k.runs[FVM_JIT_TRACE], 0, "the worker's loop ran natively");
+        cr_assert_eq(fvm_sched_goroutine_count(r.s), 2);
+        finish(&r);
+    }
 }
 
 Test(sched, buffered_channel_holds_values_without_a_receiver)
@@ -136,7 +138,7 @@ Test(sched, buffered_channel_holds_values_without_a_receiver)
                        "    GetVar ch\n    LoadInt 20\n    ChanSend\n"
                        "    GetVar ch\n    ChanRecv\n    GetVar ch\n    ChanRecv\n    Sub\n"
                        "    SetVar d\n";
-    for (int jit = 0; jit < 2; jit++)
+    for (int jit = 0; jit < CT_JIT_MODES; jit++)
         cr_assert_eq(run_global_int(text, "d", jit), -10, "received in order: 10 - 20");
 }
 
@@ -151,7 +153,7 @@ Test(sched, a_full_buffer_blocks_the_sender_until_a_receive)
                        "    GetSlot 0\n    LoadInt 1\n    ChanSend\n"
                        "    GetSlot 0\n    LoadInt 2\n    ChanSend\n    Return\n"
                        "end:\n";
-    for (int jit = 0; jit < 2; jit++)
+    for (int jit = 0; jit < CT_JIT_MODES; jit++)
         cr_assert_eq(run_global_int(text, "r", jit), 12);
 }
 
@@ -173,7 +175,7 @@ Test(sched, select_takes_the_first_ready_case)
                        "    GetVar ch2\n    LoadTrue\n    LoadUndef\n"
                        "    GetVar ch3\n    LoadTrue\n    LoadUndef\n"
                        "    Select 3 0\n    SetVar idx\n    SetVar got\n";
-    for (int jit = 0; jit < 2; jit++) {
+    for (int jit = 0; jit < CT_JIT_MODES; jit++) {
         cr_assert_eq(run_global_int(text, "idx", jit), 1);
         cr_assert_eq(run_global_int(text, "got", jit), 7);
     }
@@ -185,7 +187,7 @@ Test(sched, select_with_default_takes_it_when_nothing_is_ready)
                        "    GetVar ch\n    LoadInt 1\n    LoadInt 0\n"
                        "    GetVar ch\n    LoadInt 0\n    LoadInt 5\n"
                        "    Select 2 1\n    SetVar idx\n    SetVar got\n";
-    for (int jit = 0; jit < 2; jit++)
+    for (int jit = 0; jit < CT_JIT_MODES; jit++)
         cr_assert_eq(run_global_int(text, "idx", jit), 2, "the default case's index is n");
     sched_run r = start(text, false);
     fvm_result res = fvm_sched_run_capturing(r.s, r.vm, "got");
@@ -210,7 +212,7 @@ static const char SELECT_WAITS_FOR_SEND[] =
 
 Test(sched, a_waiting_select_is_completed_by_an_unbuffered_send)
 {
-    for (int jit = 0; jit < 2; jit++)
+    for (int jit = 0; jit < CT_JIT_MODES; jit++)
         cr_assert_eq(run_global_int(SELECT_WAITS_FOR_SEND, "r", jit), 42);
 }
 
@@ -229,7 +231,7 @@ static const char SELECT_WAITS_FOR_RECEIVE[] =
 
 Test(sched, a_waiting_select_is_completed_by_an_unbuffered_receive)
 {
-    for (int jit = 0; jit < 2; jit++)
+    for (int jit = 0; jit < CT_JIT_MODES; jit++)
         cr_assert_eq(run_global_int(SELECT_WAITS_FOR_RECEIVE, "sum", jit), 6);
 }
 
@@ -244,7 +246,7 @@ Test(sched, a_waiting_select_is_completed_by_another_select)
                        "    GetSlot 0\n    LoadTrue\n    LoadUndef\n    Select 1 0\n    Pop\n    SetSlot 2\n"
                        "    GetSlot 1\n    GetSlot 2\n    ChanSend\n    Return\n"
                        "end:\n";
-    for (int jit = 0; jit < 2; jit++)
+    for (int jit = 0; jit < CT_JIT_MODES; jit++)
         cr_assert_eq(run_global_int(text, "r", jit), 5);
 }
 
@@ -280,7 +282,7 @@ Test(sched, a_receiver_waiting_when_the_channel_closes_gets_the_zero)
                        "    GetVar ch\n    ChanRecv\n    SetVar got\n    Jump end\n"
                        ".sub closer\n    ChanClose\n    Return\n"
                        "end:\n";
-    for (int jit = 0; jit < 2; jit++)
+    for (int jit = 0; jit < CT_JIT_MODES; jit++)
         cr_assert_eq(run_global_int(text, "got", jit), 0);
 }
 
@@ -364,7 +366,7 @@ Test(sched, a_goroutine_error_ends_the_run_with_its_message)
                        ".name missing\n"
                        ".sub boom\n    Call missing 0\n    Return\n"
                        "end:\n";
-    for (int jit = 0; jit < 2; jit++)
+    for (int jit = 0; jit < CT_JIT_MODES; jit++)
         run_error(text, jit, "undefined function: missing", 5, false);
 }
 
@@ -394,7 +396,7 @@ Test(sched, values_below_an_ops_operands_survive_the_switch)
                        ".sub w\n    SetSlot 0\n    GetSlot 0\n    LoadInt 1\n    ChanSend\n"
                        "    GetSlot 0\n    LoadInt 2\n    ChanSend\n    Return\n"
                        "end:\n";
-    for (int jit = 0; jit < 2; jit++) {
+    for (int jit = 0; jit < CT_JIT_MODES; jit++) {
         sched_run r = start(text, jit);
         fvm_result res = fvm_sched_run(r.s, r.vm);
         cr_assert_eq(res.status, FVM_RUN_OK, "%s", fvm_sched_error(r.s));

@@ -63,7 +63,8 @@ void fvm_hooks_clear(fvm_vm *vm)
 }
 
 /* A hook changed: the copy is rebuilt at the next run. It is not freed
- * here, because a handler may change hooks while a run uses the copy. */
+ * here, because a handler may change hooks while a run uses the copy;
+ * the ops of that copy then find a removed hook gone and do the default. */
 static void hooks_changed(fvm_vm *vm) { vm->hooks.exec_for = NULL; }
 
 /* The chunk's identity for the hooks: its op_hash and its names, so two
@@ -111,7 +112,7 @@ static fvm_step read_var(fvm_vm *vm, const fvm_op *op, bool from_slot)
         v = vm->slots[vm->frames[vm->nframes - 1].slot_base + op->a];
     else
         v = vm->globals[op->a];
-    if (v.type != FVM_T_UNDEF) {
+    if (v.type != FVM_T_UNDEF || !vm->hooks.undef) { /* removed during this run: the default */
         fvm_retain(v);
         return push_answer(vm, v);
     }
@@ -197,7 +198,8 @@ static fvm_step binary(fvm_vm *vm, unsigned code)
     fvm_value b = fvm_pop(vm), a = fvm_pop(vm), r;
     bool int_arith = (code == FVM_OP_ADD || code == FVM_OP_SUB || code == FVM_OP_MUL) &&
                      a.type == FVM_T_INT && b.type == FVM_T_INT;
-    if (!is_number(a) || !is_number(b) || (int_arith && int_arith_escapes(vm, code, a.as.i, b.as.i)))
+    bool ask = !is_number(a) || !is_number(b) || (int_arith && int_arith_escapes(vm, code, a.as.i, b.as.i));
+    if (ask && numeric_hooked(vm)) /* both may have been removed during this run */
         r = ask_numeric(vm, code, a, b);
     else
         r = compute(code, a, b);
@@ -209,8 +211,9 @@ static fvm_step binary(fvm_vm *vm, unsigned code)
 static fvm_step negate(fvm_vm *vm)
 {
     fvm_value a = fvm_pop(vm), r;
-    if (!is_number(a) ||
-        (a.type == FVM_T_INT && int_escapes(vm, a.as.i == INT64_MIN, fvm_wrap_neg(a.as.i))))
+    bool ask = !is_number(a) ||
+               (a.type == FVM_T_INT && int_escapes(vm, a.as.i == INT64_MIN, fvm_wrap_neg(a.as.i)));
+    if (ask && numeric_hooked(vm))
         r = ask_numeric(vm, FVM_OP_NEGATE, a, fvm_undef());
     else
         r = fvm_arith_negate(a);

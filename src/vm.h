@@ -42,8 +42,8 @@ typedef struct fvm_sched_req {
 } fvm_sched_req;
 
 /* The hooks that change what ops mean (hooks.c). While any is set the VM
- * runs hooked_exec, a copy of the chunk's ops in which each op a hook
- * concerns is FVM_XOP_HOOKED, and never native code. */
+ * runs exec, a copy of the chunk's ops in which each op a hook concerns is
+ * FVM_XOP_HOOKED, and never native code. */
 typedef struct fvm_vm_hooks {
     fvm_undef_fn undef;
     void *undef_ud;

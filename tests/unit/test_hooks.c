@@ -427,3 +427,32 @@ Test(numeric_hook, strictness_is_reported)
     fvm_vm_free(vm);
     fvm_chunk_free(c);
 }
+
+static fvm_value remove_hooks(fvm_vm *vm, uint8_t argc, void *ud)
+{
+    fvm_vm_set_undef_hook(vm, NULL, NULL);
+    fvm_vm_set_numeric_hook(vm, NULL, NULL);
+    return fvm_undef();
+}
+
+Test(hooks, removed_during_a_run_they_are_not_asked_again)
+{
+    /* The builtin removes both hooks; the reads and the Add after it do
+     * the default (Undef; "x" + 1 is Float 1). */
+    fvm_chunk *c = assemble("    GetVar seven\n    CallBuiltin 1 0\n    Pop\n    GetVar seven\n"
+                            "    LoadConst \"x\"\n    LoadInt 1\n    Add\n    MakeArray 3\n");
+    fvm_vm *vm = fvm_vm_new(c);
+    fvm_vm_set_undef_hook(vm, undef_hook, NULL);
+    fvm_vm_set_numeric_hook(vm, numeric_hook, NULL);
+    fvm_vm_register_builtin(vm, 1, remove_hooks, NULL);
+    fvm_result r = fvm_vm_run(vm);
+    cr_assert_eq(r.status, FVM_RUN_OK, "%s", fvm_vm_error(vm));
+    cr_assert_eq(fvm_array_at(r.value, 0).as.i, 7, "asked before");
+    cr_assert_eq(fvm_array_at(r.value, 1).type, FVM_T_UNDEF);
+    cr_assert_eq(fvm_array_at(r.value, 2).type, FVM_T_FLOAT);
+    cr_assert_eq(fvm_array_at(r.value, 2).as.f, 1.0);
+    fvm_value_drop(r.value);
+    fvm_vm_free(vm);
+    fvm_chunk_free(c);
+    forget();
+}

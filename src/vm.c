@@ -1336,10 +1336,13 @@ redispatch:
         goto push_release_ab;
     }
 
-    /* --- scheduler requests: the op halts the VM for its scheduler --- */
+    /* --- scheduler requests: the op always stops the run, halted for its
+     *     scheduler or failed without one --- */
     VM_CASE(GO) VM_CASE(CHAN_MAKE) VM_CASE(CHAN_SEND) VM_CASE(CHAN_RECV) VM_CASE(CHAN_CLOSE)
     VM_CASE(SELECT)
-        STEP(fvm_sched_op(vm, pc));
+        SAVE();
+        fvm_sched_op(vm, pc);
+        goto stop;
 
     /* --- load-time superinstructions (superop.h): the whole sequence on
      *     Int and Float operands, else exactly the op they replaced --- */

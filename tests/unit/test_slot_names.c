@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../tools/json_chunk.h"
+#include "chunktest.h"
 
 static fvm_chunk *assemble(const char *text)
 {
@@ -170,4 +171,40 @@ Test(slot_names, the_assembler_reports_bad_slots_directives)
         cr_assert_not_null(err);
         fvm_free(err);
     }
+}
+
+static fvm_value names_after_exit(fvm_vm *vm, uint8_t argc, void *ud)
+{
+    *(int32_t *)ud = fvm_vm_slot_of_at(vm, 0, "x");
+    return fvm_undef();
+}
+
+Test(slot_names, a_frame_the_tracing_tier_rebuilds_has_its_subroutines_names)
+{
+    /* The loop calls f, which the trace inlines; at i == 150 f takes a
+     * branch the trace never saw, so native code exits inside f and its
+     * frame is rebuilt, and the builtin on that branch looks at it. */
+    fvm_chunk *c = assemble("    LoadInt 0\n    SetSlot 0\n"
+                            "top:\n    GetSlot 0\n    Call f 1\n    Pop\n"
+                            "    GetSlot 0\n    LoadInt 1\n    Add\n    SetSlot 0\n"
+                            "    GetSlot 0\n    LoadInt 200\n    NumLt\n    JumpIfTrue top\n"
+                            "    Jump end\n"
+                            ".sub f\n.slots f_at x\n"
+                            "f_at:\n    SetSlot 0\n    GetSlot 0\n    LoadInt 150\n    NumEq\n    JumpIfFalse out\n"
+                            "    CallBuiltin 1 0\n    Pop\n"
+                            "out:\n    GetSlot 0\n    ReturnValue\n"
+                            "end:\n");
+    for (int mode = 0; mode < CT_JIT_MODES; mode++) {
+        int32_t found = -2;
+        fvm_jit *j = ct_jit_for_mode(mode);
+        fvm_vm *vm = fvm_vm_new(c);
+        fvm_vm_set_jit(vm, j);
+        fvm_vm_register_builtin(vm, 1, names_after_exit, &found);
+        fvm_result r = fvm_vm_run(vm);
+        cr_assert_neq(r.status, FVM_RUN_ERROR, "%s", fvm_vm_error(vm));
+        cr_assert_eq(found, 0, "JIT mode %d", mode);
+        fvm_vm_free(vm);
+        fvm_jit_free(j);
+    }
+    fvm_chunk_free(c);
 }

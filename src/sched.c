@@ -188,7 +188,11 @@ static bool sched_fail(fvm_sched *s, uint32_t g, const char *fmt, ...)
         fvm_vm *vm = s->gs[g].vm;
         fvm_fail(vm, "%s", msg);
         vm->error_ip = vm->ip ? vm->ip - 1 : 0;
+        /* The op's run has returned, but its frames are the error's: take
+         * the traceback as that run would have. */
+        vm->depth++;
         fvm_traceback_capture(vm);
+        vm->depth--;
         s->error_vm = vm;
     }
     return false;

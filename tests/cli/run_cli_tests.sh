@@ -210,7 +210,7 @@ expect "goroutines and channels" 0 "int 42" "" "$FUSEVM" run --result goroutine.
 expect "goroutines with the JIT" 0 "int 42" "" "$FUSEVM" run --result --jit=auto goroutine.fasm
 expect "deadlock: Go's message" 1 "" "fatal error: all goroutines are asleep - deadlock!" \
     "$FUSEVM" run --result deadlock.fasm
-expect "send on a closed channel" 1 "" "fusevm: error at op 5 (line 6): panic: send on closed channel" \
+expect "send on a closed channel" 1 "" $'fusevm: closed.fasm:6: panic: send on closed channel\nstack traceback:\n\tclosed.fasm:6: in the main program (op 5)' \
     "$FUSEVM" run --result closed.fasm
 
 # ---- JIT modes -----------------------------------------------------------------

@@ -400,11 +400,11 @@ FVM_API size_t fvm_format_float(double d, char *buf, size_t cap);
     X(LCM_INT, LcmInt, NONE, 2, 1, 0) \
     X(TIME_INT, TimeInt, NONE, 0, 1, 0) \
     X(GO, Go, NAME_ARGC, -1, 0, FVM_OPF_SCHED) \
-    X(CHAN_MAKE, ChanMake, NONE, 1, 0, FVM_OPF_SCHED) \
+    X(CHAN_MAKE, ChanMake, NONE, 1, 1, FVM_OPF_SCHED) \
     X(CHAN_SEND, ChanSend, NONE, 2, 0, FVM_OPF_SCHED) \
-    X(CHAN_RECV, ChanRecv, NONE, 1, 0, FVM_OPF_SCHED) \
+    X(CHAN_RECV, ChanRecv, NONE, 1, 1, FVM_OPF_SCHED) \
     X(CHAN_CLOSE, ChanClose, NONE, 1, 0, FVM_OPF_SCHED) \
-    X(SELECT, Select, U8_U8, -1, 0, FVM_OPF_SCHED) \
+    X(SELECT, Select, U8_U8, -1, 2, FVM_OPF_SCHED) \
     X(CALL_DYNAMIC, CallDynamic, U8, -1, -1, 0) \
     X(MUL_MOD_FLOOR, MulModFloor, NONE, 3, 1, 0) \
     X(MUL_ADD_MOD_FLOOR, MulAddModFloor, NONE, 4, 1, 0)
@@ -585,6 +585,13 @@ FVM_API int32_t fvm_add_name(fvm_builder *b, const char *name, size_t len);
 /* Register a subroutine entry point for a name index (duplicates allowed;
  * the first one wins at run time). */
 FVM_API int fvm_add_sub_entry(fvm_builder *b, uint16_t name_idx, size_t entry_ip);
+/* Name the slots of the subroutine whose code starts at entry_ip (the ip
+ * given to fvm_add_sub_entry): names[i] (copied) names slot i. Names
+ * belong to the subroutine, values to each activation
+ * (fvm_vm_slot_name_at). A second call for the same entry ip replaces the
+ * names; the verifier refuses an entry ip past the last op. */
+FVM_API int fvm_set_sub_slot_names(fvm_builder *b, size_t entry_ip, const char *const *names,
+                                   size_t count);
 /* Append a (start, end) block range; returns its index or -1 when full. */
 FVM_API int32_t fvm_add_block_range(fvm_builder *b, size_t start, size_t end);
 /* Append a nested chunk (takes ownership); returns its index or -1. */
@@ -616,6 +623,10 @@ FVM_API void fvm_chunk_block_range(const fvm_chunk *c, size_t i, size_t *start, 
 FVM_API size_t fvm_chunk_sub_chunk_count(const fvm_chunk *c);
 FVM_API const fvm_chunk *fvm_chunk_sub_chunk(const fvm_chunk *c, size_t i);
 FVM_API const char *fvm_chunk_source(const fvm_chunk *c, size_t *len);
+/* The slot names of the subroutine entered at entry_ip: how many, and
+ * slot's (borrowed; NULL past them or without names). */
+FVM_API size_t fvm_chunk_slot_name_count(const fvm_chunk *c, size_t entry_ip);
+FVM_API const char *fvm_chunk_slot_name(const fvm_chunk *c, size_t entry_ip, size_t slot);
 /* Entry ip of the first sub entry for name_idx, or -1. */
 FVM_API int64_t fvm_chunk_find_sub(const fvm_chunk *c, uint16_t name_idx);
 /* The index of the first name in the pool equal to the len bytes at name,
@@ -638,7 +649,8 @@ FVM_API bool fvm_chunk_equal(const fvm_chunk *a, const fvm_chunk *b);
 /* Serialise c and its sub-chunks. On success *out holds *out_len malloc'ed
  * bytes (release with fvm_free) and the result is 0. Returns -1 (and sets
  * *out to NULL) when c cannot be represented: constants or sub-chunks nested
- * deeper than the format allows, or a string longer than 4 GiB. */
+ * deeper than the format allows, a string longer than 4 GiB, or slot names
+ * (fvm_set_sub_slot_names; the text form keeps them). */
 FVM_API int fvm_chunk_save(const fvm_chunk *c, void **out, size_t *out_len);
 /* Load a chunk from len bytes. Damaged, truncated or malformed input gives
  * NULL and a message in err (errlen bytes, may be 0); the chunk is verified
@@ -1050,6 +1062,15 @@ FVM_API void fvm_vm_set_slot(fvm_vm *vm, uint16_t slot, fvm_value v);
 FVM_API size_t fvm_vm_frame_count(const fvm_vm *vm);
 FVM_API size_t fvm_vm_frame_slot_count(const fvm_vm *vm, size_t frame);
 FVM_API fvm_value fvm_vm_frame_slot(const fvm_vm *vm, size_t frame, size_t slot);
+/* Slot names of a live frame, counted from the top: up 0 is the running
+ * frame, 1 its caller, and so on. A frame that entered a subroutine (Call,
+ * CallDynamic, Exec of a subroutine, a goroutine's start) has the names
+ * the chunk gives that subroutine's entry ip; the root frame and PushFrame
+ * frames have none. Names are borrowed from the chunk. */
+FVM_API size_t fvm_vm_slot_name_count_at(const fvm_vm *vm, size_t up);
+FVM_API const char *fvm_vm_slot_name_at(const fvm_vm *vm, size_t up, uint16_t slot);
+/* The slot named name in that frame, or -1. */
+FVM_API int32_t fvm_vm_slot_of_at(const fvm_vm *vm, size_t up, const char *name);
 /* Globals, indexed by name-pool index. get is borrowed; set takes v.
  * Out-of-range indices read Undef and ignore writes. */
 FVM_API size_t fvm_vm_global_count(const fvm_vm *vm);
@@ -1508,6 +1529,142 @@ enum {
 FVM_API int fvm_shell_builtin_id(const char *name, size_t len);
 /* The first name that maps to id ("cd" for FVM_BUILTIN_CD), or NULL. */
 FVM_API const char *fvm_shell_builtin_name(unsigned id);
+
+/* ------------------------------------------------------------------------
+ * Hooks (docs/HOOKS.md)
+ *
+ * Hooks let a frontend change what reading an undefined variable and
+ * arithmetic on non-numbers mean, per VM. A hook answers with a value (the
+ * caller owns it; the VM pushes it) or fails the run by calling
+ * fvm_vm_raise(vm, message) and returning anything (the value is dropped):
+ * the run then ends with that message at the op that asked. While any hook
+ * is set the VM never runs native code, so a JIT context attached to it
+ * cannot change an answer. Hooks are kept across fvm_vm_reset; passing
+ * NULL removes one.
+ * ------------------------------------------------------------------------ */
+
+/* A GetVar or GetSlot that found Undef. */
+typedef struct fvm_undef_read {
+    const char *name;   /* the global's name (NUL-terminated); NULL for a slot */
+    size_t name_len;
+    uint16_t index;     /* the name index (global) or the slot */
+    bool from_slot;
+    uint64_t chunk;     /* the chunk's identity: a hash of its op_hash and its
+                           names (so chunks with equal ops and different names
+                           differ), never 0 */
+    size_t ip;          /* the op's index */
+} fvm_undef_read;
+/* Return Undef for the default (push Undef), another value to push it, or
+ * raise to end the run. */
+typedef fvm_value (*fvm_undef_fn)(fvm_vm *vm, const fvm_undef_read *read, void *ud);
+FVM_API void fvm_vm_set_undef_hook(fvm_vm *vm, fvm_undef_fn fn, void *ud);
+/* Whether an undef hook is set. */
+FVM_API bool fvm_vm_is_strict_undef(const fvm_vm *vm);
+
+/* The operations a numeric hook is asked about. */
+typedef enum fvm_num_op {
+    FVM_NUMOP_ADD, FVM_NUMOP_SUB, FVM_NUMOP_MUL, FVM_NUMOP_DIV, FVM_NUMOP_MOD, FVM_NUMOP_POW,
+    FVM_NUMOP_NEG, FVM_NUMOP_LT, FVM_NUMOP_GT, FVM_NUMOP_LE, FVM_NUMOP_GE, FVM_NUMOP_EQ, FVM_NUMOP_NE
+} fvm_num_op;
+/* Strict numeric mode, on while either numeric hook is set: Add, Sub, Mul,
+ * Div, Mod, Pow, Negate and NumEq..NumGe with an operand that is not an
+ * Int or a Float, and Add, Sub, Mul and Negate of Ints whose exact result
+ * overflows int64 or leaves the fixnum range, ask the hook instead of
+ * computing (a and b are the operands, borrowed; Negate passes Undef as
+ * b). Everything else computes as usual: Div of two numbers stays Float
+ * and Undef for a zero divisor. The answer is pushed as the op's result. */
+typedef fvm_value (*fvm_numeric_fn)(fvm_vm *vm, fvm_num_op op, fvm_value a, fvm_value b, void *ud);
+FVM_API void fvm_vm_set_numeric_hook(fvm_vm *vm, fvm_numeric_fn fn, void *ud);
+/* The same question with its site: the chunk's identity (as in
+ * fvm_undef_read) and the op's index. When both forms are set, this one
+ * is asked. */
+typedef struct fvm_numeric_call {
+    fvm_num_op op;
+    fvm_value a, b; /* borrowed */
+    uint64_t chunk;
+    size_t ip;
+} fvm_numeric_call;
+typedef fvm_value (*fvm_sited_numeric_fn)(fvm_vm *vm, const fvm_numeric_call *call, void *ud);
+FVM_API void fvm_vm_set_sited_numeric_hook(fvm_vm *vm, fvm_sited_numeric_fn fn, void *ud);
+/* In strict numeric mode, Int results of Add, Sub, Mul and Negate outside
+ * [lo, hi] go to the hook as overflows do (lo > hi: every result does).
+ * Without a numeric hook it changes nothing. */
+FVM_API void fvm_vm_set_fixnum_range(fvm_vm *vm, int64_t lo, int64_t hi);
+/* Whether a numeric hook (either form) is set. */
+FVM_API bool fvm_vm_is_strict_numeric(const fvm_vm *vm);
+
+/* ------------------------------------------------------------------------
+ * The scheduler (docs/SCHEDULER.md)
+ *
+ * Goroutines and channels for the ops Go, ChanMake, ChanSend, ChanRecv,
+ * ChanClose and Select, cooperatively on one thread: each goroutine is a
+ * VM running the same chunk, switched only at those ops and when it ends.
+ * The program ends when goroutine 0 (the VM passed to run) ends. Run
+ * without a scheduler, these ops end the run with an error.
+ * ------------------------------------------------------------------------ */
+
+typedef struct fvm_sched fvm_sched;
+
+/* Makes the VM of a new goroutine for main's chunk (the scheduler owns it
+ * and positions it at the goroutine's subroutine). NULL as the factory: a
+ * VM with main's handlers, hooks, output, input, limits and JIT context. */
+typedef fvm_vm *(*fvm_sched_make_vm_fn)(void *ud, const fvm_vm *main);
+
+FVM_API fvm_sched *fvm_sched_new(fvm_sched_make_vm_fn make_vm, void *ud);
+/* Frees the goroutines' VMs (not the main VM) and the channels. */
+FVM_API void fvm_sched_free(fvm_sched *s);
+/* What a receive from a closed, drained channel yields (takes zero;
+ * default Int 0). */
+FVM_API void fvm_sched_set_recv_zero(fvm_sched *s, fvm_value zero);
+/* The most goroutines alive at once, main included (0: the default,
+ * 131072, about 750 MiB of VMs); starting one more ends the run with
+ * "panic: more than N goroutines". */
+FVM_API void fvm_sched_set_max_goroutines(fvm_sched *s, size_t max);
+/* Run main as goroutine 0 and every goroutine it starts, until main ends:
+ * its result (OK or HALTED), or FVM_RUN_ERROR when any goroutine fails,
+ * a channel is misused or every goroutine is blocked (fvm_sched_error
+ * says which). A scheduler may run again; each run starts with no
+ * channels and no goroutines but main. */
+FVM_API fvm_result fvm_sched_run(fvm_sched *s, fvm_vm *main);
+/* fvm_sched_run, then the value of main's global named global: OK with a
+ * copy of it, HALTED if the chunk has no such name, or ERROR. main's own
+ * result is dropped. */
+FVM_API fvm_result fvm_sched_run_capturing(fvm_sched *s, fvm_vm *main, const char *global);
+/* The last run's error message: a goroutine's error as its VM raised it,
+ * "panic: send on closed channel", "panic: invalid channel N",
+ * "panic: goroutine target sub N not found", "panic: more than N
+ * goroutines" or "fatal error: all goroutines are asleep - deadlock!"; ""
+ * when it did not fail. */
+FVM_API const char *fvm_sched_error(const fvm_sched *s);
+/* The VM whose op failed in the last run (fvm_vm_error_ip names the op),
+ * or NULL for a deadlock or no error. Valid until the next run or free. */
+FVM_API const fvm_vm *fvm_sched_error_vm(const fvm_sched *s);
+/* Goroutines the last run started, main included. */
+FVM_API size_t fvm_sched_goroutine_count(const fvm_sched *s);
+
+/* ------------------------------------------------------------------------
+ * VM pool
+ *
+ * Parked VMs reused for many small chunks: acquire resets a parked VM for
+ * the chunk (keeping its handlers, hooks and settings) or makes a new one.
+ * ------------------------------------------------------------------------ */
+
+typedef struct fvm_pool fvm_pool;
+
+/* A pool with room reserved for capacity parked VMs (it grows past that). */
+FVM_API fvm_pool *fvm_pool_new(size_t capacity);
+/* Frees the pool and the VMs parked in it. */
+FVM_API void fvm_pool_free(fvm_pool *p);
+/* A VM for chunk: a parked one, reset, or a new one. NULL if chunk is. */
+FVM_API fvm_vm *fvm_pool_acquire(fvm_pool *p, const fvm_chunk *chunk);
+/* Park vm for a later acquire (the pool owns it from now on). */
+FVM_API void fvm_pool_release(fvm_pool *p, fvm_vm *vm);
+/* Acquire a VM for chunk, call fn with it, release it, and return fn's
+ * result (-1 without calling fn if chunk is NULL). */
+typedef int (*fvm_pool_fn)(fvm_vm *vm, void *ud);
+FVM_API int fvm_pool_with(fvm_pool *p, const fvm_chunk *chunk, fvm_pool_fn fn, void *ud);
+/* VMs parked now. */
+FVM_API size_t fvm_pool_len(const fvm_pool *p);
 
 #ifdef __cplusplus
 }

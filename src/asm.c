@@ -9,7 +9,7 @@
  *   op        := MNEMONIC operand...        as many as the op's format has
  *   directive := '.source' string   | '.name' name     | '.const' value
  *              | '.sub' name [pos]  | '.block' pos pos | '.line' uint
- *              | '.chunk' [IDENT]   | '.end'
+ *              | '.slots' pos name... | '.chunk' [IDENT] | '.end'
  *   operand   := by kind: integer (i64, limit, u8, u16, slot, wide) | float
  *              | pos (jump target) | '@' uint or value (constant)
  *              | '@' uint, uint or name (name) | '@' uint, uint or IDENT
@@ -150,7 +150,7 @@ typedef struct label_def {
 } label_def;
 
 /* What a fixup patches once the chunk is complete. */
-enum { FIX_OPERAND, FIX_SUB_NAME, FIX_SUB_IP, FIX_BLOCK_START, FIX_BLOCK_END };
+enum { FIX_OPERAND, FIX_SUB_NAME, FIX_SUB_IP, FIX_BLOCK_START, FIX_BLOCK_END, FIX_SLOTS_IP };
 
 /* A label to resolve or an index to range-check at the end of the chunk. */
 typedef struct fixup {
@@ -166,7 +166,8 @@ typedef struct fixup {
 /* One chunk being assembled: the top level or an open '.chunk'. */
 typedef struct chunk_state {
     fvm_chunk_parts p;
-    size_t ops_cap, lines_cap, consts_cap, names_cap, subs_cap, blocks_cap, subchunks_cap;
+    size_t ops_cap, lines_cap, consts_cap, names_cap, subs_cap, blocks_cap, subchunks_cap,
+        slot_names_cap;
     fvm_value names_seen; /* Hash: name -> Int index of its first entry */
     fvm_const_index consts_seen;
     fvm_value labels;     /* Hash: label -> Int index into defs */
@@ -947,6 +948,7 @@ static void apply_fixups(assembler *A, chunk_state *cs)
         case FIX_SUB_IP: cs->p.subs[f->at].ip = (uint32_t)v; break;
         case FIX_BLOCK_START: cs->p.blocks[f->at].start = v; break;
         case FIX_BLOCK_END: cs->p.blocks[f->at].end = v; break;
+        case FIX_SLOTS_IP: cs->p.slot_names[f->at].entry_ip = (uint32_t)v; break;
         }
     }
 }
@@ -1282,6 +1284,42 @@ static bool dir_block(assembler *A)
     return true;
 }
 
+/* '.slots POS NAME...': the names of the slots of the subroutine whose code
+ * starts at POS, slot 0 first. */
+static bool dir_slots(assembler *A)
+{
+    chunk_state *cs = current(A);
+    size_t at = cs->p.nslot_names;
+    char tmp[160];
+    if (at_end(A))
+        return error(A, A->cur, "missing position for .slots");
+    cs->p.slot_names = grow1(cs->p.slot_names, &cs->slot_names_cap, at, sizeof(fvm_slot_names));
+    cs->p.slot_names[cs->p.nslot_names++] = (fvm_slot_names){0, 0, NULL};
+    if (!read_position(A, FVM_K_TARGET, (fixup){.what = FIX_SLOTS_IP, .at = at}))
+        return false;
+    fvm_slot_names *sn = &cs->p.slot_names[at];
+    size_t cap = 0;
+    for (skip_separator(A); !at_end(A); skip_separator(A)) {
+        const char *name_at = A->cur;
+        fvm_string *s = NULL;
+        if (*name_at == '"')
+            s = read_string_obj(A);
+        else if (scan_ident(A))
+            s = fvm_str_from(name_at, (size_t)(A->cur - name_at));
+        else
+            return error(A, name_at, "expected a slot name, found '%s'", snippet(A, name_at, tmp));
+        if (!s)
+            return false;
+        if (sn->count == FVM_MAX_POOL) {
+            fvm_release(fvm_str_value(s));
+            return error(A, name_at, "more than %u slot names", FVM_MAX_POOL);
+        }
+        sn->names = grow1(sn->names, &cap, sn->count, sizeof(fvm_string *));
+        sn->names[sn->count++] = s;
+    }
+    return true;
+}
+
 static bool dir_line(assembler *A)
 {
     chunk_state *cs = current(A);
@@ -1352,7 +1390,8 @@ typedef struct directive {
 
 static const directive directives[] = {
     {".source", dir_source}, {".name", dir_name}, {".const", dir_const}, {".sub", dir_sub},
-    {".block", dir_block},   {".line", dir_line}, {".chunk", dir_chunk}, {".end", dir_end},
+    {".slots", dir_slots},   {".block", dir_block}, {".line", dir_line}, {".chunk", dir_chunk},
+    {".end", dir_end},
 };
 
 static void read_directive(assembler *A)

@@ -194,7 +194,9 @@ static void put_ops(writer *w, const fvm_chunk *c)
 
 static void put_chunk(writer *w, const fvm_chunk *c, unsigned depth)
 {
-    if (depth > FVM_FBC_MAX_CHUNK_DEPTH)
+    /* Version 1 of the format has no place for slot names: refusing is
+     * better than a file that loads as a different chunk. */
+    if (depth > FVM_FBC_MAX_CHUNK_DEPTH || c->nslot_names)
         w->failed = true;
     if (w->failed)
         return;

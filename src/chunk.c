@@ -192,6 +192,16 @@ const char *fvm_chunk_check(const fvm_chunk_parts *p, char *err, size_t errlen)
                             (unsigned)p->subs[i].name, (unsigned)p->subs[i].ip),
                    err;
     }
+    for (size_t i = 0; i < p->nslot_names; i++) {
+        const fvm_slot_names *sn = &p->slot_names[i];
+        if (sn->entry_ip >= p->len)
+            return snprintf(err, errlen, "slot names for entry ip %u, past the last op",
+                            (unsigned)sn->entry_ip), err;
+        for (size_t j = 0; j < i; j++)
+            if (p->slot_names[j].entry_ip == sn->entry_ip)
+                return snprintf(err, errlen, "two sets of slot names for entry ip %u",
+                                (unsigned)sn->entry_ip), err;
+    }
     return NULL;
 }
 
@@ -219,6 +229,12 @@ static void parts_free(fvm_chunk_parts *p)
     free(p->subchunks);
     if (p->source)
         fvm_release(fvm_str_value(p->source));
+    for (size_t i = 0; i < p->nslot_names; i++) {
+        for (size_t k = 0; k < p->slot_names[i].count; k++)
+            fvm_release(fvm_str_value(p->slot_names[i].names[k]));
+        free(p->slot_names[i].names);
+    }
+    free(p->slot_names);
     memset(p, 0, sizeof *p);
 }
 
@@ -288,6 +304,8 @@ fvm_chunk *fvm_chunk_assemble(fvm_chunk_parts *p, char *err, size_t errlen)
     c->subchunks = p->subchunks;
     c->nsubchunks = p->nsubchunks;
     c->source = p->source ? p->source : fvm_str_from("", 0); /* never NULL */
+    c->slot_names = p->slot_names;
+    c->nslot_names = p->nslot_names;
     /* The superinstruction copy takes the end marker from ops[len], so it is
      * built after the marker is in place. */
     c->op_hash = chunk_hash(c->ops, c->len, c->consts, c->nconsts);
@@ -313,7 +331,7 @@ void fvm_chunk_free(fvm_chunk *c)
         return;
     fvm_chunk_parts p = {
         c->ops, c->lines, c->len, c->consts, c->nconsts, c->names, c->nnames, c->subs, c->nsubs,
-        c->blocks, c->nblocks, c->subchunks, c->nsubchunks, c->source,
+        c->blocks, c->nblocks, c->subchunks, c->nsubchunks, c->source, c->slot_names, c->nslot_names,
     };
     parts_free(&p);
     free(c->exec);
@@ -332,7 +350,8 @@ void fvm_chunk_free(fvm_chunk *c)
 struct fvm_builder {
     fvm_chunk_parts p;
     /* The parts carry lengths only; their capacities live here. */
-    size_t ops_cap, lines_cap, consts_cap, names_cap, subs_cap, blocks_cap, subchunks_cap;
+    size_t ops_cap, lines_cap, consts_cap, names_cap, subs_cap, blocks_cap, subchunks_cap,
+        slot_names_cap;
     /* Hash: name -> Int index, so fvm_add_name finds a known name without
      * scanning the pool. */
     fvm_value intern;
@@ -354,7 +373,7 @@ static void builder_clear(fvm_builder *b)
 {
     parts_free(&b->p);
     b->ops_cap = b->lines_cap = b->consts_cap = b->names_cap = 0;
-    b->subs_cap = b->blocks_cap = b->subchunks_cap = 0;
+    b->subs_cap = b->blocks_cap = b->subchunks_cap = b->slot_names_cap = 0;
     fvm_release(b->intern);
     b->intern = fvm_hash_new();
     b->failed = false;
@@ -485,6 +504,34 @@ int fvm_add_sub_entry(fvm_builder *b, uint16_t name_idx, size_t entry_ip)
     return 0;
 }
 
+int fvm_set_sub_slot_names(fvm_builder *b, size_t entry_ip, const char *const *names, size_t count)
+{
+    if (entry_ip > FVM_MAX_OPS || count > FVM_MAX_POOL) {
+        builder_fail(b, "slot names: entry ip or count out of range");
+        return -1;
+    }
+    fvm_slot_names *sn = NULL;
+    for (size_t i = 0; i < b->p.nslot_names && !sn; i++)
+        if (b->p.slot_names[i].entry_ip == entry_ip)
+            sn = &b->p.slot_names[i];
+    if (sn) { /* a later call replaces the names */
+        for (size_t k = 0; k < sn->count; k++)
+            fvm_release(fvm_str_value(sn->names[k]));
+        free(sn->names);
+    } else {
+        void *p = b->p.slot_names;
+        fvm_grow(&p, &b->slot_names_cap, b->p.nslot_names + 1, sizeof(fvm_slot_names));
+        b->p.slot_names = p;
+        sn = &b->p.slot_names[b->p.nslot_names++];
+    }
+    sn->entry_ip = (uint32_t)entry_ip;
+    sn->count = (uint32_t)count;
+    sn->names = fvm_xmalloc((count ? count : 1) * sizeof(fvm_string *));
+    for (size_t k = 0; k < count; k++)
+        sn->names[k] = fvm_str_from(names[k], strlen(names[k]));
+    return 0;
+}
+
 int32_t fvm_add_block_range(fvm_builder *b, size_t start, size_t end)
 {
     if (b->p.nblocks >= FVM_MAX_POOL)
@@ -572,6 +619,26 @@ void fvm_chunk_sub_entry(const fvm_chunk *c, size_t i, uint16_t *name_idx, size_
     *name_idx = i < c->nsubs ? c->subs[i].name : 0;
     *entry_ip = i < c->nsubs ? c->subs[i].ip : 0;
 }
+const fvm_slot_names *fvm_chunk_slot_names_at(const fvm_chunk *c, size_t entry_ip)
+{
+    for (size_t i = 0; i < c->nslot_names; i++)
+        if (c->slot_names[i].entry_ip == entry_ip)
+            return &c->slot_names[i];
+    return NULL;
+}
+
+size_t fvm_chunk_slot_name_count(const fvm_chunk *c, size_t entry_ip)
+{
+    const fvm_slot_names *sn = fvm_chunk_slot_names_at(c, entry_ip);
+    return sn ? sn->count : 0;
+}
+
+const char *fvm_chunk_slot_name(const fvm_chunk *c, size_t entry_ip, size_t slot)
+{
+    const fvm_slot_names *sn = fvm_chunk_slot_names_at(c, entry_ip);
+    return sn && slot < sn->count ? sn->names[slot]->data : NULL;
+}
+
 size_t fvm_chunk_block_range_count(const fvm_chunk *c) { return c->nblocks; }
 void fvm_chunk_block_range(const fvm_chunk *c, size_t i, size_t *start, size_t *end)
 {
@@ -663,5 +730,15 @@ bool fvm_chunk_equal(const fvm_chunk *a, const fvm_chunk *b)
     for (size_t i = 0; i < a->nsubchunks; i++)
         if (!fvm_chunk_equal(a->subchunks[i], b->subchunks[i]))
             return false;
+    if (a->nslot_names != b->nslot_names)
+        return false;
+    for (size_t i = 0; i < a->nslot_names; i++) {
+        const fvm_slot_names *x = &a->slot_names[i], *y = &b->slot_names[i];
+        if (x->entry_ip != y->entry_ip || x->count != y->count)
+            return false;
+        for (size_t k = 0; k < x->count; k++)
+            if (!fvm_str_eq(x->names[k], y->names[k]))
+                return false;
+    }
     return true;
 }

@@ -17,6 +17,14 @@ typedef struct fvm_block_range {
     uint64_t start, end;
 } fvm_block_range;
 
+/* The names of one subroutine's slots (names[i] is slot i's), keyed by
+ * the entry ip of its code. */
+typedef struct fvm_slot_names {
+    uint32_t entry_ip;
+    uint32_t count;
+    fvm_string **names;
+} fvm_slot_names;
+
 struct fvm_chunk {
     fvm_op *ops;        /* len ops, then one FVM_OP_END */
     fvm_op *exec;       /* what the interpreter runs: ops with superinstructions
@@ -34,6 +42,8 @@ struct fvm_chunk {
     struct fvm_chunk **subchunks;
     size_t nsubchunks;
     fvm_string *source;
+    fvm_slot_names *slot_names;
+    size_t nslot_names;
     uint64_t op_hash;
     int32_t max_slot;   /* -1: no slot ops */
     /* For each name index, the entry ip of its first sub entry, or
@@ -59,6 +69,8 @@ typedef struct fvm_chunk_parts {
     struct fvm_chunk **subchunks;
     size_t nsubchunks;
     fvm_string *source; /* may be NULL */
+    fvm_slot_names *slot_names;
+    size_t nslot_names;
 } fvm_chunk_parts;
 
 fvm_chunk *fvm_chunk_assemble(fvm_chunk_parts *p, char *err, size_t errlen);
@@ -69,6 +81,10 @@ void fvm_chunk_parts_free(fvm_chunk_parts *p);
 /* The verifier on its own: NULL if the parts are well formed, else writes
  * "op N (Name): problem" to err and returns err. */
 const char *fvm_chunk_check(const fvm_chunk_parts *p, char *err, size_t errlen);
+
+/* The slot names registered for the subroutine entered at entry_ip, or
+ * NULL. */
+const fvm_slot_names *fvm_chunk_slot_names_at(const fvm_chunk *c, size_t entry_ip);
 
 /* Hash of one value, the same in every process; Hash values hash
  * independently of their insertion order. */

@@ -272,6 +272,8 @@ static void dis_open(dis_chunk *D, const fvm_chunk *c)
     }
     for (size_t i = 0; i < c->nsubs; i++)
         D->label[c->subs[i].ip] = true;
+    for (size_t i = 0; i < c->nslot_names; i++)
+        D->label[c->slot_names[i].entry_ip] = true;
     for (size_t i = 0; i < c->nblocks; i++) {
         if (c->blocks[i].start <= c->len)
             D->label[c->blocks[i].start] = true;
@@ -330,6 +332,16 @@ static void put_pools(printer *P, const dis_chunk *D)
         fvm_buf_puts(b, ".sub ");
         put_name_ref(b, D, c->subs[i].name);
         fvm_buf_printf(b, " L%lu\n", (unsigned long)c->subs[i].ip);
+    }
+    for (size_t i = 0; i < c->nslot_names; i++) {
+        const fvm_slot_names *sn = &c->slot_names[i];
+        indent(P, 0);
+        fvm_buf_printf(b, ".slots L%lu", (unsigned long)sn->entry_ip);
+        for (uint32_t k = 0; k < sn->count; k++) {
+            fvm_buf_putc(b, ' ');
+            put_name(b, sn->names[k]->data, sn->names[k]->len);
+        }
+        fvm_buf_putc(b, '\n');
     }
     for (size_t i = 0; i < c->nsubchunks; i++) {
         indent(P, 0);

@@ -40,7 +40,11 @@
  * op they replace: JIT_ENTER at the start of each region of native code
  * (jit/block_api.c), JIT_HOT at each loop header the tracing tier counts,
  * and JIT_RECORD at every op of the copy the VM runs while a trace is
- * recorded (jit/trace_api.c). */
+ * recorded (jit/trace_api.c).
+ *
+ * HOOKED is not one either: a VM with hooks set (fusevm.h, "Hooks") runs a
+ * copy of the chunk's plain ops in which each op a hook concerns is
+ * HOOKED with b = the op's code (hooks.c). */
 #define FVM_SUPEROP_LIST(X) \
     X(SLOT_PAIR, 2) \
     X(SLOT_ARITH_INT, 3) \
@@ -56,7 +60,8 @@
     X(FLOAT_ARITH, 2) \
     X(JIT_ENTER, 1) \
     X(JIT_HOT, 1) \
-    X(JIT_RECORD, 1)
+    X(JIT_RECORD, 1) \
+    X(HOOKED, 1)
 
 enum {
     FVM_XOP_BASE_ = FVM_OP_END,

@@ -312,12 +312,6 @@ static fvm_step push_int_range_loop(fvm_vm *vm, const fvm_op *op, int64_t *i_io)
     return FVM_STEP_NEXT;
 }
 
-static fvm_step scheduler_op(fvm_vm *vm, unsigned code)
-{
-    return fvm_fail(vm, "%s needs the goroutine scheduler, which is not available in this VM",
-                    fvm_op_name(code));
-}
-
 static void awk_warn_negative(const char *fn, double x)
 {
     char num[FVM_FLOAT_TEXT_MAX];
@@ -1351,11 +1345,12 @@ redispatch:
         goto push_release_ab;
     }
 
-    /* --- scheduler requests (no scheduler yet) --- */
+    /* --- scheduler requests: the op always stops the run, halted for its
+     *     scheduler or failed without one --- */
     VM_CASE(GO) VM_CASE(CHAN_MAKE) VM_CASE(CHAN_SEND) VM_CASE(CHAN_RECV) VM_CASE(CHAN_CLOSE)
     VM_CASE(SELECT)
         SAVE();
-        scheduler_op(vm, op_code);
+        fvm_sched_op(vm, pc);
         goto stop;
 
     /* --- load-time superinstructions (superop.h): the whole sequence on
@@ -1405,6 +1400,7 @@ redispatch:
         goto *labels[op_code];
 #endif
     }
+    XOP_CASE(HOOKED) STEP(fvm_hooked_op(vm, pc)); /* an op a hook concerns (hooks.c) */
     XOP_CASE(SLOT_PAIR)
         a = slots[pc->a];
         b = slots[pc->b];

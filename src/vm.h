@@ -32,6 +32,32 @@ typedef struct fvm_builtin_entry {
     void *ud;
 } fvm_builtin_entry;
 
+/* A request a scheduler op leaves for the scheduler running the VM
+ * (sched.c): the op and its operands, popped, in push order (owned). */
+typedef struct fvm_sched_req {
+    unsigned op; /* FVM_OP_NOP: none pending */
+    uint16_t a, b; /* the op's operands */
+    fvm_value *vals;
+    size_t nvals;
+} fvm_sched_req;
+
+/* The hooks that change what ops mean (hooks.c). While any is set the VM
+ * runs exec, a copy of the chunk's ops in which each op a hook concerns is
+ * FVM_XOP_HOOKED, and never native code. */
+typedef struct fvm_vm_hooks {
+    fvm_undef_fn undef;
+    void *undef_ud;
+    fvm_numeric_fn numeric;
+    void *numeric_ud;
+    fvm_sited_numeric_fn sited;
+    void *sited_ud;
+    bool has_range; /* fvm_vm_set_fixnum_range was called */
+    int64_t range_lo, range_hi;
+    fvm_op *exec;              /* the hooked copy, or NULL */
+    const fvm_chunk *exec_for; /* the chunk it was made from */
+    uint64_t chunk_id;         /* the chunk's identity, 0 until computed */
+} fvm_vm_hooks;
+
 struct fvm_vm {
     fvm_vm_state state; /* the poll word (vm_jit.h) */
     const fvm_chunk *chunk;
@@ -83,7 +109,11 @@ struct fvm_vm {
     fvm_buf scratch; /* reused by Print and friends */
     fvm_jit *jit;                 /* borrowed; NULL: interpreter only */
     const fvm_jit_hooks *jit_hooks; /* jit's (vm_jit.h); NULL: interpreter only */
-    const fvm_op *exec;           /* the ops run: the chunk's, or the JIT's copy */
+    const fvm_op *exec;           /* the ops run: the chunk's, the JIT's copy or
+                                     the hooked copy */
+    fvm_vm_hooks hooks;
+    struct fvm_sched *sched; /* the scheduler running the VM, or NULL */
+    fvm_sched_req sched_req;
 };
 
 /* How an out-of-line op implementation tells the loop to go on. These run
@@ -196,6 +226,24 @@ double fvm_awk_field_num(fvm_vm *vm, int64_t i);
 /* An AWK extension id in range with no meaning: Undef with a host,
  * nothing without. */
 void fvm_awk_unknown_id(fvm_vm *vm);
+/* A scheduler op (sched.c): pops its operands, then leaves them for the
+ * scheduler and halts, or, with no scheduler running the VM, fails. */
+fvm_step fvm_sched_op(fvm_vm *vm, const fvm_op *op);
+/* Release a pending request's operands and clear it. */
+void fvm_sched_req_clear(fvm_sched_req *r);
+
+/* The hooks (hooks.c). fvm_hooks_exec: the ops a VM with hooks set runs
+ * (built on first use per chunk), or NULL when no hook is set.
+ * fvm_hooked_op runs one FVM_XOP_HOOKED op. fvm_hooks_clear frees what
+ * fvm_hooks_exec built (the hooks themselves stay). */
+const fvm_op *fvm_hooks_exec(fvm_vm *vm);
+fvm_step fvm_hooked_op(fvm_vm *vm, const fvm_op *op);
+void fvm_hooks_clear(fvm_vm *vm);
+
+/* A new VM for vm's chunk with vm's handlers, hooks and settings, as
+ * fvm_vm_reset keeps them (a goroutine's VM). */
+fvm_vm *fvm_vm_new_sibling(const fvm_vm *vm);
+
 /* The opcode behind an AWK extension id (40000..40999), or -1 if the id has
  * no meaning. */
 int fvm_awk_op_for_id(uint16_t id);

@@ -231,6 +231,8 @@ void fvm_write_output(fvm_vm *vm, const char *bytes, size_t len)
 
 static void vm_clear_state(fvm_vm *vm)
 {
+    fvm_sched_req_clear(&vm->sched_req);
+    fvm_hooks_clear(vm);
     fvm_stack_truncate(vm, 0);
     while (vm->nframes > 1)
         fvm_frame_pop(vm);
@@ -284,6 +286,25 @@ void fvm_vm_reset(fvm_vm *vm, const fvm_chunk *chunk)
 {
     vm_clear_state(vm);
     vm_start(vm, chunk);
+}
+
+fvm_vm *fvm_vm_new_sibling(const fvm_vm *vm)
+{
+    fvm_vm *s = fvm_vm_new(vm->chunk);
+    for (size_t id = 0; id < vm->nbuiltins; id++)
+        if (vm->builtins[id].fn)
+            fvm_vm_register_builtin(s, (uint16_t)id, vm->builtins[id].fn, vm->builtins[id].ud);
+    fvm_vm_set_extension_handler(s, vm->ext, vm->ext_ud);
+    fvm_vm_set_extension_wide_handler(s, vm->ext_wide, vm->ext_wide_ud);
+    fvm_vm_set_output(s, vm->out, vm->out_ud);
+    fvm_vm_set_input(s, vm->in, vm->in_ud);
+    s->max_stack = vm->max_stack;
+    s->max_frames = vm->max_frames;
+    fvm_vm_set_jit(s, vm->jit);
+    s->hooks = vm->hooks;
+    s->hooks.exec = NULL; /* each VM builds its own copy */
+    s->hooks.exec_for = NULL;
+    return s;
 }
 
 void fvm_vm_free(fvm_vm *vm)
@@ -351,6 +372,41 @@ fvm_value fvm_vm_frame_slot(const fvm_vm *vm, size_t frame, size_t slot)
     if (frame + 1 >= vm->nframes || slot >= vm->frames[frame + 1].nslots)
         return fvm_undef();
     return vm->slots[vm->frames[frame + 1].slot_base + slot];
+}
+
+/* The slot names of the frame `up` levels below the top, or NULL. */
+static const fvm_slot_names *frame_slot_names(const fvm_vm *vm, size_t up)
+{
+    if (up + 1 >= vm->nframes) /* frames[0] is the sentinel */
+        return NULL;
+    uint32_t name = vm->frames[vm->nframes - 1 - up].name;
+    if (name == FVM_FRAME_UNNAMED) /* the root, or a PushFrame scope */
+        return NULL;
+    /* A named frame is a call of that name's subroutine, whose code starts
+     * at the name's first sub entry. */
+    return fvm_chunk_slot_names_at(vm->chunk, vm->chunk->sub_ip[name]);
+}
+
+size_t fvm_vm_slot_name_count_at(const fvm_vm *vm, size_t up)
+{
+    const fvm_slot_names *sn = frame_slot_names(vm, up);
+    return sn ? sn->count : 0;
+}
+
+const char *fvm_vm_slot_name_at(const fvm_vm *vm, size_t up, uint16_t slot)
+{
+    const fvm_slot_names *sn = frame_slot_names(vm, up);
+    return sn && slot < sn->count ? sn->names[slot]->data : NULL;
+}
+
+int32_t fvm_vm_slot_of_at(const fvm_vm *vm, size_t up, const char *name)
+{
+    const fvm_slot_names *sn = frame_slot_names(vm, up);
+    size_t len = strlen(name);
+    for (uint32_t i = 0; sn && i < sn->count; i++)
+        if (sn->names[i]->len == len && memcmp(sn->names[i]->data, name, len) == 0)
+            return (int32_t)i;
+    return -1;
 }
 
 size_t fvm_vm_global_count(const fvm_vm *vm) { return vm->nglobals; }

@@ -112,7 +112,13 @@ typedef struct fvm_jit_hooks {
      * hooks below: FVM_XOP_JIT_ENTER at the start of each block-tier region
      * (superop.h). A tier that counts hot spots adds its counting ops to the
      * same copy, so the interpreter pays for counting only where a tier
-     * asked for it. */
+     * asked for it.
+     *
+     * A VM with an undef or numeric hook set (hooks.c) does not ask: it
+     * runs the hooks' own copy of the ops, so none of the hooks below is
+     * ever called for it and no native code runs. That one check in
+     * fvm_vm_run is how every tier, present or future, honours the hooks
+     * exactly. */
     const fvm_op *(*exec)(fvm_jit *j, const fvm_chunk *c);
 
     /* For FVM_XOP_JIT_ENTER: run the native code that starts at the VM's

@@ -10,8 +10,14 @@
  * and, at its end, drops an interrupt request (it was for this run). */
 static void run_begin(fvm_vm *vm)
 {
-    if (vm->depth++ == 0)
-        vm->exec = vm->jit_hooks ? vm->jit_hooks->exec(vm->jit, vm->chunk) : vm->chunk->exec;
+    if (vm->depth++ > 0)
+        return;
+    /* A VM with hooks runs their copy and never native code, whose tiers
+     * do not model them (vm_jit.h). */
+    const fvm_op *hooked = fvm_hooks_exec(vm);
+    vm->exec = hooked                ? hooked
+               : vm->jit_hooks ? vm->jit_hooks->exec(vm->jit, vm->chunk)
+                               : vm->chunk->exec;
 }
 
 static void run_end(fvm_vm *vm)

@@ -235,12 +235,18 @@ static const char *display_name(const char *path)
 }
 
 /* The run's outcome on stdout (--result) or stderr (an error: where, then
- * the call stack, innermost first). */
-static int report(fvm_vm *vm, fvm_result r, const cli_args *a, const output_state *out)
+ * the call stack, innermost first, in whichever goroutine it was; or the
+ * scheduler's own message for a deadlock, which no op raised). */
+static int report(const fvm_sched *s, fvm_result r, const cli_args *a, const output_state *out)
 {
     if (r.status == FVM_RUN_ERROR) {
-        char *text = fvm_vm_traceback(vm, display_name(a->file));
+        const fvm_vm *vm = fvm_sched_error_vm(s);
         fflush(stdout);
+        if (!vm) {
+            fprintf(stderr, "%s\n", fvm_sched_error(s));
+            return interrupted ? FVM_EXIT_INTERRUPTED : FVM_EXIT_RUNTIME;
+        }
+        char *text = fvm_vm_traceback(vm, display_name(a->file));
         fprintf(stderr, "fusevm: %s", text ? text : fvm_vm_error(vm));
         fvm_free(text);
         return interrupted ? FVM_EXIT_INTERRUPTED : FVM_EXIT_RUNTIME;
@@ -289,19 +295,23 @@ static int cmd_run(const cli_args *a)
     fvm_vm_set_jit(vm, block || trace ? j : NULL);
     fvm_vm_set_fuel(vm, a->max_ops);
     catch_sigint(vm);
+    /* Every program runs under the scheduler, so the goroutine and channel
+     * ops work; one without them is one fvm_vm_run. */
+    fvm_sched *sched = fvm_sched_new(NULL, NULL);
     fvm_result r;
     bool linear_ran = linear && (block ? fvm_jit_is_linear_eligible(j, c) : true) &&
                       fvm_cli_run_linear(j, c, a->stats && !block, &r);
     if (!linear_ran)
-        r = fvm_vm_run(vm);
+        r = fvm_sched_run(sched, vm);
     catch_sigint(NULL);
     double t2 = now_ms();
-    status = report(vm, r, a, &out);
+    status = report(sched, r, a, &out);
     if (a->stats)
         print_stats(c, t1 - t0, t2 - t1);
     if (a->stats && j)
         fvm_cli_print_jit_stats(j);
     fvm_jit_dump_trace_exits(j, c);
+    fvm_sched_free(sched);
     fvm_vm_free(vm);
     fvm_jit_free(j);
     fvm_chunk_free(c);
@@ -345,7 +355,7 @@ static int cmd_asm(const cli_args *a)
         fvm_free(bytes);
     } else {
         fprintf(stderr, "fusevm: %s: the chunk does not fit the binary format "
-                        "(nested too deep, or a string over 4 GiB)\n", a->file);
+                        "(nested too deep, a string over 4 GiB, or slot names)\n", a->file);
         status = FVM_EXIT_USAGE;
     }
     fvm_chunk_free(c);
@@ -365,7 +375,8 @@ static int cmd_export(const cli_args *a)
     fvm_chunk_free(c);
     if (!json) {
         fprintf(stderr, "fusevm: %s: the chunk cannot be written as upstream's JSON "
-                        "(a string that is not UTF-8, or a NUL byte in a hash key)\n", a->file);
+                        "(a string that is not UTF-8, a NUL byte in a hash key, or slot names)\n",
+                a->file);
         return FVM_EXIT_USAGE;
     }
     int status = write_file(a->out, json, strlen(json));

@@ -177,6 +177,42 @@ expect "stdin" 0 "int 7" "" bash -c "printf 'LoadInt 7\n' | '$FUSEVM' run --resu
 expect_match "stats on stderr" 0 '^fusevm: stats: 5 ops in 1 chunk, 0 constants; load [0-9.]+ ms, run [0-9.]+ ms$' \
     "$FUSEVM" run --stats answer.fasm
 
+# ---- the scheduler: every program runs under it ---------------------------------
+
+cat >goroutine.fasm <<'ASM'
+    LoadInt 0
+    ChanMake
+    Dup
+    SetVar ch
+    Go double 1
+    GetVar ch
+    LoadInt 21
+    ChanSend
+    GetVar ch
+    ChanRecv
+    Jump end
+.sub double
+    SetSlot 0
+    GetSlot 0
+    ChanRecv
+    LoadInt 2
+    Mul
+    SetSlot 1
+    GetSlot 0
+    GetSlot 1
+    ChanSend
+    Return
+end:
+ASM
+printf '    LoadInt 0\n    ChanMake\n    ChanRecv\n' >deadlock.fasm
+printf '    LoadInt 1\n    ChanMake\n    Dup\n    ChanClose\n    LoadInt 5\n    ChanSend\n' >closed.fasm
+expect "goroutines and channels" 0 "int 42" "" "$FUSEVM" run --result goroutine.fasm
+expect "goroutines with the JIT" 0 "int 42" "" "$FUSEVM" run --result --jit=auto goroutine.fasm
+expect "deadlock: Go's message" 1 "" "fatal error: all goroutines are asleep - deadlock!" \
+    "$FUSEVM" run --result deadlock.fasm
+expect "send on a closed channel" 1 "" $'fusevm: closed.fasm:6: panic: send on closed channel\nstack traceback:\n\tclosed.fasm:6: in the main program (op 5)' \
+    "$FUSEVM" run --result closed.fasm
+
 # ---- JIT modes -----------------------------------------------------------------
 
 # No disk cache unless a test names one.

@@ -32,3 +32,17 @@ fvm_jit *ct_eager_jit(void)
     cr_assert_eq(fvm_jit_set_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD, 0), 0);
     return j;
 }
+
+fvm_jit *ct_eager_trace_jit(void)
+{
+    fvm_jit *j = ct_eager_jit();
+    cr_assert_eq(fvm_jit_set_param(j, FVM_JIT_PARAM_VM_TIERS, (1u << FVM_JIT_BLOCK) | (1u << FVM_JIT_TRACE)),
+                 0);
+    cr_assert_eq(fvm_jit_set_param(j, FVM_JIT_PARAM_TRACE_THRESHOLD, 0), 0);
+    return j;
+}
+
+fvm_jit *ct_jit_for_mode(int mode)
+{
+    return mode == 0 ? NULL : mode == 1 ? ct_eager_jit() : ct_eager_trace_jit();
+}

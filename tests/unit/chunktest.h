@@ -22,5 +22,12 @@ uint64_t ct_bits(double d);
 /* A JIT context for tests: no disk cache, and the block tier compiling
  * every region on its first entry. */
 fvm_jit *ct_eager_jit(void);
+/* ct_eager_jit whose VMs also trace loops, recording at the first
+ * back-edge (the block and trace tiers both). */
+fvm_jit *ct_eager_trace_jit(void);
+/* The JIT modes the tests that compare against the interpreter run: 0 none,
+ * 1 ct_eager_jit, 2 ct_eager_trace_jit. */
+enum { CT_JIT_MODES = 3 };
+fvm_jit *ct_jit_for_mode(int mode);
 
 #endif

@@ -17,6 +17,13 @@ typedef struct fvm_block_range {
     uint64_t start, end;
 } fvm_block_range;
 
+/* A builtin the chunk expects: CallBuiltin id means the builtin a VM
+ * registered under name (fvm_declare_builtin). */
+typedef struct fvm_builtin_decl {
+    uint16_t id;
+    fvm_string *name;
+} fvm_builtin_decl;
+
 struct fvm_chunk {
     fvm_op *ops;        /* len ops, then one FVM_OP_END */
     fvm_op *exec;       /* what the interpreter runs: ops with superinstructions
@@ -34,6 +41,8 @@ struct fvm_chunk {
     struct fvm_chunk **subchunks;
     size_t nsubchunks;
     fvm_string *source;
+    fvm_builtin_decl *builtins; /* sorted by id, ids distinct */
+    size_t nbuiltins;
     uint64_t op_hash;
     int32_t max_slot;   /* -1: no slot ops */
     /* For each name index, the entry ip of its first sub entry, or
@@ -59,6 +68,8 @@ typedef struct fvm_chunk_parts {
     struct fvm_chunk **subchunks;
     size_t nsubchunks;
     fvm_string *source; /* may be NULL */
+    fvm_builtin_decl *builtins; /* any order; assembly sorts them */
+    size_t nbuiltins;
 } fvm_chunk_parts;
 
 fvm_chunk *fvm_chunk_assemble(fvm_chunk_parts *p, char *err, size_t errlen);
@@ -67,8 +78,13 @@ fvm_chunk *fvm_chunk_assemble(fvm_chunk_parts *p, char *err, size_t errlen);
 void fvm_chunk_parts_free(fvm_chunk_parts *p);
 
 /* The verifier on its own: NULL if the parts are well formed, else writes
- * "op N (Name): problem" to err and returns err. */
+ * the first problem ("op N (Name): problem") to err and returns err. */
 const char *fvm_chunk_check(const fvm_chunk_parts *p, char *err, size_t errlen);
+/* Every problem (at most one per op), in order: report gets the op index
+ * (SIZE_MAX for a problem outside the ops) and the message, and returns
+ * false to stop. */
+typedef bool (*fvm_check_fn)(void *ud, size_t ip, const char *msg);
+void fvm_chunk_check_all(const fvm_chunk_parts *p, fvm_check_fn report, void *ud);
 
 /* Hash of one value, the same in every process; Hash values hash
  * independently of their insertion order. */

@@ -9,7 +9,7 @@
  *   op        := MNEMONIC operand...        as many as the op's format has
  *   directive := '.source' string   | '.name' name     | '.const' value
  *              | '.sub' name [pos]  | '.block' pos pos | '.line' uint
- *              | '.chunk' [IDENT]   | '.end'
+ *              | '.chunk' [IDENT]   | '.end'            | '.builtin' u16 name
  *   operand   := by kind: integer (i64, limit, u8, u16, slot, wide) | float
  *              | pos (jump target) | '@' uint or value (constant)
  *              | '@' uint, uint or name (name) | '@' uint, uint or IDENT
@@ -166,7 +166,8 @@ typedef struct fixup {
 /* One chunk being assembled: the top level or an open '.chunk'. */
 typedef struct chunk_state {
     fvm_chunk_parts p;
-    size_t ops_cap, lines_cap, consts_cap, names_cap, subs_cap, blocks_cap, subchunks_cap;
+    size_t ops_cap, lines_cap, consts_cap, names_cap, subs_cap, blocks_cap, subchunks_cap,
+        builtins_cap;
     fvm_value names_seen; /* Hash: name -> Int index of its first entry */
     fvm_const_index consts_seen;
     fvm_value labels;     /* Hash: label -> Int index into defs */
@@ -1282,6 +1283,48 @@ static bool dir_block(assembler *A)
     return true;
 }
 
+/* '.builtin 7 sqrt': CallBuiltin 7 means the builtin a VM registered as
+ * "sqrt" (fvm_declare_builtin). An id declared twice is refused here, where
+ * the line is known, rather than by the verifier at the chunk's end. */
+static bool dir_builtin(assembler *A)
+{
+    chunk_state *cs = current(A);
+    const char *at = A->cur;
+    number n;
+    uint64_t id;
+    char tmp[160];
+    if (at == A->eol || !is_digit(*at))
+        return error(A, at, "expected a builtin id, found '%s'", snippet(A, at, tmp));
+    if (!read_number(A, &n))
+        return false;
+    if (!number_unsigned(&n, UINT16_MAX, &id))
+        return error(A, at, "builtin id %s out of range (16-bit unsigned)", render(n.text, n.len, tmp));
+    skip_separator(A);
+    const char *name_at = A->cur;
+    fvm_string *name = NULL;
+    if (name_at < A->eol && *name_at == '"')
+        name = read_string_obj(A);
+    else if (scan_ident(A))
+        name = fvm_str_from(name_at, (size_t)(A->cur - name_at));
+    else
+        return error(A, name_at, "expected a builtin name, found '%s'", snippet(A, name_at, tmp));
+    if (!name)
+        return false;
+    if (name->len == 0) {
+        fvm_release(fvm_str_value(name));
+        return error(A, name_at, "a builtin name cannot be empty");
+    }
+    for (size_t i = 0; i < cs->p.nbuiltins; i++) {
+        if (cs->p.builtins[i].id == id) {
+            fvm_release(fvm_str_value(name));
+            return error(A, at, "builtin %llu is declared twice", (unsigned long long)id);
+        }
+    }
+    cs->p.builtins = grow1(cs->p.builtins, &cs->builtins_cap, cs->p.nbuiltins, sizeof(fvm_builtin_decl));
+    cs->p.builtins[cs->p.nbuiltins++] = (fvm_builtin_decl){(uint16_t)id, name};
+    return true;
+}
+
 static bool dir_line(assembler *A)
 {
     chunk_state *cs = current(A);
@@ -1353,6 +1396,7 @@ typedef struct directive {
 static const directive directives[] = {
     {".source", dir_source}, {".name", dir_name}, {".const", dir_const}, {".sub", dir_sub},
     {".block", dir_block},   {".line", dir_line}, {".chunk", dir_chunk}, {".end", dir_end},
+    {".builtin", dir_builtin},
 };
 
 static void read_directive(assembler *A)

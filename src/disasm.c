@@ -2,7 +2,7 @@
  * back into an equal chunk.
  *
  * Each chunk is written as its pools first ('.source', '.name', '.const',
- * '.block', '.sub', then each sub-chunk as '.chunk' ... '.end'), then its
+ * '.block', '.builtin', '.sub', then each sub-chunk as '.chunk' ... '.end'), then its
  * ops, one per line, with a '.line' wherever the line number changes and a
  * label L<ip> before every op some jump, sub entry or block range points
  * at. Operands that index a pool are written as the literal value or name
@@ -323,6 +323,12 @@ static void put_pools(printer *P, const dis_chunk *D)
         put_bound(b, D, c->blocks[i].start);
         fvm_buf_putc(b, ' ');
         put_bound(b, D, c->blocks[i].end);
+        fvm_buf_putc(b, '\n');
+    }
+    for (size_t i = 0; i < c->nbuiltins; i++) {
+        indent(P, 0);
+        fvm_buf_printf(b, ".builtin %u ", (unsigned)c->builtins[i].id);
+        put_name(b, c->builtins[i].name->data, c->builtins[i].name->len);
         fvm_buf_putc(b, '\n');
     }
     for (size_t i = 0; i < c->nsubs; i++) {

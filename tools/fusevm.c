@@ -365,7 +365,8 @@ static int cmd_export(const cli_args *a)
     fvm_chunk_free(c);
     if (!json) {
         fprintf(stderr, "fusevm: %s: the chunk cannot be written as upstream's JSON "
-                        "(a string that is not UTF-8, or a NUL byte in a hash key)\n", a->file);
+                        "(a string that is not UTF-8, a NUL byte in a hash key, or builtins "
+                        "declared by name)\n", a->file);
         return FVM_EXIT_USAGE;
     }
     int status = write_file(a->out, json, strlen(json));

@@ -996,3 +996,40 @@ Test(fused_table, expand_instantiates_operands)
     op = FVM_ADD();
     cr_assert_eq(fvm_fused_expand(&op, 0, out), 0);
 }
+
+/* ------------------------------------------------------------------------
+ * Declared builtins
+ * ------------------------------------------------------------------------ */
+
+Test(asm, builtin_directive_declares_and_round_trips)
+{
+    fvm_chunk *c = assemble(".builtin 7 sqrt\n.builtin 2 \"to str\"\nLoadInt 4\nCallBuiltin 7 1\n");
+    cr_assert_eq(fvm_chunk_builtin_count(c), 2);
+    uint16_t id;
+    cr_assert_str_eq(fvm_chunk_builtin(c, 0, &id), "to str"); /* sorted by id */
+    cr_assert_eq(id, 2);
+    cr_assert_str_eq(fvm_chunk_builtin(c, 1, &id), "sqrt");
+    cr_assert_eq(id, 7);
+    check_round_trip(c);
+    char *text = fvm_disassemble(c, 0);
+    cr_assert(strstr(text, ".builtin 7 sqrt\n") != NULL, "%s", text);
+    fvm_free(text);
+    fvm_chunk_free(c);
+}
+
+Test(asm, builtin_directive_errors)
+{
+    static const struct {
+        const char *text, *msg;
+    } cases[] = {
+        {".builtin 7 a\n.builtin 7 b\n", "t.fasm:2:10: builtin 7 is declared twice\n"},
+        {".builtin 70000 a\n", "t.fasm:1:10: builtin id 70000 out of range (16-bit unsigned)\n"},
+        {".builtin 1 \"\"\n", "t.fasm:1:12: a builtin name cannot be empty\n"},
+        {".builtin x\n", "t.fasm:1:10: expected a builtin id, found 'x'\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *err = assemble_errors(cases[i].text, strlen(cases[i].text));
+        cr_assert_str_eq(err, cases[i].msg);
+        fvm_free(err);
+    }
+}

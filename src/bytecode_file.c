@@ -47,7 +47,8 @@
  *   source     = bytes
  *   section    = u32:tag u32:n u8*n     what the top-level chunk adds,
  *                                       each tag at most once, any order:
- *                  1 builtins u32:k (u16:id bytes:name)*k
+ *                  1 builtins u32:k (u16:id bytes:name)*k   k >= 1,
+ *                                       ids increasing
  *   checksum   = u64: FNV-1a 64 over every byte before it
  *
  * Sections extend version 1 without changing it: a chunk that needs none
@@ -597,11 +598,19 @@ static bool get_builtins(reader *r, fvm_chunk_parts *p)
     size_t n;
     if (p->builtins)
         return fail_plain(r, "two builtins sections");
+    size_t at = r->pos;
     if (!get_count(r, FVM_MAX_POOL, MIN_BUILTIN_DECL, &n))
         return false;
-    p->builtins = fvm_xcalloc(n ? n : 1, sizeof(fvm_builtin_decl));
+    /* Empty, or out of id order, it would not save back to the same bytes. */
+    if (n == 0)
+        return fail_at(r, at, "no declarations");
+    p->builtins = fvm_xcalloc(n, sizeof(fvm_builtin_decl));
     for (; p->nbuiltins < n; p->nbuiltins++) {
-        p->builtins[p->nbuiltins].id = (uint16_t)get_le(r, 2);
+        size_t id_at = r->pos;
+        uint16_t id = (uint16_t)get_le(r, 2);
+        if (!r->failed && p->nbuiltins && id <= p->builtins[p->nbuiltins - 1].id)
+            return fail_at(r, id_at, "builtin ids not in increasing order");
+        p->builtins[p->nbuiltins].id = id;
         if (!(p->builtins[p->nbuiltins].name = get_string(r)))
             return false;
     }

@@ -768,3 +768,43 @@ Test(bytecode_file, builtins_in_a_sub_chunk_cannot_be_saved)
     fvm_chunk_free(c);
     fvm_builder_free(b);
 }
+
+/* Files that would not save back to the same bytes: declarations out of
+ * id order, and an empty builtins section. */
+static void resum(unsigned char *bytes, size_t len)
+{
+    uint64_t sum = fvm_fnv1a64(FVM_FNV64_INIT, bytes, len - FVM_FBC_CHECKSUM_LEN);
+    for (int i = 0; i < 8; i++)
+        bytes[len - 8 + i] = (unsigned char)(sum >> (8 * i));
+}
+
+Test(bytecode_file, builtins_section_must_be_canonical)
+{
+    fvm_chunk *c = declaring_chunk(); /* ids 1 "len", 7 "sqrt" */
+    size_t len;
+    unsigned char *bytes = save(c, &len);
+    size_t body = 4 + (2 + 4 + 3) + (2 + 4 + 4);
+    size_t first_id = len - FVM_FBC_CHECKSUM_LEN - body + 4;
+    bytes[first_id] = 9; /* 9, then 7 */
+    resum(bytes, len);
+    char want[128];
+    snprintf(want, sizeof want, "builtin ids not in increasing order in builtins section at byte %zu",
+             first_id + 2 + 4 + 3);
+    cr_assert_str_eq(load_err(bytes, len), want);
+    fvm_free(bytes);
+    /* An empty section: tag 1, length 4, count 0. */
+    fvm_chunk *plain = builtin_chunk(false);
+    unsigned char *p = save(plain, &len);
+    unsigned char *longer = malloc(len + 12);
+    memcpy(longer, p, len - FVM_FBC_CHECKSUM_LEN);
+    static const unsigned char empty[12] = {1, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0};
+    memcpy(longer + len - FVM_FBC_CHECKSUM_LEN, empty, sizeof empty);
+    resum(longer, len + 12);
+    snprintf(want, sizeof want, "no declarations in builtins section at byte %zu",
+             len - FVM_FBC_CHECKSUM_LEN + 8);
+    cr_assert_str_eq(load_err(longer, len + 12), want);
+    free(longer);
+    fvm_free(p);
+    fvm_chunk_free(plain);
+    fvm_chunk_free(c);
+}

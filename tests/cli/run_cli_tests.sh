@@ -478,6 +478,13 @@ expect "newer format" 2 "" \
 
 # ---- usage -------------------------------------------------------------------------
 
+# The manual page describes every long option the commands' help texts list.
+for cmd in run asm dis; do
+    for opt in $("$FUSEVM" $cmd --help | grep -oE -- '--[a-z]+' | sort -u); do
+        expect "fusevm.1 describes $cmd $opt" 0 "" "" grep -qF -- "\\-\\-${opt#--}" "$ROOT/fusevm.1"
+    done
+done
+
 expect_match "no command" 2 '^Usage: fusevm COMMAND' "$FUSEVM"
 expect "unknown command" 2 "" "fusevm: unknown command 'frob' (try 'fusevm --help')" "$FUSEVM" frob
 expect "unknown global option" 2 "" "fusevm: unknown option '--frob' (try 'fusevm --help')" "$FUSEVM" --frob

@@ -691,7 +691,8 @@ FVM_API size_t fvm_chunk_unresolved_calls(const fvm_chunk *c, bool nested, fvm_u
 /* Serialise c and its sub-chunks. On success *out holds *out_len malloc'ed
  * bytes (release with fvm_free) and the result is 0. Returns -1 (and sets
  * *out to NULL) when c cannot be represented: constants or sub-chunks nested
- * deeper than the format allows, or a string longer than 4 GiB. */
+ * deeper than the format allows, a string longer than 4 GiB, or builtins
+ * declared in a sub-chunk (only the top-level chunk's are kept). */
 FVM_API int fvm_chunk_save(const fvm_chunk *c, void **out, size_t *out_len);
 /* Load a chunk from len bytes. Damaged, truncated or malformed input gives
  * NULL and a message in err (errlen bytes, may be 0); the chunk is verified

@@ -468,7 +468,8 @@ static int cmd_asm(const cli_args *a)
         fvm_free(bytes);
     } else {
         fprintf(stderr, "fusevm: %s: the chunk does not fit the binary format "
-                        "(nested too deep, or a string over 4 GiB)\n", a->file);
+                        "(nested too deep, a string over 4 GiB, or builtins declared "
+                        "in a sub-chunk)\n", a->file);
         status = FVM_EXIT_USAGE;
     }
     fvm_chunk_free(c);

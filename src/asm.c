@@ -11,6 +11,7 @@
  *              | '.sub' name [pos]  | '.block' pos pos | '.line' uint
  *              | '.chunk' [IDENT]   | '.end'            | '.builtin' u16 name
  *   operand   := by kind: integer (i64, limit, u8, u16, slot, wide) | float
+ *              | IDENT (CallBuiltin's id: a name a '.builtin' declared)
  *              | pos (jump target) | '@' uint or value (constant)
  *              | '@' uint, uint or name (name) | '@' uint, uint or IDENT
  *                (sub-chunk) | '@' uint or uint (block range)
@@ -1115,6 +1116,25 @@ static bool read_const(assembler *A, fixup f, uint64_t *out)
     return true;
 }
 
+/* CallBuiltin's id written as the name a '.builtin' of this chunk
+ * declared before it. */
+static bool read_builtin_name(assembler *A, uint64_t *out)
+{
+    chunk_state *cs = current(A);
+    const char *at = A->cur;
+    char tmp[160];
+    scan_ident(A);
+    size_t len = (size_t)(A->cur - at);
+    for (size_t i = 0; i < cs->p.nbuiltins; i++) {
+        const fvm_string *name = cs->p.builtins[i].name;
+        if (name->len == len && memcmp(name->data, at, len) == 0) {
+            *out = cs->p.builtins[i].id;
+            return true;
+        }
+    }
+    return error(A, at, "unknown builtin '%s' (declare it first with .builtin)", render(at, len, tmp));
+}
+
 /* One operand of op (which will have index op_index) into field. */
 static bool read_operand(assembler *A, const char *mnemonic, unsigned kind, unsigned field,
                          fvm_op *op, size_t op_index)
@@ -1141,7 +1161,12 @@ static bool read_operand(assembler *A, const char *mnemonic, unsigned kind, unsi
         break;
     case FVM_K_NAME: ok = read_name(A, f, &v); break;
     case FVM_K_CONST: ok = read_const(A, f, &v); break;
-    default: ok = read_plain(A, kind, &v);
+    default:
+        if (op->code == FVM_OP_CALL_BUILTIN && kind == FVM_K_U16 &&
+            fvm_asm_ident_start((unsigned char)*at))
+            ok = read_builtin_name(A, &v);
+        else
+            ok = read_plain(A, kind, &v);
     }
     if (ok)
         fvm_operand_set(op, field, v); /* fixups overwrite it later */

@@ -1013,8 +1013,26 @@ Test(asm, builtin_directive_declares_and_round_trips)
     check_round_trip(c);
     char *text = fvm_disassemble(c, 0);
     cr_assert(strstr(text, ".builtin 7 sqrt\n") != NULL, "%s", text);
+    cr_assert(strstr(text, "CallBuiltin sqrt 1\n") != NULL, "%s", text); /* by its name */
     fvm_free(text);
     fvm_chunk_free(c);
+}
+
+/* CallBuiltin's id may be written as a declared name; a name that is not
+ * an identifier stays a number in the disassembly. */
+Test(asm, callbuiltin_by_declared_name)
+{
+    fvm_chunk *c = assemble(".builtin 7 sqrt\n.builtin 9 \"a b\"\nCallBuiltin sqrt 1\nCallBuiltin 9 0\n");
+    cr_assert_eq(op_at(c, 0).a, 7);
+    cr_assert_eq(op_at(c, 1).a, 9);
+    char *text = fvm_disassemble(c, 0);
+    cr_assert(strstr(text, "CallBuiltin 9 0\n") != NULL, "%s", text);
+    fvm_free(text);
+    check_round_trip(c);
+    fvm_chunk_free(c);
+    char *err = assemble_errors("CallBuiltin sqrt 1\n.builtin 7 sqrt\n", 35);
+    cr_assert_str_eq(err, "t.fasm:1:13: unknown builtin 'sqrt' (declare it first with .builtin)\n");
+    fvm_free(err);
 }
 
 Test(asm, builtin_directive_errors)

@@ -157,9 +157,12 @@ static int parse_args(const command *cmd, int argc, char **argv, cli_args *a)
     a->max_ops = -1;
     opterr = 0; /* the messages below name the command */
     optind = 0; /* a full restart of getopt's state */
-    int c;
+    int c, before = 1;
     while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
-        const char *arg = argv[optind - 1];
+        /* The argument the option came from: getopt_long stays on it while
+         * a group of short options ("-ux") is unfinished, else moves past. */
+        const char *arg = optind == before ? argv[optind] : argv[optind - 1];
+        before = optind;
         char letter[3] = {'-', (char)optopt, 0};
         bool short_form = arg[0] == '-' && arg[1] != '-';
         if (c == 'h')

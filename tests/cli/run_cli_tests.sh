@@ -509,6 +509,10 @@ for cmd in run asm dis; do
 done
 expect "unknown short option in a group" 2 "" "fusevm run: unknown option '-x' (try 'fusevm run --help')" \
     "$FUSEVM" run -ux answer.fasm
+expect "unknown short option first in a group" 2 "" "fusevm run: unknown option '-x' (try 'fusevm run --help')" \
+    "$FUSEVM" run --stats -xu answer.fasm
+expect "a value for an option without one" 2 "" \
+    "fusevm run: unknown option '--unbuffered=1' (try 'fusevm run --help')" "$FUSEVM" run --unbuffered=1 answer.fasm
 expect "option without its value" 2 "" "fusevm run: missing value after '--jit' (try 'fusevm run --help')" \
     "$FUSEVM" run --jit
 

@@ -11,7 +11,8 @@
 #   make bench-quick  the benchmark suite at small sizes, one run each (CI)
 #   make test-nojit   the test suites of a library without a code generator (JIT=0)
 #   make check-long   the differential tests and fuzzers at long budgets (not in CI)
-#   make install PREFIX=/usr/local DESTDIR=
+#   make install PREFIX=/usr/local DESTDIR=   (BINDIR, LIBDIR, INCLUDEDIR, MANDIR too)
+#   make uninstall                            the same variables: removes what install put
 #
 # BUILD names the output directory, so variants never mix objects. JIT=0
 # builds the library without a code generator, in build/nojit unless BUILD
@@ -25,6 +26,11 @@ PREFIX   ?= /usr/local
 # so a test run neither reads nor fills the user's cache.
 export FUSEVM_JIT_CACHE_DIR ?= off
 DESTDIR  ?=
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+MANDIR       ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 OPT      ?= -O2
 WARN     := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wundef -Wno-unused-parameter
@@ -51,6 +57,7 @@ BACKEND_HEADER   := $(if $(filter 0,$(JIT)),jit/none/backend.h,jit/$(BACKEND)_ba
 BACKEND_CFLAGS   := -DFVM_JIT_BACKEND_HEADER='"$(BACKEND_HEADER)"'
 
 CFLAGS   ?=
+CPPFLAGS ?=
 CFLAGS   += -std=c11 $(OPT) -g $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(BACKEND_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS  += $(EXTRA_LDFLAGS)
 VERSION  := 0.1.0
@@ -83,8 +90,8 @@ endif
 UNIT_BIN := $(BUILD)/test_unit
 
 .PHONY: all lib cli test unit cli-test conformance corpus asan test-switch test-nojit fuzz bench \
-        bench-quick install install-test corpus-linear corpus-block corpus-cache bench-jit check \
-        check-neutral clean ops-doc check-long
+        bench-quick install uninstall install-test corpus-linear corpus-block corpus-cache bench-jit \
+        check check-neutral clean ops-doc check-long
 
 all: lib cli
 
@@ -93,7 +100,7 @@ cli: $(CLI)
 
 $(BUILD)/obj/%.o: src/%.c include/fusevm.h $(wildcard src/*.h src/jit/*.h src/jit/none/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -DFVM_BUILDING_LIBRARY -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden -DFVM_BUILDING_LIBRARY -c $< -o $@
 
 $(STATIC): $(LIB_OBJ)
 	@rm -f $@
@@ -104,14 +111,14 @@ $(SHARED): $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libfusevm.so.0 -o $@ $^ $(LDFLAGS) $(LIBS)
 
 $(CLI): $(CLI_SRC) $(STATIC) $(wildcard tools/*.h)
-	$(CC) $(CFLAGS) -o $@ $(CLI_SRC) $(STATIC) $(LDFLAGS) $(CLI_LIBS) $(LIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(CLI_SRC) $(STATIC) $(LDFLAGS) $(CLI_LIBS) $(LIBS)
 
 # ---- tests ---------------------------------------------------------------
 
 # The Makefile is a prerequisite because its VERSION is compiled in
 # (test_version.c checks it against the header's).
 $(UNIT_BIN): $(UNIT_SRC) $(STATIC) $(wildcard tests/unit/*.h) tools/json_chunk.c tools/json_chunk.h Makefile
-	$(CC) $(CFLAGS) -DFVM_MAKEFILE_VERSION='"$(VERSION)"' -o $@ $(UNIT_SRC) tools/json_chunk.c $(STATIC) \
+	$(CC) $(CPPFLAGS) $(CFLAGS) -DFVM_MAKEFILE_VERSION='"$(VERSION)"' -o $@ $(UNIT_SRC) tools/json_chunk.c $(STATIC) \
 	  $(LDFLAGS) -lcriterion -ljson-c -lcapstone -pthread $(LIBS)
 
 # The JIT disk cache is off (tests of the cache name their own directories),
@@ -127,7 +134,7 @@ CONFORMANCE_DIR ?= tests/conformance/vectors
 CONF_BIN := $(BUILD)/conformance_runner
 
 $(CONF_BIN): tests/conformance/runner.c tools/json_chunk.c tools/json_chunk.h $(STATIC)
-	$(CC) $(CFLAGS) -o $@ tests/conformance/runner.c tools/json_chunk.c $(STATIC) $(LDFLAGS) -ljson-c $(LIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/conformance/runner.c tools/json_chunk.c $(STATIC) $(LDFLAGS) -ljson-c $(LIBS)
 
 conformance: $(CONF_BIN)
 	$(CONF_BIN) -d $(CONFORMANCE_DIR) -k tests/conformance/known_differences.txt
@@ -151,7 +158,7 @@ corpus: $(CLI)
 OPSDOC_BIN := $(BUILD)/check_ops_md
 
 $(OPSDOC_BIN): tests/docs/check_ops_md.c $(STATIC) src/opinfo.h src/jit/jitop.h
-	$(CC) $(CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
 
 ops-doc: $(OPSDOC_BIN)
 	$(OPSDOC_BIN) docs/OPS.md
@@ -165,7 +172,7 @@ EXAMPLE_OUT := $(BUILD)/examples/output.txt
 
 $(BUILD)/examples/%: examples/%.c include/fusevm.h $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 $(OPT) -g $(WARN) $(EXTRA_CFLAGS) -Iinclude -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
+	$(CC) $(CPPFLAGS) -std=c11 $(OPT) -g $(WARN) $(EXTRA_CFLAGS) -Iinclude -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
 
 .PHONY: examples
 examples: $(CLI) $(EXAMPLE_BIN)
@@ -202,8 +209,10 @@ test-nojit:
 	$(MAKE) BUILD=build/nojit JIT=0 test
 
 # Install into a staging directory, build the embedding example against the
-# installed header and library, and check that the shared library exports
-# nothing but the public fvm_ API.
+# installed header and library, check that the shared library exports
+# nothing but the public fvm_ API and that the manual page renders without
+# a warning and names this version; then uninstall and check that no file
+# is left in the staging directory.
 STAGE := $(CURDIR)/$(BUILD)/stage
 install-test: all
 	rm -rf $(STAGE)
@@ -213,6 +222,12 @@ install-test: all
 	$(BUILD)/embed-installed >/dev/null
 	@leaked=$$(nm -D --defined-only $(SHARED) | awk '{print $$3}' | grep -v '^fvm_' || true); \
 	if [ -n "$$leaked" ]; then echo "libfusevm.so exports non-API symbols: $$leaked"; exit 1; fi
+	@warnings=$$(groff -man -Tutf8 -ww -z $(STAGE)/usr/share/man/man1/fusevm.1 2>&1); \
+	if [ -n "$$warnings" ]; then echo "fusevm.1: $$warnings"; exit 1; fi
+	@grep -q '"fusevm $(VERSION)"' fusevm.1 || { echo "fusevm.1: not the version $(VERSION)"; exit 1; }
+	$(MAKE) --no-print-directory uninstall DESTDIR=$(STAGE) PREFIX=/usr >/dev/null
+	@left=$$(find $(STAGE) ! -type d); \
+	if [ -n "$$left" ]; then echo "uninstall left files behind: $$left"; exit 1; fi
 	@echo "install-test: ok"
 
 # Everything CI runs: the JIT's neutral files checked for aarch64, the suites
@@ -323,17 +338,30 @@ bench-jit: lib
 
 # ---- install ---------------------------------------------------------------
 
+# Every file install writes, so uninstall removes exactly these.
+INSTALLED := $(BINDIR)/fusevm $(LIBDIR)/libfusevm.a $(LIBDIR)/libfusevm.so.$(VERSION) \
+             $(LIBDIR)/libfusevm.so.0 $(LIBDIR)/libfusevm.so $(INCLUDEDIR)/fusevm.h \
+             $(PKGCONFIGDIR)/fusevm.pc $(MANDIR)/man1/fusevm.1
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
-	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/libfusevm.a
-	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libfusevm.so.$(VERSION)
-	ln -sf libfusevm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libfusevm.so.0
-	ln -sf libfusevm.so.0 $(DESTDIR)$(PREFIX)/lib/libfusevm.so
-	install -m 644 include/fusevm.h $(DESTDIR)$(PREFIX)/include/fusevm.h
-	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/fusevm
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' fusevm.pc.in \
-	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/fusevm.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) \
+	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libfusevm.a
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libfusevm.so.$(VERSION)
+	ln -sf libfusevm.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libfusevm.so.0
+	ln -sf libfusevm.so.0 $(DESTDIR)$(LIBDIR)/libfusevm.so
+	install -m 644 include/fusevm.h $(DESTDIR)$(INCLUDEDIR)/fusevm.h
+	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/fusevm
+	install -m 644 fusevm.1 $(DESTDIR)$(MANDIR)/man1/fusevm.1
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	  -e 's|@VERSION@|$(VERSION)|g' fusevm.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/fusevm.pc
+	@if [ -z "$(DESTDIR)" ]; then \
+	  echo "install: if programs cannot find libfusevm.so, run ldconfig (as root) or add $(LIBDIR) to LD_LIBRARY_PATH"; \
+	fi
+
+# Directories are left in place: install may have found them there.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
 clean:
 	rm -rf build

@@ -25,8 +25,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-# Execution modes of fusevm: (column name, arguments added to
-# `fusevm run FILE`). `--jit=block` compiles each region on its first entry
+# Execution modes of fusevm: (column name, options given to `fusevm run`
+# before FILE). `--jit=block` compiles each region on its first entry
 # (the command runs its program once); `--jit=trace` records each loop once
 # its header was reached 50 times; `--jit=auto` uses both; `default` is
 # what `fusevm run` does without the option (auto).
@@ -338,7 +338,7 @@ def make_peers(args, workloads, fasm_path, log):
         if args.modes and mode not in args.modes:
             continue
         peers.append(Peer(mode, "fusevm",
-                          lambda w, extra=extra: [args.fusevm, "run", fasm_path(w)] + extra))
+                          lambda w, extra=extra: [args.fusevm, "run"] + extra + [fasm_path(w)]))
     lua_peers = [("lua5.4", "lua5.4", [], False),
                  ("luajit -joff", "luajit", ["-joff"], True),
                  ("luajit", "luajit", [], True)]

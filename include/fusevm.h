@@ -569,13 +569,34 @@ typedef struct fvm_builder fvm_builder;
 
 FVM_API fvm_builder *fvm_builder_new(void);
 FVM_API void fvm_builder_free(fvm_builder *b);
-/* Append an op with its source line; returns its index. */
+/* Drop the chunk in progress, its labels, errors and warnings: the builder
+ * is as new. */
+FVM_API void fvm_builder_reset(fvm_builder *b);
+/* Append an op with its source line; returns its index. The line is what
+ * the builder's errors and warnings about the op name. */
 FVM_API size_t fvm_emit(fvm_builder *b, fvm_op op, uint32_t line);
 /* The index the next emitted op will have. */
 FVM_API size_t fvm_current_pos(const fvm_builder *b);
 /* Rewrite the target of the Jump/JumpIfTrue/JumpIfFalse/JumpIfTrueKeep/
- * JumpIfFalseKeep at op_idx. Returns -1 (with a message) for any other op. */
+ * JumpIfFalseKeep at op_idx. Returns -1 (with an error) for any other op. */
 FVM_API int fvm_patch_jump(fvm_builder *b, size_t op_idx, size_t target);
+
+/* Labels: jump targets named before their position is known. Make one with
+ * fvm_label_new, aim jumps at it with fvm_emit_jump (before or after it is
+ * bound), and bind it once with fvm_label_bind where it belongs; fvm_build
+ * fills in every target. A label belongs to the chunk in progress. */
+typedef struct fvm_label {
+    uint32_t id;
+} fvm_label;
+FVM_API fvm_label fvm_label_new(fvm_builder *b);
+/* Bind l to the index of the next op to be emitted (fvm_current_pos).
+ * Binding a label twice is an error (-1). */
+FVM_API int fvm_label_bind(fvm_builder *b, fvm_label l);
+/* Emit op, one of the five jumps fvm_patch_jump takes (its own target is
+ * ignored), aimed at l; returns its index. A label never bound is an error
+ * at build time, at the line of each jump to it. */
+FVM_API size_t fvm_emit_jump(fvm_builder *b, fvm_op op, fvm_label l, uint32_t line);
+
 /* Append a constant (takes v; no de-duplication). Returns its index, or -1
  * when the pool already holds FVM_MAX_POOL entries (v is dropped). */
 FVM_API int32_t fvm_add_constant(fvm_builder *b, fvm_value v);
@@ -597,11 +618,32 @@ FVM_API int32_t fvm_add_block_range(fvm_builder *b, size_t start, size_t end);
 /* Append a nested chunk (takes ownership); returns its index or -1. */
 FVM_API int32_t fvm_add_sub_chunk(fvm_builder *b, fvm_chunk *sub);
 FVM_API void fvm_set_source(fvm_builder *b, const char *name, size_t len);
-/* Verify and produce the chunk. On success the builder is emptied and can be
- * reused. On failure returns NULL; fvm_builder_error says why. */
+/* Record that CallBuiltin id in this chunk means the builtin a VM registers
+ * under name (fvm_vm_register_builtin_named): the VM binds the id to that
+ * builtin whatever number the VM gave it, and a run of a chunk whose names
+ * the VM does not have fails before its first op. Declaring an id again
+ * with the same name does nothing; with another name it is an error (-1). */
+FVM_API int fvm_declare_builtin(fvm_builder *b, uint16_t id, const char *name, size_t len);
+
+/* Verify and produce the chunk. Returns NULL if anything went wrong while
+ * the chunk was built or the verifier refuses it; every problem is then
+ * among the errors. Either way the builder is emptied and ready for the
+ * next chunk, and the errors and warnings of this build stay readable until
+ * the next call adds to the builder (or fvm_builder_reset). A built chunk
+ * whose Calls name a subroutine without a sub entry gets one warning per
+ * such Call: it builds, and the Call fails only when it runs. */
 FVM_API fvm_chunk *fvm_build(fvm_builder *b);
-/* The first error the builder met, or NULL. */
+/* The first error, or NULL. Errors about an op start with "line L: " (the
+ * line given to fvm_emit), then "op N (Name): " and the problem. */
 FVM_API const char *fvm_builder_error(const fvm_builder *b);
+/* How many errors (at most the first 1000 are kept: past them
+ * fvm_builder_error_at gives NULL); the i-th, and its line in *line (0 when
+ * the error concerns no op; line may be NULL). */
+FVM_API size_t fvm_builder_error_count(const fvm_builder *b);
+FVM_API const char *fvm_builder_error_at(const fvm_builder *b, size_t i, uint32_t *line);
+/* Warnings of the last fvm_build, as the errors. */
+FVM_API size_t fvm_builder_warning_count(const fvm_builder *b);
+FVM_API const char *fvm_builder_warning_at(const fvm_builder *b, size_t i, uint32_t *line);
 
 FVM_API void fvm_chunk_free(fvm_chunk *c);
 /* A stable 64-bit hash of the ops and constants (never 0). Identical across
@@ -636,8 +678,19 @@ FVM_API int32_t fvm_chunk_find_name(const fvm_chunk *c, const char *name, size_t
  * or -1 if none. */
 FVM_API int32_t fvm_chunk_max_slot(const fvm_chunk *c);
 /* Structural equality of two chunks (ops, lines, pools, entries, ranges,
- * sub-chunks, source). */
+ * sub-chunks, source, declared builtins). */
 FVM_API bool fvm_chunk_equal(const fvm_chunk *a, const fvm_chunk *b);
+/* The builtins the chunk declares (fvm_declare_builtin), by increasing id:
+ * the i-th's name (borrowed, NUL-terminated), its id in *id; NULL past the
+ * end. */
+FVM_API size_t fvm_chunk_builtin_count(const fvm_chunk *c);
+FVM_API const char *fvm_chunk_builtin(const fvm_chunk *c, size_t i, uint16_t *id);
+/* Calls in c (and in its sub-chunks, each against its own sub entries, when
+ * nested) whose name has no sub entry: fn, if not NULL, gets each one's
+ * chunk, op index and name; returns how many. */
+typedef void (*fvm_unresolved_fn)(void *ud, const fvm_chunk *c, size_t ip, const char *name);
+FVM_API size_t fvm_chunk_unresolved_calls(const fvm_chunk *c, bool nested, fvm_unresolved_fn fn,
+                                          void *ud);
 
 /* ------------------------------------------------------------------------
  * Binary chunk files
@@ -649,8 +702,9 @@ FVM_API bool fvm_chunk_equal(const fvm_chunk *a, const fvm_chunk *b);
 /* Serialise c and its sub-chunks. On success *out holds *out_len malloc'ed
  * bytes (release with fvm_free) and the result is 0. Returns -1 (and sets
  * *out to NULL) when c cannot be represented: constants or sub-chunks nested
- * deeper than the format allows, a string longer than 4 GiB, or slot names
- * (fvm_set_sub_slot_names; the text form keeps them). */
+ * deeper than the format allows, a string longer than 4 GiB, slot names
+ * (fvm_set_sub_slot_names; the text form keeps them), or builtins declared
+ * in a sub-chunk (only the top-level chunk's are kept). */
 FVM_API int fvm_chunk_save(const fvm_chunk *c, void **out, size_t *out_len);
 /* Load a chunk from len bytes. Damaged, truncated or malformed input gives
  * NULL and a message in err (errlen bytes, may be 0); the chunk is verified
@@ -1030,7 +1084,8 @@ typedef void (*fvm_ext_wide_fn)(fvm_vm *vm, uint16_t id, uint64_t payload, void 
 /* Receives everything Print/PrintLn write; one call per op. */
 typedef void (*fvm_output_fn)(void *ud, const char *bytes, size_t len);
 /* Supplies ReadLine: return true and set *line and *len (without the newline;
- * the bytes must stay valid until the next call), or false at end of input. */
+ * the bytes must stay valid until the next call), or false at end of input
+ * (ReadLine then pushes Undef, as it does at the end of stdin). */
 typedef bool (*fvm_input_fn)(void *ud, const char **line, size_t *len);
 
 /* A VM for a chunk. The chunk is borrowed: keep it alive while the VM uses
@@ -1091,8 +1146,22 @@ FVM_API int fvm_vm_awk_signal(const fvm_vm *vm);
 /* Register a CallBuiltin handler for id (replaces an earlier one). The
  * handler pops its own arguments; the VM pushes its return value. */
 FVM_API void fvm_vm_register_builtin(fvm_vm *vm, uint16_t id, fvm_builtin_fn fn, void *ud);
+/* The same, and under name too (NUL-terminated; a name registered again
+ * moves to the new id): a chunk that declares the name (fvm_declare_builtin)
+ * calls this handler through the id it declared, whatever id it has here. */
+FVM_API void fvm_vm_register_builtin_named(fvm_vm *vm, uint16_t id, const char *name,
+                                           fvm_builtin_fn fn, void *ud);
 FVM_API void fvm_vm_set_extension_handler(fvm_vm *vm, fvm_ext_fn fn, void *ud);
 FVM_API void fvm_vm_set_extension_wide_handler(fvm_vm *vm, fvm_ext_wide_fn fn, void *ud);
+/* Nothing answers a CallBuiltin whose id has no handler, an Extended
+ * without an extension handler, or an ExtendedWide outside the AWK range
+ * (FVM_AWK_OP_BASE..FVM_AWK_OP_END) without a wide handler: by default the
+ * run ends with an error at that op, and a chunk that declares a builtin
+ * name the VM has not registered fails before its first op. ignore true
+ * restores upstream's behaviour: such ops do nothing (their arguments stay
+ * on the stack, nothing is pushed) and declarations are not checked. Kept
+ * across fvm_vm_reset. */
+FVM_API void fvm_vm_ignore_missing_handlers(fvm_vm *vm, bool ignore);
 /* Output and input hooks; NULL restores stdout / stdin. */
 FVM_API void fvm_vm_set_output(fvm_vm *vm, fvm_output_fn fn, void *ud);
 FVM_API void fvm_vm_set_input(fvm_vm *vm, fvm_input_fn fn, void *ud);

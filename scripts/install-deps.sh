@@ -1,21 +1,39 @@
 #!/usr/bin/env bash
 # Installs what building and testing fusevm needs on Debian 12 (run as root
 # or through sudo). The library itself needs only a C compiler, libc and libm;
-# the rest serves the command-line tool (json-c, capstone), the tests
-# (Criterion, clang's libFuzzer runtime, the aarch64 cross compiler of
-# make check-neutral) and the benchmarks (Lua, LuaJIT).
+# the command-line tool adds json-c. The rest serves the tests (Criterion,
+# capstone for the encoder tests, clang's libFuzzer runtime, the aarch64
+# cross compiler of make check-neutral, groff for the manual page check)
+# and the benchmarks (Python, Lua, LuaJIT).
+#
+#   install-deps.sh [--minimal] [--list]
+#     --minimal  only what `make` needs: the compiler and the command's
+#                libraries (enough to build and run programs)
+#     --list     print the package names instead of installing them
 set -euo pipefail
-packages=(
+minimal=(
   build-essential       # gcc, make
+  libjson-c-dev         # JSON import/export in the fusevm tool
+)
+testing=(
   clang libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes
   libcriterion-dev      # unit-test framework
-  libjson-c-dev         # JSON import/export in the fusevm tool
-  libcapstone-dev       # disassembler for --dump=asm and encoder tests
+  libcapstone-dev       # disassembler for the encoder tests
+  groff-base            # make install-test renders the manual page
   python3               # benchmark runner
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # make check-neutral: the JIT's neutral files for aarch64
   lua5.4 luajit         # benchmark peers
 )
-if [ "${1:-}" = "--list" ]; then # the package names, for scripts that install them
+packages=("${minimal[@]}" "${testing[@]}")
+list=false
+for arg in "$@"; do
+  case $arg in
+  --minimal) packages=("${minimal[@]}") ;;
+  --list) list=true ;;
+  *) echo "install-deps: unknown option '$arg' (expected --minimal or --list)" >&2; exit 2 ;;
+  esac
+done
+if $list; then # the package names, for scripts that install them
   printf '%s\n' "${packages[@]}"
   exit 0
 fi

@@ -10,7 +10,9 @@
  *   directive := '.source' string   | '.name' name     | '.const' value
  *              | '.sub' name [pos]  | '.block' pos pos | '.line' uint
  *              | '.slots' pos name... | '.chunk' [IDENT] | '.end'
+ *              | '.builtin' u16 name
  *   operand   := by kind: integer (i64, limit, u8, u16, slot, wide) | float
+ *              | IDENT (CallBuiltin's id: a name a '.builtin' declared)
  *              | pos (jump target) | '@' uint or value (constant)
  *              | '@' uint, uint or name (name) | '@' uint, uint or IDENT
  *                (sub-chunk) | '@' uint or uint (block range)
@@ -167,7 +169,7 @@ typedef struct fixup {
 typedef struct chunk_state {
     fvm_chunk_parts p;
     size_t ops_cap, lines_cap, consts_cap, names_cap, subs_cap, blocks_cap, subchunks_cap,
-        slot_names_cap;
+        slot_names_cap, builtins_cap;
     fvm_value names_seen; /* Hash: name -> Int index of its first entry */
     fvm_const_index consts_seen;
     fvm_value labels;     /* Hash: label -> Int index into defs */
@@ -1116,6 +1118,25 @@ static bool read_const(assembler *A, fixup f, uint64_t *out)
     return true;
 }
 
+/* CallBuiltin's id written as the name a '.builtin' of this chunk
+ * declared before it. */
+static bool read_builtin_name(assembler *A, uint64_t *out)
+{
+    chunk_state *cs = current(A);
+    const char *at = A->cur;
+    char tmp[160];
+    scan_ident(A);
+    size_t len = (size_t)(A->cur - at);
+    for (size_t i = 0; i < cs->p.nbuiltins; i++) {
+        const fvm_string *name = cs->p.builtins[i].name;
+        if (name->len == len && memcmp(name->data, at, len) == 0) {
+            *out = cs->p.builtins[i].id;
+            return true;
+        }
+    }
+    return error(A, at, "unknown builtin '%s' (declare it first with .builtin)", render(at, len, tmp));
+}
+
 /* One operand of op (which will have index op_index) into field. */
 static bool read_operand(assembler *A, const char *mnemonic, unsigned kind, unsigned field,
                          fvm_op *op, size_t op_index)
@@ -1142,7 +1163,12 @@ static bool read_operand(assembler *A, const char *mnemonic, unsigned kind, unsi
         break;
     case FVM_K_NAME: ok = read_name(A, f, &v); break;
     case FVM_K_CONST: ok = read_const(A, f, &v); break;
-    default: ok = read_plain(A, kind, &v);
+    default:
+        if (op->code == FVM_OP_CALL_BUILTIN && kind == FVM_K_U16 &&
+            fvm_asm_ident_start((unsigned char)*at))
+            ok = read_builtin_name(A, &v);
+        else
+            ok = read_plain(A, kind, &v);
     }
     if (ok)
         fvm_operand_set(op, field, v); /* fixups overwrite it later */
@@ -1320,6 +1346,48 @@ static bool dir_slots(assembler *A)
     return true;
 }
 
+/* '.builtin 7 sqrt': CallBuiltin 7 means the builtin a VM registered as
+ * "sqrt" (fvm_declare_builtin). An id declared twice is refused here, where
+ * the line is known, rather than by the verifier at the chunk's end. */
+static bool dir_builtin(assembler *A)
+{
+    chunk_state *cs = current(A);
+    const char *at = A->cur;
+    number n;
+    uint64_t id;
+    char tmp[160];
+    if (at == A->eol || !is_digit(*at))
+        return error(A, at, "expected a builtin id, found '%s'", snippet(A, at, tmp));
+    if (!read_number(A, &n))
+        return false;
+    if (!number_unsigned(&n, UINT16_MAX, &id))
+        return error(A, at, "builtin id %s out of range (16-bit unsigned)", render(n.text, n.len, tmp));
+    skip_separator(A);
+    const char *name_at = A->cur;
+    fvm_string *name = NULL;
+    if (name_at < A->eol && *name_at == '"')
+        name = read_string_obj(A);
+    else if (scan_ident(A))
+        name = fvm_str_from(name_at, (size_t)(A->cur - name_at));
+    else
+        return error(A, name_at, "expected a builtin name, found '%s'", snippet(A, name_at, tmp));
+    if (!name)
+        return false;
+    if (name->len == 0) {
+        fvm_release(fvm_str_value(name));
+        return error(A, name_at, "a builtin name cannot be empty");
+    }
+    for (size_t i = 0; i < cs->p.nbuiltins; i++) {
+        if (cs->p.builtins[i].id == id) {
+            fvm_release(fvm_str_value(name));
+            return error(A, at, "builtin %llu is declared twice", (unsigned long long)id);
+        }
+    }
+    cs->p.builtins = grow1(cs->p.builtins, &cs->builtins_cap, cs->p.nbuiltins, sizeof(fvm_builtin_decl));
+    cs->p.builtins[cs->p.nbuiltins++] = (fvm_builtin_decl){(uint16_t)id, name};
+    return true;
+}
+
 static bool dir_line(assembler *A)
 {
     chunk_state *cs = current(A);
@@ -1391,7 +1459,7 @@ typedef struct directive {
 static const directive directives[] = {
     {".source", dir_source}, {".name", dir_name}, {".const", dir_const}, {".sub", dir_sub},
     {".slots", dir_slots},   {".block", dir_block}, {".line", dir_line}, {".chunk", dir_chunk},
-    {".end", dir_end},
+    {".end", dir_end},       {".builtin", dir_builtin},
 };
 
 static void read_directive(assembler *A)

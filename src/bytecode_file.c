@@ -15,7 +15,7 @@
  * unaligned: u8..u64 unsigned, i32/i64 two's complement, f64 the IEEE 754
  * bit pattern stored as a u64. Nothing is copied from memory as a struct.
  *
- *   file       = header chunk checksum
+ *   file       = header chunk section* checksum
  *   header     = "FVMC" u16:version(1) u16:sizeof(fvm_op)(16)
  *                i64:0x0807060504030201 f64:370.5
  *   chunk      = ops lines constants names subs blocks subchunks source
@@ -45,7 +45,17 @@
  *   blocks     = u32:n (u64:start u64:end)*n
  *   subchunks  = u32:n chunk*n          nested at most 32 deep
  *   source     = bytes
+ *   section    = u32:tag u32:n u8*n     what the top-level chunk adds,
+ *                                       each tag at most once, any order:
+ *                  1 builtins u32:k (u16:id bytes:name)*k   k >= 1,
+ *                                       ids increasing
  *   checksum   = u64: FNV-1a 64 over every byte before it
+ *
+ * Sections extend version 1 without changing it: a chunk that needs none
+ * is written exactly as before, and a file that has one is refused by a
+ * build that predates it (bytes where it expects the checksum), as a
+ * reader refuses a tag it does not know, rather than running the chunk
+ * without what the section says.
  *
  * Why FNV-1a 64 and not CRC32: each step (xor a byte, multiply by an odd
  * constant) is a bijection of the 64-bit state, so any change confined to
@@ -77,6 +87,9 @@ enum {
 #define MIN_HASH_ENTRY 5u
 #define MIN_CHUNK 28u
 #define MIN_OP 6u
+
+enum { SECTION_BUILTINS = 1 };
+#define MIN_BUILTIN_DECL 6u /* id and name length */
 
 /* Bytes an operand of this kind takes in the file: its natural width, so
  * a file cannot hold an operand that does not fit its field. */
@@ -223,6 +236,34 @@ static void put_chunk(writer *w, const fvm_chunk *c, unsigned depth)
     put_bytes(w, c->source->data, c->source->len);
 }
 
+/* Declarations live in a section of the top-level chunk only; a sub-chunk
+ * with some cannot be written. */
+static bool has_nested_builtins(const fvm_chunk *c)
+{
+    for (size_t i = 0; i < c->nsubchunks; i++)
+        if (c->subchunks[i]->nbuiltins || has_nested_builtins(c->subchunks[i]))
+            return true;
+    return false;
+}
+
+static void put_sections(writer *w, const fvm_chunk *c)
+{
+    if (!c->nbuiltins)
+        return;
+    fvm_buf body = {0};
+    writer sw = {body, false};
+    put_count(&sw, c->nbuiltins);
+    for (size_t i = 0; i < c->nbuiltins; i++) {
+        put_le(&sw, c->builtins[i].id, 2);
+        put_bytes(&sw, c->builtins[i].name->data, c->builtins[i].name->len);
+    }
+    put_le(w, SECTION_BUILTINS, 4);
+    put_count(w, sw.buf.len);
+    fvm_buf_put(&w->buf, sw.buf.data, sw.buf.len);
+    w->failed |= sw.failed;
+    fvm_buf_free(&sw.buf);
+}
+
 int fvm_chunk_save(const fvm_chunk *c, void **out, size_t *out_len)
 {
     writer w = {{NULL, 0, 0}, false};
@@ -232,6 +273,10 @@ int fvm_chunk_save(const fvm_chunk *c, void **out, size_t *out_len)
     put_le(&w, (uint64_t)FVM_FBC_INT_PROBE, 8);
     put_le(&w, double_bits(FVM_FBC_FLOAT_PROBE), 8);
     put_chunk(&w, c, 0);
+    if (has_nested_builtins(c))
+        w.failed = true;
+    else
+        put_sections(&w, c);
     if (w.failed) {
         fvm_buf_free(&w.buf);
         *out = NULL;
@@ -550,6 +595,58 @@ static void fail_invalid(reader *r, const char *why)
         fail_plain(r, "invalid chunk: %s", why);
 }
 
+static bool get_builtins(reader *r, fvm_chunk_parts *p)
+{
+    size_t n;
+    if (p->builtins)
+        return fail_plain(r, "two builtins sections");
+    size_t at = r->pos;
+    if (!get_count(r, FVM_MAX_POOL, MIN_BUILTIN_DECL, &n))
+        return false;
+    /* Empty, or out of id order, it would not save back to the same bytes. */
+    if (n == 0)
+        return fail_at(r, at, "no declarations");
+    p->builtins = fvm_xcalloc(n, sizeof(fvm_builtin_decl));
+    for (; p->nbuiltins < n; p->nbuiltins++) {
+        size_t id_at = r->pos;
+        uint16_t id = (uint16_t)get_le(r, 2);
+        if (!r->failed && p->nbuiltins && id <= p->builtins[p->nbuiltins - 1].id)
+            return fail_at(r, id_at, "builtin ids not in increasing order");
+        p->builtins[p->nbuiltins].id = id;
+        if (!(p->builtins[p->nbuiltins].name = get_string(r)))
+            return false;
+    }
+    return true;
+}
+
+/* The sections after the top-level chunk: what lies between its source and
+ * the checksum, when there is room for a section's tag and length (fewer
+ * bytes are left to the checksum's check, which names them as trailing
+ * data). Each section must fill exactly the length it gives. */
+#define SECTION_HEADER_LEN 8u
+static bool get_sections(reader *r, fvm_chunk_parts *p)
+{
+    while (!r->failed && r->len - r->pos >= FVM_FBC_CHECKSUM_LEN + SECTION_HEADER_LEN) {
+        r->section = "section header";
+        size_t at = r->pos;
+        uint64_t tag = get_le(r, 4);
+        size_t n;
+        if (!get_count(r, UINT32_MAX, 1, &n))
+            return false;
+        size_t end = r->pos + n;
+        if (tag != SECTION_BUILTINS)
+            return fail_at(r, at, "unknown section tag %llu (written by a newer fusevm?)",
+                           (unsigned long long)tag);
+        r->section = "builtins";
+        if (!get_builtins(r, p))
+            return false;
+        if (r->pos != end)
+            return fail_at(r, at, "section length %zu does not match its content (%zu bytes)", n,
+                           r->pos - (end - n));
+    }
+    return !r->failed;
+}
+
 static fvm_chunk *get_chunk(reader *r)
 {
     fvm_chunk_parts p;
@@ -560,6 +657,8 @@ static fvm_chunk *get_chunk(reader *r)
         r->section = "source";
         ok = (p.source = get_string(r)) != NULL;
     }
+    if (ok && r->depth == 0)
+        ok = get_sections(r, &p);
     if (!ok) {
         fvm_chunk_parts_free(&p);
         return NULL;

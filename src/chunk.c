@@ -121,88 +121,139 @@ static uint64_t chunk_hash(const fvm_op *ops, size_t len, const fvm_value *const
  * What the interpreter does not check as it runs is checked here, once:
  * every opcode is known, every operand fits its kind (fvm_operand_max: 8-bit
  * operands at most 255, pool indices and slots 16-bit), every pool index is
- * inside its pool, every jump target and sub entry is at most len. The first
- * problem found is the one reported.
+ * inside its pool, every jump target and sub entry is at most len, every
+ * declared builtin has a name and an id of its own. Loaders report the first
+ * problem; the builder collects one per op, so a frontend sees them all.
  * ------------------------------------------------------------------------ */
 
 /* "op N (Name): problem"; an unknown opcode has no name to give. */
-static const char *op_error(char *err, size_t errlen, size_t ip, unsigned code, const char *what)
+static void op_problem(char *out, size_t cap, size_t ip, unsigned code, const char *what)
 {
     if (code < FVM_OP_COUNT)
-        snprintf(err, errlen, "op %zu (%s): %s", ip, fvm_opinfo_table[code].name, what);
+        snprintf(out, cap, "op %zu (%s): %s", ip, fvm_opinfo_table[code].name, what);
     else
-        snprintf(err, errlen, "op %zu: %s", ip, what);
-    return err;
+        snprintf(out, cap, "op %zu: %s", ip, what);
 }
 
-const char *fvm_chunk_check(const fvm_chunk_parts *p, char *err, size_t errlen)
+/* The first problem of one op, into what; false if it has none. */
+static bool check_op(const fvm_chunk_parts *p, const fvm_op *op, char *what, size_t cap)
 {
-    if (p->len > FVM_MAX_OPS)
-        return snprintf(err, errlen, "chunk has %zu ops (limit %u)", p->len, FVM_MAX_OPS), err;
-    if (p->nconsts > FVM_MAX_POOL || p->nnames > FVM_MAX_POOL || p->nsubchunks > FVM_MAX_POOL ||
-        p->nblocks > FVM_MAX_POOL)
-        return snprintf(err, errlen, "a pool holds more than %u entries", FVM_MAX_POOL), err;
-    for (size_t ip = 0; ip < p->len; ip++) {
-        const fvm_op *op = &p->ops[ip];
-        char what[160];
-        if (op->code >= FVM_OP_COUNT) {
-            snprintf(what, sizeof what, "unknown opcode %u", (unsigned)op->code);
-            return op_error(err, errlen, ip, op->code, what);
+    if (op->code >= FVM_OP_COUNT)
+        return snprintf(what, cap, "unknown opcode %u", (unsigned)op->code), true;
+    const fvm_format_info *fi = fvm_op_operands(op->code);
+    for (unsigned k = 0; k < fi->count; k++) {
+        uint64_t v = fvm_operand_get(op, fi->operand[k].field);
+        unsigned kind = fi->operand[k].kind;
+        if (v > fvm_operand_max(kind))
+            return snprintf(what, cap, "operand %u is %llu, above its limit %llu", k + 1,
+                            (unsigned long long)v, (unsigned long long)fvm_operand_max(kind)),
+                   true;
+        /* Operands that index no pool (slots, counts, flags) are checked
+         * by width alone. */
+        size_t limit = SIZE_MAX;
+        const char *pool = NULL;
+        switch (kind) {
+        case FVM_K_CONST: limit = p->nconsts; pool = "constant"; break;
+        case FVM_K_NAME: limit = p->nnames; pool = "name"; break;
+        case FVM_K_SUB: limit = p->nsubchunks; pool = "sub-chunk"; break;
+        case FVM_K_BLOCK: limit = p->nblocks; pool = "block range"; break;
+        case FVM_K_TARGET:
+            /* len itself is allowed: the end marker is there, and jumping
+             * to it ends the run. */
+            if (v > p->len)
+                return snprintf(what, cap, "jump target %llu is past the end of the chunk (%zu ops)",
+                                (unsigned long long)v, p->len),
+                       true;
+            break;
+        default: break;
         }
-        const fvm_format_info *fi = fvm_op_operands(op->code);
-        for (unsigned k = 0; k < fi->count; k++) {
-            uint64_t v = fvm_operand_get(op, fi->operand[k].field);
-            unsigned kind = fi->operand[k].kind;
-            if (v > fvm_operand_max(kind)) {
-                snprintf(what, sizeof what, "operand %u is %llu, above its limit %llu", k + 1,
-                         (unsigned long long)v, (unsigned long long)fvm_operand_max(kind));
-                return op_error(err, errlen, ip, op->code, what);
-            }
-            /* Operands that index no pool (slots, counts, flags) are
-             * checked by width alone. */
-            size_t limit = SIZE_MAX;
-            const char *pool = NULL;
-            switch (kind) {
-            case FVM_K_CONST: limit = p->nconsts; pool = "constant"; break;
-            case FVM_K_NAME: limit = p->nnames; pool = "name"; break;
-            case FVM_K_SUB: limit = p->nsubchunks; pool = "sub-chunk"; break;
-            case FVM_K_BLOCK: limit = p->nblocks; pool = "block range"; break;
-            case FVM_K_TARGET:
-                /* len itself is allowed: the end marker is there, and
-                 * jumping to it ends the run. */
-                if (v > p->len) {
-                    snprintf(what, sizeof what, "jump target %llu is past the end of the chunk (%zu ops)",
-                             (unsigned long long)v, p->len);
-                    return op_error(err, errlen, ip, op->code, what);
-                }
-                break;
-            default: break;
-            }
-            if (pool && v >= limit) {
-                snprintf(what, sizeof what, "%s index %llu out of range (the pool has %zu)", pool,
-                         (unsigned long long)v, limit);
-                return op_error(err, errlen, ip, op->code, what);
-            }
+        if (pool && v >= limit)
+            return snprintf(what, cap, "%s index %llu out of range (the pool has %zu)", pool,
+                            (unsigned long long)v, limit),
+                   true;
+    }
+    return false;
+}
+
+void fvm_chunk_check_all(const fvm_chunk_parts *p, fvm_check_fn report, void *ud)
+{
+    char msg[256];
+    if (p->len > FVM_MAX_OPS) {
+        snprintf(msg, sizeof msg, "chunk has %zu ops (limit %u)", p->len, FVM_MAX_OPS);
+        report(ud, SIZE_MAX, msg);
+        return; /* the ops themselves are not worth walking */
+    }
+    if (p->nconsts > FVM_MAX_POOL || p->nnames > FVM_MAX_POOL || p->nsubchunks > FVM_MAX_POOL ||
+        p->nblocks > FVM_MAX_POOL) {
+        snprintf(msg, sizeof msg, "a pool holds more than %u entries", FVM_MAX_POOL);
+        report(ud, SIZE_MAX, msg);
+        return;
+    }
+    for (size_t ip = 0; ip < p->len; ip++) {
+        char what[160];
+        if (check_op(p, &p->ops[ip], what, sizeof what)) {
+            op_problem(msg, sizeof msg, ip, p->ops[ip].code, what);
+            if (!report(ud, ip, msg))
+                return;
         }
     }
     /* A sub entry may also point at len (a Call there ends the run). */
     for (size_t i = 0; i < p->nsubs; i++) {
-        if (p->subs[i].name >= p->nnames || p->subs[i].ip > p->len)
-            return snprintf(err, errlen, "sub entry %zu: name %u or entry %u out of range", i,
-                            (unsigned)p->subs[i].name, (unsigned)p->subs[i].ip),
-                   err;
+        if (p->subs[i].name >= p->nnames || p->subs[i].ip > p->len) {
+            snprintf(msg, sizeof msg, "sub entry %zu: name %u or entry %u out of range", i,
+                     (unsigned)p->subs[i].name, (unsigned)p->subs[i].ip);
+            if (!report(ud, SIZE_MAX, msg))
+                return;
+        }
     }
     for (size_t i = 0; i < p->nslot_names; i++) {
         const fvm_slot_names *sn = &p->slot_names[i];
+        msg[0] = 0;
         if (sn->entry_ip >= p->len)
-            return snprintf(err, errlen, "slot names for entry ip %u, past the last op",
-                            (unsigned)sn->entry_ip), err;
-        for (size_t j = 0; j < i; j++)
+            snprintf(msg, sizeof msg, "slot names for entry ip %u, past the last op",
+                     (unsigned)sn->entry_ip);
+        for (size_t j = 0; j < i && !msg[0]; j++)
             if (p->slot_names[j].entry_ip == sn->entry_ip)
-                return snprintf(err, errlen, "two sets of slot names for entry ip %u",
-                                (unsigned)sn->entry_ip), err;
+                snprintf(msg, sizeof msg, "two sets of slot names for entry ip %u",
+                         (unsigned)sn->entry_ip);
+        if (msg[0] && !report(ud, SIZE_MAX, msg))
+            return;
     }
-    return NULL;
+    /* One bit per possible id finds an id declared twice in any order. */
+    uint64_t seen[(UINT16_MAX + 1) / 64] = {0};
+    for (size_t i = 0; i < p->nbuiltins; i++) {
+        const fvm_builtin_decl *d = &p->builtins[i];
+        uint64_t bit = 1ull << (d->id % 64);
+        msg[0] = 0;
+        if (!d->name || d->name->len == 0)
+            snprintf(msg, sizeof msg, "builtin %u is declared without a name", (unsigned)d->id);
+        else if (seen[d->id / 64] & bit)
+            snprintf(msg, sizeof msg, "builtin %u is declared twice", (unsigned)d->id);
+        seen[d->id / 64] |= bit;
+        if (msg[0] && !report(ud, SIZE_MAX, msg))
+            return;
+    }
+}
+
+typedef struct first_problem {
+    char *err;
+    size_t errlen;
+    bool found;
+} first_problem;
+
+static bool keep_first(void *ud, size_t ip, const char *msg)
+{
+    first_problem *f = ud;
+    snprintf(f->err, f->errlen, "%s", msg);
+    f->found = true;
+    return false;
+}
+
+const char *fvm_chunk_check(const fvm_chunk_parts *p, char *err, size_t errlen)
+{
+    first_problem f = {err, errlen, false};
+    fvm_chunk_check_all(p, keep_first, &f);
+    return f.found ? err : NULL;
 }
 
 /* ------------------------------------------------------------------------
@@ -235,6 +286,10 @@ static void parts_free(fvm_chunk_parts *p)
         free(p->slot_names[i].names);
     }
     free(p->slot_names);
+    for (size_t i = 0; i < p->nbuiltins; i++)
+        if (p->builtins[i].name)
+            fvm_release(fvm_str_value(p->builtins[i].name));
+    free(p->builtins);
     memset(p, 0, sizeof *p);
 }
 
@@ -263,6 +318,12 @@ static int32_t compute_max_slot(const fvm_op *ops, size_t len)
     return max;
 }
 
+static int decl_order(const void *x, const void *y)
+{
+    const fvm_builtin_decl *a = x, *b = y;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
 fvm_chunk *fvm_chunk_assemble(fvm_chunk_parts *p, char *err, size_t errlen)
 {
     /* Without a caller's buffer the verifier still needs one to write to. */
@@ -272,7 +333,10 @@ fvm_chunk *fvm_chunk_assemble(fvm_chunk_parts *p, char *err, size_t errlen)
         errlen = sizeof local;
     }
     /* The parts are freed on failure too, so every caller can hand them over
-     * without a cleanup path of its own. */
+     * without a cleanup path of its own. Sorted declarations are what the
+     * VM binds by id and what fvm_chunk_equal compares in order. */
+    if (p->nbuiltins)
+        qsort(p->builtins, p->nbuiltins, sizeof *p->builtins, decl_order);
     if (fvm_chunk_check(p, err, errlen)) {
         parts_free(p);
         return NULL;
@@ -306,6 +370,8 @@ fvm_chunk *fvm_chunk_assemble(fvm_chunk_parts *p, char *err, size_t errlen)
     c->source = p->source ? p->source : fvm_str_from("", 0); /* never NULL */
     c->slot_names = p->slot_names;
     c->nslot_names = p->nslot_names;
+    c->builtins = p->builtins;
+    c->nbuiltins = p->nbuiltins;
     /* The superinstruction copy takes the end marker from ops[len], so it is
      * built after the marker is in place. */
     c->op_hash = chunk_hash(c->ops, c->len, c->consts, c->nconsts);
@@ -332,6 +398,7 @@ void fvm_chunk_free(fvm_chunk *c)
     fvm_chunk_parts p = {
         c->ops, c->lines, c->len, c->consts, c->nconsts, c->names, c->nnames, c->subs, c->nsubs,
         c->blocks, c->nblocks, c->subchunks, c->nsubchunks, c->source, c->slot_names, c->nslot_names,
+        c->builtins, c->nbuiltins,
     };
     parts_free(&p);
     free(c->exec);
@@ -344,19 +411,48 @@ void fvm_chunk_free(fvm_chunk *c)
  * ------------------------------------------------------------------------ */
 
 /* The builder fills a fvm_chunk_parts and hands it to fvm_chunk_assemble,
- * like every loader. It refuses only what it cannot store (too many ops, a
- * patch of an op that is not a jump, a full pool) and leaves the operands to
- * the verifier. */
+ * like every loader. Problems are collected, not thrown: each error and
+ * warning keeps the source line of the op it concerns, fvm_build fails if
+ * there is any error, and a frontend can print them all at once. */
+typedef struct diag {
+    char *text; /* "line L: message", or the message when there is no line */
+    uint32_t line;
+} diag;
+
+typedef struct diag_list {
+    diag *items;
+    size_t n, cap;
+} diag_list;
+
+/* Past this many errors the rest say nothing new (a frontend that emits a
+ * million bad ops gets the first ones and a count). */
+#define MAX_DIAGS 1000u
+
+/* A jump emitted towards a label, resolved when the chunk is built. */
+typedef struct label_use {
+    size_t op;
+    uint32_t label;
+} label_use;
+
+#define LABEL_UNBOUND UINT32_MAX
+
 struct fvm_builder {
     fvm_chunk_parts p;
     /* The parts carry lengths only; their capacities live here. */
     size_t ops_cap, lines_cap, consts_cap, names_cap, subs_cap, blocks_cap, subchunks_cap,
-        slot_names_cap;
+        slot_names_cap, builtins_cap;
     /* Hash: name -> Int index, so fvm_add_name finds a known name without
      * scanning the pool. */
     fvm_value intern;
-    char error[256];
-    bool failed;
+    uint32_t *labels; /* each label's op index, or LABEL_UNBOUND */
+    size_t nlabels, labels_cap;
+    label_use *uses;
+    size_t nuses, uses_cap;
+    diag_list errors, warnings;
+    size_t dropped_errors; /* past MAX_DIAGS */
+    /* The last fvm_build's problems stay readable until the next chunk
+     * starts (the first call that adds to it). */
+    bool built;
 };
 
 fvm_builder *fvm_builder_new(void)
@@ -366,51 +462,123 @@ fvm_builder *fvm_builder_new(void)
     return b;
 }
 
-/* Ready for the next chunk. After fvm_chunk_assemble the parts are empty
- * (owned by the chunk, or freed with a failure); parts_free only makes the
- * clear safe on its own. */
+static void diags_clear(diag_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i].text);
+    l->n = 0;
+}
+
+static void diag_add(diag_list *l, uint32_t line, bool has_line, const char *msg)
+{
+    fvm_buf t = {0};
+    if (has_line)
+        fvm_buf_printf(&t, "line %u: ", (unsigned)line);
+    fvm_buf_puts(&t, msg);
+    fvm_buf_putc(&t, 0);
+    void *p = l->items;
+    fvm_grow(&p, &l->cap, l->n + 1, sizeof(diag));
+    l->items = p;
+    l->items[l->n++] = (diag){t.data, has_line ? line : 0};
+}
+
+/* The chunk in progress, its labels and its problems all go; the intern
+ * table is renewed with the name pool it indexes. */
 static void builder_clear(fvm_builder *b)
 {
     parts_free(&b->p);
     b->ops_cap = b->lines_cap = b->consts_cap = b->names_cap = 0;
-    b->subs_cap = b->blocks_cap = b->subchunks_cap = b->slot_names_cap = 0;
+    b->subs_cap = b->blocks_cap = b->subchunks_cap = b->slot_names_cap = b->builtins_cap = 0;
     fvm_release(b->intern);
     b->intern = fvm_hash_new();
-    b->failed = false;
-    b->error[0] = 0;
+    b->nlabels = b->nuses = 0;
+    diags_clear(&b->errors);
+    diags_clear(&b->warnings);
+    b->dropped_errors = 0;
+    b->built = false;
+}
+
+void fvm_builder_reset(fvm_builder *b)
+{
+    builder_clear(b);
+}
+
+/* Every call that adds to the chunk starts here: after a build, the first
+ * one begins the next chunk and forgets the last build's problems. */
+static void builder_touch(fvm_builder *b)
+{
+    if (b->built) {
+        diags_clear(&b->errors);
+        diags_clear(&b->warnings);
+        b->dropped_errors = 0;
+        b->built = false;
+    }
 }
 
 void fvm_builder_free(fvm_builder *b)
 {
     if (!b)
         return;
-    parts_free(&b->p);
+    builder_clear(b);
     fvm_release(b->intern);
+    free(b->errors.items);
+    free(b->warnings.items);
+    free(b->labels);
+    free(b->uses);
     free(b);
 }
 
-/* The first error is kept and later ones dropped, so fvm_builder_error
- * names where things first went wrong. */
-static void builder_fail(fvm_builder *b, const char *msg)
+static void builder_fail(fvm_builder *b, uint32_t line, bool has_line, const char *msg)
 {
-    if (!b->failed) {
-        snprintf(b->error, sizeof b->error, "%s", msg);
-        b->failed = true;
+    if (b->errors.n >= MAX_DIAGS) {
+        b->dropped_errors++;
+        return;
     }
+    diag_add(&b->errors, line, has_line, msg);
+}
+
+/* The line of op ip, which fvm_emit recorded. */
+static void builder_fail_at(fvm_builder *b, size_t ip, const char *msg)
+{
+    bool known = ip < b->p.len;
+    builder_fail(b, known ? b->p.lines[ip] : 0, known, msg);
 }
 
 const char *fvm_builder_error(const fvm_builder *b)
 {
-    return b->failed ? b->error : NULL;
+    return b->errors.n ? b->errors.items[0].text : NULL;
+}
+
+size_t fvm_builder_error_count(const fvm_builder *b) { return b->errors.n + b->dropped_errors; }
+
+const char *fvm_builder_error_at(const fvm_builder *b, size_t i, uint32_t *line)
+{
+    if (i >= b->errors.n)
+        return NULL;
+    if (line)
+        *line = b->errors.items[i].line;
+    return b->errors.items[i].text;
+}
+
+size_t fvm_builder_warning_count(const fvm_builder *b) { return b->warnings.n; }
+
+const char *fvm_builder_warning_at(const fvm_builder *b, size_t i, uint32_t *line)
+{
+    if (i >= b->warnings.n)
+        return NULL;
+    if (line)
+        *line = b->warnings.items[i].line;
+    return b->warnings.items[i].text;
 }
 
 /* Past FVM_MAX_OPS the op is not appended and the builder fails, so
  * fvm_build returns NULL: callers need not test every emit. */
 size_t fvm_emit(fvm_builder *b, fvm_op op, uint32_t line)
 {
+    builder_touch(b);
     size_t idx = b->p.len;
     if (idx >= FVM_MAX_OPS) {
-        builder_fail(b, "too many ops");
+        builder_fail(b, line, true, "too many ops");
         return idx;
     }
     void *ops = b->p.ops, *lines = b->p.lines;
@@ -429,37 +597,114 @@ size_t fvm_current_pos(const fvm_builder *b)
     return b->p.len;
 }
 
-/* Only the five jump ops have a target; refusing any other op keeps a wrong
- * index from overwriting another op's operands. The target is only checked
- * against FVM_MAX_OPS: a forward jump may be patched before its target is
- * emitted, and the verifier checks it against the final length. */
+/* Only the five jump ops may be patched or aimed at a label; refusing any
+ * other op keeps a wrong index from overwriting another op's operands. The
+ * fused loop branches come from the superinstruction pass, not from a
+ * frontend's patching. */
+static bool is_jump(unsigned code)
+{
+    return code == FVM_OP_JUMP || code == FVM_OP_JUMP_IF_TRUE || code == FVM_OP_JUMP_IF_FALSE ||
+           code == FVM_OP_JUMP_IF_TRUE_KEEP || code == FVM_OP_JUMP_IF_FALSE_KEEP;
+}
+
+/* The target is only checked against FVM_MAX_OPS: a forward jump may be
+ * patched before its target is emitted, and the verifier checks it against
+ * the final length. */
 int fvm_patch_jump(fvm_builder *b, size_t op_idx, size_t target)
 {
+    builder_touch(b);
     char msg[96];
     if (op_idx >= b->p.len) {
         snprintf(msg, sizeof msg, "patch_jump on non-jump op at %zu (no such op)", op_idx);
-        builder_fail(b, msg);
+        builder_fail(b, 0, false, msg);
         return -1;
     }
-    unsigned code = b->p.ops[op_idx].code;
-    if (code != FVM_OP_JUMP && code != FVM_OP_JUMP_IF_TRUE && code != FVM_OP_JUMP_IF_FALSE &&
-        code != FVM_OP_JUMP_IF_TRUE_KEEP && code != FVM_OP_JUMP_IF_FALSE_KEEP) {
+    if (!is_jump(b->p.ops[op_idx].code)) {
         snprintf(msg, sizeof msg, "patch_jump on non-jump op at %zu", op_idx);
-        builder_fail(b, msg);
+        builder_fail_at(b, op_idx, msg);
         return -1;
     }
     if (target > FVM_MAX_OPS) {
-        builder_fail(b, "patch_jump target out of range");
+        builder_fail_at(b, op_idx, "patch_jump target out of range");
         return -1;
     }
     b->p.ops[op_idx].u.j.target = (uint32_t)target;
     return 0;
 }
 
+fvm_label fvm_label_new(fvm_builder *b)
+{
+    builder_touch(b);
+    void *p = b->labels;
+    fvm_grow(&p, &b->labels_cap, b->nlabels + 1, sizeof(uint32_t));
+    b->labels = p;
+    b->labels[b->nlabels] = LABEL_UNBOUND;
+    return (fvm_label){(uint32_t)b->nlabels++};
+}
+
+int fvm_label_bind(fvm_builder *b, fvm_label l)
+{
+    builder_touch(b);
+    char msg[64];
+    if (l.id >= b->nlabels) {
+        snprintf(msg, sizeof msg, "label %u does not exist", (unsigned)l.id);
+        builder_fail(b, 0, false, msg);
+        return -1;
+    }
+    if (b->labels[l.id] != LABEL_UNBOUND) {
+        snprintf(msg, sizeof msg, "label %u is bound twice (at op %u and op %zu)", (unsigned)l.id,
+                 (unsigned)b->labels[l.id], b->p.len);
+        builder_fail(b, 0, false, msg);
+        return -1;
+    }
+    b->labels[l.id] = (uint32_t)b->p.len;
+    return 0;
+}
+
+size_t fvm_emit_jump(fvm_builder *b, fvm_op op, fvm_label target, uint32_t line)
+{
+    size_t idx = fvm_emit(b, op, line);
+    if (idx >= b->p.len)
+        return idx; /* not appended: too many ops */
+    char msg[96];
+    if (!is_jump(op.code)) {
+        snprintf(msg, sizeof msg, "op %zu (%s) has no jump target to aim at a label", idx,
+                 op.code < FVM_OP_COUNT ? fvm_opinfo_table[op.code].name : "unknown");
+        builder_fail_at(b, idx, msg);
+    } else if (target.id >= b->nlabels) {
+        snprintf(msg, sizeof msg, "op %zu: label %u does not exist", idx, (unsigned)target.id);
+        builder_fail_at(b, idx, msg);
+    } else {
+        void *p = b->uses;
+        fvm_grow(&p, &b->uses_cap, b->nuses + 1, sizeof(label_use));
+        b->uses = p;
+        b->uses[b->nuses++] = (label_use){idx, target.id};
+    }
+    return idx;
+}
+
+/* Each jump aimed at a label gets the label's position; a label never
+ * bound is an error at the line of each jump to it. */
+static void resolve_labels(fvm_builder *b)
+{
+    for (size_t i = 0; i < b->nuses; i++) {
+        uint32_t pos = b->labels[b->uses[i].label];
+        if (pos == LABEL_UNBOUND) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "op %zu jumps to label %u, which is never bound", b->uses[i].op,
+                     (unsigned)b->uses[i].label);
+            builder_fail_at(b, b->uses[i].op, msg);
+        } else {
+            b->p.ops[b->uses[i].op].u.j.target = pos;
+        }
+    }
+}
+
 /* A full pool reports -1 without failing the builder: the caller decides.
  * v is owned either way, so it is released when it cannot be stored. */
 int32_t fvm_add_constant(fvm_builder *b, fvm_value v)
 {
+    builder_touch(b);
     if (b->p.nconsts >= FVM_MAX_POOL) {
         fvm_release(v);
         return -1;
@@ -476,6 +721,7 @@ int32_t fvm_add_constant(fvm_builder *b, fvm_value v)
  * string (fvm_hash_put takes a key reference). */
 int32_t fvm_add_name(fvm_builder *b, const char *name, size_t len)
 {
+    builder_touch(b);
     fvm_value *known = fvm_hash_find(b->intern.as.h, name, len);
     if (known)
         return (int32_t)known->as.i;
@@ -493,8 +739,9 @@ int32_t fvm_add_name(fvm_builder *b, const char *name, size_t len)
  * verifier; here only against FVM_MAX_OPS, as it may lie ahead. */
 int fvm_add_sub_entry(fvm_builder *b, uint16_t name_idx, size_t entry_ip)
 {
+    builder_touch(b);
     if (entry_ip > FVM_MAX_OPS) {
-        builder_fail(b, "sub entry ip out of range");
+        builder_fail(b, 0, false, "sub entry ip out of range");
         return -1;
     }
     void *p = b->p.subs;
@@ -506,8 +753,9 @@ int fvm_add_sub_entry(fvm_builder *b, uint16_t name_idx, size_t entry_ip)
 
 int fvm_set_sub_slot_names(fvm_builder *b, size_t entry_ip, const char *const *names, size_t count)
 {
+    builder_touch(b);
     if (entry_ip > FVM_MAX_OPS || count > FVM_MAX_POOL) {
-        builder_fail(b, "slot names: entry ip or count out of range");
+        builder_fail(b, 0, false, "slot names: entry ip or count out of range");
         return -1;
     }
     fvm_slot_names *sn = NULL;
@@ -534,6 +782,7 @@ int fvm_set_sub_slot_names(fvm_builder *b, size_t entry_ip, const char *const *n
 
 int32_t fvm_add_block_range(fvm_builder *b, size_t start, size_t end)
 {
+    builder_touch(b);
     if (b->p.nblocks >= FVM_MAX_POOL)
         return -1;
     void *p = b->p.blocks;
@@ -547,6 +796,7 @@ int32_t fvm_add_block_range(fvm_builder *b, size_t start, size_t end)
  * leaks it; a NULL sub, a nested build that failed, gives -1. */
 int32_t fvm_add_sub_chunk(fvm_builder *b, fvm_chunk *sub)
 {
+    builder_touch(b);
     if (!sub)
         return -1;
     if (b->p.nsubchunks >= FVM_MAX_POOL) {
@@ -560,29 +810,114 @@ int32_t fvm_add_sub_chunk(fvm_builder *b, fvm_chunk *sub)
     return (int32_t)b->p.nsubchunks++;
 }
 
+/* A repeated declaration of the same id and name is harmless; another name
+ * for a declared id is an error (the verifier would refuse the pair). */
+int fvm_declare_builtin(fvm_builder *b, uint16_t id, const char *name, size_t len)
+{
+    builder_touch(b);
+    char msg[128];
+    if (!name || len == 0) {
+        snprintf(msg, sizeof msg, "builtin %u is declared without a name", (unsigned)id);
+        builder_fail(b, 0, false, msg);
+        return -1;
+    }
+    for (size_t i = 0; i < b->p.nbuiltins; i++) {
+        const fvm_string *known = b->p.builtins[i].name;
+        if (b->p.builtins[i].id != id)
+            continue;
+        if (known->len == len && memcmp(known->data, name, len) == 0)
+            return 0;
+        snprintf(msg, sizeof msg, "builtin %u is declared twice", (unsigned)id);
+        builder_fail(b, 0, false, msg);
+        return -1;
+    }
+    void *p = b->p.builtins;
+    fvm_grow(&p, &b->builtins_cap, b->p.nbuiltins + 1, sizeof(fvm_builtin_decl));
+    b->p.builtins = p;
+    b->p.builtins[b->p.nbuiltins++] = (fvm_builtin_decl){id, fvm_str_from(name, len)};
+    return 0;
+}
+
 void fvm_set_source(fvm_builder *b, const char *name, size_t len)
 {
+    builder_touch(b);
     if (b->p.source)
         fvm_release(fvm_str_value(b->p.source));
     b->p.source = fvm_str_from(name, len);
 }
 
+static bool collect_problem(void *ud, size_t ip, const char *msg)
+{
+    fvm_builder *b = ud;
+    builder_fail_at(b, ip, msg);
+    return b->errors.n < MAX_DIAGS;
+}
+
+static void warn_unresolved(void *ud, const fvm_chunk *c, size_t ip, const char *name)
+{
+    fvm_builder *b = ud;
+    if (c != NULL && b->warnings.n < MAX_DIAGS) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "op %zu (Call): no sub entry for '%.100s'", ip, name);
+        diag_add(&b->warnings, c->lines[ip], true, msg);
+    }
+}
+
+/* The verifier runs here over every op to collect each problem with its
+ * line, then again inside fvm_chunk_assemble, which every loader shares: a
+ * linear pass, cheap beside the rest of a build. */
 fvm_chunk *fvm_build(fvm_builder *b)
 {
-    if (b->failed)
-        return NULL;
-    if (!b->p.ops) { /* nothing emitted: room for the end marker alone */
-        b->p.ops = fvm_xmalloc(sizeof(fvm_op));
-        b->ops_cap = 1;
+    builder_touch(b);
+    resolve_labels(b);
+    fvm_chunk_check_all(&b->p, collect_problem, b);
+    fvm_chunk *c = NULL;
+    if (!b->errors.n && !b->dropped_errors) {
+        if (!b->p.ops) { /* nothing emitted: room for the end marker alone */
+            b->p.ops = fvm_xmalloc(sizeof(fvm_op));
+            b->ops_cap = 1;
+        }
+        char err[256];
+        c = fvm_chunk_assemble(&b->p, err, sizeof err);
+        if (!c)
+            builder_fail(b, 0, false, err);
     }
-    char err[256];
-    fvm_chunk *c = fvm_chunk_assemble(&b->p, err, sizeof err);
-    /* Success or not, the parts are gone; the failure is recorded after the
-     * clear so fvm_builder_error still reports it. */
+    /* The chunk in progress is gone either way; its problems stay. */
+    diag_list errors = b->errors, warnings = b->warnings;
+    size_t dropped = b->dropped_errors;
+    b->errors = b->warnings = (diag_list){0};
     builder_clear(b);
-    if (!c)
-        builder_fail(b, err);
+    b->errors = errors;
+    b->warnings = warnings;
+    b->dropped_errors = dropped;
+    if (c)
+        fvm_chunk_unresolved_calls(c, false, warn_unresolved, b);
+    b->built = true;
     return c;
+}
+
+/* ------------------------------------------------------------------------
+ * Calls without a sub entry
+ * ------------------------------------------------------------------------ */
+
+static size_t unresolved_in(const fvm_chunk *c, bool nested, fvm_unresolved_fn fn, void *ud)
+{
+    size_t n = 0;
+    for (size_t ip = 0; ip < c->len; ip++) {
+        if (c->ops[ip].code == FVM_OP_CALL && c->sub_ip[c->ops[ip].a] == UINT32_MAX) {
+            n++;
+            if (fn)
+                fn(ud, c, ip, c->names[c->ops[ip].a]->data);
+        }
+    }
+    for (size_t i = 0; nested && i < c->nsubchunks; i++)
+        n += unresolved_in(c->subchunks[i], true, fn, ud);
+    return n;
+}
+
+size_t fvm_chunk_unresolved_calls(const fvm_chunk *c, bool nested, fvm_unresolved_fn fn, void *ud)
+{
+    return c ? unresolved_in(c, nested, fn, ud) : 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -671,6 +1006,16 @@ int32_t fvm_chunk_find_name(const fvm_chunk *c, const char *name, size_t len)
 }
 int32_t fvm_chunk_max_slot(const fvm_chunk *c) { return c->max_slot; }
 
+size_t fvm_chunk_builtin_count(const fvm_chunk *c) { return c->nbuiltins; }
+const char *fvm_chunk_builtin(const fvm_chunk *c, size_t i, uint16_t *id)
+{
+    if (i >= c->nbuiltins)
+        return NULL;
+    if (id)
+        *id = c->builtins[i].id;
+    return c->builtins[i].name->data;
+}
+
 static bool value_identical(fvm_value a, fvm_value b)
 {
     /* Like fvm_value_equal but floats by bit pattern at every depth, so NaN
@@ -712,8 +1057,13 @@ bool fvm_chunk_equal(const fvm_chunk *a, const fvm_chunk *b)
 {
     if (a->len != b->len || a->nconsts != b->nconsts || a->nnames != b->nnames ||
         a->nsubs != b->nsubs || a->nblocks != b->nblocks || a->nsubchunks != b->nsubchunks ||
-        a->op_hash != b->op_hash || !fvm_str_eq(a->source, b->source))
+        a->op_hash != b->op_hash || !fvm_str_eq(a->source, b->source) ||
+        a->nbuiltins != b->nbuiltins)
         return false;
+    for (size_t i = 0; i < a->nbuiltins; i++)
+        if (a->builtins[i].id != b->builtins[i].id ||
+            !fvm_str_eq(a->builtins[i].name, b->builtins[i].name))
+            return false;
     if (memcmp(a->ops, b->ops, a->len * sizeof(fvm_op)) ||
         memcmp(a->lines, b->lines, a->len * sizeof(uint32_t)) ||
         (a->nblocks && memcmp(a->blocks, b->blocks, a->nblocks * sizeof(fvm_block_range))))

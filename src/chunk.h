@@ -24,6 +24,12 @@ typedef struct fvm_slot_names {
     uint32_t count;
     fvm_string **names;
 } fvm_slot_names;
+/* A builtin the chunk expects: CallBuiltin id means the builtin a VM
+ * registered under name (fvm_declare_builtin). */
+typedef struct fvm_builtin_decl {
+    uint16_t id;
+    fvm_string *name;
+} fvm_builtin_decl;
 
 struct fvm_chunk {
     fvm_op *ops;        /* len ops, then one FVM_OP_END */
@@ -44,6 +50,8 @@ struct fvm_chunk {
     fvm_string *source;
     fvm_slot_names *slot_names;
     size_t nslot_names;
+    fvm_builtin_decl *builtins; /* sorted by id, ids distinct */
+    size_t nbuiltins;
     uint64_t op_hash;
     int32_t max_slot;   /* -1: no slot ops */
     /* For each name index, the entry ip of its first sub entry, or
@@ -71,6 +79,8 @@ typedef struct fvm_chunk_parts {
     fvm_string *source; /* may be NULL */
     fvm_slot_names *slot_names;
     size_t nslot_names;
+    fvm_builtin_decl *builtins; /* any order; assembly sorts them */
+    size_t nbuiltins;
 } fvm_chunk_parts;
 
 fvm_chunk *fvm_chunk_assemble(fvm_chunk_parts *p, char *err, size_t errlen);
@@ -79,8 +89,13 @@ fvm_chunk *fvm_chunk_assemble(fvm_chunk_parts *p, char *err, size_t errlen);
 void fvm_chunk_parts_free(fvm_chunk_parts *p);
 
 /* The verifier on its own: NULL if the parts are well formed, else writes
- * "op N (Name): problem" to err and returns err. */
+ * the first problem ("op N (Name): problem") to err and returns err. */
 const char *fvm_chunk_check(const fvm_chunk_parts *p, char *err, size_t errlen);
+/* Every problem (at most one per op), in order: report gets the op index
+ * (SIZE_MAX for a problem outside the ops) and the message, and returns
+ * false to stop. */
+typedef bool (*fvm_check_fn)(void *ud, size_t ip, const char *msg);
+void fvm_chunk_check_all(const fvm_chunk_parts *p, fvm_check_fn report, void *ud);
 
 /* The slot names registered for the subroutine entered at entry_ip, or
  * NULL. */

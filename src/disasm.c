@@ -2,10 +2,10 @@
  * back into an equal chunk.
  *
  * Each chunk is written as its pools first ('.source', '.name', '.const',
- * '.block', '.sub', then each sub-chunk as '.chunk' ... '.end'), then its
- * ops, one per line, with a '.line' wherever the line number changes and a
- * label L<ip> before every op some jump, sub entry or block range points
- * at. Operands that index a pool are written as the literal value or name
+ * '.block', '.builtin', '.sub', '.slots', then each sub-chunk as '.chunk'
+ * ... '.end'), then its ops, one per line, with a '.line' wherever the line
+ * number changes and a label L<ip> before every op some jump, sub entry,
+ * '.slots' or block range points at. Operands that index a pool are written as the literal value or name
  * when that reads back to the same index (the first identical entry), and
  * as '@N' otherwise, so duplicated pool entries survive the round trip. */
 #include "asm.h"
@@ -212,6 +212,20 @@ static void put_name_ref(fvm_buf *b, const dis_chunk *D, uint64_t i)
         fvm_buf_printf(b, "@%llu", (unsigned long long)i);
 }
 
+/* CallBuiltin's id as the name the chunk declared for it, when it has one
+ * the assembler reads back as a name (an identifier). */
+static bool put_builtin_name(fvm_buf *b, const fvm_chunk *c, uint16_t id)
+{
+    for (size_t i = 0; i < c->nbuiltins; i++) {
+        const fvm_string *name = c->builtins[i].name;
+        if (c->builtins[i].id == id && fvm_asm_is_ident(name->data, name->len)) {
+            fvm_buf_put(b, name->data, name->len);
+            return true;
+        }
+    }
+    return false;
+}
+
 static void put_operand(fvm_buf *b, const dis_chunk *D, const fvm_op *op, unsigned k)
 {
     const fvm_format_info *fi = fvm_op_operands(op->code);
@@ -235,7 +249,10 @@ static void put_operand(fvm_buf *b, const dis_chunk *D, const fvm_op *op, unsign
     case FVM_K_TARGET: fvm_buf_printf(b, "L%llu", (unsigned long long)v); break;
     case FVM_K_SUB:
     case FVM_K_BLOCK: fvm_buf_printf(b, "@%llu", (unsigned long long)v); break;
-    default: fvm_buf_printf(b, "%llu", (unsigned long long)v); break;
+    default:
+        if (!(op->code == FVM_OP_CALL_BUILTIN && k == 0 && put_builtin_name(b, D->c, (uint16_t)v)))
+            fvm_buf_printf(b, "%llu", (unsigned long long)v);
+        break;
     }
 }
 
@@ -325,6 +342,12 @@ static void put_pools(printer *P, const dis_chunk *D)
         put_bound(b, D, c->blocks[i].start);
         fvm_buf_putc(b, ' ');
         put_bound(b, D, c->blocks[i].end);
+        fvm_buf_putc(b, '\n');
+    }
+    for (size_t i = 0; i < c->nbuiltins; i++) {
+        indent(P, 0);
+        fvm_buf_printf(b, ".builtin %u ", (unsigned)c->builtins[i].id);
+        put_name(b, c->builtins[i].name->data, c->builtins[i].name->len);
         fvm_buf_putc(b, '\n');
     }
     for (size_t i = 0; i < c->nsubs; i++) {

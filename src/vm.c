@@ -195,6 +195,21 @@ static fvm_step print_values(fvm_vm *vm, size_t n, bool newline)
     return FVM_STEP_NEXT;
 }
 
+/* CallBuiltin of an id nothing answers: the error names the builtin the
+ * chunk declared for it, if any. */
+static void missing_builtin(fvm_vm *vm, uint16_t id)
+{
+    const fvm_chunk *c = vm->chunk;
+    for (size_t i = 0; i < c->nbuiltins; i++) {
+        if (c->builtins[i].id == id) {
+            fvm_fail(vm, "builtin '%s' (CallBuiltin %u) is not registered", c->builtins[i].name->data,
+                     (unsigned)id);
+            return;
+        }
+    }
+    fvm_fail(vm, "CallBuiltin %u: no builtin is registered with this id", (unsigned)id);
+}
+
 static fvm_value read_line(fvm_vm *vm)
 {
     if (vm->in) {
@@ -204,15 +219,16 @@ static fvm_value read_line(fvm_vm *vm)
             return fvm_undef();
         return fvm_str(line, len);
     }
-    /* Without an input hook: stdin; end of input reads as "" (upstream
-     * 0.13.3; the hook form returns Undef as upstream's hook does). */
+    /* Without an input hook: stdin. End of input reads as Undef, as it
+     * does through a hook, so a program can tell it from an empty line
+     * (upstream 0.13.3 reads "" here). */
     char *line = NULL;
     size_t cap = 0;
     fflush(stdout);
     ssize_t n = getline(&line, &cap, stdin);
     fvm_value v;
     if (n <= 0)
-        v = fvm_str("", 0);
+        v = fvm_undef();
     else
         v = fvm_str(line, (size_t)n - (line[n - 1] == '\n'));
     free(line);
@@ -1115,9 +1131,14 @@ redispatch:
 
     /* --- builtins and extensions --- */
     VM_CASE(CALL_BUILTIN) {
-        if (pc->a >= vm->nbuiltins || !vm->builtins[pc->a].fn)
-            VM_NEXT(); /* unregistered: no effect, arguments stay */
-        fvm_builtin_entry e = vm->builtins[pc->a];
+        if (FVM_UNLIKELY(pc->a >= vm->ncalls || !vm->calls[pc->a].fn)) {
+            if (vm->ignore_missing)
+                VM_NEXT(); /* upstream: no effect, arguments stay */
+            SAVE();
+            missing_builtin(vm, pc->a);
+            goto stop;
+        }
+        fvm_builtin_entry e = vm->calls[pc->a];
         SAVE();
         v = e.fn(vm, (uint8_t)pc->b, e.ud);
         fvm_push(vm, v);
@@ -1128,8 +1149,13 @@ redispatch:
     }
     VM_CASE(EXTENDED) {
         fvm_ext_fn fn = vm->ext;
-        if (!fn)
-            VM_NEXT();
+        if (!fn) {
+            if (vm->ignore_missing)
+                VM_NEXT();
+            SAVE();
+            fvm_fail(vm, "Extended %u: no extension handler is set", (unsigned)pc->a);
+            goto stop;
+        }
         SAVE();
         vm->ext = NULL; /* detached while it runs, as upstream */
         unsigned generation = vm->ext_generation;
@@ -1153,8 +1179,13 @@ redispatch:
             STEP(fvm_awk_op(vm, (unsigned)awk, pc->u.wide));
         }
         fvm_ext_wide_fn fn = vm->ext_wide;
-        if (!fn)
-            VM_NEXT();
+        if (!fn) {
+            if (vm->ignore_missing)
+                VM_NEXT();
+            SAVE();
+            fvm_fail(vm, "ExtendedWide %u: no wide extension handler is set", (unsigned)pc->a);
+            goto stop;
+        }
         SAVE();
         fn(vm, pc->a, pc->u.wide, vm->ext_wide_ud);
         LOAD();

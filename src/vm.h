@@ -30,6 +30,7 @@ typedef struct fvm_frame {
 typedef struct fvm_builtin_entry {
     fvm_builtin_fn fn;
     void *ud;
+    char *name; /* NULL: registered by id only */
 } fvm_builtin_entry;
 
 /* A request a scheduler op leaves for the scheduler running the VM
@@ -76,8 +77,14 @@ struct fvm_vm {
     int awk_signal;    /* -1: none */
     uint64_t awk_seed; /* AwkRand's LCG state, starts at 1 */
 
-    fvm_builtin_entry *builtins;
+    fvm_builtin_entry *builtins; /* by the VM's ids */
     size_t nbuiltins;
+    /* What CallBuiltin calls, by the chunk's ids: the VM's table, then each
+     * builtin the chunk declares bound by name (vm_api.c, bind_builtins). */
+    fvm_builtin_entry *calls;
+    size_t ncalls;
+    char *bind_error; /* a declared name the VM does not have */
+    bool ignore_missing; /* upstream's silent no-op for missing handlers */
     fvm_ext_fn ext;
     void *ext_ud;
     unsigned ext_generation; /* bumped by fvm_vm_set_extension_handler */

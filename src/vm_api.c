@@ -243,6 +243,9 @@ static void vm_clear_state(fvm_vm *vm)
     vm->nglobals = 0;
 }
 
+static void bind_builtins(fvm_vm *vm);
+static void unbind_builtins(fvm_vm *vm);
+
 static void vm_start(fvm_vm *vm, const fvm_chunk *chunk)
 {
     vm->chunk = chunk;
@@ -263,6 +266,7 @@ static void vm_start(fvm_vm *vm, const fvm_chunk *chunk)
     vm->error = NULL;
     vm->error_ip = 0;
     vm->ntraceback = 0;
+    bind_builtins(vm);
 }
 
 fvm_vm *fvm_vm_new(const fvm_chunk *chunk)
@@ -315,6 +319,9 @@ void fvm_vm_free(fvm_vm *vm)
     free(vm->stack);
     free(vm->frames);
     free(vm->slots);
+    unbind_builtins(vm);
+    for (size_t i = 0; i < vm->nbuiltins; i++)
+        free(vm->builtins[i].name);
     free(vm->builtins);
     free(vm->error);
     free(vm->traceback);
@@ -445,15 +452,101 @@ int32_t fvm_vm_last_status(const fvm_vm *vm) { return vm->last_status; }
 void fvm_vm_set_last_status(fvm_vm *vm, int32_t status) { vm->last_status = status; }
 int fvm_vm_awk_signal(const fvm_vm *vm) { return vm->awk_signal; }
 
-void fvm_vm_register_builtin(fvm_vm *vm, uint16_t id, fvm_builtin_fn fn, void *ud)
+/* ------------------------------------------------------------------------
+ * Builtins
+ *
+ * vm->builtins is indexed by the VM's ids. A chunk that declares builtins
+ * by name (fvm_declare_builtin) may number them differently, so CallBuiltin
+ * reads vm->calls, indexed by the chunk's ids: the VM's table with each
+ * declared id replaced by the builtin registered under its name, or by
+ * nothing when the VM has no such name (never by whatever the VM put at
+ * that number). Rebuilt whenever the chunk or a registration changes.
+ * ------------------------------------------------------------------------ */
+
+static const fvm_builtin_entry *builtin_named(const fvm_vm *vm, const fvm_string *name)
 {
+    for (size_t i = 0; i < vm->nbuiltins; i++) {
+        const char *n = vm->builtins[i].name;
+        if (n && vm->builtins[i].fn && strlen(n) == name->len && memcmp(n, name->data, name->len) == 0)
+            return &vm->builtins[i];
+    }
+    return NULL;
+}
+
+static void unbind_builtins(fvm_vm *vm)
+{
+    if (vm->calls != vm->builtins)
+        free(vm->calls);
+    vm->calls = NULL;
+    vm->ncalls = 0;
+    free(vm->bind_error);
+    vm->bind_error = NULL;
+}
+
+static void bind_builtins(fvm_vm *vm)
+{
+    unbind_builtins(vm);
+    const fvm_chunk *c = vm->chunk;
+    if (!c || !c->nbuiltins) {
+        vm->calls = vm->builtins;
+        vm->ncalls = vm->nbuiltins;
+        return;
+    }
+    size_t n = (size_t)c->builtins[c->nbuiltins - 1].id + 1; /* sorted by id */
+    if (n < vm->nbuiltins)
+        n = vm->nbuiltins;
+    vm->calls = fvm_xcalloc(n, sizeof(fvm_builtin_entry));
+    if (vm->nbuiltins)
+        memcpy(vm->calls, vm->builtins, vm->nbuiltins * sizeof(fvm_builtin_entry));
+    vm->ncalls = n;
+    for (size_t i = 0; i < c->nbuiltins; i++) {
+        const fvm_builtin_entry *e = builtin_named(vm, c->builtins[i].name);
+        vm->calls[c->builtins[i].id] = e ? *e : (fvm_builtin_entry){0};
+        if (!e && !vm->bind_error) {
+            fvm_buf msg = {0};
+            fvm_buf_printf(&msg, "the chunk expects builtin '%s' (CallBuiltin %u), which is not registered",
+                           c->builtins[i].name->data, (unsigned)c->builtins[i].id);
+            fvm_buf_putc(&msg, 0);
+            vm->bind_error = msg.data;
+        }
+    }
+}
+
+/* A name registered again moves to the new id: one name, one builtin. */
+void fvm_vm_register_builtin_named(fvm_vm *vm, uint16_t id, const char *name, fvm_builtin_fn fn,
+                                   void *ud)
+{
+    unbind_builtins(vm); /* vm->calls may alias the table about to move */
     if (id >= vm->nbuiltins) {
         size_t n = (size_t)id + 1;
         vm->builtins = fvm_xrealloc(vm->builtins, n * sizeof(fvm_builtin_entry));
         memset(vm->builtins + vm->nbuiltins, 0, (n - vm->nbuiltins) * sizeof(fvm_builtin_entry));
         vm->nbuiltins = n;
     }
-    vm->builtins[id] = (fvm_builtin_entry){fn, ud};
+    for (size_t i = 0; name && i < vm->nbuiltins; i++) {
+        if (vm->builtins[i].name && strcmp(vm->builtins[i].name, name) == 0) {
+            free(vm->builtins[i].name);
+            vm->builtins[i].name = NULL;
+        }
+    }
+    free(vm->builtins[id].name);
+    char *own = NULL;
+    if (name) {
+        size_t len = strlen(name) + 1;
+        own = memcpy(fvm_xmalloc(len), name, len);
+    }
+    vm->builtins[id] = (fvm_builtin_entry){fn, ud, own};
+    bind_builtins(vm);
+}
+
+void fvm_vm_register_builtin(fvm_vm *vm, uint16_t id, fvm_builtin_fn fn, void *ud)
+{
+    fvm_vm_register_builtin_named(vm, id, NULL, fn, ud);
+}
+
+void fvm_vm_ignore_missing_handlers(fvm_vm *vm, bool ignore)
+{
+    vm->ignore_missing = ignore;
 }
 
 void fvm_vm_set_extension_handler(fvm_vm *vm, fvm_ext_fn fn, void *ud)

@@ -46,8 +46,13 @@ fvm_result fvm_vm_run(fvm_vm *vm)
     vm->raised = false;
     run_begin(vm);
     vm->fuel_mark = vm->ip;
-    if (!vm->halted && vm->ip <= vm->chunk->len)
+    /* A chunk that names builtins the VM lacks does not start at all. */
+    if (vm->bind_error && !vm->ignore_missing) {
+        fvm_fail(vm, "%s", vm->bind_error);
+        vm->error_ip = vm->ip;
+    } else if (!vm->halted && vm->ip <= vm->chunk->len) {
         fvm_interpret(vm);
+    }
     if (vm->raised)
         fvm_traceback_capture(vm);
     else

@@ -1,6 +1,6 @@
 /* The fusevm command: run, assemble and disassemble programs.
  *
- *   fusevm run FILE [--result] [--jit=MODE] [--dump=LIST] [--stats] [--max-ops=N]
+ *   fusevm run [--result] [--jit MODE] [--dump LIST] [--stats] [--max-ops N] [-u] FILE [ARGS...]
  *   fusevm asm FILE -o OUT.fbc
  *   fusevm dis FILE [--annotate]
  *   fusevm cache dir|size|prune|clear
@@ -8,11 +8,13 @@
  * Exit status: 0 success, 1 runtime error, 2 usage or input error, 130 a
  * run stopped by SIGINT. */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fusevm_cli.h"
 #include "json_chunk.h"
@@ -21,11 +23,35 @@
  * Arguments
  * ------------------------------------------------------------------------ */
 
-/* The options a command accepts (bits of command.options). */
+/* The options, one line each: long name, whether it takes a value, short
+ * letter (0: none), and the bit a command sets in command.options to
+ * accept it. --help and -h every command accepts. */
 enum {
     OPT_RESULT = 1, OPT_STATS = 2, OPT_JIT = 4, OPT_OUT = 8, OPT_ANNOTATE = 16, OPT_DUMP = 32,
-    OPT_MAX_OPS = 64
+    OPT_UNBUFFERED = 64, OPT_MAX_OPS = 128
 };
+
+typedef struct cli_option {
+    const char *name;
+    bool takes_value;
+    char short_name;
+    unsigned bit;
+} cli_option;
+
+static const cli_option cli_options[] = {
+    {"result", false, 0, OPT_RESULT},
+    {"stats", false, 0, OPT_STATS},
+    {"jit", true, 0, OPT_JIT},
+    {"dump", true, 0, OPT_DUMP},
+    {"unbuffered", false, 'u', OPT_UNBUFFERED},
+    {"output", true, 'o', OPT_OUT},
+    {"annotate", false, 0, OPT_ANNOTATE},
+    {"max-ops", true, 0, OPT_MAX_OPS},
+};
+#define NOPTIONS (sizeof cli_options / sizeof cli_options[0])
+/* getopt_long's value for cli_options[i] without a short letter: past
+ * every character. */
+#define LONG_ONLY 256
 
 typedef struct cli_args {
     const char *file;
@@ -33,7 +59,9 @@ typedef struct cli_args {
     const char *jit; /* --jit=MODE */
     unsigned dump;   /* --dump=LIST as FVM_JIT_DUMP_* bits */
     int64_t max_ops; /* --max-ops=N; -1: no budget */
-    bool result, stats, annotate, help;
+    bool result, stats, annotate, unbuffered, help;
+    char **prog_args; /* run: what follows FILE, for the program */
+    int nprog_args;
 } cli_args;
 
 typedef struct command {
@@ -42,6 +70,7 @@ typedef struct command {
     const char *help;
     int (*run)(const cli_args *a);
     const char *operand; /* what the one argument is called; NULL: FILE */
+    bool rest_is_program_args; /* options end at FILE; the rest is the program's */
 } command;
 
 static int usage_error(const command *cmd, const char *what, const char *arg)
@@ -51,82 +80,108 @@ static int usage_error(const command *cmd, const char *what, const char *arg)
     return -1;
 }
 
-/* --max-ops=N: a decimal count of ops. */
-static int parse_max_ops(const command *cmd, const char *arg, cli_args *a)
+/* --max-ops N: a decimal count of ops. */
+static int parse_max_ops(const char *digits, cli_args *a)
 {
-    const char *digits = arg + strlen("--max-ops=");
     char *end;
     errno = 0;
     unsigned long long n = strtoull(digits, &end, 10);
     if (*digits < '0' || *digits > '9' || *end || errno || n > INT64_MAX)
-        return usage_error(cmd, "invalid operation count in", arg);
+        return -1;
     a->max_ops = (int64_t)n;
     return 0;
 }
 
-/* Options that take no value; returns false if arg is none of them. */
-static bool parse_flag(const command *cmd, const char *arg, cli_args *a)
+/* Record option i's value (or flag) in a; -1 after a message for a value
+ * it refuses (arg is the argument the value came in). */
+static int take_option(const command *cmd, size_t i, const char *value, const char *arg, cli_args *a)
 {
-    const struct {
-        const char *name;
-        unsigned opt;
-        bool *field;
-    } flags[] = {
-        {"--result", OPT_RESULT, &a->result},
-        {"--stats", OPT_STATS, &a->stats},
-        {"--annotate", OPT_ANNOTATE, &a->annotate},
-    };
-    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
-        if ((cmd->options & flags[i].opt) && strcmp(arg, flags[i].name) == 0) {
-            *flags[i].field = true;
-            return true;
-        }
+    switch (cli_options[i].bit) {
+    case OPT_RESULT: a->result = true; break;
+    case OPT_STATS: a->stats = true; break;
+    case OPT_JIT: a->jit = value; break;
+    case OPT_DUMP: return fvm_cli_parse_dump(value, &a->dump);
+    case OPT_UNBUFFERED: a->unbuffered = true; break;
+    case OPT_OUT: a->out = value; break;
+    case OPT_ANNOTATE: a->annotate = true; break;
+    case OPT_MAX_OPS:
+        return parse_max_ops(value, a) < 0 ? usage_error(cmd, "invalid operation count in", arg) : 0;
     }
-    return false;
-}
-
-/* argv[*i] is an option: record it (advancing *i past a separate value).
- * Returns -1 after a message when it is not one cmd accepts. */
-static int parse_option(const command *cmd, int argc, char **argv, int *i, cli_args *a)
-{
-    const char *arg = argv[*i];
-    if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
-        a->help = true;
-    else if (parse_flag(cmd, arg, a))
-        return 0;
-    else if ((cmd->options & OPT_JIT) && strncmp(arg, "--jit=", 6) == 0)
-        a->jit = arg + 6;
-    else if ((cmd->options & OPT_DUMP) && strncmp(arg, "--dump=", 7) == 0)
-        return fvm_cli_parse_dump(arg + 7, &a->dump);
-    else if ((cmd->options & OPT_MAX_OPS) && strncmp(arg, "--max-ops=", 10) == 0)
-        return parse_max_ops(cmd, arg, a);
-    else if ((cmd->options & OPT_OUT) && strncmp(arg, "--output=", 9) == 0)
-        a->out = arg + 9;
-    else if ((cmd->options & OPT_OUT) && (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0)) {
-        if (*i + 1 >= argc)
-            return usage_error(cmd, "missing file name after", arg);
-        a->out = argv[++*i];
-    } else
-        return usage_error(cmd, "unknown option", arg);
     return 0;
 }
 
+/* The getopt_long tables for cmd's options: optstring starts with '+' for
+ * a command whose options end at FILE (and ':' so a missing value is told
+ * from an unknown option). */
+static void option_tables(const command *cmd, char *optstring, struct option *longopts)
+{
+    size_t n = 0, k = 0;
+    if (cmd->rest_is_program_args)
+        optstring[k++] = '+';
+    optstring[k++] = ':';
+    optstring[k++] = 'h';
+    longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const cli_option *o = &cli_options[i];
+        if (!(cmd->options & o->bit))
+            continue;
+        int val = o->short_name ? o->short_name : LONG_ONLY + (int)i;
+        longopts[n++] = (struct option){o->name, o->takes_value ? required_argument : no_argument, NULL, val};
+        if (o->short_name) {
+            optstring[k++] = o->short_name;
+            if (o->takes_value)
+                optstring[k++] = ':';
+        }
+    }
+    optstring[k] = 0;
+    longopts[n] = (struct option){0};
+}
+
+static size_t option_index(int val)
+{
+    if (val >= LONG_ONLY)
+        return (size_t)(val - LONG_ONLY);
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (cli_options[i].short_name == val)
+            return i;
+    return NOPTIONS;
+}
+
+/* argv[0] is the command's name, as getopt_long expects. */
 static int parse_args(const command *cmd, int argc, char **argv, cli_args *a)
 {
-    bool options_done = false;
+    char optstring[4 + 2 * NOPTIONS];
+    struct option longopts[NOPTIONS + 2];
+    option_tables(cmd, optstring, longopts);
     memset(a, 0, sizeof *a);
     a->max_ops = -1;
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!options_done && strcmp(arg, "--") == 0)
-            options_done = true;
-        else if (!options_done && arg[0] == '-' && arg[1] != 0) {
-            if (parse_option(cmd, argc, argv, &i, a) < 0)
-                return -1;
-        } else if (a->file)
-            return usage_error(cmd, "unexpected argument", arg);
-        else
-            a->file = arg;
+    opterr = 0; /* the messages below name the command */
+    optind = 0; /* a full restart of getopt's state */
+    int c, before = 1;
+    while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+        /* The argument the option came from: getopt_long stays on it while
+         * a group of short options ("-ux") is unfinished, else moves past. */
+        const char *arg = optind == before ? argv[optind] : argv[optind - 1];
+        before = optind;
+        char letter[3] = {'-', (char)optopt, 0};
+        bool short_form = arg[0] == '-' && arg[1] != '-';
+        if (c == 'h')
+            a->help = true;
+        else if (c == '?') /* a short option may sit in a group: name it alone */
+            return usage_error(cmd, "unknown option", short_form ? letter : arg);
+        else if (c == ':')
+            return usage_error(cmd, optopt == 'o' ? "missing file name after" : "missing value after",
+                               short_form ? letter : arg);
+        else if (take_option(cmd, option_index(c), optarg, arg, a) < 0)
+            return -1;
+    }
+    if (optind < argc)
+        a->file = argv[optind++];
+    if (cmd->rest_is_program_args) {
+        a->prog_args = argv + optind;
+        a->nprog_args = argc - optind;
+    } else if (optind < argc) {
+        return usage_error(cmd, "unexpected argument", argv[optind]);
     }
     if (!a->help && !a->file) {
         fprintf(stderr, "fusevm %s: missing %s (try 'fusevm %s --help')\n", cmd->name,
@@ -144,6 +199,7 @@ static int parse_args(const command *cmd, int argc, char **argv, cli_args *a)
 typedef struct output_state {
     bool wrote;
     char last;
+    bool unbuffered; /* flush after every write */
 } output_state;
 
 static void write_output(void *ud, const char *bytes, size_t len)
@@ -152,8 +208,69 @@ static void write_output(void *ud, const char *bytes, size_t len)
     if (len == 0)
         return;
     fwrite(bytes, 1, len, stdout);
+    if (out->unbuffered)
+        fflush(stdout);
     out->wrote = true;
     out->last = bytes[len - 1];
+}
+
+/* ------------------------------------------------------------------------
+ * What the command checks and gives a program
+ * ------------------------------------------------------------------------ */
+
+typedef struct unresolved_report {
+    const char *file;
+} unresolved_report;
+
+static void report_unresolved(void *ud, const fvm_chunk *c, size_t ip, const char *name)
+{
+    const unresolved_report *r = ud;
+    fprintf(stderr, "fusevm: %s:%u: Call %s: no sub entry with this name (op %zu)\n", r->file,
+            (unsigned)fvm_chunk_line(c, ip), name, ip);
+}
+
+/* A Call that could only fail is refused before the program runs or is
+ * written, in the chunk and every sub-chunk. */
+static bool calls_resolve(const fvm_chunk *c, const char *file)
+{
+    unresolved_report r = {strcmp(file, "-") == 0 ? "<stdin>" : file};
+    return fvm_chunk_unresolved_calls(c, true, report_unresolved, &r) == 0;
+}
+
+/* The global named name, if the chunk has one: its index, else -1. */
+static int64_t global_index(const fvm_chunk *c, const char *name)
+{
+    size_t want = strlen(name);
+    for (size_t i = 0; i < fvm_chunk_name_count(c); i++) {
+        size_t len;
+        const char *n = fvm_chunk_name(c, i, &len);
+        if (len == want && memcmp(n, name, len) == 0)
+            return (int64_t)i;
+    }
+    return -1;
+}
+
+/* ARGV, an array of the program's arguments as Strs, and ENV, a hash of
+ * the environment (NAME=VALUE; an entry without '=' has an empty value),
+ * for a program that names them. */
+static void set_program_globals(fvm_vm *vm, const fvm_chunk *c, char **args, int nargs)
+{
+    int64_t argv_idx = global_index(c, "ARGV"), env_idx = global_index(c, "ENV");
+    if (argv_idx >= 0) {
+        fvm_value arr = fvm_array_new();
+        for (int i = 0; i < nargs; i++)
+            fvm_array_push(&arr, fvm_cstr(args[i]));
+        fvm_vm_set_global(vm, (size_t)argv_idx, arr);
+    }
+    if (env_idx >= 0) {
+        fvm_value env = fvm_hash_new();
+        for (char **e = environ; *e; e++) {
+            const char *eq = strchr(*e, '=');
+            size_t klen = eq ? (size_t)(eq - *e) : strlen(*e);
+            fvm_hash_set(&env, *e, klen, fvm_cstr(eq ? eq + 1 : ""));
+        }
+        fvm_vm_set_global(vm, (size_t)env_idx, env);
+    }
 }
 
 /* The modes this build runs: off, auto, and each tier whose code generator
@@ -275,6 +392,10 @@ static int cmd_run(const cli_args *a)
     fvm_chunk *c = fvm_cli_load(a->file);
     if (!c)
         return FVM_EXIT_USAGE;
+    if (!calls_resolve(c, a->file)) {
+        fvm_chunk_free(c);
+        return FVM_EXIT_USAGE;
+    }
     double t1 = now_ms();
     /* auto: the linear tier for a straight-line chunk, else the block tier
      * for regions and the tracing tier for hot loops. A command runs its
@@ -290,8 +411,9 @@ static int cmd_run(const cli_args *a)
         fvm_jit_set_param(j, FVM_JIT_PARAM_VM_TIERS,
                           (block ? 1u << FVM_JIT_BLOCK : 0) | (trace ? 1u << FVM_JIT_TRACE : 0));
     fvm_vm *vm = fvm_vm_new(c);
-    output_state out = {false, 0};
+    output_state out = {false, 0, a->unbuffered};
     fvm_vm_set_output(vm, write_output, &out);
+    set_program_globals(vm, c, a->prog_args, a->nprog_args);
     fvm_vm_set_jit(vm, block || trace ? j : NULL);
     fvm_vm_set_fuel(vm, a->max_ops);
     catch_sigint(vm);
@@ -347,6 +469,10 @@ static int cmd_asm(const cli_args *a)
     fvm_chunk *c = fvm_cli_load(a->file);
     if (!c)
         return FVM_EXIT_USAGE;
+    if (!calls_resolve(c, a->file)) {
+        fvm_chunk_free(c);
+        return FVM_EXIT_USAGE;
+    }
     void *bytes;
     size_t len;
     int status;
@@ -355,7 +481,8 @@ static int cmd_asm(const cli_args *a)
         fvm_free(bytes);
     } else {
         fprintf(stderr, "fusevm: %s: the chunk does not fit the binary format "
-                        "(nested too deep, a string over 4 GiB, or slot names)\n", a->file);
+                        "(nested too deep, a string over 4 GiB, slot names, or builtins "
+                        "declared in a sub-chunk)\n", a->file);
         status = FVM_EXIT_USAGE;
     }
     fvm_chunk_free(c);
@@ -375,8 +502,8 @@ static int cmd_export(const cli_args *a)
     fvm_chunk_free(c);
     if (!json) {
         fprintf(stderr, "fusevm: %s: the chunk cannot be written as upstream's JSON "
-                        "(a string that is not UTF-8, a NUL byte in a hash key, or slot names)\n",
-                a->file);
+                        "(a string that is not UTF-8, a NUL byte in a hash key, slot names, or "
+                        "builtins declared by name)\n", a->file);
         return FVM_EXIT_USAGE;
     }
     int status = write_file(a->out, json, strlen(json));
@@ -442,7 +569,7 @@ static const char main_help[] =
     "Usage: fusevm COMMAND [ARGS...]\n"
     "\n"
     "Commands:\n"
-    "  run FILE           run a program\n"
+    "  run FILE [ARGS]    run a program with arguments\n"
     "  asm FILE -o OUT    write a program as a binary chunk file (.fbc)\n"
     "  import FILE -o OUT the same as asm, named for upstream JSON input\n"
     "  export FILE -o OUT write a program as upstream fusevm's serde JSON\n"
@@ -461,17 +588,19 @@ static const char main_help[] =
     "stopped by SIGINT.\n";
 
 static const command commands[] = {
-    {"run", OPT_RESULT | OPT_STATS | OPT_JIT | OPT_DUMP | OPT_MAX_OPS,
-     "Usage: fusevm run FILE [--result] [--jit=MODE] [--dump=LIST] [--stats]\n"
-     "                  [--max-ops=N]\n"
+    {"run", OPT_RESULT | OPT_STATS | OPT_JIT | OPT_DUMP | OPT_UNBUFFERED | OPT_MAX_OPS,
+     "Usage: fusevm run [OPTIONS] FILE [ARGS...]\n"
      "\n"
      "Run the program in FILE. Print and PrintLn write to standard output,\n"
-     "ReadLine reads standard input.\n"
+     "ReadLine reads standard input (Undef at its end). Options come before\n"
+     "FILE; the ARGS after it are the program's, in the global array ARGV\n"
+     "(ARGV[0] is the first of them), and the environment is the global hash\n"
+     "ENV. A Call to a name without a sub entry is an error before the run.\n"
      "\n"
      "  --result      then print the result on a line of its own, with its type:\n"
      "                int 42, float 4.5, str \"x\", undef, ...; halted when the\n"
      "                run ends with an empty stack\n"
-     "  --jit=MODE    auto (the default), off, linear, block or trace. linear\n"
+     "  --jit MODE    auto (the default), off, linear, block or trace. linear\n"
      "                runs an eligible straight-line chunk as native code;\n"
      "                block runs each region of numeric ops with loops and\n"
      "                branches (the whole chunk when it can) as native code,\n"
@@ -484,21 +613,23 @@ static const command commands[] = {
      "                interpreter with the same results. Compiled code is\n"
      "                kept in the JIT disk cache (FUSEVM_JIT_CACHE_DIR; off\n"
      "                disables it) for the next run.\n"
-     "  --dump=LIST   as chunks compile, print their JIT IR (ir), machine\n"
+     "  --dump LIST   as chunks compile, print their JIT IR (ir), machine\n"
      "                code (asm) and traces as recorded (trace) to standard\n"
      "                error; LIST is comma separated\n"
      "  --stats       print op counts, timings and the JIT counters to\n"
      "                standard error, and why a chunk was not compiled\n"
-     "  --max-ops=N   stop the program with an error once it has run N\n"
+     "  --max-ops N   stop the program with an error once it has run N\n"
      "                bytecode ops (counted at jumps, calls and returns;\n"
      "                native code is charged when it returns)\n"
+     "  -u, --unbuffered\n"
+     "                write each Print and PrintLn through at once, for pipes\n"
      "  -h, --help    show this help\n"
      "\n"
      "A runtime error prints 'fusevm: FILE:LINE: MESSAGE' and the call stack\n"
      "('stack traceback:', then a line per frame, innermost first) to\n"
      "standard error and exits with status 1. SIGINT (Ctrl-C) stops the\n"
      "program the same way with the message 'interrupted' and status 130.\n",
-     cmd_run, NULL},
+     cmd_run, NULL, true},
     {"asm", OPT_OUT,
      "Usage: fusevm asm FILE -o OUT\n"
      "\n"
@@ -506,8 +637,10 @@ static const command commands[] = {
      "as a binary chunk file; \"-o -\" writes to standard output.\n"
      "\n"
      "  -o, --output OUT   the file to write\n"
-     "  -h, --help         show this help\n",
-     cmd_asm, NULL},
+     "  -h, --help         show this help\n"
+     "\n"
+     "A Call to a name without a sub entry is an error.\n",
+     cmd_asm, NULL, false},
     {"import", OPT_OUT,
      "Usage: fusevm import FILE.json -o OUT.fbc\n"
      "\n"
@@ -516,7 +649,7 @@ static const command commands[] = {
      "\n"
      "  -o, --output OUT   the file to write (\"-\" for standard output)\n"
      "  -h, --help         show this help\n",
-     cmd_asm, NULL},
+     cmd_asm, NULL, false},
     {"export", OPT_OUT,
      "Usage: fusevm export FILE -o OUT.json\n"
      "\n"
@@ -525,7 +658,7 @@ static const command commands[] = {
      "\n"
      "  -o, --output OUT   the file to write (\"-\" for standard output)\n"
      "  -h, --help         show this help\n",
-     cmd_export, NULL},
+     cmd_export, NULL, false},
     {"dis", OPT_ANNOTATE,
      "Usage: fusevm dis FILE [--annotate]\n"
      "\n"
@@ -535,7 +668,7 @@ static const command commands[] = {
      "  --annotate    comment each op with its index, and each fused op with\n"
      "                the ops it replaces\n"
      "  -h, --help    show this help\n",
-     cmd_dis, NULL},
+     cmd_dis, NULL, false},
     {"cache", 0,
      "Usage: fusevm cache dir|size|prune|clear\n"
      "\n"
@@ -550,7 +683,7 @@ static const command commands[] = {
      "The directory is FUSEVM_JIT_CACHE_DIR (off, none, 0, ... turn caching\n"
      "off), else $XDG_CACHE_HOME/fusevm-jit, else $HOME/.cache/fusevm-jit;\n"
      "the cap is FUSEVM_JIT_CACHE_MAX_BYTES (e.g. 64m; 0 for none), else 256 MiB.\n",
-     cmd_cache, "ACTION"},
+     cmd_cache, "ACTION", false},
 };
 
 static const command *find_command(const char *name)
@@ -602,7 +735,7 @@ static int dispatch(int argc, char **argv)
     if (!cmd)
         return unknown_command(name);
     cli_args a;
-    if (parse_args(cmd, argc - 2, argv + 2, &a) < 0)
+    if (parse_args(cmd, argc - 1, argv + 1, &a) < 0)
         return FVM_EXIT_USAGE;
     if (a.help) {
         fputs(cmd->help, stdout);

@@ -1027,6 +1027,8 @@ static void put_chunk(writer *w, const fvm_chunk *c, bool top)
     const char *nl = top ? "\n" : "";
     if (c->nslot_names) /* the form read here has no field for them */
         w->ok = false;
+    if (fvm_chunk_builtin_count(c))
+        w->ok = false; /* upstream's shape has no place for declared builtins */
     fvm_buf_printf(&w->buf, "{\"ops\":[%s", nl);
     for (size_t i = 0; i < c->len; i++) {
         put_op(w, &c->ops[i]);

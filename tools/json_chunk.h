@@ -16,9 +16,11 @@ fvm_chunk *fvm_json_import(const char *text, size_t len, char *err, size_t errle
 
 /* The chunk as JSON in the same shape, one op per line, NUL-terminated and
  * malloc'ed (release with free). Returns NULL when a string (constant, hash
- * key, name or source) is not valid UTF-8 or a hash key holds a NUL byte
- * (upstream's strings cannot, and this reader could not read it back), or
- * when the chunk has slot names, which this form does not carry. */
+ * key, name or source) is not valid UTF-8 or a hash key holds a NUL byte:
+ * upstream's strings cannot, and this reader could not read it back; when
+ * the chunk has slot names, which this form does not carry; and when a
+ * chunk declares builtins by name, which upstream's JSON has no field for
+ * (dropping them would let the ids mean anything). */
 char *fvm_json_export(const fvm_chunk *c);
 
 #endif

@@ -78,6 +78,14 @@ cat >answer.fasm <<'ASM'
     PrintLn 1
 ASM
 
+cat >missing_builtin.fasm <<'ASM'
+.name f
+    LoadInt 1
+    PrintLn 1
+
+    CallBuiltin 7 0
+ASM
+
 cat >undefined_call.fasm <<'ASM'
 .name f
     LoadInt 1
@@ -130,12 +138,12 @@ ASM
 # ---- run ---------------------------------------------------------------------
 
 expect "run prints" 0 "42" "" "$FUSEVM" run answer.fasm
-expect "run --result" 0 $'42\nint 42' "" "$FUSEVM" run answer.fasm --result
+expect "run --result" 0 $'42\nint 42' "" "$FUSEVM" run --result answer.fasm
 expect "options before FILE" 0 $'42\nint 42' "" "$FUSEVM" run --result --jit=off answer.fasm
 expect "result on its own line" 0 $'no newline\nfloat 4.5' "" "$FUSEVM" run --result no_newline.fasm
-undefined_f=$'fusevm: undefined_call.fasm:5: undefined function: f\nstack traceback:\n\tundefined_call.fasm:5: in the main program (op 2)'
-expect "runtime error" 1 "1" "$undefined_f" "$FUSEVM" run undefined_call.fasm
-expect "runtime error prints no result" 1 "1" "$undefined_f" "$FUSEVM" run --result undefined_call.fasm
+missing_7=$'fusevm: missing_builtin.fasm:5: CallBuiltin 7: no builtin is registered with this id\nstack traceback:\n\tmissing_builtin.fasm:5: in the main program (op 2)'
+expect "runtime error" 1 "1" "$missing_7" "$FUSEVM" run missing_builtin.fasm
+expect "runtime error prints no result" 1 "1" "$missing_7" "$FUSEVM" run --result missing_builtin.fasm
 
 # An error three frames deep: where it was raised, then each caller. The
 # chunk's .source names the file in messages.
@@ -148,19 +156,62 @@ cat >three.fasm <<'ASM'
     ReturnValue
 .sub second
     LoadInt 3
-    Call missing 0
+    CallBuiltin 7 0
     ReturnValue
-.name missing
 end:
 ASM
 expect "traceback through three frames" 1 "" \
-    $'fusevm: three.fasm:9: undefined function: missing\nstack traceback:\n\tthree.fasm:9: in sub \'second\' (op 6)\n\tthree.fasm:5: in sub \'first\' (op 3)\n\tthree.fasm:2: in the main program (op 1)' \
+    $'fusevm: three.fasm:9: CallBuiltin 7: no builtin is registered with this id\nstack traceback:\n\tthree.fasm:9: in sub \'second\' (op 6)\n\tthree.fasm:5: in sub \'first\' (op 3)\n\tthree.fasm:2: in the main program (op 1)' \
     "$FUSEVM" run three.fasm
 { echo '.source "prog.src"'; cat three.fasm; } >sourced.fasm
-expect_match "the chunk's source name in messages" 1 "^fusevm: prog.src:10: undefined function: missing$" \
+expect_match "the chunk's source name in messages" 1 "^fusevm: prog.src:10: CallBuiltin 7: no builtin is registered with this id$" \
     "$FUSEVM" run sourced.fasm
 expect_match "standard input is <stdin>" 1 "^	<stdin>:2: in the main program \(op 1\)$" \
     "$FUSEVM" run - <three.fasm
+expect "unresolved Call: nothing runs" 2 "" "fusevm: undefined_call.fasm:5: Call f: no sub entry with this name (op 2)" \
+    "$FUSEVM" run undefined_call.fasm
+expect "unresolved Call: asm writes nothing" 2 "" \
+    "fusevm: undefined_call.fasm:5: Call f: no sub entry with this name (op 2)" \
+    "$FUSEVM" asm undefined_call.fasm -o undefined_call.fbc
+expect "unresolved Call: no file left" 1 "" "" test -e undefined_call.fbc
+printf '.chunk\nCall g 0\n.end\n' >nested_call.fasm
+expect "unresolved Call in a sub-chunk" 2 "" "fusevm: nested_call.fasm:2: Call g: no sub entry with this name (op 0)" \
+    "$FUSEVM" run nested_call.fasm
+
+# The program's arguments (after FILE, options included) and environment.
+cat >args.fasm <<'ASM'
+    ArrayLen ARGV
+    LoadInt 0
+    ArrayGet ARGV
+    LoadInt 2
+    ArrayGet ARGV
+    LoadConst "FVM_TEST_VAR"
+    HashGet ENV
+    LoadConst "FVM_NOT_SET"
+    HashExists ENV
+    MakeArray 5
+ASM
+expect "ARGV and ENV" 0 'array [int 3, str "one", str "--result", str "a=b", bool false]' "" \
+    env FVM_TEST_VAR=a=b "$FUSEVM" run --result args.fasm one "" --result
+expect "no arguments: an empty ARGV" 0 'array [int 0, undef, undef, undef, bool false]' "" \
+    env -u FVM_TEST_VAR "$FUSEVM" run --result args.fasm
+expect "-- ends the options" 0 'array [int 1, str "x", undef, undef, bool false]' "" \
+    env -u FVM_TEST_VAR "$FUSEVM" run --result -- args.fasm x
+expect "option values in the next argument" 0 $'42\nint 42' "" "$FUSEVM" run --jit off --result answer.fasm
+expect "-oFILE" 0 "" "" "$FUSEVM" asm answer.fasm -oglued.fbc
+expect "-oFILE wrote the file" 0 "42" "" "$FUSEVM" run glued.fbc
+expect "ReadLine at end of input is Undef" 0 "array [undef, str \"\"]" "" \
+    bash -c "printf 'ReadLine\nLoadConst \"\"\nMakeArray 2\n' >eof.fasm; '$FUSEVM' run --result eof.fasm </dev/null"
+# --unbuffered: what a program prints reaches a file or pipe before the
+# program ends (here it never does: timeout stops it). Buffered, it is lost.
+cat >spin.fasm <<'ASM'
+    LoadConst "ready"
+    PrintLn 1
+top:
+    Jump top
+ASM
+expect "unbuffered output is written at once" 124 "ready" "" timeout 0.3 "$FUSEVM" run -u spin.fasm
+expect "buffered output waits for the end" 124 "" "" timeout 0.3 "$FUSEVM" run spin.fasm
 
 printf 'LoadConst "x"\n' >str.fasm
 expect "str result" 0 'str "x"' "" "$FUSEVM" run --result str.fasm
@@ -404,11 +455,10 @@ loop:
     GetSlot 0
     ReturnValue
 bad:
-    Call missing 0
+    CallBuiltin 7 0
     ReturnValue
-.name missing
 ASM
-inlined_err=$'fusevm: inlined.fasm:21: undefined function: missing\nstack traceback:\n\tinlined.fasm:21: in sub \'f\' (op 17)\n\tinlined.fasm:5: in the main program (op 3)'
+inlined_err=$'fusevm: inlined.fasm:21: CallBuiltin 7: no builtin is registered with this id\nstack traceback:\n\tinlined.fasm:21: in sub \'f\' (op 17)\n\tinlined.fasm:5: in the main program (op 3)'
 expect "traceback, interpreted" 1 "" "$inlined_err" "$FUSEVM" run --jit=off inlined.fasm
 if ! "$FUSEVM" run --jit=trace answer.fasm 2>&1 | grep -q 'not available yet'; then
     expect "traceback after an exit inside an inlined call" 1 "" "$inlined_err" \
@@ -464,6 +514,13 @@ expect "newer format" 2 "" \
 
 # ---- usage -------------------------------------------------------------------------
 
+# The manual page describes every long option the commands' help texts list.
+for cmd in run asm dis; do
+    for opt in $("$FUSEVM" $cmd --help | grep -oE -- '--[a-z]+' | sort -u); do
+        expect "fusevm.1 describes $cmd $opt" 0 "" "" grep -qF -- "\\-\\-${opt#--}" "$ROOT/fusevm.1"
+    done
+done
+
 expect_match "no command" 2 '^Usage: fusevm COMMAND' "$FUSEVM"
 expect "unknown command" 2 "" "fusevm: unknown command 'frob' (try 'fusevm --help')" "$FUSEVM" frob
 expect "unknown global option" 2 "" "fusevm: unknown option '--frob' (try 'fusevm --help')" "$FUSEVM" --frob
@@ -472,8 +529,8 @@ expect "unknown run option" 2 "" "fusevm run: unknown option '--frob' (try 'fuse
 expect "option of another command" 2 "" \
     "fusevm dis: unknown option '--result' (try 'fusevm dis --help')" "$FUSEVM" dis --result answer.fasm
 expect "run without FILE" 2 "" "fusevm run: missing FILE (try 'fusevm run --help')" "$FUSEVM" run
-expect "two files" 2 "" "fusevm run: unexpected argument 'b' (try 'fusevm run --help')" \
-    "$FUSEVM" run a b
+expect "two files" 2 "" "fusevm dis: unexpected argument 'b' (try 'fusevm dis --help')" \
+    "$FUSEVM" dis a b
 expect "asm without -o" 2 "" "fusevm asm: missing -o OUT (try 'fusevm asm --help')" \
     "$FUSEVM" asm answer.fasm
 expect "-o without a name" 2 "" "fusevm asm: missing file name after '-o' (try 'fusevm asm --help')" \
@@ -482,10 +539,18 @@ expect_stdout_match "version" '^fusevm [0-9]+\.[0-9]+\.[0-9]+$' "$FUSEVM" --vers
 expect_stdout_match "help" '^Usage: fusevm COMMAND' "$FUSEVM" --help
 expect_stdout_match "help command" '^Usage: fusevm COMMAND' "$FUSEVM" help
 for cmd in run asm dis; do
-    expect_stdout_match "$cmd --help" "^Usage: fusevm $cmd FILE" "$FUSEVM" $cmd --help
-    expect_stdout_match "$cmd -h" "^Usage: fusevm $cmd FILE" "$FUSEVM" $cmd -h
-    expect_stdout_match "help $cmd" "^Usage: fusevm $cmd FILE" "$FUSEVM" help $cmd
+    expect_stdout_match "$cmd --help" "^Usage: fusevm $cmd (\\[OPTIONS\\] )?FILE" "$FUSEVM" $cmd --help
+    expect_stdout_match "$cmd -h" "^Usage: fusevm $cmd (\\[OPTIONS\\] )?FILE" "$FUSEVM" $cmd -h
+    expect_stdout_match "help $cmd" "^Usage: fusevm $cmd (\\[OPTIONS\\] )?FILE" "$FUSEVM" help $cmd
 done
+expect "unknown short option in a group" 2 "" "fusevm run: unknown option '-x' (try 'fusevm run --help')" \
+    "$FUSEVM" run -ux answer.fasm
+expect "unknown short option first in a group" 2 "" "fusevm run: unknown option '-x' (try 'fusevm run --help')" \
+    "$FUSEVM" run --stats -xu answer.fasm
+expect "a value for an option without one" 2 "" \
+    "fusevm run: unknown option '--unbuffered=1' (try 'fusevm run --help')" "$FUSEVM" run --unbuffered=1 answer.fasm
+expect "option without its value" 2 "" "fusevm run: missing value after '--jit' (try 'fusevm run --help')" \
+    "$FUSEVM" run --jit
 
 # ---- asm / dis round trips ------------------------------------------------------------
 

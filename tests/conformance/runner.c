@@ -279,6 +279,9 @@ static void run_program(fvm_buf *out, const char *name, const char *path)
     size_t next_line = 0;
     fvm_vm_set_output(vm, capture_output, &output);
     fvm_vm_set_input(vm, supply_input, &next_line);
+    /* Upstream ran these programs with no builtins or extension handlers
+     * and printed what its silent no-ops left behind. */
+    fvm_vm_ignore_missing_handlers(vm, true);
     fvm_result r = fvm_vm_run(vm);
     static const char *const status[] = {"ok", "halted", "error"};
     fvm_buf_printf(out, "program %s\nstatus %s\nresult ", name, status[r.status]);

@@ -181,10 +181,10 @@ check_run() {
     local file=$1 status native=0
     [[ -n $want_native && $want_native == "$jit" ]] && native=1
     if ((native)); then
-        timeout "$timeout_s" "$fusevm" run "$file" --result --jit="$jit" --stats \
+        timeout "$timeout_s" "$fusevm" run --result --jit="$jit" --stats "$file" \
             </dev/null >"$d/got_stdout" 2>"$d/got_stderr"
     else
-        timeout "$timeout_s" "$fusevm" run "$file" --result --jit="$jit" \
+        timeout "$timeout_s" "$fusevm" run --result --jit="$jit" "$file" \
             </dev/null >"$d/got_stdout" 2>"$d/got_stderr"
     fi
     status=$?

@@ -75,11 +75,11 @@ static void expect_patch_failure(fvm_op op, size_t at, const char *msg)
 
 Test(builder, patch_jump_on_non_jump_fails_the_build)
 {
-    expect_patch_failure(FVM_LOAD_INT(1), 1, "patch_jump on non-jump op at 1");
-    expect_patch_failure(FVM_LOAD_INT(1), 0, "patch_jump on non-jump op at 0");
+    expect_patch_failure(FVM_LOAD_INT(1), 1, "line 2: patch_jump on non-jump op at 1");
+    expect_patch_failure(FVM_LOAD_INT(1), 0, "line 1: patch_jump on non-jump op at 0");
     /* Fused branches cannot be patched. */
-    expect_patch_failure(FVM_SLOT_LT_INT_JUMP_IF_FALSE(0, 1, 0), 1, "patch_jump on non-jump op at 1");
-    expect_patch_failure(FVM_SLOT_INC_LT_INT_JUMP_BACK(0, 1, 0), 1, "patch_jump on non-jump op at 1");
+    expect_patch_failure(FVM_SLOT_LT_INT_JUMP_IF_FALSE(0, 1, 0), 1, "line 2: patch_jump on non-jump op at 1");
+    expect_patch_failure(FVM_SLOT_INC_LT_INT_JUMP_BACK(0, 1, 0), 1, "line 2: patch_jump on non-jump op at 1");
     expect_patch_failure(FVM_JUMP(0), 7, "patch_jump on non-jump op at 7 (no such op)");
 }
 
@@ -208,10 +208,12 @@ Test(builder, sub_entries_blocks_subchunks_source)
  * Verifier
  * ------------------------------------------------------------------------ */
 
-/* Build ops over one constant, one name and no sub-chunks; the build must
- * fail with exactly msg. */
+/* Build ops over one constant, one name and no sub-chunks, every op on
+ * line 1; the build must fail with exactly msg, after the line. */
 static void expect_verify_error(const fvm_op *ops, size_t n, const char *msg)
 {
+    char want[256];
+    snprintf(want, sizeof want, "line 1: %s", msg);
     fvm_builder *b = fvm_builder_new();
     fvm_add_constant(b, fvm_cstr("k"));
     fvm_add_name(b, "x", 1);
@@ -219,7 +221,7 @@ static void expect_verify_error(const fvm_op *ops, size_t n, const char *msg)
     for (size_t i = 0; i < n; i++)
         fvm_emit(b, ops[i], 1);
     cr_assert_null(fvm_build(b), "built despite: %s", msg);
-    cr_assert_str_eq(fvm_builder_error(b), msg);
+    cr_assert_str_eq(fvm_builder_error(b), want);
     fvm_builder_free(b);
 }
 
@@ -476,10 +478,102 @@ Test(vm_api, register_builtin)
     fvm_vm_register_builtin(t.vm, 3, builtin_sub, &c);
     fvm_vm_register_builtin(t.vm, 1000, builtin_str, NULL); /* grows the table past 999 */
     vt_run(&t);
-    /* 999 and 2 are unregistered: no effect, arguments stay. */
-    VT_EXPECT_STACK(&t, fvm_int(9), fvm_int(6), fvm_int(1));
+    /* 999 is unregistered: an error at its op, by default. */
+    VT_EXPECT_STATUS_IS(&t, FVM_RUN_ERROR);
+    cr_assert_str_eq(fvm_vm_error(t.vm), "CallBuiltin 999: no builtin is registered with this id");
+    cr_assert_eq(fvm_vm_error_ip(t.vm), 5);
     cr_assert_eq(c.n, 1);
     cr_assert_eq(c.argc, 2);
+    /* Upstream's behaviour on request: no effect, arguments stay. */
+    fvm_vm_reset(t.vm, t.chunk);
+    fvm_vm_ignore_missing_handlers(t.vm, true);
+    vt_run(&t);
+    VT_EXPECT_STACK(&t, fvm_int(9), fvm_int(6), fvm_int(1));
+    cr_assert_eq(c.n, 2);
+    vt_close(&t);
+}
+
+/* A chunk names its builtins; the VM binds each declared id to the builtin
+ * registered under that name, whatever id the VM gave it. */
+static fvm_value builtin_ten(fvm_vm *vm, uint8_t argc, void *ud)
+{
+    return fvm_int(10);
+}
+
+static fvm_chunk *chunk_declaring(const fvm_op *ops, size_t n, uint16_t id, const char *name)
+{
+    fvm_builder *b = fvm_builder_new();
+    for (size_t i = 0; i < n; i++)
+        fvm_emit(b, ops[i], (uint32_t)i + 1);
+    cr_assert_eq(fvm_declare_builtin(b, id, name, strlen(name)), 0);
+    fvm_chunk *c = fvm_build(b);
+    cr_assert_not_null(c, "%s", fvm_builder_error(b));
+    fvm_builder_free(b);
+    return c;
+}
+
+Test(vm_api, builtins_bind_by_name)
+{
+    calls c = {0};
+    vt t;
+    vt_open(&t, chunk_declaring(VT_OPS(FVM_LOAD_INT(9), FVM_LOAD_INT(4), FVM_CALL_BUILTIN(7, 2)), 7, "sub"));
+    uint16_t id = 99;
+    cr_assert_str_eq(fvm_chunk_builtin(t.chunk, 0, &id), "sub");
+    cr_assert_eq(id, 7);
+    cr_assert_eq(fvm_chunk_builtin_count(t.chunk), 1);
+    cr_assert_null(fvm_chunk_builtin(t.chunk, 1, &id));
+    /* Id 7 here is another builtin, which the declared name overrides. */
+    fvm_vm_register_builtin(t.vm, 7, builtin_ten, NULL);
+    fvm_vm_register_builtin_named(t.vm, 2, "sub", builtin_sub, &c);
+    vt_run(&t);
+    VT_EXPECT_STACK(&t, fvm_int(5));
+    cr_assert_eq(c.n, 1);
+    vt_close(&t);
+}
+
+Test(vm_api, declared_builtin_missing_fails_before_the_first_op)
+{
+    vt t;
+    fvm_builder *b = fvm_builder_new();
+    fvm_add_constant(b, fvm_cstr("started"));
+    fvm_emit(b, FVM_LOAD_CONST(0), 1);
+    fvm_emit(b, FVM_PRINT_LN(1), 1);
+    fvm_emit(b, FVM_CALL_BUILTIN(7, 0), 2);
+    fvm_declare_builtin(b, 7, "sqrt", 4);
+    vt_open(&t, fvm_build(b));
+    fvm_builder_free(b);
+    /* The VM has a builtin 7, under another name: not the one meant. */
+    fvm_vm_register_builtin_named(t.vm, 7, "cbrt", builtin_ten, NULL);
+    vt_run(&t);
+    VT_EXPECT_STATUS_IS(&t, FVM_RUN_ERROR);
+    cr_assert_str_eq(fvm_vm_error(t.vm),
+                     "the chunk expects builtin 'sqrt' (CallBuiltin 7), which is not registered");
+    cr_assert_str_eq(t.out, ""); /* nothing ran */
+    /* Ignoring missing handlers, the run starts and the call does nothing. */
+    fvm_vm_reset(t.vm, t.chunk);
+    fvm_vm_ignore_missing_handlers(t.vm, true);
+    vt_run(&t);
+    VT_EXPECT_STATUS_IS(&t, FVM_RUN_HALTED);
+    cr_assert_str_eq(t.out, "started\n");
+    /* Registering the name afterwards binds it. */
+    fvm_vm_reset(t.vm, t.chunk);
+    fvm_vm_ignore_missing_handlers(t.vm, false);
+    fvm_vm_register_builtin_named(t.vm, 0, "sqrt", builtin_ten, NULL);
+    vt_run(&t);
+    VT_EXPECT_STACK(&t, fvm_int(10));
+    vt_close(&t);
+}
+
+/* A name registered again moves: the old id keeps its handler by id only. */
+Test(vm_api, builtin_name_moves_when_registered_again)
+{
+    calls c = {0};
+    vt t;
+    vt_open(&t, chunk_declaring(VT_OPS(FVM_LOAD_INT(9), FVM_LOAD_INT(4), FVM_CALL_BUILTIN(0, 2)), 0, "f"));
+    fvm_vm_register_builtin_named(t.vm, 5, "f", builtin_ten, NULL);
+    fvm_vm_register_builtin_named(t.vm, 6, "f", builtin_sub, &c);
+    vt_run(&t);
+    VT_EXPECT_STACK(&t, fvm_int(5));
     vt_close(&t);
 }
 
@@ -508,19 +602,28 @@ Test(vm_api, extended_handler)
 {
     calls c = {0};
     vt t;
-    vt_open(&t, vt_chunk(VT_OPS(FVM_EXTENDED(7, 3), FVM_EXTENDED(65535, 255)), VT_NONE, VT_NONE));
-    vt_run(&t); /* no handler: no effect */
-    VT_EXPECT_STATUS_IS(&t, FVM_RUN_HALTED);
+    vt_open(&t, vt_chunk(VT_OPS(FVM_LOAD_INT(1), FVM_EXTENDED(7, 3), FVM_EXTENDED(65535, 255)), VT_NONE,
+                         VT_NONE));
+    vt_run(&t); /* no handler: an error */
+    VT_EXPECT_STATUS_IS(&t, FVM_RUN_ERROR);
+    cr_assert_str_eq(fvm_vm_error(t.vm), "Extended 7: no extension handler is set");
+    cr_assert_eq(fvm_vm_error_ip(t.vm), 1);
     fvm_vm_reset(t.vm, t.chunk);
+    fvm_vm_ignore_missing_handlers(t.vm, true);
+    vt_run(&t); /* upstream's behaviour: no effect */
+    VT_EXPECT_STACK(&t, fvm_int(1));
+    fvm_vm_reset(t.vm, t.chunk);
+    fvm_vm_ignore_missing_handlers(t.vm, false);
     fvm_vm_set_extension_handler(t.vm, ext_push, &c);
     vt_run(&t);
-    VT_EXPECT_STACK(&t, fvm_int(7003), fvm_int(65535255));
+    VT_EXPECT_STACK(&t, fvm_int(1), fvm_int(7003), fvm_int(65535255));
     cr_assert_eq(c.n, 2);
     vt_close(&t);
 }
 
 /* While the handler runs it is detached: a nested run reaching another
- * Extended finds no handler. Afterwards it is attached again. */
+ * Extended finds no handler (which these tests ignore, as upstream).
+ * Afterwards it is attached again. */
 static void ext_nested(fvm_vm *vm, uint16_t id, uint8_t arg, void *ud)
 {
     calls *c = ud;
@@ -539,6 +642,7 @@ Test(vm_api, extended_handler_detached_while_running)
     vt t;
     vt_open(&t, vt_chunk(VT_OPS(FVM_EXTENDED(1, 0), FVM_EXTENDED(1, 1), FVM_LOAD_INT(5)), VT_NONE, VT_NONE));
     fvm_vm_set_extension_handler(t.vm, ext_nested, &c);
+    fvm_vm_ignore_missing_handlers(t.vm, true);
     vt_run(&t);
     cr_assert_eq(c.n, 1);          /* the nested Extended found no handler */
     cr_assert_eq(c.payload, 5);    /* the nested run ended with LoadInt 5 */
@@ -590,9 +694,15 @@ Test(vm_api, extended_wide)
     vt_open(&t, vt_chunk(VT_OPS(FVM_EXTENDED_WIDE(39999, UINT64_MAX), FVM_EXTENDED_WIDE(40999, 1),
                                 FVM_EXTENDED_WIDE(40000 + 900, 2), FVM_EXTENDED_WIDE(41000, 1ull << 40)),
                          VT_NONE, VT_NONE));
-    vt_run(&t); /* no wide handler: no effect */
+    vt_run(&t); /* no wide handler: an error at the first non-AWK id */
+    VT_EXPECT_STATUS_IS(&t, FVM_RUN_ERROR);
+    cr_assert_str_eq(fvm_vm_error(t.vm), "ExtendedWide 39999: no wide extension handler is set");
+    fvm_vm_reset(t.vm, t.chunk);
+    fvm_vm_ignore_missing_handlers(t.vm, true);
+    vt_run(&t); /* upstream's behaviour: no effect */
     VT_EXPECT_STATUS_IS(&t, FVM_RUN_HALTED);
     fvm_vm_reset(t.vm, t.chunk);
+    fvm_vm_ignore_missing_handlers(t.vm, false);
     fvm_vm_set_extension_wide_handler(t.vm, ext_wide, &c);
     vt_run(&t);
     VT_EXPECT_STATUS_IS(&t, FVM_RUN_HALTED);
@@ -737,7 +847,7 @@ Test(vm_api, read_line_from_input_hook)
 }
 
 /* Without a hook ReadLine reads stdin: the trailing "\n" goes (not "\r")
- * and the end of input reads as "". */
+ * and the end of input reads as Undef, as through a hook. */
 Test(vm_api, read_line_from_stdin)
 {
     char path[] = "/tmp/fvm_readline_XXXXXX";
@@ -752,7 +862,7 @@ Test(vm_api, read_line_from_stdin)
                                   FVM_READ_LINE(), FVM_MAKE_ARRAY(5)),
                            VT_NONE, VT_NONE);
     cr_assert_eq(r.status, FVM_RUN_OK);
-    VT_EXPECT_ARRAY(r.value, fvm_cstr("a"), fvm_cstr("b\r"), fvm_cstr(""), fvm_cstr("last"), fvm_cstr(""));
+    VT_EXPECT_ARRAY(r.value, fvm_cstr("a"), fvm_cstr("b\r"), fvm_cstr(""), fvm_cstr("last"), fvm_undef());
 }
 
 /* ------------------------------------------------------------------------

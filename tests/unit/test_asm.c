@@ -996,3 +996,58 @@ Test(fused_table, expand_instantiates_operands)
     op = FVM_ADD();
     cr_assert_eq(fvm_fused_expand(&op, 0, out), 0);
 }
+
+/* ------------------------------------------------------------------------
+ * Declared builtins
+ * ------------------------------------------------------------------------ */
+
+Test(asm, builtin_directive_declares_and_round_trips)
+{
+    fvm_chunk *c = assemble(".builtin 7 sqrt\n.builtin 2 \"to str\"\nLoadInt 4\nCallBuiltin 7 1\n");
+    cr_assert_eq(fvm_chunk_builtin_count(c), 2);
+    uint16_t id;
+    cr_assert_str_eq(fvm_chunk_builtin(c, 0, &id), "to str"); /* sorted by id */
+    cr_assert_eq(id, 2);
+    cr_assert_str_eq(fvm_chunk_builtin(c, 1, &id), "sqrt");
+    cr_assert_eq(id, 7);
+    check_round_trip(c);
+    char *text = fvm_disassemble(c, 0);
+    cr_assert(strstr(text, ".builtin 7 sqrt\n") != NULL, "%s", text);
+    cr_assert(strstr(text, "CallBuiltin sqrt 1\n") != NULL, "%s", text); /* by its name */
+    fvm_free(text);
+    fvm_chunk_free(c);
+}
+
+/* CallBuiltin's id may be written as a declared name; a name that is not
+ * an identifier stays a number in the disassembly. */
+Test(asm, callbuiltin_by_declared_name)
+{
+    fvm_chunk *c = assemble(".builtin 7 sqrt\n.builtin 9 \"a b\"\nCallBuiltin sqrt 1\nCallBuiltin 9 0\n");
+    cr_assert_eq(op_at(c, 0).a, 7);
+    cr_assert_eq(op_at(c, 1).a, 9);
+    char *text = fvm_disassemble(c, 0);
+    cr_assert(strstr(text, "CallBuiltin 9 0\n") != NULL, "%s", text);
+    fvm_free(text);
+    check_round_trip(c);
+    fvm_chunk_free(c);
+    char *err = assemble_errors("CallBuiltin sqrt 1\n.builtin 7 sqrt\n", 35);
+    cr_assert_str_eq(err, "t.fasm:1:13: unknown builtin 'sqrt' (declare it first with .builtin)\n");
+    fvm_free(err);
+}
+
+Test(asm, builtin_directive_errors)
+{
+    static const struct {
+        const char *text, *msg;
+    } cases[] = {
+        {".builtin 7 a\n.builtin 7 b\n", "t.fasm:2:10: builtin 7 is declared twice\n"},
+        {".builtin 70000 a\n", "t.fasm:1:10: builtin id 70000 out of range (16-bit unsigned)\n"},
+        {".builtin 1 \"\"\n", "t.fasm:1:12: a builtin name cannot be empty\n"},
+        {".builtin x\n", "t.fasm:1:10: expected a builtin id, found 'x'\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *err = assemble_errors(cases[i].text, strlen(cases[i].text));
+        cr_assert_str_eq(err, cases[i].msg);
+        fvm_free(err);
+    }
+}

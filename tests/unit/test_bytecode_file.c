@@ -681,3 +681,130 @@ Test(bytecode_file, bad_ops_and_verifier_errors_are_refused)
                      "invalid sub-chunk 1: op 0 (Jump): jump target 9 is past the end of the chunk (1 ops)");
     free(f.data);
 }
+
+/* ------------------------------------------------------------------------
+ * Sections: declared builtins
+ * ------------------------------------------------------------------------ */
+
+static fvm_chunk *builtin_chunk(bool declare)
+{
+    fvm_builder *b = fvm_builder_new();
+    fvm_emit(b, FVM_LOAD_INT(4), 1);
+    fvm_emit(b, FVM_CALL_BUILTIN(7, 1), 1);
+    if (declare) {
+        fvm_declare_builtin(b, 7, "sqrt", 4);
+        fvm_declare_builtin(b, 1, "len", 3);
+    }
+    fvm_chunk *c = fvm_build(b);
+    cr_assert_not_null(c, "%s", fvm_builder_error(b));
+    fvm_builder_free(b);
+    return c;
+}
+
+static fvm_chunk *declaring_chunk(void) { return builtin_chunk(true); }
+
+/* A chunk without declarations is written with no section, as before
+ * sections existed; one with declarations round-trips through its section. */
+Test(bytecode_file, builtins_section_round_trips)
+{
+    fvm_chunk *plain = builtin_chunk(false);
+    size_t plain_len;
+    void *plain_bytes = save(plain, &plain_len);
+    fvm_chunk *c = declaring_chunk();
+    size_t len;
+    unsigned char *bytes = save(c, &len);
+    fvm_chunk *back = load_ok(bytes, len);
+    cr_assert(fvm_chunk_equal(c, back));
+    uint16_t id;
+    cr_assert_str_eq(fvm_chunk_builtin(back, 1, &id), "sqrt");
+    cr_assert_eq(id, 7);
+    /* The section is tag 1, its length, then the declarations. */
+    size_t body = 4 + (2 + 4 + 3) + (2 + 4 + 4);
+    size_t at = len - FVM_FBC_CHECKSUM_LEN - body - 8;
+    cr_assert_eq(bytes[at], 1);
+    cr_assert_eq(bytes[at + 4], body);
+    cr_assert_eq(len, plain_len + 8 + body);
+    cr_assert(memcmp(bytes, plain_bytes, at) == 0); /* the same bytes up to the section */
+    fvm_chunk_free(back);
+    fvm_free(bytes);
+    fvm_chunk_free(c);
+    fvm_free(plain_bytes);
+    fvm_chunk_free(plain);
+}
+
+/* A section this build does not know, with a valid checksum, is refused:
+ * running the chunk without what it says could mean anything. */
+Test(bytecode_file, unknown_section_is_refused)
+{
+    fvm_chunk *c = declaring_chunk();
+    size_t len;
+    unsigned char *bytes = save(c, &len);
+    size_t body = 4 + (2 + 4 + 3) + (2 + 4 + 4);
+    size_t at = len - FVM_FBC_CHECKSUM_LEN - body - 8;
+    bytes[at] = 9;
+    uint64_t sum = fvm_fnv1a64(FVM_FNV64_INIT, bytes, len - FVM_FBC_CHECKSUM_LEN);
+    for (int i = 0; i < 8; i++)
+        bytes[len - 8 + i] = (unsigned char)(sum >> (8 * i));
+    char want[128];
+    snprintf(want, sizeof want,
+             "unknown section tag 9 (written by a newer fusevm?) in section header section at byte %zu", at);
+    cr_assert_str_eq(load_err(bytes, len), want);
+    fvm_free(bytes);
+    fvm_chunk_free(c);
+}
+
+/* Declarations belong to the top-level chunk: a sub-chunk's cannot be
+ * written. */
+Test(bytecode_file, builtins_in_a_sub_chunk_cannot_be_saved)
+{
+    fvm_builder *b = fvm_builder_new();
+    fvm_add_sub_chunk(b, declaring_chunk());
+    fvm_chunk *c = fvm_build(b);
+    cr_assert_not_null(c);
+    void *bytes = (void *)1;
+    size_t len = 1;
+    cr_assert_eq(fvm_chunk_save(c, &bytes, &len), -1);
+    cr_assert_null(bytes);
+    fvm_chunk_free(c);
+    fvm_builder_free(b);
+}
+
+/* Files that would not save back to the same bytes: declarations out of
+ * id order, and an empty builtins section. */
+static void resum(unsigned char *bytes, size_t len)
+{
+    uint64_t sum = fvm_fnv1a64(FVM_FNV64_INIT, bytes, len - FVM_FBC_CHECKSUM_LEN);
+    for (int i = 0; i < 8; i++)
+        bytes[len - 8 + i] = (unsigned char)(sum >> (8 * i));
+}
+
+Test(bytecode_file, builtins_section_must_be_canonical)
+{
+    fvm_chunk *c = declaring_chunk(); /* ids 1 "len", 7 "sqrt" */
+    size_t len;
+    unsigned char *bytes = save(c, &len);
+    size_t body = 4 + (2 + 4 + 3) + (2 + 4 + 4);
+    size_t first_id = len - FVM_FBC_CHECKSUM_LEN - body + 4;
+    bytes[first_id] = 9; /* 9, then 7 */
+    resum(bytes, len);
+    char want[128];
+    snprintf(want, sizeof want, "builtin ids not in increasing order in builtins section at byte %zu",
+             first_id + 2 + 4 + 3);
+    cr_assert_str_eq(load_err(bytes, len), want);
+    fvm_free(bytes);
+    /* An empty section: tag 1, length 4, count 0. */
+    fvm_chunk *plain = builtin_chunk(false);
+    unsigned char *p = save(plain, &len);
+    unsigned char *longer = malloc(len + 12);
+    memcpy(longer, p, len - FVM_FBC_CHECKSUM_LEN);
+    static const unsigned char empty[12] = {1, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0};
+    memcpy(longer + len - FVM_FBC_CHECKSUM_LEN, empty, sizeof empty);
+    resum(longer, len + 12);
+    snprintf(want, sizeof want, "no declarations in builtins section at byte %zu",
+             len - FVM_FBC_CHECKSUM_LEN + 8);
+    cr_assert_str_eq(load_err(longer, len + 12), want);
+    free(longer);
+    fvm_free(p);
+    fvm_chunk_free(plain);
+    fvm_chunk_free(c);
+}

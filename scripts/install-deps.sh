@@ -14,11 +14,11 @@ set -euo pipefail
 minimal=(
   build-essential       # gcc, make
   libjson-c-dev         # JSON import/export in the fusevm tool
+  libcapstone-dev       # the fusevm tool's --dump=asm (its header is needed to build it)
 )
 testing=(
   clang libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes
   libcriterion-dev      # unit-test framework
-  libcapstone-dev       # disassembler for the encoder tests
   groff-base            # make install-test renders the manual page
   python3               # benchmark runner
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # make check-neutral: the JIT's neutral files for aarch64

@@ -275,6 +275,16 @@ static const region *region_at(fvm_jit *j, const fvm_chunk *c, size_t ip)
     return NULL;
 }
 
+static bool block_covers(fvm_jit *j, const fvm_chunk *c, uint32_t ip)
+{
+    const regions_table *t = fvm_jit_tier_slot_of(j, FVM_JIT_BLOCK)->state;
+    for (size_t i = 0; t && i < t->n; i++)
+        for (size_t k = 0; t->v[i].op_hash == c->op_hash && k < t->v[i].nregions; k++)
+            if (t->v[i].regions[k].start <= ip && ip < t->v[i].regions[k].end)
+                return true;
+    return false;
+}
+
 static int block_enter(fvm_jit *j, fvm_vm *vm)
 {
     const region *r = region_at(j, fvm_vm_jit_chunk(vm), fvm_vm_jit_ip(vm));
@@ -313,4 +323,5 @@ const fvm_jit_tier_ops fvm_block_tier = {
     .run = block_run,
     .vm_hooks = &block_vm_hooks,
     .free_state = regions_free,
+    .covers = block_covers,
 };

@@ -63,6 +63,10 @@ typedef struct fvm_jit_tier_ops {
     /* Free the tier's state in a context (fvm_jit_tier_slot), or NULL if
      * it keeps none. */
     void (*free_state)(void *state);
+    /* Whether the op at ip of c runs in the tier's native code once VMs
+     * reach it (inside a region the block tier enters), or NULL: a tier
+     * above leaves such ops alone. Asked after exec analysed c. */
+    bool (*covers)(fvm_jit *j, const fvm_chunk *c, uint32_t ip);
     /* Append to out how often each exit of c's code was taken, or NULL
      * (fvm_jit_dump_trace_exits). */
     void (*report_exits)(fvm_jit *j, const fvm_chunk *c, fvm_buf *out);

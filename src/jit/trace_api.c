@@ -83,6 +83,7 @@ typedef struct chunk_traces {
     fvm_op *rec;           /* the recording copy */
     anchor *anchors;       /* ascending by ip */
     size_t nanchors;
+    bool *native;          /* per ip: a loop header the block tier runs */
 } chunk_traces;
 
 typedef struct recording {
@@ -134,6 +135,7 @@ static void state_free(void *p)
                 trace_free(t);
             }
         free(ct->anchors);
+        free(ct->native);
         free(ct->exec);
         free(ct->rec);
         free(ct);
@@ -172,6 +174,7 @@ static const fvm_jit_hooks *block_hooks(fvm_jit *j)
 static void analyse(fvm_jit *j, chunk_traces *ct, const fvm_chunk *c)
 {
     const fvm_jit_hooks *below = block_hooks(j);
+    const fvm_jit_tier_ops *block = below ? fvm_jit_tiers[FVM_JIT_BLOCK] : NULL;
     const fvm_op *base = below ? below->exec(j, c) : c->exec;
     size_t n = c->len + 1;
     ct->exec = fvm_xmalloc(n * sizeof *ct->exec);
@@ -183,11 +186,19 @@ static void analyse(fvm_jit *j, chunk_traces *ct, const fvm_chunk *c)
     /* A header whose op no trace compiles is not counted: its trace would
      * end at its first op. (Only ops a tier compiles may run in place of
      * an entry, hot or record op: their handlers take the op code from the
-     * dispatch, where some out-of-line handlers read it from the op.) */
+     * dispatch, where some out-of-line handlers read it from the op.) Nor
+     * is one inside a region the block tier runs: the loop is native from
+     * the region's entry, and counting there would only add a second entry
+     * to every run of it. */
     bool *header = fvm_xcalloc(n, sizeof *header);
+    ct->native = fvm_xcalloc(n, sizeof *ct->native);
     for (size_t ip = 0; ip < c->len; ip++) {
         uint32_t t;
-        if (fvm_op_jump_target(&c->ops[ip], &t) && t <= ip && fvm_jit_op_ok(FVM_JIT_TRACE, c, t))
+        if (!fvm_op_jump_target(&c->ops[ip], &t) || t > ip)
+            continue;
+        if (block && block->covers(j, c, t))
+            ct->native[t] = true;
+        else if (fvm_jit_op_ok(FVM_JIT_TRACE, c, t))
             header[t] = true;
     }
     size_t count = 0;
@@ -664,7 +675,9 @@ static int trace_record(fvm_jit *j, fvm_vm *vm)
     anchor *other = R->n > 0 && ip != R->a->ip ? anchor_at(ct, ip) : NULL;
     if (why == FVM_JIT_REASON_NONE && R->n >= param(j, FVM_JIT_PARAM_MAX_TRACE_LEN))
         why = FVM_JIT_REASON_TRACE_TOO_LONG;
-    if (why == FVM_JIT_REASON_NONE && other && other->traces)
+    /* An inner loop with native code of its own (a trace, or a block
+     * region) runs better there than unrolled into this path. */
+    if (why == FVM_JIT_REASON_NONE && ((other && other->traces) || (R->n > 0 && ct->native[ip])))
         why = FVM_JIT_REASON_TRACE_INNER_LOOP;
     if (why != FVM_JIT_REASON_NONE) {
         give_up(j, R, why);

@@ -335,15 +335,18 @@ void fvm_jit_count_reason(fvm_jit *j, fvm_jit_reason r)
         j->stats.reasons[r]++;
 }
 
-/* A failed compile: remember it; for a transient reason back off
- * (doubling per failure) and give up after max_compile_failures, for any
- * other give up at once. */
+uint64_t fvm_jit_retry_wait(const fvm_jit *j, uint32_t failures)
+{
+    uint64_t backoff = j->params[FVM_JIT_PARAM_RETRY_BACKOFF];
+    unsigned shift = failures - 1 < 32 ? failures - 1 : 32;
+    return backoff > (UINT64_MAX >> shift) ? UINT64_MAX : backoff << shift;
+}
+
+/* A failed compile (counted already): remember it; for a transient reason
+ * back off and give up after max_compile_failures, for any other give up
+ * at once. */
 static void note_failure(fvm_jit *j, jit_entry *e, fvm_jit_reason why)
 {
-    j->stats.compile_failures++;
-    fvm_jit_count_reason(j, why);
-    snprintf(j->last_failure, sizeof j->last_failure, "%s: %s", fvm_jit_tier_name(e->ops->tier),
-             fvm_jit_reason_text(why));
     e->failures++;
     if (e->failures >= j->params[FVM_JIT_PARAM_MAX_COMPILE_FAILURES] ||
         !reason_transient[(unsigned)why < FVM_JIT_REASON_COUNT ? why : FVM_JIT_REASON_INTERNAL]) {
@@ -351,9 +354,7 @@ static void note_failure(fvm_jit *j, jit_entry *e, fvm_jit_reason why)
         j->stats.blacklisted++;
         return;
     }
-    uint64_t backoff = j->params[FVM_JIT_PARAM_RETRY_BACKOFF];
-    unsigned shift = e->failures - 1 < 32 ? e->failures - 1 : 32;
-    e->wait = backoff > (UINT64_MAX >> shift) ? UINT64_MAX : backoff << shift;
+    e->wait = fvm_jit_retry_wait(j, e->failures);
     e->state = ENTRY_FAILED;
 }
 
@@ -378,7 +379,7 @@ static void *compile_entry(fvm_jit *j, const fvm_jit_tier_ops *ops, const fvm_ch
     fvm_jit_reason why = FVM_JIT_REASON_INTERNAL;
     uint64_t t0 = fvm_now_ns();
     void *code = ops->compile(j, c, slots, nslots, &why);
-    j->stats.compile_ns += fvm_now_ns() - t0;
+    fvm_jit_count_compile(j, ops->tier, fvm_now_ns() - t0, code ? FVM_JIT_REASON_NONE : why);
     /* Look the entry up again: a compile may have added entries (and
      * moved the table). */
     jit_entry *e = entry_find(j, ops, c->op_hash, subkey);
@@ -386,7 +387,6 @@ static void *compile_entry(fvm_jit *j, const fvm_jit_tier_ops *ops, const fvm_ch
         note_failure(j, e, why);
         return NULL;
     }
-    j->stats.compiles++;
     e->state = ENTRY_COMPILED;
     e->code = code;
     return code;

@@ -95,6 +95,9 @@ void fvm_jit_count_run(fvm_jit *j, fvm_jit_tier t);
 /* Count a compile a tier ran outside fvm_jit_code_for (the tracing
  * tier's): its time, and success (why NONE) or failure with its reason. */
 void fvm_jit_count_compile(fvm_jit *j, fvm_jit_tier t, uint64_t ns, fvm_jit_reason why);
+/* How many chances a place that failed to compile `failures` times skips
+ * before the next try: retry_backoff, doubled per further failure. */
+uint64_t fvm_jit_retry_wait(const fvm_jit *j, uint32_t failures);
 /* The context's counters, for a tier's own (traces, aborts). */
 fvm_jit_counters *fvm_jit_counters_of(fvm_jit *j);
 /* Count one occurrence of a reason native code did not run or left. */

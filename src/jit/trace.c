@@ -316,7 +316,7 @@ static bool collect_used(tbuilder *B)
  * base, with the returned value on it; the frame's slots stop existing. */
 static bool call_op(tbuilder *B, const fvm_op *op, uint32_t ip)
 {
-    uint32_t next = B->pos + 1 < cur(B)->n ? cur(B)->ips[B->pos + 1] : B->t->anchor;
+    uint32_t next = next_ip(B);
     if (op->code == FVM_OP_CALL) {
         if (next != B->c->sub_ip[op->a])
             return fail(B, FVM_JIT_REASON_INTERNAL);

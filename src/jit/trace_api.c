@@ -413,9 +413,7 @@ static void penalise(fvm_jit *j, recording *R)
         fvm_jit_counters_of(j)->blacklisted++;
         return;
     }
-    uint64_t backoff = param(j, FVM_JIT_PARAM_RETRY_BACKOFF);
-    unsigned shift = a->aborts - 1 < 32 ? a->aborts - 1 : 32;
-    a->wait = backoff > (UINT64_MAX >> shift) ? UINT64_MAX : backoff << shift;
+    a->wait = fvm_jit_retry_wait(j, a->aborts);
 }
 
 /* Give a recording up for reason why. */

@@ -459,3 +459,32 @@ Test(jit_trace, an_exit_inside_an_inlined_call_rebuilds_its_frame)
     fvm_jit_free(j);
     fvm_chunk_free(c);
 }
+
+/* With both tiers on, a loop inside a region the block tier runs is left
+ * to it: its header is not counted, and the outer loop's recording gives
+ * up at it rather than unroll it into a trace that would leave inside the
+ * inlined call on every iteration. */
+Test(jit_trace, a_loop_the_block_tier_runs_is_left_to_it)
+{
+    fvm_chunk *c = assemble("    LoadInt 0\n    SetSlot 0\n    LoadInt 0\n    SetSlot 1\n"
+                            "outer:\n    GetSlot 1\n    GetSlot 0\n    Call inner 1\n    Add\n"
+                            "    SetSlot 1\n    SlotIncLtIntJumpBack 0 2000 outer\n    GetSlot 1\n"
+                            "    Jump end\n"
+                            ".sub inner\n    SetSlot 0\n    LoadInt 0\n    SetSlot 1\n"
+                            "loop:\n    GetSlot 1\n    GetSlot 0\n    Add\n    SetSlot 1\n"
+                            "    GetSlot 0\n    Dec\n    SetSlot 0\n    GetSlot 0\n    LoadInt 0\n    NumGt\n"
+                            "    JumpIfTrue loop\n    GetSlot 1\n    ReturnValue\n"
+                            "end:\n");
+    int64_t want = run_int(c, NULL);
+    fvm_jit *j = trace_jit(FVM_JIT_CACHE_OFF);
+    fvm_jit_set_param(j, FVM_JIT_PARAM_VM_TIERS, 1u << FVM_JIT_BLOCK | 1u << FVM_JIT_TRACE);
+    fvm_jit_set_param(j, FVM_JIT_PARAM_BLOCK_THRESHOLD, 0);
+    fvm_jit_set_param(j, FVM_JIT_PARAM_TRACE_THRESHOLD, 2);
+    cr_assert_eq(run_int(c, j), want);
+    fvm_jit_counters s = stats_of(j);
+    cr_assert_gt(s.runs[FVM_JIT_BLOCK], 1000);
+    cr_assert_eq(s.traces, 0);
+    cr_assert_geq(s.reasons[FVM_JIT_REASON_TRACE_INNER_LOOP], 1);
+    fvm_jit_free(j);
+    fvm_chunk_free(c);
+}
